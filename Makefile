@@ -1,0 +1,251 @@
+# moor: keep AWS load balancer membership and Elastic IP bindings equal to a
+# YAML declaration.
+#
+#   make                     build ./moor
+#   make test                build and run every test suite
+#   make demo                the guided demo against tests/fakeaws
+#   make deps                install the Debian 12 packages everything needs
+#   make bench               benchmarks (figures, not pass/fail)
+#   make SANITIZE=address,undefined test
+#   make DEVELOPER=1         warnings are errors (CI sets this)
+#   make install PREFIX=/usr DESTDIR=/tmp/pkg
+#   make fuzz                libFuzzer targets (clang, libfuzzer-14-dev)
+#   make format-check        clang-format, as CI runs it
+#
+# Local overrides go in config.mak (not committed).
+
+-include config.mak
+
+VERSION = 0.1.0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+CLANG_FORMAT ?= clang-format
+CLANG ?= clang
+INSTALL ?= install
+
+# `make V=1` shows the full commands.
+ifndef V
+QUIET_CC = @echo '   CC     $@';
+QUIET_LINK = @echo '   LINK   $@';
+QUIET_AR = @echo '   AR     $@';
+endif
+
+# Separate object trees, so a sanitizer build never links plain objects.
+ifdef SANITIZE
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+ifeq ($(BUILD),build)
+MOOR = moor
+else
+MOOR = $(BUILD)/moor
+endif
+
+CFLAGS ?= -O2 -g
+
+PKGS = yaml-0.1 libcjson libcurl libcrypto expat
+TEST_PKGS = cmocka
+
+WARNINGS = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wwrite-strings -Wvla -Wpointer-arith -Wundef \
+	-Wold-style-definition -Wmissing-declarations -Wnull-dereference \
+	-Wimplicit-fallthrough -Wcast-qual
+ifdef DEVELOPER
+WARNINGS += -Werror
+endif
+
+ifdef SANITIZE
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=$(SANITIZE) \
+	-fno-omit-frame-pointer
+endif
+
+# The goals that must not need the libraries (they install them, or only
+# delete files).
+NO_PKG_GOALS = deps deps-fuzz clean distclean format format-check
+ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) && echo ok),ok)
+$(error missing libraries ($(PKGS) $(TEST_PKGS)); run 'make deps' first)
+endif
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+endif
+
+# User CFLAGS come last so they win.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARNINGS) $(SAN_FLAGS) \
+	-DMOOR_VERSION='"$(VERSION)"' $(DEP_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+# Source lists, written out in each folder's Makefile.inc (no wildcards).
+LIB_OBJS =
+MAIN_OBJS =
+UNIT_TESTS =
+TEST_SUPPORT_OBJS =
+FUZZ_TARGETS =
+INTEGRATION_TESTS =
+MAN_PAGES =
+HEADERS =
+TEST_EXTRA =
+BENCH_EXTRA =
+include util/Makefile.inc
+include spec/Makefile.inc
+include providers/Makefile.inc
+include providers/aws/auth.mk
+include providers/aws/Makefile.inc
+include reconciler/Makefile.inc
+include tests/Makefile.inc
+
+B_LIB_OBJS = $(addprefix $(BUILD)/,$(LIB_OBJS))
+B_MAIN_OBJS = $(addprefix $(BUILD)/,$(MAIN_OBJS))
+B_TEST_SUPPORT_OBJS = $(addprefix $(BUILD)/,$(TEST_SUPPORT_OBJS))
+B_UNIT_TESTS = $(addprefix $(BUILD)/tests/unit/,$(UNIT_TESTS))
+LIBMOOR = $(BUILD)/libmoor.a
+LIBTEST = $(BUILD)/libmoortest.a
+
+all: $(MOOR)
+
+# Rebuild everything when the flags change (git's GIT-CFLAGS trick).
+FLAGS_STAMP = $(BUILD)/.flags
+FLAGS_NOW = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBMOOR): $(B_LIB_OBJS)
+	@rm -f $@
+	$(QUIET_AR)$(AR) rcs $@ $^
+
+$(LIBTEST): $(B_TEST_SUPPORT_OBJS)
+	@rm -f $@
+	$(QUIET_AR)$(AR) rcs $@ $^
+
+$(MOOR): $(B_MAIN_OBJS) $(LIBMOOR)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(B_MAIN_OBJS) $(LIBMOOR) $(DEP_LIBS)
+
+$(B_UNIT_TESTS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBTEST) \
+		$(LIBMOOR)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(LIBMOOR) $(TEST_LIBS) \
+		$(DEP_LIBS)
+
+# --- tests -------------------------------------------------------------
+
+# Environment every test sees: the binary under test, the Python that has
+# botocore, and the sanitizers' verdicts as failures.
+TEST_ENV = MOOR="$(abspath $(MOOR))" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+test: test-unit test-extra test-integration
+
+test-unit: $(B_UNIT_TESTS)
+	@set -e; for t in $(B_UNIT_TESTS); do \
+		echo "== $$t"; $(TEST_ENV) $$t; \
+	done
+
+test-extra: $(MOOR) $(TEST_EXTRA)
+
+test-integration: $(MOOR)
+	@set -e; for t in $(INTEGRATION_TESTS); do \
+		echo "== $$t"; $(TEST_ENV) $$t; \
+	done
+
+bench: $(MOOR) $(BENCH_EXTRA)
+
+# --- fuzzing -----------------------------------------------------------
+
+# libFuzzer builds use clang in their own tree; `make test` replays the
+# seed corpora through a standalone driver with the normal compiler.
+FUZZ_BUILD = build-fuzz
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -g -O1 \
+	-fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+fuzz:
+	@mkdir -p $(FUZZ_BUILD)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "CLANG $(FUZZ_BUILD)/$$t"; \
+		$(CLANG) $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$t tests/fuzz/$$t.c \
+			$(patsubst %.o,%.c,$(LIB_OBJS)) $(DEP_LIBS); \
+	done
+
+# --- install -----------------------------------------------------------
+
+install: $(MOOR)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 755 $(MOOR) $(DESTDIR)$(BINDIR)/moor
+	@set -e; for m in $(MAN_PAGES); do \
+		s=$${m##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
+		echo "$(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/"; \
+		$(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+# --- housekeeping ------------------------------------------------------
+
+C_SOURCES = $(patsubst %.o,%.c,$(LIB_OBJS) $(MAIN_OBJS) $(TEST_SUPPORT_OBJS)) \
+	$(addprefix tests/unit/,$(addsuffix .c,$(UNIT_TESTS))) \
+	$(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_TARGETS)))
+C_HEADERS = $(HEADERS)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run -Werror $(C_SOURCES) $(C_HEADERS)
+
+format:
+	$(CLANG_FORMAT) -i $(C_SOURCES) $(C_HEADERS)
+
+clean:
+	rm -rf build build-san build-fuzz moor
+
+distclean: clean
+	rm -f config.mak
+
+# Debian 12 packages for the build, the tests and the demo.  Installs only
+# what is missing; refreshes the package lists only when an install fails
+# for want of them.
+DEB_PKGS = make gcc libc6-dev pkg-config libyaml-dev libcjson-dev \
+	libcurl4-openssl-dev libssl-dev libexpat1-dev libcmocka-dev \
+	python3 python3-botocore python3-jsonschema awscli curl \
+	ca-certificates clang-format git procps time
+DEB_FUZZ_PKGS = clang libfuzzer-14-dev
+
+define apt_install
+	@missing=; for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+			grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y --no-install-recommends $$missing || \
+	{ $$sudo apt-get update && \
+	  $$sudo apt-get install -y --no-install-recommends $$missing; }
+endef
+
+deps:
+	$(call apt_install,$(DEB_PKGS))
+
+deps-fuzz:
+	$(call apt_install,$(DEB_FUZZ_PKGS))
+
+FORCE:
+
+.PHONY: all test test-unit test-extra test-integration bench fuzz install \
+	format format-check clean distclean deps deps-fuzz FORCE
+.SECONDARY:
+
+DEP_FILES = $(patsubst %.o,%.d,$(B_LIB_OBJS) $(B_MAIN_OBJS) \
+	$(B_TEST_SUPPORT_OBJS)) $(addsuffix .d,$(B_UNIT_TESTS))
+-include $(DEP_FILES)
