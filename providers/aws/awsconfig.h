@@ -2,6 +2,7 @@
 #define PROVIDERS_AWS_AWSCONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "providers/aws/env.h"
 #include "util/err.h"
