@@ -86,6 +86,7 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIB_OBJS =
 MAIN_OBJS =
 UNIT_TESTS =
+TEST_TOOLS =
 TEST_SUPPORT_OBJS =
 FUZZ_TARGETS =
 INTEGRATION_TESTS =
@@ -105,6 +106,7 @@ B_LIB_OBJS = $(addprefix $(BUILD)/,$(LIB_OBJS))
 B_MAIN_OBJS = $(addprefix $(BUILD)/,$(MAIN_OBJS))
 B_TEST_SUPPORT_OBJS = $(addprefix $(BUILD)/,$(TEST_SUPPORT_OBJS))
 B_UNIT_TESTS = $(addprefix $(BUILD)/tests/unit/,$(UNIT_TESTS))
+B_TEST_TOOLS = $(addprefix $(BUILD)/tests/tools/,$(TEST_TOOLS))
 LIBMOOR = $(BUILD)/libmoor.a
 LIBTEST = $(BUILD)/libmoortest.a
 
@@ -141,11 +143,19 @@ $(B_UNIT_TESTS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBTEST) \
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(LIBMOOR) $(TEST_LIBS) \
 		$(DEP_LIBS)
 
+# Small programs the integration tests drive (e.g. the SigV4 signer for
+# the differential test against botocore).
+$(B_TEST_TOOLS): $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBTEST) \
+		$(LIBMOOR)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(LIBMOOR) \
+		$(TEST_LIBS) $(DEP_LIBS)
+
 # --- tests -------------------------------------------------------------
 
 # Environment every test sees: the binary under test, the Python that has
 # botocore, and the sanitizers' verdicts as failures.
-TEST_ENV = MOOR="$(abspath $(MOOR))" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
+TEST_ENV = MOOR="$(abspath $(MOOR))" PYTHON="$(PYTHON)" \
+	BUILD="$(abspath $(BUILD))" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -158,7 +168,7 @@ test-unit: $(B_UNIT_TESTS)
 
 test-extra: $(MOOR) $(TEST_EXTRA)
 
-test-integration: $(MOOR)
+test-integration: $(MOOR) $(B_TEST_TOOLS)
 	@set -e; for t in $(INTEGRATION_TESTS); do \
 		echo "== $$t"; $(TEST_ENV) $$t; \
 	done
@@ -196,6 +206,7 @@ install: $(MOOR)
 
 C_SOURCES = $(patsubst %.o,%.c,$(LIB_OBJS) $(MAIN_OBJS) $(TEST_SUPPORT_OBJS)) \
 	$(addprefix tests/unit/,$(addsuffix .c,$(UNIT_TESTS))) \
+	$(addprefix tests/tools/,$(addsuffix .c,$(TEST_TOOLS))) \
 	$(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_TARGETS)))
 C_HEADERS = $(HEADERS)
 
@@ -247,5 +258,5 @@ FORCE:
 .SECONDARY:
 
 DEP_FILES = $(patsubst %.o,%.d,$(B_LIB_OBJS) $(B_MAIN_OBJS) \
-	$(B_TEST_SUPPORT_OBJS)) $(addsuffix .d,$(B_UNIT_TESTS))
+	$(B_TEST_SUPPORT_OBJS)) $(addsuffix .d,$(B_UNIT_TESTS) $(B_TEST_TOOLS))
 -include $(DEP_FILES)

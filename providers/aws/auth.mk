@@ -5,3 +5,5 @@ HEADERS += providers/aws/sigv4.h
 HEADERS += providers/aws/query.h
 HEADERS += providers/aws/awsconfig.h
 HEADERS += providers/aws/endpoint.h
+HEADERS += providers/aws/http.h
+HEADERS += providers/aws/creds.h

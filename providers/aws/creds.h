@@ -1,0 +1,97 @@
+#ifndef PROVIDERS_AWS_CREDS_H
+#define PROVIDERS_AWS_CREDS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "providers/aws/awsconfig.h"
+#include "providers/aws/env.h"
+#include "providers/aws/http.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+/*
+ * Credentials, and the chain that finds them the way the AWS SDKs do
+ * (first that yields wins):
+ *
+ *   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ *      AWS_SESSION_TOKEN (AWS_SECURITY_TOKEN);
+ *   2. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
+ *      [+ AWS_ROLE_SESSION_NAME] (or the profile's web_identity_token_file
+ *      / role_arn) -> STS AssumeRoleWithWebIdentity (unsigned);
+ *   3. shared files for the selected profile: static keys; role_arn with
+ *      source_profile or credential_source (Environment,
+ *      Ec2InstanceMetadata, EcsContainer) -> STS AssumeRole (external_id,
+ *      role_session_name, duration_seconds); credential_process;
+ *   4. container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
+ *      AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE];
+ *   5. IMDSv2 (token PUT, role, credentials JSON), unless
+ *      AWS_EC2_METADATA_DISABLED=true; AWS_EC2_METADATA_SERVICE_ENDPOINT
+ *      overrides the address.
+ *
+ * Temporary credentials are refreshed before they expire: in the advisory
+ * window (15 minutes left) a failed refresh keeps the current ones; in the
+ * mandatory window (10 minutes left) the refresh must succeed.  So a
+ * long-running daemon on instance or web-identity credentials keeps
+ * working indefinitely.
+ *
+ * Secrets never appear in errors or logs.
+ */
+
+struct awsp_credentials {
+	char *access_key_id;
+	char *secret_access_key;
+	char *session_token; /* NULL for long-term keys */
+	time_t expiration;   /* 0 = does not expire */
+	char *account_id;    /* NULL when unknown */
+};
+
+/* Wipes the secrets and frees; safe on a zeroed struct. */
+void awsp_credentials_release(struct awsp_credentials *c);
+void awsp_credentials_copy(struct awsp_credentials *dst,
+			   const struct awsp_credentials *src);
+
+struct awsp_creds_config {
+	const struct awsp_env *env;
+	const struct awsp_config *config; /* shared files, selected profile */
+	const struct awsp_transport *transport;
+	const struct util_clock *clock;
+	/* Region for STS calls (regional endpoint); may be NULL (global). */
+	const char *region;
+};
+
+struct awsp_creds;
+
+/*
+ * Build the chain.  Nothing is fetched yet: the first awsp_creds_get()
+ * resolves.  Caller frees with awsp_creds_free().
+ */
+int awsp_creds_new(const struct awsp_creds_config *cfg, struct awsp_creds **ret,
+		   struct util_err *err);
+void awsp_creds_free(struct awsp_creds *c);
+
+/*
+ * Current credentials, refreshed when due; thread-safe.  ret receives a
+ * copy the caller releases with awsp_credentials_release().  UTIL_ECREDS
+ * when no source yields credentials, with a message that says which
+ * sources were tried and why each failed.
+ */
+int awsp_creds_get(struct awsp_creds *c, struct awsp_credentials *ret,
+		   struct util_err *err);
+
+/*
+ * Which source produced the current credentials, e.g. "env",
+ * "web-identity", "profile:dev", "profile:dev (assume-role)",
+ * "credential-process", "container", "imds".  NULL before the first
+ * successful get.  Valid until the next call on c.
+ */
+const char *awsp_creds_source(struct awsp_creds *c);
+
+/*
+ * The region from IMDS (placement/region), for the last step of region
+ * resolution.  UTIL_ENOTFOUND when IMDS is disabled or unreachable.
+ */
+int awsp_imds_region(const struct awsp_creds_config *cfg, char **ret_region,
+		     struct util_err *err);
+
+#endif
