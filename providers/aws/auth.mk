@@ -1,5 +1,10 @@
 # providers/aws/: signing, request encoding, shared config files,
-# endpoints and region (pure code, no I/O beyond reading config files).
+# endpoints and region (pure code, no I/O beyond reading config files),
+# and the credential chain.
+LIB_OBJS += providers/aws/env.o
+LIB_OBJS += providers/aws/sigv4.o
+LIB_OBJS += providers/aws/query.o
+
 HEADERS += providers/aws/env.h
 HEADERS += providers/aws/sigv4.h
 HEADERS += providers/aws/query.h
@@ -7,3 +12,6 @@ HEADERS += providers/aws/awsconfig.h
 HEADERS += providers/aws/endpoint.h
 HEADERS += providers/aws/http.h
 HEADERS += providers/aws/creds.h
+
+UNIT_TESTS += sigv4_test
+UNIT_TESTS += query_test

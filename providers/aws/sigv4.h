@@ -96,6 +96,8 @@ struct awsp_signer;
 
 struct awsp_signer *awsp_signer_new(void);
 void awsp_signer_free(struct awsp_signer *s);
+/* How many signing keys s has derived so far (tests check the cache). */
+unsigned long awsp_signer_derivations(struct awsp_signer *s);
 
 /*
  * Sign req (whose headers already include Host, X-Amz-Date = amz_date and,
