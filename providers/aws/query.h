@@ -35,7 +35,7 @@ void awsp_query_addf(struct awsp_query *q, const char *value,
 void awsp_query_add_bool(struct awsp_query *q, const char *name, bool v);
 void awsp_query_add_int(struct awsp_query *q, const char *name, long v);
 
-/* EC2 flattened list: Name.1 .. Name.n (first index `first`, usually 1). */
+/* EC2 flattened list: Name.1 .. Name.n. */
 void awsp_query_add_ec2_list(struct awsp_query *q, const char *name,
 			     const char *const *values, size_t n);
 /* EC2 filter number idx (1-based): Filter.idx.Name / Filter.idx.Value.k. */
