@@ -110,9 +110,12 @@ class Metadata:
             "/latest/meta-data/placement/availability-zone": az,
             "/latest/meta-data/instance-id": instance_id,
         }
-        if path in simple:
-            return 200, "text/plain", simple[path].encode()
-        if path == "/latest/dynamic/instance-identity/document":
+        # Real IMDS ignores a trailing slash on leaf paths (botocore asks
+        # for .../placement/availability-zone/).
+        leaf = path.rstrip("/")
+        if leaf in simple:
+            return 200, "text/plain", simple[leaf].encode()
+        if leaf == "/latest/dynamic/instance-identity/document":
             doc = {"accountId": st.config["account_id"],
                    "architecture": "x86_64",
                    "availabilityZone": az,
