@@ -15,3 +15,6 @@ HEADERS += providers/aws/creds.h
 
 UNIT_TESTS += sigv4_test
 UNIT_TESTS += query_test
+
+TEST_TOOLS += sigv4_sign
+INTEGRATION_TESTS += tests/integration/sigv4_differential.py
