@@ -288,6 +288,9 @@ class State:
             self._used_public.add(addr["public_ip"])
             target_instance = spec.get("instance_id")
             target_eni = spec.get("network_interface_id")
+            if target_eni:
+                # A dump names both; the ENI is the precise one.
+                target_instance = None
             if target_instance or target_eni:
                 eni_id, pip = self.resolve_target(
                     target_instance, target_eni, spec.get("private_ip"),
