@@ -4,6 +4,7 @@
 LIB_OBJS += providers/aws/env.o
 LIB_OBJS += providers/aws/sigv4.o
 LIB_OBJS += providers/aws/query.o
+LIB_OBJS += providers/aws/awsconfig.o
 
 HEADERS += providers/aws/env.h
 HEADERS += providers/aws/sigv4.h
@@ -15,6 +16,7 @@ HEADERS += providers/aws/creds.h
 
 UNIT_TESTS += sigv4_test
 UNIT_TESTS += query_test
+UNIT_TESTS += awsconfig_test
 
 TEST_TOOLS += sigv4_sign
 INTEGRATION_TESTS += tests/integration/sigv4_differential.py

@@ -14,13 +14,25 @@
  *  - config file sections: [default], [profile NAME], [services NAME],
  *    [sso-session NAME]; any other section is ignored as a profile;
  *  - credentials file sections: [NAME] (NAME may be "default");
- *  - `key = value` lines; `#` and `;` start comments at line start (and
- *    after whitespace inside a value); keys are case-sensitive;
+ *  - `key = value` (or `key: value`) lines; `#` and `;` start comments
+ *    only at the start of a line: like botocore (Python configparser
+ *    without inline_comment_prefixes), "region = x # note" has the value
+ *    "x # note", and a credential_process command may hold " ; ";
+ *  - keys are lowercased (configparser's optionxform), section names and
+ *    nested sub-keys are taken as written;
+ *  - a line indented deeper than its key continues the value;
  *  - nested values: a key with an empty value followed by indented
- *    `sub = value` lines ("ec2 =\n  endpoint_url = ...").
+ *    `sub = value` lines ("ec2 =\n  endpoint_url = ...");
+ *  - like botocore, a repeated section or a repeated key within a section
+ *    is an error, as is a line that is not `key = value`;
+ *  - profile sections in the config file are matched the way botocore's
+ *    build_profile_map does: "[profile NAME]" with any spacing or shell
+ *    quoting ("[profile \"my dev\"]"), and "[default]"; when two sections
+ *    name the same profile, the later one wins.
  *
  * For one profile, a key in the credentials file wins over the same key in
- * the config file.
+ * the config file.  Error messages give the path and line number but never
+ * quote a line (it may hold a secret).
  */
 
 struct awsp_ini;
@@ -53,10 +65,16 @@ struct awsp_config {
 	struct awsp_ini *config;
 	struct awsp_ini *credentials;
 	char *profile;	       /* selected profile name */
-	bool profile_explicit; /* named by --profile or AWS_PROFILE */
+	bool profile_explicit; /* named by --profile or AWS_[DEFAULT_]PROFILE */
+	char *config_path;     /* the files read (or looked for), expanded */
+	char *credentials_path;
 };
 
-/* Caller frees with awsp_config_free(). */
+/*
+ * Caller frees with awsp_config_free().  Missing files are empty.  A
+ * profile that was named explicitly but exists in neither file is
+ * UTIL_ENOTFOUND, as botocore's ProfileNotFound.
+ */
 int awsp_config_load(const struct awsp_env *env, const char *profile,
 		     struct awsp_config **ret, struct util_err *err);
 void awsp_config_free(struct awsp_config *c);
@@ -68,6 +86,12 @@ void awsp_config_free(struct awsp_config *c);
  */
 const char *awsp_profile_get(const struct awsp_config *c, const char *profile,
 			     const char *key);
+/*
+ * A path as botocore expands AWS_CONFIG_FILE: $NAME / ${NAME} from env
+ * (unset ones left as written), then a leading ~ as HOME.  Caller frees.
+ */
+char *awsp_expand_path(const struct awsp_env *env, const char *path);
+
 /* Whether the profile exists in either file. */
 bool awsp_profile_exists(const struct awsp_config *c, const char *profile);
 
