@@ -1,0 +1,218 @@
+#include "spec/spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spec/diag.h"
+#include "spec/internal.h"
+#include "spec/node.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/banned.h"
+
+static void too_large(struct spec_diags *d, unsigned long long size)
+{
+	struct spec_loc top = { 1, 1 };
+
+	spec_diag_add(d, SPEC_ERROR, top,
+		      "the spec is larger than %u MiB (%llu bytes): refusing "
+		      "to parse it",
+		      SPEC_MAX_FILE_SIZE / (1024 * 1024), size);
+}
+
+/* The err summary of a failed load: the first error, and how many more. */
+static int summarize(const struct spec_diags *d, struct util_err *err)
+{
+	const struct spec_diag *first = NULL;
+
+	for (size_t i = 0; i < d->n && !first; i++)
+		if (d->v[i].severity == SPEC_ERROR)
+			first = &d->v[i];
+	if (!first)
+		return util_err_set(err, UTIL_EINVAL, "%s: invalid spec",
+				    d->path);
+	if (d->n_errors == 1)
+		return util_err_set_loc(err, d->path, first->line, first->col,
+					"%s", first->msg);
+	return util_err_set_loc(err, d->path, first->line, first->col,
+				"%s (and %zu more error%s)", first->msg,
+				d->n_errors - 1, d->n_errors == 2 ? "" : "s");
+}
+
+int spec_load_buffer(const char *path, const char *data, size_t len,
+		     struct spec **ret, struct spec_diags *diags,
+		     struct util_err *err)
+{
+	struct spec_doc doc = SPEC_DOC_INIT;
+	struct spec *s = NULL;
+	int r = UTIL_EINVAL;
+
+	if (!path)
+		path = "<spec>";
+	if (!diags->path)
+		diags->path = util_xstrdup(path);
+	if (len > SPEC_MAX_FILE_SIZE) {
+		too_large(diags, len);
+		goto out;
+	}
+	s = util_xcalloc(1, sizeof(*s));
+	s->path = util_xstrdup(path);
+	util_sha256_hex(data, len, s->sha256);
+	if (spec_doc_parse(&doc, data, len, diags) == 0) {
+		spec_decode(doc.root, s, diags);
+		spec_check(s, diags);
+	}
+	spec_doc_release(&doc);
+	spec_diag_finish(diags);
+	if (diags->n_errors)
+		goto out;
+	*ret = s;
+	s = NULL;
+	r = 0;
+out:
+	if (r < 0)
+		summarize(diags, err);
+	spec_free(s);
+	return r;
+}
+
+int spec_load_file(const char *path, struct spec **ret,
+		   struct spec_diags *diags, struct util_err *err)
+{
+	struct buf b = BUF_INIT;
+	struct stat st;
+	int fd, r = UTIL_EIO;
+
+	if (!diags->path)
+		diags->path = util_xstrdup(path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto io;
+	if (fstat(fd, &st) < 0)
+		goto io;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto io;
+	}
+	/* Refuse a big regular file before reading a byte of it. */
+	if (S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > SPEC_MAX_FILE_SIZE) {
+		too_large(diags, (unsigned long long)st.st_size);
+		r = UTIL_EINVAL;
+		goto invalid;
+	}
+	/* Pipes and the like: read at most one byte past the limit. */
+	buf_init(&b, SPEC_MAX_FILE_SIZE + 1);
+	for (;;) {
+		size_t want = SPEC_MAX_FILE_SIZE + 1 - b.len;
+		ssize_t n;
+
+		if (want > 65536)
+			want = 65536;
+		if (!want || buf_grow(&b, want) < 0)
+			break;
+		n = read(fd, b.buf + b.len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto io;
+		if (n == 0)
+			break;
+		buf_setlen(&b, b.len + (size_t)n);
+	}
+	if (b.len > SPEC_MAX_FILE_SIZE) {
+		too_large(diags, b.len);
+		r = UTIL_EINVAL;
+		goto invalid;
+	}
+	r = spec_load_buffer(path, b.buf, b.len, ret, diags, err);
+	goto out;
+invalid:
+	spec_diag_finish(diags);
+	summarize(diags, err);
+	goto out;
+io:
+	util_err_set(err, UTIL_EIO, "cannot read spec '%s': %s", path,
+		     strerror(errno));
+	r = UTIL_EIO;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&b);
+	return r;
+}
+
+static void probe_release(struct spec_probe *p)
+{
+	free(p->http_url);
+	free(p->tcp_host);
+}
+
+void spec_free(struct spec *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_lbs; i++) {
+		struct spec_lb *lb = &s->lbs[i];
+
+		for (size_t j = 0; j < lb->n_members; j++) {
+			struct spec_member *m = &lb->members[j];
+
+			free(m->id);
+			for (size_t k = 0; k < m->n_tags; k++) {
+				free(m->tags[k].key);
+				free(m->tags[k].value);
+			}
+			free(m->tags);
+			for (size_t k = 0; k < m->n_states; k++)
+				free(m->states[k]);
+			free(m->states);
+			free(m->ip);
+			free(m->az);
+		}
+		free(lb->members);
+		free(lb->name);
+	}
+	free(s->lbs);
+	for (size_t i = 0; i < s->n_eips; i++) {
+		struct spec_eip *e = &s->eips[i];
+
+		free(e->allocation_id);
+		free(e->public_ip);
+		free(e->name);
+		free(e->instance);
+		free(e->eni);
+		free(e->private_ip);
+		for (size_t j = 0; j < e->failover.n_candidates; j++) {
+			free(e->failover.candidates[j].instance);
+			probe_release(&e->failover.candidates[j].probe);
+		}
+		free(e->failover.candidates);
+		probe_release(&e->failover.probe);
+	}
+	free(s->eips);
+	free(s->region);
+	free(s->path);
+	free(s);
+}
+
+void spec_counts(const struct spec *s, size_t *ret_lbs, size_t *ret_members,
+		 size_t *ret_eips)
+{
+	size_t members = 0;
+
+	for (size_t i = 0; i < s->n_lbs; i++)
+		members += s->lbs[i].n_members;
+	if (ret_lbs)
+		*ret_lbs = s->n_lbs;
+	if (ret_members)
+		*ret_members = members;
+	if (ret_eips)
+		*ret_eips = s->n_eips;
+}
