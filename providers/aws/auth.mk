@@ -5,6 +5,7 @@ LIB_OBJS += providers/aws/env.o
 LIB_OBJS += providers/aws/sigv4.o
 LIB_OBJS += providers/aws/query.o
 LIB_OBJS += providers/aws/awsconfig.o
+LIB_OBJS += providers/aws/endpoint.o
 
 HEADERS += providers/aws/env.h
 HEADERS += providers/aws/sigv4.h
@@ -17,6 +18,7 @@ HEADERS += providers/aws/creds.h
 UNIT_TESTS += sigv4_test
 UNIT_TESTS += query_test
 UNIT_TESTS += awsconfig_test
+UNIT_TESTS += endpoint_test
 
 TEST_TOOLS += sigv4_sign
 INTEGRATION_TESTS += tests/integration/sigv4_differential.py

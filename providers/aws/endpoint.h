@@ -1,6 +1,8 @@
 #ifndef PROVIDERS_AWS_ENDPOINT_H
 #define PROVIDERS_AWS_ENDPOINT_H
 
+#include <stdbool.h>
+
 #include "providers/aws/awsconfig.h"
 #include "providers/aws/env.h"
 #include "util/err.h"
@@ -25,16 +27,22 @@ struct awsp_service_info {
 	const char *api_version;     /* "2016-11-15" */
 	const char *env_suffix;	     /* AWS_ENDPOINT_URL_<suffix> */
 	const char *services_key;    /* key in a [services] section */
+	const char *endpoint_env;    /* "AWS_ENDPOINT_URL_EC2" */
 };
 
 const struct awsp_service_info *awsp_service(enum awsp_service svc);
 
 /*
  * Where an endpoint or region came from, for `moor whoami` and --debug:
- * e.g. "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL", "profile dev services",
- * "profile dev endpoint_url", "default", "--region", "spec", "AWS_REGION".
- * Static strings.
+ * endpoints "AWS_ENDPOINT_URL_EC2" (the service's variable),
+ * "AWS_ENDPOINT_URL", "profile services" (the [services NAME] section the
+ * selected profile names), "profile endpoint_url", "default"; regions
+ * "--region", "spec", "AWS_REGION", "AWS_DEFAULT_REGION", "profile".
+ * Static strings; the profile is cfg->profile.
  */
+
+/* A syntactically valid region name (one DNS label, botocore's rule). */
+bool awsp_region_valid(const char *region);
 
 /*
  * The endpoint URL for svc in region: the first of
@@ -42,9 +50,12 @@ const struct awsp_service_info *awsp_service(enum awsp_service svc);
  *   named by the profile, the profile's endpoint_url
  * unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (env or profile
  * ignore_configured_endpoint_urls) is true; else the default
- * https://PREFIX.REGION.amazonaws.com (amazonaws.com.cn for cn-* regions).
- * A configured URL is returned without a trailing slash.  *ret_url is
- * malloc'd (caller frees); *ret_source is static.  cfg may be NULL.
+ * https://PREFIX.REGION.amazonaws.com (amazonaws.com.cn for cn-* regions;
+ * https://sts.amazonaws.com for STS without a region).  A configured URL
+ * must be http(s)://host[...] and is returned without a trailing slash.
+ * *ret_url is malloc'd (caller frees); *ret_source is static (ret_source
+ * may be NULL).  cfg may be NULL.  UTIL_EINVAL for a malformed URL or
+ * region name.
  */
 int awsp_endpoint_resolve(enum awsp_service svc, const char *region,
 			  const struct awsp_env *env,
