@@ -103,7 +103,7 @@ def _route(app, method, path, qs, body):
                 "addresses": len(st.addresses)}
     if key == ("POST", "/reset"):
         st.reset()
-        app.load_keys(__import__("auth").default_keys())
+        app.load_keys(app.startup_keys)
         app.faults.set({})
         app.recorder.reset()
         app.metadata.cached.clear()

@@ -95,15 +95,19 @@ class App:
         self.state = State()
         self.keys = auth.KeyStore()
         self.configured_keys = auth.default_keys()
+        self.startup_keys = auth.default_keys()
         self.faults = faults.Faults()
         self.recorder = faults.Recorder()
         self.metadata = metadata.Metadata(self.state, self.keys)
         for svc in SERVICES.values():
             model.load(svc[0])
 
-    def load_keys(self, entries):
+    def load_keys(self, entries, at_startup=False):
         self.configured_keys = [dict(e) for e in entries]
         self.keys.load(entries)
+        if at_startup:
+            # POST /_fakeaws/reset goes back to these, not to the defaults.
+            self.startup_keys = [dict(e) for e in entries]
 
     # -- AWS API -----------------------------------------------------------
 
@@ -262,6 +266,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Headers and body go out in one write; without NODELAY a small
+        # response can still wait for the client's delayed ACK (~40 ms).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.app.recorder.connection()
 
     def log_message(self, fmt, *args):
@@ -293,9 +300,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.wfile.write(b"".join(self._headers_buffer))
+        self._headers_buffer = []
 
     def reset_connection(self):
         """Drop the connection with a TCP RST and no response."""
@@ -376,7 +385,8 @@ def main(argv=None):
     app = App()
     if args.keys:
         doc = load_json(args.keys)
-        app.load_keys(doc["keys"] if isinstance(doc, dict) else doc)
+        app.load_keys(doc["keys"] if isinstance(doc, dict) else doc,
+                      at_startup=True)
     if args.state:
         control.load_state(app, load_json(args.state))
     server = Server((args.host, args.port), app)

@@ -81,6 +81,7 @@ class State:
             self._ip_counter = 10
             self._used_private = set()
             self._used_public = set()
+            self._bound = {}         # (eni id, private ip) -> address
 
     def now(self):
         return time.time() + float(self.config.get("clock_offset_seconds") or 0)
@@ -237,11 +238,7 @@ class State:
         return inst.get("public_ip")
 
     def address_on(self, eni_id, private_ip):
-        for addr in self.addresses.values():
-            if addr.get("network_interface_id") == eni_id and \
-                    addr.get("private_ip") == private_ip:
-                return addr
-        return None
+        return self._bound.get((eni_id, private_ip))
 
     # -- addresses -------------------------------------------------------
 
@@ -371,13 +368,17 @@ class State:
         other = self.address_on(eni_id, private_ip)
         if other is not None and other is not addr:
             self._clear_association(other)
+        self._clear_association(addr)
         addr["network_interface_id"] = eni_id
         addr["private_ip"] = private_ip
         addr["association_id"] = association_id or gen_id("eipassoc-")
+        self._bound[(eni_id, private_ip)] = addr
         return addr["association_id"]
 
-    @staticmethod
-    def _clear_association(addr):
+    def _clear_association(self, addr):
+        key = (addr.get("network_interface_id"), addr.get("private_ip"))
+        if self._bound.get(key) is addr:
+            del self._bound[key]
         addr["association_id"] = None
         addr["network_interface_id"] = None
         addr["private_ip"] = None

@@ -139,6 +139,9 @@ class StateFormat(FakeAwsCase):
                 r = c.describe_instances()
                 self.assertEqual(r["Reservations"][0]["Instances"][0][
                     "InstanceId"], "i-0aaaaaaaaaaaaaaa1")
+                # A reset empties the state but keeps the --keys file.
+                other.reset()
+                self.assertEqual(c.describe_instances()["Reservations"], [])
 
 
 class Http(FakeAwsCase):
