@@ -28,6 +28,13 @@ struct awsp_http_request {
 	long connect_timeout_ms; /* 0 = transport default */
 	/* Redacted in --debug logs: never log the body (credentials). */
 	bool sensitive_body;
+	/*
+	 * Optional context for the --debug line of this exchange (the real
+	 * transport logs every exchange): the API action and the attempt
+	 * number out of max_attempts (0 = not part of a retried call).
+	 */
+	const char *log_action;
+	unsigned attempt, max_attempts;
 };
 
 struct awsp_http_response {
@@ -41,6 +48,23 @@ struct awsp_http_response {
 		char *value;
 	} * headers;
 	size_t n_headers;
+	/* Set by a send that got no HTTP answer (see below). */
+	enum awsp_http_failure {
+		AWSP_HTTP_OK = 0,
+		/* No connection: DNS, refused, TLS handshake; not sent. */
+		AWSP_HTTP_FAIL_CONNECT,
+		/* Connect or transfer timeout. */
+		AWSP_HTTP_FAIL_TIMEOUT,
+		/* Reset, broken pipe, truncated body: broke after sending. */
+		AWSP_HTTP_FAIL_NETWORK,
+		/* The body exceeded the transport's cap. */
+		AWSP_HTTP_FAIL_LIMIT,
+		/*
+		 * Will fail the same way again: bad URL, unsupported
+		 * scheme, TLS certificate verification failed.
+		 */
+		AWSP_HTTP_FAIL_FATAL,
+	} failure;
 };
 
 #define AWSP_HTTP_RESPONSE_INIT               \
@@ -57,10 +81,14 @@ const char *awsp_http_response_header(const struct awsp_http_response *r,
 /*
  * send: 0 when an HTTP response arrived (any status, including 4xx/5xx),
  * with resp filled; otherwise UTIL_ETRANSPORT (or UTIL_ELIMIT for an
- * oversize body) with err set and flags UTIL_ERR_RETRYABLE, plus
- * UTIL_ERR_OUTCOME_UNKNOWN when the request may have reached the server
- * (the connection broke after sending).  resp must be initialised with
- * AWSP_HTTP_RESPONSE_INIT and is released by the caller either way.
+ * oversize body) with err set, resp->failure saying why, flags
+ * UTIL_ERR_RETRYABLE unless the failure is AWSP_HTTP_FAIL_LIMIT or
+ * AWSP_HTTP_FAIL_FATAL, plus UTIL_ERR_OUTCOME_UNKNOWN when the request
+ * may have reached the server (the connection broke after sending).
+ * A response that arrived whole is never partial: a truncated or
+ * oversize body is a failure, not a short success.  resp must be
+ * initialised with AWSP_HTTP_RESPONSE_INIT and is released by the caller
+ * either way.
  */
 struct awsp_transport {
 	int (*send)(void *ctx, const struct awsp_http_request *req,
@@ -75,5 +103,73 @@ static inline int awsp_transport_send(const struct awsp_transport *t,
 {
 	return t->send(t->ctx, req, resp, err);
 }
+
+/*
+ * The real transport: libcurl, HTTP/1.1 keep-alive.
+ *
+ * A struct awsp_http keeps a pool of curl easy handles; a send takes an
+ * idle one (the most recently used first), so a single-threaded caller
+ * always reuses the same handle and its open connections (one per
+ * endpoint), and N concurrent callers use at most N handles.  Handles
+ * share DNS and TLS session caches, so even a new connection resumes the
+ * TLS session.  TLS verification is always on; proxies come from the
+ * standard variables (libcurl's own handling); no redirects are
+ * followed; `Expect: 100-continue` is never sent.  Every exchange is
+ * logged at debug level (event "http_exchange": method, URL without its
+ * query, status, duration, attempt, request id); headers and bodies are
+ * never logged.
+ *
+ * Creating the first transport initialises libcurl (curl_global_init)
+ * and sets SIGPIPE to ignored if it was at its default (libcurl's
+ * advice for threaded programs: a peer that closes a connection must
+ * not kill the process); freeing the last cleans libcurl up.
+ */
+struct awsp_http_config {
+	long connect_timeout_ms; /* default AWSP_HTTP_CONNECT_TIMEOUT_MS */
+	long timeout_ms;	 /* whole exchange; AWSP_HTTP_TIMEOUT_MS */
+	size_t max_body;	 /* response body cap; AWSP_HTTP_MAX_BODY */
+	const char *ca_bundle;	 /* PEM file; NULL = system store */
+	const char *user_agent;	 /* NULL = "moor/VERSION" */
+	/* Close each connection after one exchange (benchmarks only). */
+	bool forbid_reuse;
+	/* Idle handles kept for reuse; 0 = AWSP_HTTP_MAX_IDLE. */
+	unsigned max_idle;
+};
+
+#define AWSP_HTTP_CONNECT_TIMEOUT_MS 10000L
+#define AWSP_HTTP_TIMEOUT_MS	     60000L
+#define AWSP_HTTP_MAX_BODY	     ((size_t)64 << 20)
+#define AWSP_HTTP_MAX_IDLE	     32
+
+/* Fill c with the defaults above. */
+void awsp_http_config_init(struct awsp_http_config *c);
+
+struct awsp_http;
+
+/*
+ * Create a transport.  The strings in cfg are copied.  Caller frees with
+ * awsp_http_free() after every send has returned.
+ */
+int awsp_http_new(const struct awsp_http_config *cfg, struct awsp_http **ret,
+		  struct util_err *err);
+void awsp_http_free(struct awsp_http *h);
+
+/* The vtable for h (ctx = h); valid as long as h. */
+struct awsp_transport awsp_http_transport(struct awsp_http *h);
+
+struct awsp_http_stats {
+	unsigned long long exchanges;	/* sends that got an HTTP answer */
+	unsigned long long failures;	/* sends that did not */
+	unsigned long long connections; /* new connections opened */
+};
+
+void awsp_http_get_stats(struct awsp_http *h, struct awsp_http_stats *ret);
+
+/*
+ * The URL as --debug shows it: userinfo and query string removed
+ * ("https://host/path?..." -> "https://host/path?<redacted>").  Appends
+ * to out.
+ */
+void awsp_http_redact_url(const char *url, struct buf *out);
 
 #endif
