@@ -1268,7 +1268,7 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 
 	if (!root || (root->kind == SPEC_NODE_SCALAR &&
 		      root->type == SPEC_SCALAR_NULL && !root->invalid)) {
-		err(&c, root ? root->loc : s_top,
+		err(&c, s_top,
 		    "empty spec: it declares nothing (an empty file is never "
 		    "read as 'nothing desired')");
 		return;
@@ -1314,10 +1314,11 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 	}
 	/* Present but unreadable counts as declaring: it was reported. */
 	for (int i = LBS; i <= EIPS; i++)
-		if (f[i].key &&
-		    (f[i].val->kind != SPEC_NODE_SEQ || f[i].val->n_items))
+		if (f[i].key && (f[i].val->kind != SPEC_NODE_SEQ ||
+				 f[i].val->invalid || f[i].val->n_items))
 			declares = true;
-	if (!declares)
+	/* Other errors first: a misspelt list name would also declare none. */
+	if (!declares && !d->n_errors)
 		err(&c, root->loc,
 		    "empty spec: it declares no load balancers and no elastic "
 		    "IPs (an empty spec is never read as 'nothing desired')");
