@@ -76,6 +76,18 @@ class StateFormat(FakeAwsCase):
         # The default key was replaced by the state's keys.
         self.assertError("AuthFailure", self.client("ec2").describe_instances)
 
+    def test_example_state_file_loads(self):
+        with open(os.path.join(os.path.dirname(__file__),
+                               "example-state.json")) as f:
+            doc = json.load(f)
+        counts = self.fa.load_state(doc)
+        self.assertEqual((counts["instances"], counts["addresses"],
+                          counts["target_groups"]), (4, 3, 2))
+        addrs = self.client("ec2").describe_addresses(Filters=[
+            {"Name": "tag:Name", "Values": ["vip-db"]}])["Addresses"]
+        self.assertEqual((addrs[0]["InstanceId"], addrs[0]["PrivateIpAddress"]),
+                         ("i-0a1b2c3d4e5f60004", "10.0.1.21"))
+
     def test_control_creation_and_drift(self):
         inst = self.fa.create_instance(tags={"Name": "a"})
         iid = inst["InstanceId"]
