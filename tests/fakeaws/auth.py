@@ -26,7 +26,6 @@ import hashlib
 import secrets
 import string
 import threading
-import time
 
 import sigv4
 from model import ApiError
@@ -245,7 +244,3 @@ def authenticate(req, keys, dialect, now, max_skew):
             ("ExpiredToken",
              "The security token included in the request is expired", 403))
     return key
-
-
-def now_real():
-    return time.time()

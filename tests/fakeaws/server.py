@@ -17,7 +17,6 @@ import os
 import socket
 import struct
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
@@ -127,6 +126,7 @@ class App:
 
     def api(self, handler, req):
         request_id = str(uuid.uuid4())
+        self.recorder.limit = int(self.state.config["request_log_limit"])
         flat = {}
         for k, v in urllib.parse.parse_qsl(req.query, keep_blank_values=True):
             if not k.startswith("X-Amz-"):

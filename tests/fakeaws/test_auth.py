@@ -119,6 +119,24 @@ class SignatureChecks(FakeAwsCase):
         self.assertEqual(status, 403)
         self.assertIn("<Code>ExpiredToken</Code>", text)
 
+    def test_get_with_query_string(self):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        from testbase import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+        url = (self.fa.url + "/?Action=DescribeAddresses&Version=2016-11-15"
+               "&Filter.1.Name=tag%3AName&Filter.1.Value.1=a%20b")
+        req = AWSRequest(method="GET", url=url)
+        SigV4Auth(Credentials(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY), "ec2",
+                  "us-east-1").add_auth(req)
+        p = req.prepare()
+        status, text, _ = self.raw(dict(p.headers), None, method="GET",
+                                   path=p.url[len(self.fa.url):])
+        self.assertEqual(status, 200, text)
+        self.assertIn("<addressesSet/>", text)
+        self.assertEqual(self.fa.log()[-1]["params"]["Filter.1.Value.1"],
+                         "a b")
+
     def test_any_region(self):
         self.client("ec2", region="ap-southeast-2").describe_instances()
         self.client("elbv2", region="eu-central-1").describe_target_groups()
