@@ -1,0 +1,969 @@
+#include "reconciler/observe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/pool.h"
+#include "util/str.h"
+#include "util/banned.h"
+
+#define DEFAULT_CONCURRENCY 8
+
+/* --- sorted string arrays ---------------------------------------------- */
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void rc_strv_sort_uniq(char **v, size_t *n)
+{
+	size_t out = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), cmp_strp);
+	for (size_t i = 0; i < *n; i++) {
+		if (out && !strcmp(v[out - 1], v[i])) {
+			free(v[i]);
+			continue;
+		}
+		v[out++] = v[i];
+	}
+	*n = out;
+}
+
+bool rc_strv_contains(char *const *sorted, size_t n, const char *s)
+{
+	return n && bsearch(&s, sorted, n, sizeof(*sorted), cmp_strp) != NULL;
+}
+
+void rc_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void strv_push(char ***v, size_t *n, const char *s)
+{
+	/* Arrays grow by doubling; the allocation size is a power of two. */
+	if ((*n & (*n - 1)) == 0)
+		*v = util_xrealloc(*v, (*n ? *n * 2 : 1) * sizeof(**v));
+	(*v)[(*n)++] = util_xstrdup(s);
+}
+
+/* --- read sets ------------------------------------------------------------ */
+
+static void selector_release(struct rc_selector *s)
+{
+	prov_tag_array_free(s->tags, s->n_tags);
+	free(s->states);
+	free(s->key);
+	memset(s, 0, sizeof(*s));
+}
+
+void rc_reads_release(struct rc_reads *r)
+{
+	if (!r)
+		return;
+	rc_strv_free(r->instance_ids, r->n_instance_ids);
+	for (size_t i = 0; i < r->n_selectors; i++)
+		selector_release(&r->selectors[i]);
+	free(r->selectors);
+	rc_strv_free(r->classic, r->n_classic);
+	rc_strv_free(r->tgs, r->n_tgs);
+	rc_strv_free(r->alloc_ids, r->n_alloc_ids);
+	rc_strv_free(r->public_ips, r->n_public_ips);
+	rc_strv_free(r->names, r->n_names);
+	rc_strv_free(r->eni_ids, r->n_eni_ids);
+	memset(r, 0, sizeof(*r));
+}
+
+bool rc_reads_empty(const struct rc_reads *r)
+{
+	return !r->n_instance_ids && !r->n_selectors && !r->n_classic &&
+	       !r->n_tgs && !r->n_alloc_ids && !r->n_public_ips &&
+	       !r->n_names && !r->n_eni_ids && !r->identity;
+}
+
+static int cmp_tag(const void *a, const void *b)
+{
+	const struct prov_tag *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : strcmp(x->value, y->value);
+}
+
+static int cmp_state(const void *a, const void *b)
+{
+	int x = *(const enum prov_instance_state *)a;
+	int y = *(const enum prov_instance_state *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Build a selector from spec tags and state names: tags sorted, states
+ * parsed, sorted and de-duplicated (default: running), and a canonical key
+ * such as "role=web,env=prod|running".
+ */
+static int selector_build(const struct spec_tag *tags, size_t n_tags,
+			  char *const *states, size_t n_states,
+			  struct rc_selector *ret, struct util_err *err)
+{
+	struct rc_selector s = { 0 };
+	struct buf key = BUF_INIT;
+	size_t out = 0;
+
+	s.tags = util_xcalloc(n_tags ? n_tags : 1, sizeof(*s.tags));
+	for (size_t i = 0; i < n_tags; i++) {
+		s.tags[i].key = util_xstrdup(tags[i].key);
+		s.tags[i].value = util_xstrdup(tags[i].value);
+	}
+	s.n_tags = n_tags;
+	if (n_tags)
+		qsort(s.tags, n_tags, sizeof(*s.tags), cmp_tag);
+	s.states = util_xcalloc(n_states ? n_states : 1, sizeof(*s.states));
+	for (size_t i = 0; i < n_states; i++) {
+		s.states[i] = prov_instance_state_parse(states[i]);
+		if (s.states[i] == PROV_INSTANCE_UNKNOWN) {
+			selector_release(&s);
+			return util_err_set(err, UTIL_EINVAL,
+					    "unknown instance state '%s'",
+					    states[i]);
+		}
+	}
+	s.n_states = n_states;
+	if (!n_states) {
+		s.states[0] = PROV_INSTANCE_RUNNING;
+		s.n_states = 1;
+	}
+	qsort(s.states, s.n_states, sizeof(*s.states), cmp_state);
+	for (size_t i = 0; i < s.n_states; i++)
+		if (!out || s.states[out - 1] != s.states[i])
+			s.states[out++] = s.states[i];
+	s.n_states = out;
+	for (size_t i = 0; i < s.n_tags; i++)
+		buf_addf(&key, "%s%s=%s", i ? "," : "", s.tags[i].key,
+			 s.tags[i].value);
+	buf_addch(&key, '|');
+	for (size_t i = 0; i < s.n_states; i++)
+		buf_addf(&key, "%s%s", i ? "," : "",
+			 prov_instance_state_name(s.states[i]));
+	s.key = buf_detach(&key, NULL);
+	*ret = s;
+	return 0;
+}
+
+char *rc_selector_key(const struct spec_tag *tags, size_t n_tags,
+		      char *const *states, size_t n_states)
+{
+	struct rc_selector s;
+	char *key;
+
+	if (selector_build(tags, n_tags, states, n_states, &s, NULL) < 0)
+		return util_xstrdup("?");
+	key = s.key;
+	s.key = NULL;
+	selector_release(&s);
+	return key;
+}
+
+int rc_reads_add_selector(struct rc_reads *r, const struct spec_tag *tags,
+			  size_t n_tags, char *const *states, size_t n_states,
+			  struct util_err *err)
+{
+	struct rc_selector s;
+
+	if (selector_build(tags, n_tags, states, n_states, &s, err) < 0)
+		return UTIL_EINVAL;
+	for (size_t i = 0; i < r->n_selectors; i++) {
+		if (!strcmp(r->selectors[i].key, s.key)) {
+			selector_release(&s);
+			return 0;
+		}
+	}
+	r->selectors = util_xrealloc(r->selectors, (r->n_selectors +
+						    1) * sizeof(*r->selectors));
+	r->selectors[r->n_selectors++] = s;
+	return 0;
+}
+
+int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
+		       const bool *use_lb, const bool *use_eip,
+		       struct util_err *err)
+{
+	for (size_t i = 0; i < s->n_lbs; i++) {
+		const struct spec_lb *lb = &s->lbs[i];
+
+		if (use_lb && !use_lb[i])
+			continue;
+		if (lb->kind == SPEC_LB_CLASSIC)
+			strv_push(&r->classic, &r->n_classic, lb->name);
+		else
+			strv_push(&r->tgs, &r->n_tgs, lb->name);
+		for (size_t k = 0; k < lb->n_members; k++) {
+			const struct spec_member *m = &lb->members[k];
+
+			if (m->kind == SPEC_MEMBER_ID) {
+				strv_push(&r->instance_ids, &r->n_instance_ids,
+					  m->id);
+			} else if (m->kind == SPEC_MEMBER_SELECTOR) {
+				if (rc_reads_add_selector(r, m->tags, m->n_tags,
+							  m->states,
+							  m->n_states, err) < 0)
+					return util_err_set_loc(err, s->path,
+								m->loc.line,
+								m->loc.col,
+								"%s", err->msg);
+			}
+		}
+	}
+	for (size_t i = 0; i < s->n_eips; i++) {
+		const struct spec_eip *e = &s->eips[i];
+
+		if (use_eip && !use_eip[i])
+			continue;
+		if (e->ref == SPEC_EIP_BY_ALLOCATION_ID)
+			strv_push(&r->alloc_ids, &r->n_alloc_ids,
+				  e->allocation_id);
+		else if (e->ref == SPEC_EIP_BY_PUBLIC_IP)
+			strv_push(&r->public_ips, &r->n_public_ips,
+				  e->public_ip);
+		else
+			strv_push(&r->names, &r->n_names, e->name);
+		switch (e->bind) {
+		case SPEC_BIND_INSTANCE:
+			strv_push(&r->instance_ids, &r->n_instance_ids,
+				  e->instance);
+			break;
+		case SPEC_BIND_ENI:
+			strv_push(&r->eni_ids, &r->n_eni_ids, e->eni);
+			break;
+		case SPEC_BIND_FAILOVER:
+			for (size_t k = 0; k < e->failover.n_candidates; k++)
+				strv_push(&r->instance_ids, &r->n_instance_ids,
+					  e->failover.candidates[k].instance);
+			break;
+		case SPEC_BIND_NONE:
+			break;
+		}
+	}
+	return 0;
+}
+
+int rc_reads_add_key(struct rc_reads *r, const char *key, struct util_err *err)
+{
+	const char *v;
+
+	if ((v = strchr(key, ':')) == NULL || !v[1])
+		goto bad;
+	v++;
+	if (util_starts_with(key, "instance:"))
+		strv_push(&r->instance_ids, &r->n_instance_ids, v);
+	else if (util_starts_with(key, "eni:"))
+		strv_push(&r->eni_ids, &r->n_eni_ids, v);
+	else if (util_starts_with(key, "classic:"))
+		strv_push(&r->classic, &r->n_classic, v);
+	else if (util_starts_with(key, "tg:"))
+		strv_push(&r->tgs, &r->n_tgs, v);
+	else if (util_starts_with(key, "eip:alloc:") && key[10])
+		strv_push(&r->alloc_ids, &r->n_alloc_ids, key + 10);
+	else if (util_starts_with(key, "eip:ip:") && key[7])
+		strv_push(&r->public_ips, &r->n_public_ips, key + 7);
+	else if (util_starts_with(key, "eip:name:") && key[9])
+		strv_push(&r->names, &r->n_names, key + 9);
+	else
+		goto bad;
+	return 0;
+bad:
+	return util_err_set(err, UTIL_EINVAL, "malformed resource key '%s'",
+			    key);
+}
+
+static void reads_normalise(struct rc_reads *r)
+{
+	rc_strv_sort_uniq(r->instance_ids, &r->n_instance_ids);
+	rc_strv_sort_uniq(r->classic, &r->n_classic);
+	rc_strv_sort_uniq(r->tgs, &r->n_tgs);
+	rc_strv_sort_uniq(r->alloc_ids, &r->n_alloc_ids);
+	rc_strv_sort_uniq(r->public_ips, &r->n_public_ips);
+	rc_strv_sort_uniq(r->names, &r->n_names);
+	rc_strv_sort_uniq(r->eni_ids, &r->n_eni_ids);
+}
+
+/* --- observing ------------------------------------------------------------ */
+
+enum task_kind {
+	T_INSTANCES,
+	T_SELECTOR,
+	T_CLASSIC,
+	T_TGS,
+	T_ADDRESSES,
+	T_ENIS,
+	T_IDENTITY,
+};
+
+struct task {
+	enum task_kind kind;
+	size_t sel; /* T_SELECTOR */
+	int r;
+	struct util_err err;
+	struct prov_instance_list instances;
+	struct prov_classic_lb_list classic;
+	struct prov_target_group_list tgs;
+	struct prov_address_list addresses;
+	struct prov_eni_list enis;
+	struct prov_identity identity;
+};
+
+struct observe_ctx {
+	struct prov *p;
+	const struct rc_reads *r;
+	struct task *tasks;
+};
+
+static void run_task(void *arg, size_t i)
+{
+	struct observe_ctx *c = arg;
+	struct task *t = &c->tasks[i];
+	const struct rc_reads *r = c->r;
+	struct prov *p = c->p;
+
+	switch (t->kind) {
+	case T_INSTANCES:
+		t->r = p->ops->instances_by_id(p,
+					       (const char *const *)
+						       r->instance_ids,
+					       r->n_instance_ids, &t->instances,
+					       &t->err);
+		util_err_prefix(&t->err, "describe instances");
+		break;
+	case T_SELECTOR: {
+		const struct rc_selector *s = &r->selectors[t->sel];
+		struct prov_selector sel = { .tags = s->tags,
+					     .n_tags = s->n_tags,
+					     .states = s->states,
+					     .n_states = s->n_states };
+
+		t->r = p->ops->instances_by_selector(p, &sel, &t->instances,
+						     &t->err);
+		util_err_prefix(&t->err, "describe instances matching %s",
+				s->key);
+		break;
+	}
+	case T_CLASSIC:
+		t->r = p->ops->classic_lbs(p, (const char *const *)r->classic,
+					   r->n_classic, &t->classic, &t->err);
+		util_err_prefix(&t->err, "describe classic load balancers");
+		break;
+	case T_TGS:
+		t->r = p->ops->target_groups(p, (const char *const *)r->tgs,
+					     r->n_tgs, &t->tgs, &t->err);
+		util_err_prefix(&t->err, "describe target groups");
+		break;
+	case T_ADDRESSES: {
+		struct prov_address_query q = {
+			.allocation_ids = (const char *const *)r->alloc_ids,
+			.n_allocation_ids = r->n_alloc_ids,
+			.public_ips = (const char *const *)r->public_ips,
+			.n_public_ips = r->n_public_ips,
+			.names = (const char *const *)r->names,
+			.n_names = r->n_names,
+		};
+
+		t->r = p->ops->addresses(p, &q, &t->addresses, &t->err);
+		util_err_prefix(&t->err, "describe addresses");
+		break;
+	}
+	case T_ENIS:
+		t->r = p->ops->enis_by_id(p, (const char *const *)r->eni_ids,
+					  r->n_eni_ids, &t->enis, &t->err);
+		util_err_prefix(&t->err, "describe network interfaces");
+		break;
+	case T_IDENTITY:
+		t->r = p->ops->identity(p, &t->identity, &t->err);
+		util_err_prefix(&t->err, "get caller identity");
+		break;
+	}
+}
+
+static void task_release(struct task *t)
+{
+	prov_instance_list_release(&t->instances);
+	prov_classic_lb_list_release(&t->classic);
+	prov_target_group_list_release(&t->tgs);
+	prov_address_list_release(&t->addresses);
+	prov_eni_list_release(&t->enis);
+	prov_identity_release(&t->identity);
+}
+
+static int cmp_instance(const void *a, const void *b)
+{
+	return strcmp(((const struct prov_instance *)a)->id,
+		      ((const struct prov_instance *)b)->id);
+}
+
+static int cmp_eni(const void *a, const void *b)
+{
+	return strcmp(((const struct prov_eni *)a)->id,
+		      ((const struct prov_eni *)b)->id);
+}
+
+/* Move every instance of src into dst (dst takes ownership). */
+static void instances_take(struct prov_instance_list *dst,
+			   struct prov_instance_list *src)
+{
+	if (!src->n)
+		goto out;
+	dst->v = util_xrealloc(dst->v, (dst->n + src->n) * sizeof(*dst->v));
+	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n += src->n;
+out:
+	free(src->v);
+	memset(src, 0, sizeof(*src));
+}
+
+static void instances_sort_uniq(struct prov_instance_list *l)
+{
+	size_t out = 0;
+
+	if (!l->n)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_instance);
+	for (size_t i = 0; i < l->n; i++) {
+		if (out && !strcmp(l->v[out - 1].id, l->v[i].id)) {
+			prov_instance_release(&l->v[i]);
+			continue;
+		}
+		l->v[out++] = l->v[i];
+	}
+	l->n = out;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct rc_obs_group *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->ref, y->ref);
+}
+
+static bool is_arn(const char *s)
+{
+	return util_starts_with(s, "arn:");
+}
+
+static const struct prov_target_group *find_tg(
+	const struct prov_target_group_list *l, const char *ref)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct prov_target_group *tg = &l->v[i];
+
+		if (is_arn(ref) ? util_streq(tg->arn, ref)
+				: util_streq(tg->name, ref))
+			return tg;
+	}
+	return NULL;
+}
+
+static const struct prov_classic_lb *find_classic(
+	const struct prov_classic_lb_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (util_streq(l->v[i].name, name))
+			return &l->v[i];
+	return NULL;
+}
+
+static void build_selector_results(struct rc_world *w, const struct rc_reads *r,
+				   struct task *tasks, size_t n_tasks)
+{
+	w->selectors = util_xcalloc(r->n_selectors ? r->n_selectors : 1,
+				    sizeof(*w->selectors));
+	for (size_t i = 0; i < n_tasks; i++) {
+		struct task *t = &tasks[i];
+		struct rc_obs_selector *s;
+
+		if (t->kind != T_SELECTOR)
+			continue;
+		s = &w->selectors[w->n_selectors++];
+		s->key = util_xstrdup(r->selectors[t->sel].key);
+		for (size_t k = 0; k < t->instances.n; k++)
+			strv_push(&s->ids, &s->n_ids, t->instances.v[k].id);
+		rc_strv_sort_uniq(s->ids, &s->n_ids);
+		instances_take(&w->instances, &t->instances);
+	}
+}
+
+int rc_observe(struct prov *p, struct rc_reads *r,
+	       const struct rc_observe_opts *opts, struct rc_world *ret,
+	       struct util_err *err)
+{
+	struct rc_world w = { 0 };
+	struct task *tasks;
+	size_t n = 0;
+	unsigned conc = opts && opts->concurrency ? opts->concurrency
+						  : DEFAULT_CONCURRENCY;
+	struct observe_ctx ctx;
+	int rv = 0;
+
+	reads_normalise(r);
+	tasks = util_xcalloc(7 + r->n_selectors, sizeof(*tasks));
+	if (r->n_instance_ids)
+		tasks[n++].kind = T_INSTANCES;
+	for (size_t i = 0; i < r->n_selectors; i++) {
+		tasks[n].kind = T_SELECTOR;
+		tasks[n++].sel = i;
+	}
+	if (r->n_classic)
+		tasks[n++].kind = T_CLASSIC;
+	if (r->n_tgs)
+		tasks[n++].kind = T_TGS;
+	if (r->n_alloc_ids || r->n_public_ips || r->n_names)
+		tasks[n++].kind = T_ADDRESSES;
+	if (r->n_eni_ids)
+		tasks[n++].kind = T_ENIS;
+	if (r->identity)
+		tasks[n++].kind = T_IDENTITY;
+
+	ctx.p = p;
+	ctx.r = r;
+	ctx.tasks = tasks;
+	util_parallel(n, conc, run_task, &ctx);
+
+	for (size_t i = 0; i < n; i++) {
+		if (tasks[i].r < 0) {
+			util_err_copy(err, &tasks[i].err);
+			rv = tasks[i].r;
+			goto out;
+		}
+	}
+
+	w.n_calls = n;
+	build_selector_results(&w, r, tasks, n);
+	for (size_t i = 0; i < n; i++) {
+		struct task *t = &tasks[i];
+
+		switch (t->kind) {
+		case T_INSTANCES:
+			instances_take(&w.instances, &t->instances);
+			break;
+		case T_CLASSIC:
+			w.classic = t->classic;
+			memset(&t->classic, 0, sizeof(t->classic));
+			break;
+		case T_TGS:
+			w.tgs = t->tgs;
+			memset(&t->tgs, 0, sizeof(t->tgs));
+			break;
+		case T_ADDRESSES:
+			w.addresses = t->addresses;
+			memset(&t->addresses, 0, sizeof(t->addresses));
+			break;
+		case T_ENIS:
+			w.enis = t->enis;
+			memset(&t->enis, 0, sizeof(t->enis));
+			break;
+		case T_IDENTITY:
+			w.identity = t->identity;
+			memset(&t->identity, 0, sizeof(t->identity));
+			w.have_identity = true;
+			break;
+		case T_SELECTOR:
+			break;
+		}
+	}
+	instances_sort_uniq(&w.instances);
+	if (w.enis.n)
+		qsort(w.enis.v, w.enis.n, sizeof(*w.enis.v), cmp_eni);
+
+	w.groups = util_xcalloc(r->n_classic + r->n_tgs + 1, sizeof(*w.groups));
+	for (size_t i = 0; i < r->n_classic; i++) {
+		struct rc_obs_group *g = &w.groups[w.n_groups++];
+
+		g->kind = SPEC_LB_CLASSIC;
+		g->ref = util_xstrdup(r->classic[i]);
+		g->classic = find_classic(&w.classic, g->ref);
+	}
+	for (size_t i = 0; i < r->n_tgs; i++) {
+		struct rc_obs_group *g = &w.groups[w.n_groups++];
+
+		g->kind = SPEC_LB_TARGET_GROUP;
+		g->ref = util_xstrdup(r->tgs[i]);
+		g->tg = find_tg(&w.tgs, g->ref);
+	}
+	/* Already sorted: classic before target groups, refs sorted. */
+	*ret = w;
+	memset(&w, 0, sizeof(w));
+out:
+	for (size_t i = 0; i < n; i++)
+		task_release(&tasks[i]);
+	free(tasks);
+	rc_world_release(&w);
+	return rv;
+}
+
+void rc_world_release(struct rc_world *w)
+{
+	if (!w)
+		return;
+	prov_instance_list_release(&w->instances);
+	prov_eni_list_release(&w->enis);
+	prov_address_list_release(&w->addresses);
+	prov_classic_lb_list_release(&w->classic);
+	prov_target_group_list_release(&w->tgs);
+	for (size_t i = 0; i < w->n_groups; i++)
+		free(w->groups[i].ref);
+	free(w->groups);
+	for (size_t i = 0; i < w->n_selectors; i++) {
+		free(w->selectors[i].key);
+		rc_strv_free(w->selectors[i].ids, w->selectors[i].n_ids);
+	}
+	free(w->selectors);
+	prov_identity_release(&w->identity);
+	memset(w, 0, sizeof(*w));
+}
+
+/* --- lookups -------------------------------------------------------------- */
+
+const struct prov_instance *rc_world_instance(const struct rc_world *w,
+					      const char *id)
+{
+	struct prov_instance key = { .id = (char *)(uintptr_t)id };
+
+	if (!id || !w->instances.n)
+		return NULL;
+	return bsearch(&key, w->instances.v, w->instances.n,
+		       sizeof(*w->instances.v), cmp_instance);
+}
+
+const struct prov_eni *rc_world_eni(const struct rc_world *w, const char *id)
+{
+	struct prov_eni key = { .id = (char *)(uintptr_t)id };
+
+	if (!id || !w->enis.n)
+		return NULL;
+	return bsearch(&key, w->enis.v, w->enis.n, sizeof(*w->enis.v), cmp_eni);
+}
+
+const struct rc_obs_group *rc_world_group(const struct rc_world *w,
+					  enum spec_lb_kind kind,
+					  const char *ref)
+{
+	struct rc_obs_group key = { .kind = kind,
+				    .ref = (char *)(uintptr_t)ref };
+
+	if (!ref || !w->n_groups)
+		return NULL;
+	return bsearch(&key, w->groups, w->n_groups, sizeof(*w->groups),
+		       cmp_group);
+}
+
+const struct rc_obs_selector *rc_world_selector(const struct rc_world *w,
+						const char *key)
+{
+	for (size_t i = 0; i < w->n_selectors; i++)
+		if (!strcmp(w->selectors[i].key, key))
+			return &w->selectors[i];
+	return NULL;
+}
+
+static bool address_matches(const struct prov_address *a, enum spec_eip_ref ref,
+			    const char *value)
+{
+	switch (ref) {
+	case SPEC_EIP_BY_ALLOCATION_ID:
+		return util_streq(a->allocation_id, value);
+	case SPEC_EIP_BY_PUBLIC_IP:
+		return util_streq(a->public_ip, value);
+	case SPEC_EIP_BY_NAME:
+		return util_streq(prov_tag_get(a->tags, a->n_tags, "Name"),
+				  value);
+	}
+	return false;
+}
+
+const struct prov_address *rc_world_address(const struct rc_world *w,
+					    enum spec_eip_ref ref,
+					    const char *value, size_t *ret_n)
+{
+	const struct prov_address *first = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; value && i < w->addresses.n; i++) {
+		if (address_matches(&w->addresses.v[i], ref, value)) {
+			if (!first)
+				first = &w->addresses.v[i];
+			n++;
+		}
+	}
+	if (ret_n)
+		*ret_n = n;
+	return first;
+}
+
+/* --- membership ----------------------------------------------------------- */
+
+bool rc_target_present(const struct prov_target *t)
+{
+	if (t->health == PROV_HEALTH_DRAINING)
+		return false;
+	if (t->health == PROV_HEALTH_UNUSED &&
+	    util_streq(t->reason, "Target.NotRegistered"))
+		return false;
+	return true;
+}
+
+bool rc_classic_member_present(const struct prov_classic_member *m)
+{
+	return m->health != PROV_HEALTH_DRAINING;
+}
+
+bool rc_health_counts(enum prov_health h)
+{
+	return h == PROV_HEALTH_HEALTHY || h == PROV_HEALTH_UNAVAILABLE;
+}
+
+char *rc_member_key(enum spec_lb_kind kind, const char *id, int port)
+{
+	if (kind == SPEC_LB_CLASSIC)
+		return util_xstrdup(id);
+	return util_xasprintf("%s:%d", id, port);
+}
+
+void rc_group_members(const struct rc_obs_group *g, char ***ret, size_t *ret_n)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	if (g && g->classic) {
+		for (size_t i = 0; i < g->classic->n_members; i++) {
+			const struct prov_classic_member *m =
+				&g->classic->members[i];
+
+			if (rc_classic_member_present(m))
+				strv_push(&v, &n, m->instance_id);
+		}
+	} else if (g && g->tg) {
+		for (size_t i = 0; i < g->tg->n_targets; i++) {
+			const struct prov_target *t = &g->tg->targets[i];
+
+			if (!rc_target_present(t))
+				continue;
+			v = util_xrealloc(v, (n + 1) * sizeof(*v));
+			v[n++] = rc_member_key(SPEC_LB_TARGET_GROUP, t->id,
+					       t->port);
+		}
+	}
+	rc_strv_sort_uniq(v, &n);
+	*ret = v;
+	*ret_n = n;
+}
+
+/* --- keys and fingerprints ------------------------------------------------ */
+
+char *rc_key_group(enum spec_lb_kind kind, const char *ref)
+{
+	return util_xasprintf("%s:%s",
+			      kind == SPEC_LB_CLASSIC ? "classic" : "tg", ref);
+}
+
+char *rc_key_address(enum spec_eip_ref ref, const char *value)
+{
+	static const char *const prefix[] = {
+		[SPEC_EIP_BY_ALLOCATION_ID] = "eip:alloc:",
+		[SPEC_EIP_BY_PUBLIC_IP] = "eip:ip:",
+		[SPEC_EIP_BY_NAME] = "eip:name:",
+	};
+
+	return util_xasprintf("%s%s", prefix[ref], value);
+}
+
+char *rc_key_instance(const char *id)
+{
+	return util_xasprintf("instance:%s", id);
+}
+
+char *rc_key_eni(const char *id)
+{
+	return util_xasprintf("eni:%s", id);
+}
+
+static void field(struct util_sha256 *h, const char *s)
+{
+	/* NULL and "" must differ: \x01 marks a missing optional field. */
+	util_sha256_field(h, s ? s : "\x01");
+}
+
+static void field_int(struct util_sha256 *h, long v)
+{
+	char tmp[32];
+
+	if (snprintf(tmp, sizeof(tmp), "%ld", v) < 0)
+		tmp[0] = '\0';
+	util_sha256_field(h, tmp);
+}
+
+static void fp_absent(const char *key, char out[UTIL_SHA256_HEX_SIZE])
+{
+	struct util_sha256 h;
+
+	util_sha256_init(&h);
+	field(&h, "absent");
+	field(&h, key);
+	util_sha256_final_hex(&h, out);
+}
+
+static void fp_eni_fields(struct util_sha256 *h, const struct prov_eni *e)
+{
+	field(h, e->id);
+	field(h, e->vpc_id);
+	field(h, e->instance_id);
+	field_int(h, e->device_index);
+	field_int(h, (long)e->n_private_ips);
+	for (size_t i = 0; i < e->n_private_ips; i++)
+		field(h, e->private_ips[i]);
+}
+
+static void fp_instance(const struct prov_instance *in,
+			char out[UTIL_SHA256_HEX_SIZE])
+{
+	struct util_sha256 h;
+
+	util_sha256_init(&h);
+	field(&h, "instance");
+	field(&h, in->id);
+	field(&h, prov_instance_state_name(in->state));
+	field(&h, in->vpc_id);
+	field(&h, in->subnet_id);
+	field(&h, in->az);
+	field(&h, in->private_ip);
+	field_int(&h, (long)in->n_enis);
+	for (size_t i = 0; i < in->n_enis; i++)
+		fp_eni_fields(&h, &in->enis[i]);
+	util_sha256_final_hex(&h, out);
+}
+
+static void fp_eni(const struct prov_eni *e, char out[UTIL_SHA256_HEX_SIZE])
+{
+	struct util_sha256 h;
+
+	util_sha256_init(&h);
+	field(&h, "eni");
+	fp_eni_fields(&h, e);
+	util_sha256_final_hex(&h, out);
+}
+
+void rc_fp_group_members(const struct rc_obs_group *g,
+			 char *const *sorted_members, size_t n,
+			 char out[UTIL_SHA256_HEX_SIZE])
+{
+	struct util_sha256 h;
+
+	util_sha256_init(&h);
+	field(&h, "group");
+	field(&h, g->kind == SPEC_LB_CLASSIC ? "classic" : "tg");
+	field(&h, g->ref);
+	if (g->classic) {
+		field(&h, g->classic->vpc_id);
+	} else if (g->tg) {
+		field(&h, g->tg->arn);
+		field(&h, g->tg->vpc_id);
+		field(&h, prov_target_type_name(g->tg->target_type));
+		field_int(&h, g->tg->port);
+	} else {
+		field(&h, "absent");
+	}
+	field_int(&h, (long)n);
+	for (size_t i = 0; i < n; i++)
+		field(&h, sorted_members[i]);
+	util_sha256_final_hex(&h, out);
+}
+
+static void fp_group(const struct rc_obs_group *g,
+		     char out[UTIL_SHA256_HEX_SIZE])
+{
+	char **m;
+	size_t n;
+
+	rc_group_members(g, &m, &n);
+	rc_fp_group_members(g, m, n, out);
+	rc_strv_free(m, n);
+}
+
+static void fp_address(const struct rc_world *w, enum spec_eip_ref ref,
+		       const char *value, const char *key,
+		       char out[UTIL_SHA256_HEX_SIZE])
+{
+	struct util_sha256 h;
+	size_t n;
+	const struct prov_address *a = rc_world_address(w, ref, value, &n);
+
+	if (!a) {
+		fp_absent(key, out);
+		return;
+	}
+	util_sha256_init(&h);
+	field(&h, "address");
+	field(&h, key);
+	field_int(&h, (long)n);
+	field(&h, a->allocation_id);
+	field(&h, a->public_ip);
+	field(&h, a->domain);
+	field(&h, a->instance_id);
+	field(&h, a->eni_id);
+	field(&h, a->private_ip);
+	util_sha256_final_hex(&h, out);
+}
+
+int rc_fingerprint(const struct rc_world *w, const char *key,
+		   char out[UTIL_SHA256_HEX_SIZE], struct util_err *err)
+{
+	const char *v = strchr(key, ':');
+
+	if (!v || !v[1])
+		goto bad;
+	v++;
+	if (util_starts_with(key, "instance:")) {
+		const struct prov_instance *in = rc_world_instance(w, v);
+
+		if (in)
+			fp_instance(in, out);
+		else
+			fp_absent(key, out);
+	} else if (util_starts_with(key, "eni:")) {
+		const struct prov_eni *e = rc_world_eni(w, v);
+
+		if (e)
+			fp_eni(e, out);
+		else
+			fp_absent(key, out);
+	} else if (util_starts_with(key, "classic:") ||
+		   util_starts_with(key, "tg:")) {
+		enum spec_lb_kind kind = key[0] == 'c' ? SPEC_LB_CLASSIC
+						       : SPEC_LB_TARGET_GROUP;
+		const struct rc_obs_group *g = rc_world_group(w, kind, v);
+		struct rc_obs_group absent = { .kind = kind,
+					       .ref = (char *)(uintptr_t)v };
+
+		fp_group(g ? g : &absent, out);
+	} else if (util_starts_with(key, "eip:alloc:") && key[10]) {
+		fp_address(w, SPEC_EIP_BY_ALLOCATION_ID, key + 10, key, out);
+	} else if (util_starts_with(key, "eip:ip:") && key[7]) {
+		fp_address(w, SPEC_EIP_BY_PUBLIC_IP, key + 7, key, out);
+	} else if (util_starts_with(key, "eip:name:") && key[9]) {
+		fp_address(w, SPEC_EIP_BY_NAME, key + 9, key, out);
+	} else {
+		goto bad;
+	}
+	return 0;
+bad:
+	return util_err_set(err, UTIL_EINVAL, "malformed resource key '%s'",
+			    key);
+}

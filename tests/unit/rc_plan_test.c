@@ -1,0 +1,842 @@
+/*
+ * The planner: desired (YAML) against observed (the in-memory provider),
+ * asserting the exact step list, order and dependencies.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconciler/plan.h"
+#include "tests/unit/memprov.h"
+#include "tests/unit/rc_testutil.h"
+#include "util/banned.h"
+
+#define V1 "version: 1\n"
+#define A  "i-0000000a"
+#define B  "i-0000000b"
+#define C  "i-0000000c"
+#define D  "i-0000000d"
+#define E  "i-0000000e"
+#define F  "i-0000000f"
+
+struct fx {
+	struct prov *p;
+	struct memprov *m;
+	struct spec *s;
+	struct rc_plan *plan;
+	char *errors;
+	char *steps;
+	char *notes;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->p = t_world();
+	f->m = memprov_of(f->p);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rc_plan_free(f->plan);
+	spec_free(f->s);
+	free(f->errors);
+	free(f->steps);
+	free(f->notes);
+	prov_free(f->p);
+	free(f);
+	return 0;
+}
+
+/* Plan yaml with opts; on success fill f->steps and f->notes. */
+static void plan(struct fx *f, const char *yaml, const struct rc_plan_opts *o)
+{
+	rc_plan_free(f->plan);
+	spec_free(f->s);
+	free(f->errors);
+	free(f->steps);
+	free(f->notes);
+	f->plan = NULL;
+	f->s = NULL;
+	f->steps = f->notes = f->errors = NULL;
+	f->s = t_spec(yaml);
+	f->plan = t_plan(f->p, f->s, o, &f->errors);
+	if (f->plan) {
+		f->steps = t_steps(f->plan);
+		f->notes = t_notes(f->plan);
+	}
+}
+
+static void expect_plan(struct fx *f, const char *steps)
+{
+	if (!f->plan)
+		print_error("unexpected errors:\n%s", f->errors);
+	assert_non_null(f->plan);
+	assert_string_equal(f->steps, steps);
+}
+
+static void expect_errors(struct fx *f, const char *errors)
+{
+	if (f->plan)
+		print_error("unexpected plan:\n%s", f->steps);
+	assert_null(f->plan);
+	assert_string_equal(f->errors, errors);
+}
+
+static void healthy(struct fx *f, const char *group, const char *id, int port)
+{
+	memprov_set_member(f->m, group, id, port, PROV_HEALTH_HEALTHY);
+}
+
+/* --- tests -------------------------------------------------------------- */
+
+static const char converge_yaml[] = V1 "load_balancers:\n"
+				       "  - classic: web-classic\n"
+				       "    members: [" A ", " B "]\n"
+				       "  - target_group: web-tg\n"
+				       "    members:\n"
+				       "      - selector: {tags: {role: web}}\n"
+				       "elastic_ips:\n"
+				       "  - allocation_id: eipalloc-0000000a\n"
+				       "    instance: " A "\n"
+				       "  - name: vip-new\n"
+				       "    allocate: true\n"
+				       "    instance: " B "\n";
+
+static void test_converge_from_empty(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_counts c;
+
+	plan(f, converge_yaml, NULL);
+	expect_plan(f, "1 allocate vip-new\n"
+		       "2 register web-classic " A "," B "\n"
+		       "3 register web-tg " A ":8080," B ":8080," C ":8080," D
+		       ":8080\n"
+		       "4 wait web-classic healthy " A "," B " <- 2\n"
+		       "5 wait web-tg healthy " A ":8080," B ":8080," C
+		       ":8080," D ":8080 <- 3\n"
+		       "6 associate eipalloc-0000000a -> " A "\n"
+		       "7 associate vip-new -> " B " <- 1\n");
+	assert_string_equal(f->notes, "");
+	rc_plan_count(f->plan, &c);
+	assert_int_equal(c.changes, 1 + 2 + 4 + 1 + 1);
+	assert_int_equal(c.register_members, 6);
+	assert_int_equal(c.waits, 2);
+	assert_true(rc_plan_has_changes(f->plan));
+	assert_string_equal(f->plan->account, "123456789012");
+	/* Preconditions: the group as observed, and each new member. */
+	assert_int_equal(f->plan->steps[2].n_pre, 5);
+	assert_string_equal(f->plan->steps[2].pre[0].key, "tg:web-tg");
+	assert_string_equal(f->plan->steps[2].pre[1].key, "instance:" A);
+	/* The wait is planned against the membership after registering. */
+	assert_string_not_equal(f->plan->steps[4].pre[0].fp,
+				f->plan->steps[2].pre[0].fp);
+	assert_string_equal(f->plan->steps[2].pre[0].fp,
+			    rc_plan_observed(f->plan, "tg:web-tg"));
+	/* The allocation is planned against "absent". */
+	assert_non_null(rc_plan_observed(f->plan, "eip:name:vip-new"));
+}
+
+static void test_noop(void **state)
+{
+	struct fx *f = *state;
+	const char *ids[] = { A, B, C, D };
+
+	healthy(f, "web-classic", A, 0);
+	healthy(f, "web-classic", B, 0);
+	for (int i = 0; i < 4; i++)
+		healthy(f, "web-tg", ids[i], 8080);
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	memprov_add_address(f->m, "eipalloc-00000077", "198.51.100.7",
+			    "vip-new", NULL);
+	memprov_bind(f->m, "eipalloc-00000077", B, NULL);
+	plan(f, converge_yaml, NULL);
+	expect_plan(f, "");
+	assert_false(rc_plan_has_changes(f->plan));
+	assert_int_equal(f->plan->n_groups, 2);
+	assert_int_equal(f->plan->groups[1].before, 4);
+	assert_int_equal(f->plan->groups[1].after, 4);
+	assert_int_equal(f->plan->groups[1].healthy, 4);
+	assert_int_equal(f->plan->n_addresses, 2);
+	/* Group, address, instance fingerprints are all recorded. */
+	assert_non_null(rc_plan_observed(f->plan, "classic:web-classic"));
+	assert_non_null(
+		rc_plan_observed(f->plan, "eip:alloc:eipalloc-0000000a"));
+	assert_int_equal(strlen(f->plan->fingerprint), 64);
+}
+
+static void test_fingerprint_stable(void **state)
+{
+	struct fx *f = *state;
+	char first[UTIL_SHA256_HEX_SIZE];
+
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", B, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" A ", " B "]\n",
+	     NULL);
+	memcpy(first, f->plan->fingerprint, sizeof(first));
+	/* Health changes by itself: not part of the fingerprint. */
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_UNHEALTHY);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" B ", " A "]\n",
+	     NULL);
+	assert_string_equal(first, f->plan->fingerprint);
+	/* Membership is. */
+	memprov_remove_member(f->m, "web-tg", A, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" A ", " B "]\n",
+	     NULL);
+	assert_string_not_equal(first, f->plan->fingerprint);
+}
+
+static void test_replacement_make_before_break(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-tg", A, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" B "]\n",
+	     NULL);
+	expect_plan(f, "1 register web-tg " B ":8080\n"
+		       "2 wait web-tg healthy " B ":8080 <- 1\n"
+		       "3 deregister web-tg " A ":8080 <- 1,2\n");
+	assert_string_equal(f->plan->steps[0].reason,
+			    "declared, not registered");
+	assert_string_equal(f->plan->steps[2].reason,
+			    "registered, not declared");
+	/* Deregistration is planned against the membership incl. B. */
+	assert_string_equal(f->plan->steps[2].pre[0].fp,
+			    f->plan->steps[1].pre[0].fp);
+}
+
+static void test_replacement_waits_for_initial_members(void **state)
+{
+	struct fx *f = *state;
+
+	/* B was registered by an interrupted apply and is still checking. */
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_INITIAL);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" B "]\n",
+	     NULL);
+	expect_plan(f, "1 wait web-tg healthy " B ":8080\n"
+		       "2 deregister web-tg " A ":8080 <- 1\n");
+}
+
+static void test_drift_member_removed(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-classic", A, 0);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    members: [" A ", " B "]\n    wait: none\n",
+	     NULL);
+	expect_plan(f, "1 register web-classic " B "\n");
+}
+
+static void test_drift_member_added(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-classic", A, 0);
+	healthy(f, "web-classic", B, 0);
+	healthy(f, "web-classic", C, 0);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    members: [" A ", " B "]\n",
+	     NULL);
+	expect_plan(f, "1 deregister web-classic " C "\n");
+}
+
+static void test_additive(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", E, 8080);
+	healthy(f, "web-tg", F, 9000);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    ownership: additive\n"
+		"    members: [" A ", " B "]\n",
+	     NULL);
+	expect_plan(f, "1 register web-tg " B ":8080\n"
+		       "2 wait web-tg healthy " B ":8080 <- 1\n");
+	assert_string_equal(f->notes,
+			    "info: web-tg: 2 registered members not declared, "
+			    "left alone (ownership: additive): " E ":8080, " F
+			    ":9000\n");
+	assert_int_equal(f->plan->groups[0].undeclared, 2);
+	assert_int_equal(f->plan->groups[0].after, 4);
+}
+
+static void test_port_specific_targets(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", A, 7070);
+	healthy(f, "web-tg", B, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    wait: registered\n"
+		"    members:\n"
+		"      - " A "\n"
+		"      - {id: " A ", port: 9090}\n"
+		"      - {id: " B ", port: 8080}\n",
+	     NULL);
+	expect_plan(f, "1 register web-tg " A ":9090\n"
+		       "2 wait web-tg registered " A ":9090 <- 1\n"
+		       "3 deregister web-tg " A ":7070 <- 1,2\n");
+}
+
+static void test_ip_targets(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "ip-tg", "10.0.5.4", 80);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: ip-tg\n"
+		"    wait: none\n"
+		"    members:\n"
+		"      - {ip: 10.0.5.4}\n"
+		"      - {ip: 10.0.5.5, port: 81, az: us-east-1a}\n",
+	     NULL);
+	expect_plan(f, "1 register ip-tg 10.0.5.5:81\n");
+	assert_string_equal(f->plan->steps[0].members[0].az, "us-east-1a");
+	/* An ip target has no instance precondition. */
+	assert_int_equal(f->plan->steps[0].n_pre, 1);
+}
+
+static void test_selector_states_and_dedup(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    wait: none\n"
+		"    members:\n"
+		"      - " A "\n"
+		"      - selector: {tags: {role: db}}\n"
+		"      - selector: {tags: {role: nothing}}\n",
+	     NULL);
+	expect_plan(f, "1 register web-classic " A "," E "," F "\n");
+	assert_string_equal(
+		f->notes, "warning: web-classic: selector role=nothing|running "
+			  "matches no instance\n");
+}
+
+static void test_preconditions_all_reported(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_add_address(f->m, "eipalloc-0000000d", "203.0.113.13", NULL,
+			    NULL);
+	plan(f,
+	     V1 "load_balancers:\n"
+		"  - classic: web-classic\n"
+		"    members:\n"
+		"      - i-00000001\n"	    /* stopped */
+		"      - i-00000002\n"	    /* other VPC */
+		"      - i-00000099\n"	    /* missing */
+		"      - i-00000003\n"	    /* AZ not served: warning */
+		"  - target_group: ip-tg\n" /* ip group, instance member */
+		"    members: [" A "]\n"
+		"  - target_group: web-tg\n"
+		"    members: [{ip: 10.0.0.5}]\n"
+		"  - target_group: nope-tg\n"
+		"    members: [" A "]\n"
+		"elastic_ips:\n"
+		"  - allocation_id: eipalloc-0000000c\n" /* standard */
+		"    instance: " B "\n"
+		"  - allocation_id: eipalloc-00000099\n" /* missing */
+		"    instance: " C "\n"
+		"  - public_ip: 203.0.113.11\n"
+		"    instance: i-00000001\n" /* stopped target */
+		"  - name: vip-web\n"
+		"    instance: " A "\n"
+		"    private_ip: 10.9.9.9\n" /* not on the instance */
+		"  - allocation_id: eipalloc-0000000d\n"
+		"    network_interface: eni-00000099\n",
+	     NULL);
+	expect_errors(
+		f,
+		"spec.yaml:5:9: cannot register i-00000001 with web-classic: "
+		"instance is stopped, not running\n"
+		"spec.yaml:6:9: cannot register i-00000002 with web-classic: "
+		"instance is in vpc-2, the load balancer in vpc-1\n"
+		"spec.yaml:7:9: instance i-00000099 does not exist\n"
+		"spec.yaml:10:15: ip-tg has target type ip: declare members as "
+		"ip addresses\n"
+		"spec.yaml:12:15: web-tg takes instance targets, not ip "
+		"addresses\n"
+		"spec.yaml:13:5: target group 'nope-tg' does not exist\n"
+		"spec.yaml:16:5: address eipalloc-0000000c is not a VPC "
+		"address "
+		"(domain standard)\n"
+		"spec.yaml:18:5: address eipalloc-00000099 does not exist\n"
+		"spec.yaml:20:5: cannot associate 203.0.113.11 with "
+		"i-00000001: "
+		"instance is stopped, not running\n"
+		"spec.yaml:22:5: vip-web: instance " A " has no private IP "
+		"10.9.9.9\n"
+		"spec.yaml:25:5: eipalloc-0000000d: network interface "
+		"eni-00000099 does not exist\n");
+}
+
+static void test_classic_az_warning(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    wait: none\n"
+		"    members: [i-00000003]\n",
+	     NULL);
+	expect_plan(f, "1 register web-classic i-00000003\n");
+	assert_string_equal(f->notes,
+			    "warning: i-00000003 is in us-east-1c, which "
+			    "web-classic does not serve: it would get no "
+			    "traffic\n");
+	assert_int_equal(f->plan->notes.v[0].loc.line, 5);
+}
+
+static void test_min_healthy_holds_back(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", B, 8080);
+	/* C will only be registered (not waited healthy): 0 healthy stay. */
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    wait: registered\n"
+		"    min_healthy: 1\n"
+		"    members: [" C "]\n",
+	     NULL);
+	expect_plan(f, "1 register web-tg " C ":8080\n"
+		       "2 wait web-tg registered " C ":8080 <- 1\n"
+		       "3 deregister web-tg " B ":8080 min=1 <- 1,2\n");
+	assert_string_equal(
+		f->notes, "warning: web-tg: min_healthy needs 1 healthy "
+			  "members and only 0 declared ones will be; keeping " A
+			  ":8080 registered\n");
+	assert_int_equal(f->plan->notes.v[0].loc.line, 5);
+}
+
+static void test_min_healthy_unhealthy_extras_go(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_UNHEALTHY);
+	healthy(f, "web-tg", D, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    min_healthy: 100%\n"
+		"    members: [" D ", " E "]\n",
+	     NULL);
+	/*
+	 * Floor = 100% of 2 declared = 2; D healthy + E once healthy = 2:
+	 * every undeclared member may go.
+	 */
+	expect_plan(f,
+		    "1 register web-tg " E ":8080\n"
+		    "2 wait web-tg healthy " E ":8080 <- 1\n"
+		    "3 deregister web-tg " A ":8080," C ":8080 min=2 <- 1,2\n");
+	/* Without waiting for health, E does not count: keep A. */
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    min_healthy: 100%\n"
+		"    wait: none\n"
+		"    members: [" D ", " E "]\n",
+	     NULL);
+	expect_plan(f, "1 register web-tg " E ":8080\n"
+		       "2 deregister web-tg " C ":8080 min=2 <- 1\n");
+}
+
+static void test_min_healthy_refuses_all(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-tg", A, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    wait: none\n"
+		"    min_healthy: 1\n"
+		"    members: [" B "]\n",
+	     NULL);
+	expect_plan(f, "1 register web-tg " B ":8080\n");
+	assert_int_equal(f->plan->groups[0].after, 2);
+}
+
+static void test_mass_deregister(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts o = { .allow_mass_deregister = true };
+
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", B, 8080);
+	healthy(f, "web-tg", C, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" D "]\n",
+	     NULL);
+	expect_errors(f, "spec.yaml:3:5: refusing to deregister 3 of 4 "
+			 "members of web-tg (more than half); pass "
+			 "--allow-mass-deregister if this is intended\n");
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" D "]\n",
+	     &o);
+	expect_plan(f, "1 register web-tg " D ":8080\n"
+		       "2 wait web-tg healthy " D ":8080 <- 1\n"
+		       "3 deregister web-tg " A ":8080," B ":8080," C
+		       ":8080 <- 1,2\n");
+}
+
+static void test_mass_deregister_all(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-classic", A, 0);
+	/* A selector with a typo would empty the group. */
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    members:\n      - selector: {tags: {role: wbe}}\n",
+	     NULL);
+	expect_errors(f, "spec.yaml:3:5: refusing to deregister 1 of 1 "
+			 "members of web-classic (more than half); pass "
+			 "--allow-mass-deregister if this is intended\n");
+}
+
+static void test_max_changes(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts o = { .max_changes = 8 };
+
+	plan(f, converge_yaml, &o);
+	expect_errors(f, "spec.yaml: the plan makes 9 changes, more than "
+			 "--max-changes 8 allows\n");
+	o.max_changes = 9;
+	plan(f, converge_yaml, &o);
+	assert_non_null(f->plan);
+}
+
+static const char eip_yaml[] = V1 "load_balancers:\n"
+				  "  - classic: web-classic\n"
+				  "    ownership: additive\n"
+				  "    members: [" B "]\n"
+				  "elastic_ips:\n"
+				  "  - allocation_id: eipalloc-0000000a\n"
+				  "    instance: " A "\n";
+
+static void test_address_hijack(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-classic", B, 0);
+	memprov_bind(f->m, "eipalloc-0000000a", "i-00000003", NULL);
+	plan(f, eip_yaml, NULL);
+	expect_plan(f,
+		    "1 move eipalloc-0000000a i-00000003/10.0.0.3 -> " A "\n");
+	assert_true(f->plan->steps[0].hijack);
+	assert_string_equal(f->plan->steps[0].reason,
+			    "drift: moved to i-00000003 out of band");
+	assert_string_equal(f->notes,
+			    "warning: hijack: eipalloc-0000000a is bound to "
+			    "i-00000003, which the spec does not name; moving "
+			    "it back to " A "\n");
+	/* The move depends on the address and on its new holder. */
+	assert_int_equal(f->plan->steps[0].n_pre, 2);
+	assert_string_equal(f->plan->steps[0].pre[0].key,
+			    "eip:alloc:eipalloc-0000000a");
+	assert_string_equal(f->plan->steps[0].pre[1].key, "instance:" A);
+}
+
+static void test_address_move_declared(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-classic", B, 0);
+	memprov_bind(f->m, "eipalloc-0000000a", B, NULL);
+	plan(f, eip_yaml, NULL);
+	expect_plan(f, "1 move eipalloc-0000000a " B "/10.0.0.11 -> " A "\n");
+	assert_false(f->plan->steps[0].hijack);
+	assert_string_equal(f->plan->steps[0].reason,
+			    "declared " A ", bound to " B);
+	assert_string_equal(f->notes, "");
+	assert_string_equal(f->plan->addresses[0].from, B);
+	assert_string_equal(f->plan->addresses[0].to, A);
+	assert_string_equal(f->plan->addresses[0].public_ip, "203.0.113.10");
+}
+
+static void test_address_private_ip(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_add_secondary_ip(f->m, A, "10.0.0.200");
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	plan(f,
+	     V1 "elastic_ips:\n  - allocation_id: eipalloc-0000000a\n"
+		"    instance: " A "\n    private_ip: 10.0.0.200\n",
+	     NULL);
+	expect_plan(f, "1 move eipalloc-0000000a " A "/10.0.0.10 -> " A
+		       "/10.0.0.200\n");
+	memprov_bind(f->m, "eipalloc-0000000a", A, "10.0.0.200");
+	plan(f,
+	     V1 "elastic_ips:\n  - allocation_id: eipalloc-0000000a\n"
+		"    instance: " A "\n    private_ip: 10.0.0.200\n",
+	     NULL);
+	expect_plan(f, "");
+}
+
+static void test_address_eni(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f,
+	     V1 "elastic_ips:\n  - public_ip: 203.0.113.11\n"
+		"    network_interface: eni-0000000e\n",
+	     NULL);
+	expect_plan(f, "1 associate 203.0.113.11 -> eni-0000000e\n");
+	assert_string_equal(f->plan->steps[0].pre[1].key, "eni:eni-0000000e");
+	memprov_bind_eni(f->m, "eipalloc-0000000b", "eni-0000000e", "10.0.9.9");
+	plan(f,
+	     V1 "elastic_ips:\n  - public_ip: 203.0.113.11\n"
+		"    network_interface: eni-0000000e\n",
+	     NULL);
+	expect_plan(f, "");
+}
+
+static void test_address_none(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_bind(f->m, "eipalloc-0000000b", C, NULL);
+	plan(f,
+	     V1 "elastic_ips:\n"
+		"  - allocation_id: eipalloc-0000000b\n    none: true\n"
+		"  - allocation_id: eipalloc-0000000a\n    none: true\n",
+	     NULL);
+	expect_plan(f, "1 disassociate eipalloc-0000000b " C "/10.0.0.12\n");
+	assert_true(f->plan->steps[0].hijack);
+	assert_string_equal(f->plan->steps[0].reason,
+			    "declared none, associated with " C);
+}
+
+static void test_allocate_only_when_absent(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f,
+	     V1 "elastic_ips:\n  - name: vip-db\n    allocate: true\n"
+		"    none: true\n",
+	     NULL);
+	expect_plan(f, "1 allocate vip-db\n");
+	memprov_add_address(f->m, "eipalloc-00000042", "198.51.100.42",
+			    "vip-db", NULL);
+	plan(f,
+	     V1 "elastic_ips:\n  - name: vip-db\n    allocate: true\n"
+		"    none: true\n",
+	     NULL);
+	expect_plan(f, "");
+	/* Two addresses with the same Name: refuse to guess. */
+	memprov_add_address(f->m, "eipalloc-00000043", "198.51.100.43",
+			    "vip-db", NULL);
+	plan(f,
+	     V1 "elastic_ips:\n  - name: vip-db\n    allocate: true\n"
+		"    none: true\n",
+	     NULL);
+	expect_errors(f, "spec.yaml:3:5: 2 addresses are named 'vip-db'; the "
+			 "Name tag must be unique\n");
+}
+
+static const char failover_yaml[] = V1 "elastic_ips:\n"
+				       "  - allocation_id: eipalloc-0000000a\n"
+				       "    failover:\n"
+				       "      candidates: [" A ", " B ", " C
+				       "]\n"
+				       "      probe: {tcp: 22}\n";
+
+static void test_failover(void **state)
+{
+	struct fx *f = *state;
+
+	/* Unbound: the first running candidate. */
+	plan(f, failover_yaml, NULL);
+	expect_plan(f, "1 associate eipalloc-0000000a -> " A "\n");
+	/* Held by a healthy candidate: stay. */
+	memprov_bind(f->m, "eipalloc-0000000a", B, NULL);
+	plan(f, failover_yaml, NULL);
+	expect_plan(f, "");
+	/* Holder stops: move to the first running candidate. */
+	memprov_set_instance_state(f->m, B, "stopped");
+	memprov_set_instance_state(f->m, A, "stopped");
+	plan(f, failover_yaml, NULL);
+	expect_plan(f, "1 move eipalloc-0000000a " B "/10.0.0.11 -> " C "\n");
+	assert_string_equal(f->plan->steps[0].reason,
+			    "failover: " B " is not available; " C
+			    " is the first available candidate");
+	/* Nobody runs: leave it, with a warning. */
+	memprov_set_instance_state(f->m, C, "stopped");
+	plan(f, failover_yaml, NULL);
+	expect_plan(f, "");
+	assert_string_equal(f->notes,
+			    "warning: eipalloc-0000000a: no failover candidate "
+			    "is running; leaving it on " B "\n");
+}
+
+static void test_failover_hijack_and_failback(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_bind(f->m, "eipalloc-0000000a", "i-00000003", NULL);
+	plan(f, failover_yaml, NULL);
+	expect_plan(f,
+		    "1 move eipalloc-0000000a i-00000003/10.0.0.3 -> " A "\n");
+	assert_true(f->plan->steps[0].hijack);
+	memprov_bind(f->m, "eipalloc-0000000a", B, NULL);
+	plan(f,
+	     V1 "elastic_ips:\n"
+		"  - allocation_id: eipalloc-0000000a\n"
+		"    failover:\n"
+		"      candidates: [" A ", " B "]\n"
+		"      probe: {tcp: 22}\n"
+		"      failback: prefer_first\n",
+	     NULL);
+	expect_plan(f, "1 move eipalloc-0000000a " B "/10.0.0.11 -> " A "\n");
+	assert_string_equal(f->plan->steps[0].reason,
+			    "failback: " A
+			    " is the first candidate and is available");
+}
+
+static bool veto_a(void *ctx, const struct spec_eip *e, size_t i,
+		   const struct prov_instance *in)
+{
+	(void)ctx;
+	(void)e;
+	(void)i;
+	return strcmp(in->id, A) != 0;
+}
+
+static void test_failover_probe_verdicts(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts o = { .candidate_ok = veto_a };
+
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	plan(f, failover_yaml, &o);
+	expect_plan(f, "1 move eipalloc-0000000a " A "/10.0.0.10 -> " B "\n");
+}
+
+static void test_only(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts o = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	const char *names[] = { "web-tg" };
+	bool *lb = NULL, *eip = NULL;
+	struct spec *s = t_spec(converge_yaml);
+
+	assert_int_equal(rc_select_only(s, names, 1, &lb, &eip, &err), 0);
+	o.use_lb = lb;
+	o.use_eip = eip;
+	plan(f, converge_yaml, &o);
+	expect_plan(f, "1 register web-tg " A ":8080," B ":8080," C ":8080," D
+		       ":8080\n"
+		       "2 wait web-tg healthy " A ":8080," B ":8080," C
+		       ":8080," D ":8080 <- 1\n");
+	/* Only what was planned is read. */
+	assert_int_equal(memprov_count(f->m, "classic_lbs"), 0);
+	names[0] = "nope";
+	free(lb);
+	free(eip);
+	assert_int_equal(rc_select_only(s, names, 1, &lb, &eip, &err),
+			 UTIL_EINVAL);
+	assert_string_equal(err.msg, "--only: 'nope' is not declared in "
+				     "spec.yaml");
+	spec_free(s);
+}
+
+static void test_reads_are_batched(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f, converge_yaml, NULL);
+	/*
+	 * One call per kind, one per selector: instances by id (A, B from
+	 * the members and addresses, de-duplicated), the selector, classic,
+	 * target groups, addresses, identity.
+	 */
+	assert_int_equal(memprov_n_calls(f->m), 6);
+	assert_int_equal(memprov_count(f->m, "instances_by_id"), 1);
+	assert_int_equal(memprov_count(f->m, "addresses"), 1);
+	{
+		char *calls = memprov_calls(f->m);
+
+		assert_non_null(strstr(calls, "instances_by_id " A "," B "\n"));
+		assert_non_null(strstr(calls,
+				       "addresses alloc=eipalloc-0000000a "
+				       "name=vip-new\n"));
+		free(calls);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_converge_from_empty),
+		T(test_noop),
+		T(test_fingerprint_stable),
+		T(test_replacement_make_before_break),
+		T(test_replacement_waits_for_initial_members),
+		T(test_drift_member_removed),
+		T(test_drift_member_added),
+		T(test_additive),
+		T(test_port_specific_targets),
+		T(test_ip_targets),
+		T(test_selector_states_and_dedup),
+		T(test_preconditions_all_reported),
+		T(test_classic_az_warning),
+		T(test_min_healthy_holds_back),
+		T(test_min_healthy_unhealthy_extras_go),
+		T(test_min_healthy_refuses_all),
+		T(test_mass_deregister),
+		T(test_mass_deregister_all),
+		T(test_max_changes),
+		T(test_address_hijack),
+		T(test_address_move_declared),
+		T(test_address_private_ip),
+		T(test_address_eni),
+		T(test_address_none),
+		T(test_allocate_only_when_absent),
+		T(test_failover),
+		T(test_failover_hijack_and_failback),
+		T(test_failover_probe_verdicts),
+		T(test_only),
+		T(test_reads_are_batched),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

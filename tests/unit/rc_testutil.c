@@ -1,0 +1,164 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/rc_testutil.h"
+
+#include "reconciler/observe.h"
+#include "tests/unit/memprov.h"
+#include "util/buf.h"
+#include "util/banned.h"
+
+struct spec *t_spec(const char *yaml)
+{
+	struct spec_diags d = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct spec *s = NULL;
+
+	if (spec_load_buffer("spec.yaml", yaml, strlen(yaml), &s, &d, &err) <
+	    0) {
+		struct buf b = BUF_INIT;
+
+		for (size_t i = 0; i < d.n; i++) {
+			spec_diag_format(&d, i, &b);
+			buf_addch(&b, '\n');
+		}
+		print_error("spec does not load:\n%s", b.buf);
+		buf_release(&b);
+		spec_diags_release(&d);
+		fail();
+	}
+	spec_diags_release(&d);
+	return s;
+}
+
+struct prov *t_world(void)
+{
+	struct prov *p = memprov_new();
+	struct memprov *m = memprov_of(p);
+	char id[16], ip[16];
+
+	for (int i = 0xa; i <= 0xf; i++) {
+		snprintf(id, sizeof(id), "i-%08x", i);
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i);
+		memprov_add_instance(m, id, "running", "vpc-1",
+				     i % 2 ? "us-east-1b" : "us-east-1a", ip,
+				     i < 0xe ? "role=web,Name=web" : "role=db");
+	}
+	memprov_add_instance(m, "i-00000001", "stopped", "vpc-1", "us-east-1a",
+			     "10.0.0.1", "role=old");
+	memprov_add_instance(m, "i-00000002", "running", "vpc-2", "us-east-1a",
+			     "10.1.0.2", NULL);
+	memprov_add_instance(m, "i-00000003", "running", "vpc-1", "us-east-1c",
+			     "10.0.0.3", NULL);
+	memprov_add_eni(m, "eni-0000000e", "vpc-1", "10.0.9.9");
+	memprov_add_classic(m, "web-classic", "vpc-1", "us-east-1a,us-east-1b");
+	memprov_add_tg(m, "web-tg", "instance", 8080, "vpc-1", 30);
+	memprov_add_tg(m, "ip-tg", "ip", 80, "vpc-1", 0);
+	memprov_add_address(m, "eipalloc-0000000a", "203.0.113.10", "vip-web",
+			    NULL);
+	memprov_add_address(m, "eipalloc-0000000b", "203.0.113.11", NULL, NULL);
+	memprov_add_address(m, "eipalloc-0000000c", "203.0.113.12", NULL,
+			    "standard");
+	return p;
+}
+
+struct rc_plan *t_plan(struct prov *p, const struct spec *s,
+		       const struct rc_plan_opts *o, char **ret_errors)
+{
+	struct rc_reads r = RC_READS_INIT;
+	struct rc_world w = { 0 };
+	struct rc_notes errors = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_plan *plan = NULL;
+	struct buf b = BUF_INIT;
+
+	*ret_errors = NULL;
+	assert_int_equal(rc_reads_from_spec(&r, s, o ? o->use_lb : NULL,
+					    o ? o->use_eip : NULL, &err),
+			 0);
+	r.identity = true;
+	assert_int_equal(rc_observe(p, &r, NULL, &w, &err), 0);
+	if (rc_plan_build(s, &w, o, &plan, &errors, &err) < 0) {
+		assert_int_equal(err.code, UTIL_EINVAL);
+		for (size_t i = 0; i < errors.n; i++) {
+			rc_note_format(&errors, i, &b);
+			buf_addch(&b, '\n');
+		}
+		*ret_errors = buf_detach(&b, NULL);
+		plan = NULL;
+	}
+	rc_notes_release(&errors);
+	rc_world_release(&w);
+	rc_reads_release(&r);
+	return plan;
+}
+
+static void binding(struct buf *b, const struct rc_binding *bd)
+{
+	if (bd->instance)
+		buf_addstr(b, bd->instance);
+	else if (bd->eni)
+		buf_addstr(b, bd->eni);
+	else
+		buf_addstr(b, "-");
+	if (bd->private_ip)
+		buf_addf(b, "/%s", bd->private_ip);
+}
+
+char *t_steps(const struct rc_plan *p)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct rc_step *s = &p->steps[i];
+
+		buf_addf(&b, "%u %s %s", s->id, rc_action_name(s->action),
+			 s->label);
+		if (s->action == RC_ACT_WAIT)
+			buf_addf(&b, " %s", rc_until_name(s->until));
+		for (size_t k = 0; k < s->n_members; k++) {
+			buf_addf(&b, "%s%s", k ? "," : " ", s->members[k].id);
+			if (s->members[k].port)
+				buf_addf(&b, ":%d", s->members[k].port);
+		}
+		if (s->action == RC_ACT_MOVE) {
+			buf_addch(&b, ' ');
+			binding(&b, &s->from);
+			buf_addstr(&b, " -> ");
+			binding(&b, &s->to);
+		} else if (s->action == RC_ACT_ASSOCIATE) {
+			buf_addstr(&b, " -> ");
+			binding(&b, &s->to);
+		} else if (s->action == RC_ACT_DISASSOCIATE) {
+			buf_addch(&b, ' ');
+			binding(&b, &s->from);
+		}
+		if (s->min_healthy)
+			buf_addf(&b, " min=%u", s->min_healthy);
+		for (size_t k = 0; k < s->n_deps; k++)
+			buf_addf(&b, "%s%u", k ? "," : " <- ", s->deps[k]);
+		buf_addch(&b, '\n');
+	}
+	return buf_detach(&b, NULL);
+}
+
+char *t_notes(const struct rc_plan *p)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < p->notes.n; i++) {
+		const struct rc_note *n = &p->notes.v[i];
+
+		buf_addf(&b, "%s: %s\n",
+			 n->level == RC_NOTE_WARNING ? "warning" : "info",
+			 n->msg);
+	}
+	return buf_detach(&b, NULL);
+}
