@@ -149,7 +149,7 @@ class Sts(FakeAwsCase):
         self.assertEqual(ident["Arn"], "arn:aws:iam::123456789012:user/moor-test")
 
     def test_assume_role_creds_work_and_expire(self):
-        self.fa.set_config(credential_duration_override_seconds=1)
+        self.fa.set_config(credential_duration_override_seconds=2)
         sts = self.client("sts")
         out = sts.assume_role(RoleArn="arn:aws:iam::210987654321:role/deploy",
                               RoleSessionName="moor-1", DurationSeconds=900)
@@ -163,7 +163,7 @@ class Sts(FakeAwsCase):
         who = temp.get_caller_identity()
         self.assertEqual(who["Account"], "210987654321")
         self.assertEqual(who["Arn"], out["AssumedRoleUser"]["Arn"])
-        time.sleep(1.1)
+        time.sleep(2.1)
         self.assertError("ExpiredToken", temp.get_caller_identity)
         ec2 = self.client("ec2", key=c["AccessKeyId"],
                           secret=c["SecretAccessKey"], token=c["SessionToken"])

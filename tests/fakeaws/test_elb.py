@@ -30,7 +30,7 @@ class ClassicElb(FakeAwsCase):
         self.assertEqual((h["State"], h["ReasonCode"], h["Description"]),
                          ("OutOfService", "ELB",
                           "Instance registration is still in progress."))
-        time.sleep(0.3)
+        time.sleep(0.6)
         h = self.health()[a]
         self.assertEqual((h["State"], h["ReasonCode"]), ("InService", "N/A"))
         lb = self.elb.describe_load_balancers(LoadBalancerNames=["web"])[
@@ -46,7 +46,7 @@ class ClassicElb(FakeAwsCase):
             LoadBalancerName="web", Instances=[{"InstanceId": far},
                                                {"InstanceId": stopped}])
         self.fa.set_instance_state(stopped, "stopped")
-        time.sleep(0.3)
+        time.sleep(0.6)
         h = self.health()
         self.assertEqual(h[far]["State"], "OutOfService")
         self.assertIn("Availability Zone", h[far]["Description"])
@@ -57,7 +57,7 @@ class ClassicElb(FakeAwsCase):
         a = self.inst()
         self.elb.register_instances_with_load_balancer(
             LoadBalancerName="web", Instances=[{"InstanceId": a}])
-        time.sleep(0.3)
+        time.sleep(0.6)
         self.fa.set_instance_health("web", a, "OutOfService")
         self.assertEqual(self.health()[a]["State"], "OutOfService")
         self.fa.set_instance_health("web", a, None)
@@ -216,7 +216,7 @@ class TargetGroups(FakeAwsCase):
         self.assertEqual(sorted(self.health()), [
             (a, 80, "initial", "Elb.RegistrationInProgress"),
             (a, 8080, "initial", "Elb.RegistrationInProgress")])
-        time.sleep(0.3)
+        time.sleep(0.6)
         self.assertEqual(sorted(self.health()), [
             (a, 80, "healthy", None), (a, 8080, "healthy", None)])
         self.fa.set_target_health(self.arn, a, "unhealthy", port=8080)
@@ -241,13 +241,13 @@ class TargetGroups(FakeAwsCase):
                                           "Target.InvalidState")])
 
     def test_deregistration_delay_scale(self):
-        self.fa.set_config(deregistration_delay_scale=0.1)
+        self.fa.set_config(deregistration_delay_scale=0.5)
         a = self.inst()
         self.v2.register_targets(TargetGroupArn=self.arn, Targets=[{"Id": a}])
         self.v2.deregister_targets(TargetGroupArn=self.arn,
                                    Targets=[{"Id": a}])
         self.assertEqual(self.health()[0][2], "draining")
-        time.sleep(0.15)
+        time.sleep(0.6)
         self.assertEqual(self.health(), [])
 
     def test_register_errors(self):

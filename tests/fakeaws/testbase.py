@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError  # noqa: E402
 from fakeaws_client import (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,  # noqa
                             FakeAws)
 
-FAST = {"classic_health_delay_seconds": 0.2,
-        "target_health_delay_seconds": 0.2}
+FAST = {"classic_health_delay_seconds": 0.5,
+        "target_health_delay_seconds": 0.5}
 
 
 class FakeAwsCase(unittest.TestCase):
