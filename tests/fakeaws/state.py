@@ -457,6 +457,8 @@ class State:
                     "registered_at": m.get("registered_at", 0.0)}
             for iid, ov in (spec.get("health_overrides") or {}).items():
                 lb["health_overrides"][iid] = ov
+            for iid, until in (spec.get("draining") or {}).items():
+                lb["draining"][iid] = float(until)
             self.classic[name] = lb
             return lb
 
