@@ -3,7 +3,7 @@
 This is the fake's own implementation: it shares nothing with moor's C signer
 and deliberately does not call botocore's signer, so that a mistake in either
 client shows up as a signature mismatch instead of being reproduced here.
-It is checked against the official test vectors in testdata/sigv4/.
+It is checked against the official test vectors in tests/data/sigv4/.
 """
 
 import hashlib

@@ -11,7 +11,8 @@ sys.path.insert(0, HERE)
 
 import sigv4  # noqa: E402
 
-VECTORS = os.path.join(HERE, "testdata", "sigv4")
+# One copy of the official vectors serves the product and the fake.
+VECTORS = os.path.join(HERE, "..", "data", "sigv4")
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 SESSION_TOKEN = ("6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf"
                  "194267")
