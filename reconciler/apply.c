@@ -1,0 +1,900 @@
+#include "reconciler/apply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/parse.h"
+#include "util/pool.h"
+#include "util/str.h"
+#include "util/banned.h"
+
+#define DEFAULT_CONCURRENCY   8
+#define DEFAULT_POLL_MIN_MS   1000
+#define DEFAULT_POLL_MAX_MS   15000
+#define DEFAULT_ATTEMPTS      4
+#define DEFAULT_RETRY_BASE_MS 500
+
+struct applier {
+	struct prov *p;
+	const struct rc_plan *plan;
+	const struct rc_apply_opts *o;
+	const struct util_clock *clock;
+	struct rc_report *rep;
+	unsigned conc, max_attempts;
+	uint64_t poll_min, poll_max, retry_base;
+	const struct rc_world *fresh; /* consumed by the first phase */
+};
+
+const char *rc_outcome_name(enum rc_outcome o)
+{
+	switch (o) {
+	case RC_OUT_PENDING:
+		return "pending";
+	case RC_OUT_DONE:
+		return "done";
+	case RC_OUT_ALREADY:
+		return "already";
+	case RC_OUT_SKIPPED:
+		return "skipped";
+	case RC_OUT_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+void rc_report_release(struct rc_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->results[i].detail);
+		free(r->results[i].allocation_id);
+		free(r->results[i].public_ip);
+	}
+	free(r->results);
+	rc_strv_free(r->stale, r->n_stale);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool canceled(const struct applier *a)
+{
+	return a->o->cancel && *a->o->cancel;
+}
+
+static size_t step_index(const struct applier *a, const struct rc_step *s)
+{
+	return (size_t)(s - a->plan->steps);
+}
+
+static struct rc_step_result *result(struct applier *a, const struct rc_step *s)
+{
+	return &a->rep->results[step_index(a, s)];
+}
+
+static void finish(struct applier *a, const struct rc_step *s,
+		   enum rc_outcome out, const struct util_err *e,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void finish(struct applier *a, const struct rc_step *s,
+		   enum rc_outcome out, const struct util_err *e,
+		   const char *fmt, ...)
+{
+	struct rc_step_result *r = result(a, s);
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	r->outcome = out;
+	if (fmt) {
+		va_start(ap, fmt);
+		buf_vaddf(&b, fmt, ap);
+		va_end(ap);
+		free(r->detail);
+		r->detail = buf_detach(&b, NULL);
+	}
+	if (e && e->code)
+		util_err_copy(&r->err, e);
+	util_log(out == RC_OUT_FAILED ? UTIL_LOG_WARN : UTIL_LOG_INFO,
+		 "apply_step", s->label, "step %u %s %s: %s%s%s", s->id,
+		 rc_action_name(s->action), s->label, rc_outcome_name(out),
+		 r->detail ? ": " : "", r->detail ? r->detail : "");
+	if (a->o->progress && a->o->progress->step_done)
+		a->o->progress->step_done(a->o->progress->ctx, s, r);
+}
+
+static void sleep_ms(const struct applier *a, uint64_t ms)
+{
+	if (ms)
+		a->clock->sleep_ms(a->clock->ctx, ms);
+}
+
+/* --- reading --------------------------------------------------------- */
+
+static void keys_of(const struct rc_step *s, struct rc_reads *r)
+{
+	rc_reads_add_key(r, s->key, NULL);
+	for (size_t i = 0; i < s->n_pre; i++)
+		rc_reads_add_key(r, s->pre[i].key, NULL);
+}
+
+/*
+ * Observe, retrying retryable failures with backoff: a throttled read at
+ * the start of a phase should not fail every step of it.
+ */
+static int observe(struct applier *a, struct rc_reads *r, struct rc_world *w,
+		   struct util_err *err)
+{
+	struct rc_observe_opts oo = { .concurrency = a->conc };
+	uint64_t delay = a->retry_base;
+
+	for (unsigned attempt = 1;; attempt++) {
+		struct util_err e = UTIL_ERR_INIT;
+		int rv = rc_observe(a->p, r, &oo, w, &e);
+
+		if (rv == 0)
+			return 0;
+		if (!(e.flags & UTIL_ERR_RETRYABLE) ||
+		    attempt >= a->max_attempts || canceled(a)) {
+			util_err_copy(err, &e);
+			return rv;
+		}
+		sleep_ms(a, delay);
+		delay *= 2;
+	}
+}
+
+static int observe_steps(struct applier *a, const struct rc_step *const *v,
+			 size_t n, struct rc_world *w, struct util_err *err)
+{
+	struct rc_reads r = RC_READS_INIT;
+	int rv;
+
+	for (size_t i = 0; i < n; i++)
+		keys_of(v[i], &r);
+	rv = observe(a, &r, w, err);
+	rc_reads_release(&r);
+	return rv;
+}
+
+/* --- what the world says ------------------------------------------------ */
+
+static const struct rc_obs_group *step_group(const struct rc_world *w,
+					     const struct rc_step *s)
+{
+	const char *ref = strchr(s->key, ':') + 1;
+
+	return rc_world_group(w, s->group_kind, ref);
+}
+
+struct member_state {
+	bool listed;  /* reported at all (even draining) */
+	bool present; /* counts as a member */
+	enum prov_health health;
+};
+
+static struct member_state member_state(const struct rc_obs_group *g,
+					const struct rc_member *m)
+{
+	struct member_state st = { false, false, PROV_HEALTH_UNKNOWN };
+
+	if (g && g->classic) {
+		for (size_t i = 0; i < g->classic->n_members; i++) {
+			const struct prov_classic_member *cm =
+				&g->classic->members[i];
+
+			if (!util_streq(cm->instance_id, m->id))
+				continue;
+			st.listed = true;
+			st.present = rc_classic_member_present(cm);
+			st.health = cm->health;
+		}
+	} else if (g && g->tg) {
+		for (size_t i = 0; i < g->tg->n_targets; i++) {
+			const struct prov_target *t = &g->tg->targets[i];
+
+			if (!util_streq(t->id, m->id) || t->port != m->port)
+				continue;
+			st.present = rc_target_present(t);
+			/* unused/NotRegistered is AWS saying "not here". */
+			st.listed = st.present ||
+				    t->health == PROV_HEALTH_DRAINING;
+			st.health = t->health;
+		}
+	}
+	return st;
+}
+
+/* The allocation id an address step acts on, if known. */
+static const char *step_alloc_id(struct applier *a, const struct rc_step *s)
+{
+	if (s->allocation_id)
+		return s->allocation_id;
+	for (size_t i = 0; i < s->n_deps; i++) {
+		const struct rc_step *d = rc_plan_step(a->plan, s->deps[i]);
+
+		if (d && d->action == RC_ACT_ALLOCATE &&
+		    result(a, d)->allocation_id)
+			return result(a, d)->allocation_id;
+	}
+	return NULL;
+}
+
+static const struct prov_address *step_address(struct applier *a,
+					       const struct rc_world *w,
+					       const struct rc_step *s,
+					       size_t *ret_n)
+{
+	const char *alloc = s->action == RC_ACT_ALLOCATE ? NULL
+							 : step_alloc_id(a, s);
+
+	if (alloc)
+		return rc_world_address(w, SPEC_EIP_BY_ALLOCATION_ID, alloc,
+					ret_n);
+	if (util_starts_with(s->key, "eip:alloc:"))
+		return rc_world_address(w, SPEC_EIP_BY_ALLOCATION_ID,
+					s->key + 10, ret_n);
+	if (util_starts_with(s->key, "eip:ip:"))
+		return rc_world_address(w, SPEC_EIP_BY_PUBLIC_IP, s->key + 7,
+					ret_n);
+	return rc_world_address(w, SPEC_EIP_BY_NAME, s->key + 9, ret_n);
+}
+
+static bool bound_as_planned(const struct prov_address *ad,
+			     const struct rc_step *s)
+{
+	if (!ad)
+		return false;
+	if (s->to.instance) {
+		if (!util_streq(ad->instance_id, s->to.instance))
+			return false;
+	} else if (!s->to.eni || !util_streq(ad->eni_id, s->to.eni)) {
+		return false;
+	}
+	return !s->to.private_ip ||
+	       util_streq(ad->private_ip, s->to.private_ip);
+}
+
+/* Whether the world already looks as s would leave it. */
+static bool already(struct applier *a, const struct rc_world *w,
+		    const struct rc_step *s)
+{
+	const struct prov_address *ad;
+	size_t n = 0;
+
+	switch (s->action) {
+	case RC_ACT_REGISTER:
+	case RC_ACT_DEREGISTER: {
+		const struct rc_obs_group *g = step_group(w, s);
+
+		if (!g || (!g->classic && !g->tg))
+			return false;
+		for (size_t i = 0; i < s->n_members; i++) {
+			struct member_state ms = member_state(g,
+							      &s->members[i]);
+
+			if (ms.present != (s->action == RC_ACT_REGISTER))
+				return false;
+		}
+		return true;
+	}
+	case RC_ACT_ALLOCATE:
+		ad = step_address(a, w, s, &n);
+		if (n != 1)
+			return false;
+		free(result(a, s)->allocation_id);
+		free(result(a, s)->public_ip);
+		result(a, s)->allocation_id = util_xstrdup(ad->allocation_id);
+		result(a, s)->public_ip = util_xstrdup(ad->public_ip);
+		return true;
+	case RC_ACT_ASSOCIATE:
+	case RC_ACT_MOVE:
+		return bound_as_planned(step_address(a, w, s, &n), s);
+	case RC_ACT_DISASSOCIATE:
+		ad = step_address(a, w, s, &n);
+		return ad && !ad->association_id && !ad->instance_id &&
+		       !ad->eni_id;
+	case RC_ACT_WAIT:
+		break;
+	}
+	return false;
+}
+
+/*
+ * The first precondition that does not hold in w, or NULL.  With
+ * skip_own, the step's own group is not compared (a retried batched
+ * registration may have partly landed).
+ */
+static const char *changed(const struct rc_world *w, const struct rc_step *s,
+			   bool skip_own)
+{
+	char fp[UTIL_SHA256_HEX_SIZE];
+
+	for (size_t i = 0; i < s->n_pre; i++) {
+		if (skip_own && !strcmp(s->pre[i].key, s->key))
+			continue;
+		if (rc_fingerprint(w, s->pre[i].key, fp, NULL) < 0 ||
+		    strcmp(fp, s->pre[i].fp))
+			return s->pre[i].key;
+	}
+	return NULL;
+}
+
+/*
+ * min_healthy, against live health: a deregistration that removes a
+ * healthy member must leave at least the floor of healthy members.
+ */
+static bool breaks_floor(const struct rc_world *w, const struct rc_step *s,
+			 size_t *ret_left)
+{
+	const struct rc_obs_group *g = step_group(w, s);
+	size_t left = 0;
+	bool removes_healthy = false;
+
+	*ret_left = 0;
+	if (!s->min_healthy || !g)
+		return false;
+	for (size_t i = 0; i < s->n_members; i++) {
+		struct member_state ms = member_state(g, &s->members[i]);
+
+		if (ms.present && rc_health_counts(ms.health))
+			removes_healthy = true;
+	}
+	if (g->classic) {
+		for (size_t i = 0; i < g->classic->n_members; i++) {
+			const struct prov_classic_member *cm =
+				&g->classic->members[i];
+			bool going = false;
+
+			for (size_t k = 0; k < s->n_members && !going; k++)
+				going = util_streq(s->members[k].id,
+						   cm->instance_id);
+			if (!going && rc_classic_member_present(cm) &&
+			    rc_health_counts(cm->health))
+				left++;
+		}
+	} else if (g->tg) {
+		for (size_t i = 0; i < g->tg->n_targets; i++) {
+			const struct prov_target *t = &g->tg->targets[i];
+			bool going = false;
+
+			for (size_t k = 0; k < s->n_members && !going; k++)
+				going = util_streq(s->members[k].id, t->id) &&
+					s->members[k].port == t->port;
+			if (!going && rc_target_present(t) &&
+			    rc_health_counts(t->health))
+				left++;
+		}
+	}
+	*ret_left = left;
+	return removes_healthy && left < s->min_healthy;
+}
+
+/* --- calls ---------------------------------------------------------------- */
+
+static int call(struct applier *a, const struct rc_world *w,
+		const struct rc_step *s, struct util_err *err)
+{
+	struct prov *p = a->p;
+	int r = UTIL_EFAIL;
+
+	switch (s->action) {
+	case RC_ACT_REGISTER:
+	case RC_ACT_DEREGISTER: {
+		bool reg = s->action == RC_ACT_REGISTER;
+
+		if (s->group_kind == SPEC_LB_CLASSIC) {
+			const char **ids = util_xcalloc(s->n_members + 1,
+							sizeof(*ids));
+
+			for (size_t i = 0; i < s->n_members; i++)
+				ids[i] = s->members[i].id;
+			r = (reg ? p->ops->classic_register
+				 : p->ops->classic_deregister)(p, s->label, ids,
+							       s->n_members,
+							       err);
+			free(ids);
+		} else {
+			struct prov_target_ref *t = util_xcalloc(s->n_members +
+									 1,
+								 sizeof(*t));
+
+			for (size_t i = 0; i < s->n_members; i++) {
+				t[i].id = s->members[i].id;
+				t[i].port = s->members[i].port;
+				t[i].az = s->members[i].az;
+			}
+			r = (reg ? p->ops->tg_register
+				 : p->ops->tg_deregister)(p, s->tg_arn, t,
+							  s->n_members, err);
+			free(t);
+		}
+		break;
+	}
+	case RC_ACT_ALLOCATE: {
+		struct prov_tag tag = { .key = (char *)(uintptr_t) "Name",
+					.value = s->name };
+		struct prov_address ad = { 0 };
+
+		r = p->ops->allocate(p, &tag, 1, &ad, err);
+		if (r == 0) {
+			free(result(a, s)->allocation_id);
+			free(result(a, s)->public_ip);
+			result(a, s)->allocation_id = util_xstrdup(
+				ad.allocation_id);
+			result(a, s)->public_ip =
+				ad.public_ip ? util_xstrdup(ad.public_ip)
+					     : NULL;
+		}
+		prov_address_release(&ad);
+		break;
+	}
+	case RC_ACT_ASSOCIATE:
+	case RC_ACT_MOVE: {
+		struct prov_associate req = { 0 };
+		size_t n = 0;
+		const struct prov_address *ad = step_address(a, w, s, &n);
+
+		req.allocation_id = step_alloc_id(a, s);
+		if (!req.allocation_id && ad)
+			req.allocation_id = ad->allocation_id;
+		if (!req.allocation_id)
+			return util_err_set(err, UTIL_ENOTFOUND,
+					    "address %s not found", s->label);
+		if (s->to.eni)
+			req.eni_id = s->to.eni;
+		else
+			req.instance_id = s->to.instance;
+		req.private_ip = s->to.private_ip;
+		/*
+		 * A move is one call with reassociation, so the address is
+		 * never unattached; a plain associate refuses to take an
+		 * address someone bound since the plan.
+		 */
+		req.allow_reassociation = s->action == RC_ACT_MOVE;
+		r = p->ops->associate(p, &req, NULL, err);
+		break;
+	}
+	case RC_ACT_DISASSOCIATE: {
+		size_t n = 0;
+		const struct prov_address *ad = step_address(a, w, s, &n);
+
+		if (!ad || !ad->association_id)
+			return util_err_set(err, UTIL_ENOTFOUND,
+					    "address %s has no association",
+					    s->label);
+		r = p->ops->disassociate(p, ad->association_id, err);
+		break;
+	}
+	case RC_ACT_WAIT:
+		break;
+	}
+	if (r < 0)
+		util_err_prefix(err, "%s %s", rc_action_name(s->action),
+				s->label);
+	return r;
+}
+
+/* --- mutating phases --------------------------------------------------------- */
+
+struct phase_ctx {
+	struct applier *a;
+	const struct rc_step **steps;
+	const struct rc_world *w;
+};
+
+static void run_step(struct applier *a, const struct rc_step *s,
+		     const struct rc_world *w0)
+{
+	struct rc_step_result *res = result(a, s);
+	struct rc_world w2 = { 0 };
+	const struct rc_world *w = w0;
+	const char *key;
+	uint64_t delay = a->retry_base;
+	size_t left;
+
+	if (canceled(a)) {
+		finish(a, s, RC_OUT_SKIPPED, NULL, "canceled");
+		return;
+	}
+	if (already(a, w, s)) {
+		finish(a, s, RC_OUT_ALREADY, NULL, "already in place");
+		return;
+	}
+	if ((key = changed(w, s, false)) != NULL) {
+		finish(a, s, RC_OUT_SKIPPED, NULL,
+		       "the world changed since the plan: %s is not as "
+		       "planned",
+		       key);
+		return;
+	}
+	if (s->action == RC_ACT_DEREGISTER && breaks_floor(w, s, &left)) {
+		finish(a, s, RC_OUT_SKIPPED, NULL,
+		       "min_healthy: only %zu healthy member%s would remain, "
+		       "%u needed",
+		       left, left == 1 ? "" : "s", s->min_healthy);
+		return;
+	}
+	for (;;) {
+		struct util_err e = UTIL_ERR_INIT;
+		struct util_err oe = UTIL_ERR_INIT;
+		bool own;
+
+		res->attempts++;
+		if (call(a, w, s, &e) == 0) {
+			finish(a, s, RC_OUT_DONE, NULL, NULL);
+			break;
+		}
+		if (!(e.flags &
+		      (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))) {
+			finish(a, s, RC_OUT_FAILED, &e, NULL);
+			break;
+		}
+		/* Uncertain: look before trying again. */
+		rc_world_release(&w2);
+		w = w0;
+		{
+			const struct rc_step *one[1] = { s };
+
+			if (observe_steps(a, one, 1, &w2, &oe) == 0)
+				w = &w2;
+		}
+		if (w == &w2 && already(a, w, s)) {
+			finish(a, s, RC_OUT_DONE, NULL,
+			       "confirmed by reading back after: %s", e.msg);
+			break;
+		}
+		own = s->action == RC_ACT_REGISTER ||
+		      s->action == RC_ACT_DEREGISTER;
+		if (w == &w2 && (key = changed(w, s, own)) != NULL) {
+			finish(a, s, RC_OUT_FAILED, &e,
+			       "not retried: %s changed meanwhile", key);
+			break;
+		}
+		if (res->attempts >= a->max_attempts || canceled(a)) {
+			finish(a, s, RC_OUT_FAILED, &e, "gave up after %u %s",
+			       res->attempts,
+			       res->attempts == 1 ? "attempt" : "attempts");
+			break;
+		}
+		sleep_ms(a, delay);
+		delay *= 2;
+	}
+	rc_world_release(&w2);
+}
+
+static void run_step_task(void *arg, size_t i)
+{
+	struct phase_ctx *c = arg;
+
+	run_step(c->a, c->steps[i], c->w);
+}
+
+static void run_phase(struct applier *a, const struct rc_step **v, size_t n)
+{
+	struct rc_world w = { 0 };
+	struct util_err e = UTIL_ERR_INIT;
+	struct phase_ctx c = { .a = a, .steps = v };
+
+	if (a->fresh) {
+		c.w = a->fresh;
+	} else if (observe_steps(a, v, n, &w, &e) < 0) {
+		for (size_t i = 0; i < n; i++)
+			finish(a, v[i], RC_OUT_FAILED, &e,
+			       "could not read the state it depends on");
+		return;
+	} else {
+		c.w = &w;
+	}
+	a->fresh = NULL;
+	util_parallel(n, a->conc, run_step_task, &c);
+	rc_world_release(&w);
+}
+
+/* --- waits ------------------------------------------------------------------ */
+
+/* Ready members of a wait step, and whether one has left the group. */
+static size_t wait_ready(const struct rc_world *w, const struct rc_step *s,
+			 const char **ret_gone)
+{
+	const struct rc_obs_group *g = step_group(w, s);
+	size_t ready = 0;
+
+	*ret_gone = NULL;
+	for (size_t i = 0; i < s->n_members; i++) {
+		struct member_state ms = member_state(g, &s->members[i]);
+
+		switch (s->until) {
+		case RC_UNTIL_HEALTHY:
+			if (!ms.present && !*ret_gone)
+				*ret_gone = s->members[i].id;
+			ready += ms.present && rc_health_counts(ms.health);
+			break;
+		case RC_UNTIL_REGISTERED:
+			ready += ms.present;
+			break;
+		case RC_UNTIL_DRAINED:
+			ready += !ms.listed;
+			break;
+		case RC_UNTIL_NONE:
+			ready++;
+			break;
+		}
+	}
+	return ready;
+}
+
+static void run_waits(struct applier *a, const struct rc_step **v, size_t n)
+{
+	const struct rc_step **live = util_xcalloc(n + 1, sizeof(*live));
+	uint64_t start = a->clock->mono_ms(a->clock->ctx);
+	uint64_t delay = a->poll_min;
+	size_t n_live = n;
+	bool first = true;
+
+	memcpy(live, v, n * sizeof(*v));
+	while (n_live) {
+		struct rc_world w = { 0 };
+		struct util_err e = UTIL_ERR_INIT;
+		uint64_t now, next_deadline = UINT64_MAX;
+		size_t out = 0;
+
+		if (observe_steps(a, live, n_live, &w, &e) < 0) {
+			for (size_t i = 0; i < n_live; i++)
+				finish(a, live[i], RC_OUT_FAILED, &e,
+				       "could not read the group");
+			break;
+		}
+		now = a->clock->mono_ms(a->clock->ctx);
+		for (size_t i = 0; i < n_live; i++) {
+			const struct rc_step *s = live[i];
+			struct rc_step_result *res = result(a, s);
+			const char *gone, *key;
+			size_t ready = wait_ready(&w, s, &gone);
+			uint64_t elapsed = now - start;
+
+			res->elapsed_ms = elapsed;
+			if (first && (key = changed(&w, s, false)) != NULL) {
+				finish(a, s, RC_OUT_SKIPPED, NULL,
+				       "the world changed since the plan: %s "
+				       "is "
+				       "not as planned",
+				       key);
+				continue;
+			}
+			if (a->o->progress && a->o->progress->waiting)
+				a->o->progress->waiting(a->o->progress->ctx, s,
+							elapsed, ready,
+							s->n_members);
+			if (ready == s->n_members) {
+				finish(a, s, RC_OUT_DONE, NULL, "%zu of %zu %s",
+				       ready, s->n_members,
+				       rc_until_name(s->until));
+				continue;
+			}
+			if (gone) {
+				util_err_set(&e, UTIL_ECONFLICT,
+					     "%s left %s while waiting for it "
+					     "to be healthy",
+					     gone, s->label);
+				finish(a, s, RC_OUT_FAILED, &e, NULL);
+				util_err_clear(&e);
+				continue;
+			}
+			if (elapsed >= s->timeout_ms) {
+				char d[32];
+
+				util_err_set(&e, UTIL_ETIMEOUT,
+					     "timed out after %s waiting for "
+					     "%s: %zu "
+					     "of %zu %s",
+					     util_duration_format(s->timeout_ms,
+								  d, sizeof(d)),
+					     s->label, ready, s->n_members,
+					     rc_until_name(s->until));
+				finish(a, s, RC_OUT_FAILED, &e, NULL);
+				util_err_clear(&e);
+				continue;
+			}
+			if (start + s->timeout_ms < next_deadline)
+				next_deadline = start + s->timeout_ms;
+			live[out++] = s;
+		}
+		rc_world_release(&w);
+		n_live = out;
+		first = false;
+		if (!n_live)
+			break;
+		if (canceled(a)) {
+			for (size_t i = 0; i < n_live; i++)
+				finish(a, live[i], RC_OUT_SKIPPED, NULL,
+				       "canceled while waiting");
+			break;
+		}
+		now = a->clock->mono_ms(a->clock->ctx);
+		sleep_ms(a, next_deadline > now && next_deadline - now < delay
+				    ? next_deadline - now
+				    : delay);
+		delay = delay * 2 > a->poll_max ? a->poll_max : delay * 2;
+	}
+	free(live);
+}
+
+/* --- the whole plan -------------------------------------------------------- */
+
+static int check_stale(struct applier *a, struct util_err *err)
+{
+	struct rc_reads r = RC_READS_INIT;
+	struct rc_world w = { 0 };
+	struct rc_report *rep = a->rep;
+	char fp[UTIL_SHA256_HEX_SIZE];
+	char **keys = NULL;
+	size_t n = 0;
+	int rv;
+
+	for (size_t i = 0; i < a->plan->n_steps; i++) {
+		const struct rc_step *s = &a->plan->steps[i];
+
+		keys = util_xrealloc(keys, (n + s->n_pre + 1) * sizeof(*keys));
+		keys[n++] = util_xstrdup(s->key);
+		for (size_t k = 0; k < s->n_pre; k++)
+			keys[n++] = util_xstrdup(s->pre[k].key);
+	}
+	rc_strv_sort_uniq(keys, &n);
+	for (size_t i = 0; i < n; i++)
+		rc_reads_add_key(&r, keys[i], NULL);
+	rv = n ? observe(a, &r, &w, err) : 0;
+	if (rv < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *want = rc_plan_observed(a->plan, keys[i]);
+
+		if (!want || rc_fingerprint(&w, keys[i], fp, NULL) < 0 ||
+		    !strcmp(fp, want))
+			continue;
+		rep->stale = util_xrealloc(rep->stale,
+					   (rep->n_stale + 1) * sizeof(char *));
+		rep->stale[rep->n_stale++] = util_xstrdup(keys[i]);
+	}
+	if (rep->n_stale) {
+		struct buf b = BUF_INIT;
+
+		for (size_t i = 0; i < rep->n_stale && i < 5; i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", rep->stale[i]);
+		if (rep->n_stale > 5)
+			buf_addf(&b, " and %zu more", rep->n_stale - 5);
+		rv = util_err_set(
+			err, UTIL_ECONFLICT,
+			"stale plan: %s changed since the plan was "
+			"made; nothing was done (run moor plan again)",
+			b.buf);
+		buf_release(&b);
+	}
+out:
+	rc_strv_free(keys, n);
+	rc_world_release(&w);
+	rc_reads_release(&r);
+	return rv;
+}
+
+static const char *dep_failure(struct applier *a, const struct rc_step *s,
+			       const struct rc_step **ret_dep)
+{
+	for (size_t i = 0; i < s->n_deps; i++) {
+		const struct rc_step *d = rc_plan_step(a->plan, s->deps[i]);
+		enum rc_outcome o = d ? result(a, d)->outcome : RC_OUT_FAILED;
+
+		if (o != RC_OUT_DONE && o != RC_OUT_ALREADY) {
+			*ret_dep = d;
+			return o == RC_OUT_FAILED ? "failed" : "was skipped";
+		}
+	}
+	return NULL;
+}
+
+int rc_apply(struct prov *p, const struct rc_plan *plan,
+	     const struct rc_apply_opts *opts, struct rc_report *ret,
+	     struct util_err *err)
+{
+	static const struct rc_apply_opts no_opts;
+	struct applier a = { .p = p, .plan = plan };
+	const struct rc_step **v;
+	struct rc_report *rep = ret;
+	int rv = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	a.o = opts ? opts : &no_opts;
+	a.rep = rep;
+	a.clock = a.o->clock ? a.o->clock : &util_clock_system;
+	a.conc = a.o->concurrency ? a.o->concurrency : DEFAULT_CONCURRENCY;
+	a.max_attempts = a.o->max_attempts ? a.o->max_attempts
+					   : DEFAULT_ATTEMPTS;
+	a.poll_min = a.o->poll_min_ms ? a.o->poll_min_ms : DEFAULT_POLL_MIN_MS;
+	a.poll_max = a.o->poll_max_ms ? a.o->poll_max_ms : DEFAULT_POLL_MAX_MS;
+	if (a.poll_max < a.poll_min)
+		a.poll_max = a.poll_min;
+	a.retry_base = a.o->retry_base_ms ? a.o->retry_base_ms
+					  : DEFAULT_RETRY_BASE_MS;
+	a.fresh = a.o->fresh;
+	rep->n = plan->n_steps;
+	rep->results = util_xcalloc(plan->n_steps + 1, sizeof(*rep->results));
+
+	if (a.o->check_stale) {
+		rv = check_stale(&a, err);
+		if (rv < 0)
+			return rv;
+	}
+
+	v = util_xcalloc(plan->n_steps + 1, sizeof(*v));
+	for (int ph = RC_PHASE_ALLOCATE; ph <= RC_PHASE_DISASSOCIATE; ph++) {
+		size_t n = 0, total = 0;
+
+		for (size_t i = 0; i < plan->n_steps; i++) {
+			const struct rc_step *s = &plan->steps[i];
+			const struct rc_step *d = NULL;
+			const char *why;
+
+			if ((int)s->phase != ph)
+				continue;
+			total++;
+			if (canceled(&a)) {
+				finish(&a, s, RC_OUT_SKIPPED, NULL, "canceled");
+				continue;
+			}
+			why = dep_failure(&a, s, &d);
+			if (why) {
+				finish(&a, s, RC_OUT_SKIPPED, NULL,
+				       "step %u (%s %s) %s", d ? d->id : 0,
+				       d ? rc_action_name(d->action) : "?",
+				       d ? d->label : "?", why);
+				continue;
+			}
+			v[n++] = s;
+		}
+		if (!total)
+			continue;
+		if (a.o->progress && a.o->progress->phase)
+			a.o->progress->phase(a.o->progress->ctx,
+					     (enum rc_phase)ph, total);
+		if (!n)
+			continue;
+		if (ph == RC_PHASE_WAIT_HEALTHY || ph == RC_PHASE_WAIT_DRAINED)
+			run_waits(&a, v, n);
+		else
+			run_phase(&a, v, n);
+	}
+	free(v);
+
+	for (size_t i = 0; i < rep->n; i++) {
+		switch (rep->results[i].outcome) {
+		case RC_OUT_DONE:
+			rep->done++;
+			break;
+		case RC_OUT_ALREADY:
+			rep->already++;
+			break;
+		case RC_OUT_SKIPPED:
+		case RC_OUT_PENDING:
+			rep->skipped++;
+			break;
+		case RC_OUT_FAILED:
+			rep->failed++;
+			util_err_copy(err, &rep->results[i].err);
+			break;
+		}
+	}
+	rep->canceled = canceled(&a);
+	if (rep->canceled)
+		return util_err_set(err, UTIL_ECANCELED,
+				    "canceled: %zu step%s not run",
+				    rep->skipped, rep->skipped == 1 ? "" : "s");
+	if (rep->failed)
+		return util_err_set(err, UTIL_EFAIL, "%zu step%s failed",
+				    rep->failed, rep->failed == 1 ? "" : "s");
+	if (rep->skipped)
+		return util_err_set(err, UTIL_EFAIL, "%zu step%s skipped",
+				    rep->skipped, rep->skipped == 1 ? "" : "s");
+	return 0;
+}
