@@ -203,10 +203,18 @@ struct spec_diags {
  * Parse and validate the file at path.  On success *ret is a new spec
  * (caller frees with spec_free()) and diags may still hold warnings.  On
  * failure returns UTIL_EINVAL with every problem found in diags (all of
- * them, not just the first) and a summary in err ("spec.yaml: 3 errors");
- * an unreadable file returns UTIL_EIO.  *ret is set only on success.
- * diags must be initialised (zeroed) by the caller and released with
- * spec_diags_release().
+ * them, not just the first, sorted by line and column) and a one-line
+ * summary in err: the first error with its location, plus "(and N more
+ * errors)" when there are others -- what a daemon log line needs.  An
+ * unreadable file returns UTIL_EIO (err says why; diags stay empty).  A
+ * file over SPEC_MAX_FILE_SIZE is UTIL_EINVAL without being read.  *ret is
+ * set only on success.  diags must be initialised (zeroed) by the caller
+ * and released with spec_diags_release(); it is appended to, and its path
+ * is set from the first call.
+ *
+ * Contacts nothing: every check here is syntax and consistency within the
+ * file (docs/moor-spec.5 lists them).  Identifier shapes are in
+ * spec/ids.h for other modules to reuse.
  */
 int spec_load_file(const char *path, struct spec **ret,
 		   struct spec_diags *diags, struct util_err *err);
