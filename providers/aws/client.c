@@ -1,0 +1,476 @@
+#include "providers/aws/client.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/aws/sigv4.h"
+#include "providers/aws/xml.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/banned.h"
+
+struct endpoint {
+	char *url;  /* as configured, no trailing slash */
+	char *post; /* the URL requests go to: url + "/" (or url's path) */
+	char *host; /* Host header: host[:port] */
+	char *path; /* path to sign */
+};
+
+struct awsp_client {
+	const struct awsp_transport *transport;
+	struct awsp_client_creds creds;
+	char *region;
+	struct endpoint ep[AWSP_SVC_COUNT];
+	const struct util_clock *clock;
+	struct awsp_random random;
+	unsigned max_attempts;
+	struct awsp_signer *signer;
+	struct awsp_ratelimit *rl;
+	struct awsp_retry_quota quota;
+
+	/* In-flight slots. */
+	pthread_mutex_t slot_lock;
+	pthread_cond_t slot_cond;
+	unsigned max_inflight, inflight;
+
+	pthread_mutex_t stats_lock;
+	struct awsp_client_stats stats;
+};
+
+static void endpoint_release(struct endpoint *e)
+{
+	free(e->url);
+	free(e->post);
+	free(e->host);
+	free(e->path);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Split an endpoint URL into what the request and the signature need. */
+static int endpoint_init(struct endpoint *e, const char *url,
+			 struct util_err *err)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host, *host_end, *at;
+	size_t len = strlen(url);
+
+	if (!scheme_end ||
+	    (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)))
+		return util_err_set(err, UTIL_EINVAL,
+				    "invalid endpoint URL '%s' (expected "
+				    "http:// or https://)",
+				    url);
+	host = scheme_end + 3;
+	host_end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(host_end - host));
+	if (at || host_end == host || *host_end == '?' || *host_end == '#')
+		return util_err_set(err, UTIL_EINVAL,
+				    "invalid endpoint URL '%s' (expected "
+				    "scheme://host[:port][/path])",
+				    url);
+	while (len && url[len - 1] == '/')
+		len--;
+	e->url = util_xstrndup(url, len);
+	e->host = util_xstrndup(host, (size_t)(host_end - host));
+	e->post = util_xasprintf("%s/", e->url);
+	e->path = util_xstrdup(e->post + (host_end - url));
+	return 0;
+}
+
+int awsp_client_new(const struct awsp_client_config *cfg,
+		    struct awsp_client **ret, struct util_err *err)
+{
+	struct awsp_client *c = util_xcalloc(1, sizeof(*c));
+	struct awsp_ratelimit_config limits;
+
+	c->transport = cfg->transport;
+	c->creds = cfg->creds;
+	c->region = util_xstrdup(cfg->region ? cfg->region : "us-east-1");
+	c->clock = cfg->clock ? cfg->clock : &util_clock_system;
+	c->random = cfg->random.next ? cfg->random : awsp_random_system;
+	c->max_attempts = cfg->max_attempts ? cfg->max_attempts
+					    : AWSP_RETRY_DEFAULT_MAX_ATTEMPTS;
+	c->max_inflight = cfg->max_inflight;
+	pthread_mutex_init(&c->slot_lock, NULL);
+	pthread_cond_init(&c->slot_cond, NULL);
+	pthread_mutex_init(&c->stats_lock, NULL);
+	awsp_retry_quota_init(&c->quota, AWSP_RETRY_QUOTA_CAPACITY);
+	c->signer = awsp_signer_new();
+	if (cfg->limits)
+		limits = *cfg->limits;
+	else
+		awsp_ratelimit_defaults(&limits);
+	c->rl = awsp_ratelimit_new(&limits, c->clock);
+	for (size_t i = 0; i < AWSP_SVC_COUNT; i++) {
+		if (!cfg->endpoints[i])
+			continue;
+		if (endpoint_init(&c->ep[i], cfg->endpoints[i], err) < 0) {
+			awsp_client_free(c);
+			return UTIL_EINVAL;
+		}
+	}
+	*ret = c;
+	return 0;
+}
+
+void awsp_client_free(struct awsp_client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < AWSP_SVC_COUNT; i++)
+		endpoint_release(&c->ep[i]);
+	awsp_signer_free(c->signer);
+	awsp_ratelimit_free(c->rl);
+	awsp_retry_quota_destroy(&c->quota);
+	pthread_mutex_destroy(&c->slot_lock);
+	pthread_cond_destroy(&c->slot_cond);
+	pthread_mutex_destroy(&c->stats_lock);
+	free(c->region);
+	free(c);
+}
+
+const char *awsp_client_region(const struct awsp_client *c)
+{
+	return c->region;
+}
+
+const char *awsp_client_endpoint(const struct awsp_client *c,
+				 enum awsp_service svc)
+{
+	if ((size_t)svc >= AWSP_SVC_COUNT)
+		return NULL;
+	return c->ep[svc].url;
+}
+
+size_t awsp_call_buckets(enum awsp_service svc, const char *action,
+			 unsigned flags, enum awsp_rl_bucket out[2])
+{
+	bool registration =
+		util_starts_with(action, "RegisterTargets") ||
+		util_starts_with(action, "DeregisterTargets") ||
+		util_starts_with(action, "RegisterInstancesWithLoadBalancer") ||
+		util_starts_with(action, "DeregisterInstancesFromLoadBalancer");
+	bool describe = util_starts_with(action, "Describe");
+
+	switch (svc) {
+	case AWSP_SVC_EC2:
+		if (flags & AWSP_CALL_MUTATING)
+			out[0] = AWSP_RL_EC2_MUTATE;
+		else if (flags & AWSP_CALL_UNFILTERED)
+			out[0] = AWSP_RL_EC2_UNFILTERED;
+		else
+			out[0] = AWSP_RL_EC2_READ;
+		return 1;
+	case AWSP_SVC_ELB:
+		out[0] = registration ? AWSP_RL_ELB_REGISTER
+			 : describe   ? AWSP_RL_ELB_READ
+				      : AWSP_RL_ELB_MUTATE;
+		out[1] = AWSP_RL_ELB_ACCOUNT;
+		return 2;
+	case AWSP_SVC_ELBV2:
+		out[0] = registration ? AWSP_RL_ELBV2_REGISTER
+			 : describe   ? AWSP_RL_ELBV2_READ
+				      : AWSP_RL_ELBV2_MUTATE;
+		out[1] = AWSP_RL_ELB_ACCOUNT;
+		return 2;
+	case AWSP_SVC_STS:
+	case AWSP_SVC_DYNAMODB:
+	case AWSP_SVC_COUNT:
+		break;
+	}
+	return 0;
+}
+
+static void slot_take(struct awsp_client *c)
+{
+	if (!c->max_inflight)
+		return;
+	pthread_mutex_lock(&c->slot_lock);
+	while (c->inflight >= c->max_inflight)
+		pthread_cond_wait(&c->slot_cond, &c->slot_lock);
+	c->inflight++;
+	pthread_mutex_unlock(&c->slot_lock);
+}
+
+static void slot_give(struct awsp_client *c)
+{
+	if (!c->max_inflight)
+		return;
+	pthread_mutex_lock(&c->slot_lock);
+	c->inflight--;
+	pthread_cond_signal(&c->slot_cond);
+	pthread_mutex_unlock(&c->slot_lock);
+}
+
+#define STAT_ADD(c, field, n)                           \
+	do {                                            \
+		pthread_mutex_lock(&(c)->stats_lock);   \
+		(c)->stats.field += (n);                \
+		pthread_mutex_unlock(&(c)->stats_lock); \
+	} while (0)
+
+/*
+ * Sign and send one attempt.  0 when an HTTP answer arrived (any status);
+ * otherwise the transport's or the credential chain's error.
+ */
+static int send_once(struct awsp_client *c, const struct awsp_call *call,
+		     const struct endpoint *ep, unsigned attempt,
+		     struct awsp_http_response *resp, struct util_err *err)
+{
+	const struct awsp_service_info *si = awsp_service(call->svc);
+	struct awsp_credentials cr = { 0 };
+	struct awsp_header hd[6];
+	struct awsp_sigv4_request sreq = { 0 };
+	struct awsp_http_request req = { 0 };
+	struct buf authz = BUF_INIT;
+	char amz_date[17];
+	size_t nh = 0;
+	int r;
+
+	r = c->creds.get(c->creds.ctx, &cr, err);
+	if (r < 0)
+		goto out;
+	awsp_sigv4_amz_date(c->clock->wall(c->clock->ctx), amz_date);
+	hd[nh++] = (struct awsp_header){ "Host", ep->host };
+	hd[nh++] = (struct awsp_header){
+		"Content-Type",
+		"application/x-www-form-urlencoded; charset=utf-8"
+	};
+	hd[nh++] = (struct awsp_header){ "X-Amz-Date", amz_date };
+	if (cr.session_token)
+		hd[nh++] = (struct awsp_header){ "X-Amz-Security-Token",
+						 cr.session_token };
+	sreq.method = "POST";
+	sreq.path = ep->path;
+	sreq.query = NULL;
+	sreq.headers = hd;
+	sreq.n_headers = nh;
+	sreq.body = call->query->body.buf;
+	sreq.body_len = call->query->body.len;
+	sreq.normalize_path = true;
+	r = awsp_signer_sign(c->signer, &sreq, cr.access_key_id,
+			     cr.secret_access_key, c->region, si->signing_name,
+			     amz_date, &authz, err);
+	if (r < 0)
+		goto out;
+	hd[nh++] = (struct awsp_header){ "Authorization", authz.buf };
+
+	req.method = "POST";
+	req.url = ep->post;
+	req.headers = hd;
+	req.n_headers = nh;
+	req.body = call->query->body.buf;
+	req.body_len = call->query->body.len;
+	/* STS answers carry credentials (AssumeRole); never log bodies. */
+	req.sensitive_body = call->svc == AWSP_SVC_STS;
+	req.log_action = call->action;
+	req.attempt = attempt;
+	req.max_attempts = c->max_attempts;
+	r = awsp_transport_send(c->transport, &req, resp, err);
+out:
+	buf_release(&authz);
+	awsp_credentials_release(&cr);
+	return r;
+}
+
+/* Append text to err's message, as far as it fits. */
+static void err_append(struct util_err *err, const char *text)
+{
+	size_t n;
+
+	if (!err || !err->code)
+		return;
+	n = strlen(err->msg);
+	if (snprintf(err->msg + n, sizeof(err->msg) - n, "%s", text) < 0)
+		err->msg[n] = '\0';
+}
+
+static void log_retry(const struct awsp_call *call, unsigned attempt,
+		      unsigned max, enum awsp_retry_class cls, const char *code,
+		      const char *rid, uint64_t delay_ms)
+{
+	char delay[24], att[32];
+	const char *fields[12];
+	size_t n = 0;
+
+	if (!util_log_enabled(UTIL_LOG_DEBUG))
+		return;
+	if (snprintf(delay, sizeof(delay), "%llu",
+		     (unsigned long long)delay_ms) < 0 ||
+	    snprintf(att, sizeof(att), "%u/%u", attempt, max) < 0)
+		return;
+	fields[n++] = "attempt";
+	fields[n++] = att;
+	fields[n++] = "class";
+	fields[n++] = awsp_retry_class_name(cls);
+	if (code) {
+		fields[n++] = "code";
+		fields[n++] = code;
+	}
+	if (rid) {
+		fields[n++] = "request_id";
+		fields[n++] = rid;
+	}
+	fields[n++] = "delay_ms";
+	fields[n++] = delay;
+	fields[n] = NULL;
+	util_log_fields(UTIL_LOG_DEBUG, "aws_retry", call->action, fields,
+			"attempt %u/%u failed (%s%s%s), retrying in %llu ms",
+			attempt, max, awsp_retry_class_name(cls),
+			code ? " " : "", code ? code : "",
+			(unsigned long long)delay_ms);
+}
+
+int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
+		     struct awsp_http_response *resp,
+		     struct awsp_call_info *info, struct util_err *err)
+{
+	const struct awsp_service_info *si = awsp_service(call->svc);
+	const struct endpoint *ep = &c->ep[call->svc];
+	bool mutating = call->flags & AWSP_CALL_MUTATING;
+	bool idempotent = call->flags & AWSP_CALL_IDEMPOTENT;
+	enum awsp_rl_bucket buckets[2];
+	size_t n_buckets;
+	struct awsp_call_info local = { 0 };
+	unsigned last_cost = 0;
+	bool maybe_applied = false;
+	int r = -1;
+
+	if (!info)
+		info = &local;
+	memset(info, 0, sizeof(*info));
+	STAT_ADD(c, calls, 1);
+	if (!ep->url) {
+		r = util_err_set(err, UTIL_EINVAL, "%s %s: no endpoint for %s",
+				 si->name, call->action, si->name);
+		goto fail;
+	}
+	n_buckets = awsp_call_buckets(call->svc, call->action, call->flags,
+				      buckets);
+
+	for (unsigned attempt = 1;; attempt++) {
+		struct util_err aerr = UTIL_ERR_INIT;
+		struct awsp_aws_error ae = { 0 };
+		enum awsp_retry_class cls;
+		const char *rid;
+		unsigned cost;
+		uint64_t delay;
+		bool sent;
+
+		info->attempts = attempt;
+		if (maybe_applied)
+			info->lost_before = true;
+		awsp_http_response_release(resp);
+		awsp_ratelimit_acquire(c->rl, buckets, n_buckets);
+		slot_take(c);
+		STAT_ADD(c, attempts, 1);
+		if (attempt > 1)
+			STAT_ADD(c, retries, 1);
+		r = send_once(c, call, ep, attempt, resp, &aerr);
+		slot_give(c);
+
+		if (r < 0 && aerr.code != UTIL_ETRANSPORT) {
+			/* Credentials, signing, or a body over the cap. */
+			if (resp->failure == AWSP_HTTP_FAIL_LIMIT && mutating)
+				aerr.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
+			util_err_copy(err, &aerr);
+			goto fail;
+		}
+		if (r < 0) {
+			sent = aerr.flags & UTIL_ERR_OUTCOME_UNKNOWN;
+			if (sent)
+				STAT_ADD(c, lost, 1);
+			cls = resp->failure == AWSP_HTTP_FAIL_TIMEOUT
+				      ? AWSP_RETRY_TIMEOUT
+				      : AWSP_RETRY_CONNECTION;
+			if (!(aerr.flags & UTIL_ERR_RETRYABLE))
+				cls = AWSP_RETRY_NO;
+			rid = NULL;
+		} else if (resp->status >= 200 && resp->status < 300) {
+			awsp_retry_quota_success(&c->quota, last_cost);
+			return 0;
+		} else {
+			awsp_xml_parse_error(resp->body.buf, resp->body.len,
+					     &ae);
+			rid = ae.request_id ? ae.request_id : resp->request_id;
+			cls = awsp_retry_classify(resp->status, ae.code);
+			/* Throttled: the request was refused, not applied. */
+			sent = cls != AWSP_RETRY_THROTTLING;
+			if (cls == AWSP_RETRY_THROTTLING) {
+				STAT_ADD(c, throttled, 1);
+				awsp_ratelimit_throttled(c->rl, buckets,
+							 n_buckets);
+			}
+			util_err_set_aws(&aerr, resp->status, ae.code,
+					 ae.message, rid,
+					 cls != AWSP_RETRY_NO
+						 ? UTIL_ERR_RETRYABLE
+						 : 0);
+			/* A 4xx answer other than throttling: not applied. */
+			if (cls == AWSP_RETRY_NO)
+				sent = false;
+		}
+		if (sent && mutating)
+			maybe_applied = true;
+
+		/* Decide whether this attempt is the last. */
+		if (cls == AWSP_RETRY_NO)
+			goto final;
+		if (mutating && !idempotent && sent) {
+			err_append(&aerr, " (not retried: the request may "
+					  "have been applied)");
+			goto final;
+		}
+		if (attempt >= c->max_attempts) {
+			char note[64];
+
+			if (c->max_attempts > 1 &&
+			    snprintf(note, sizeof(note),
+				     " (gave up after %u attempts)",
+				     attempt) > 0)
+				err_append(&aerr, note);
+			goto final;
+		}
+		if (!awsp_retry_quota_acquire(&c->quota,
+					      cls == AWSP_RETRY_TIMEOUT,
+					      &cost)) {
+			STAT_ADD(c, quota_exhausted, 1);
+			err_append(&aerr, " (retry quota exhausted)");
+			goto final;
+		}
+		last_cost = cost;
+		delay = awsp_retry_delay_ms(attempt,
+					    c->random.next(c->random.ctx));
+		log_retry(call, attempt, c->max_attempts, cls, ae.code, rid,
+			  delay);
+		awsp_aws_error_release(&ae);
+		if (delay)
+			c->clock->sleep_ms(c->clock->ctx, delay);
+		continue;
+	final:
+		if (maybe_applied)
+			aerr.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
+		awsp_aws_error_release(&ae);
+		util_err_copy(err, &aerr);
+		r = aerr.code ? aerr.code : UTIL_EFAIL;
+		break;
+	}
+fail:
+	STAT_ADD(c, failed, 1);
+	util_err_prefix(err, "%s %s", si->name, call->action);
+	awsp_http_response_release(resp);
+	return r < 0 ? r : UTIL_EFAIL;
+}
+
+void awsp_client_get_stats(struct awsp_client *c, struct awsp_client_stats *ret)
+{
+	pthread_mutex_lock(&c->stats_lock);
+	*ret = c->stats;
+	pthread_mutex_unlock(&c->stats_lock);
+	ret->retry_quota = awsp_retry_quota_available(&c->quota);
+	awsp_ratelimit_stats(c->rl, &ret->limits);
+}

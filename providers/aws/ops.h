@@ -1,0 +1,227 @@
+#ifndef PROVIDERS_AWS_OPS_H
+#define PROVIDERS_AWS_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "providers/aws/client.h"
+#include "providers/provider.h"
+#include "util/err.h"
+
+/*
+ * The EC2, Classic ELB, ELBv2 and STS operations (ec2.c, elb.c, elbv2.c,
+ * sts.c), private to providers/aws.  Two layers per operation:
+ *
+ *  - awsp_*_parse_*(): one response body -> the provider structs, pure,
+ *    tested on recorded responses (tests/data/aws/).  They append to
+ *    their output (so pages accumulate) and return the pagination token
+ *    when there is one (*ret_next malloc'd, NULL on the last page).
+ *  - awsp_<svc>_<op>(): build the request(s), call through the client,
+ *    follow pagination to the end, chunk and batch inputs as the API
+ *    allows, and give the provider.h semantics (ids that do not exist are
+ *    absent, not errors).  On failure the output is left empty.
+ *
+ * `conc` is how many independent requests an op may run at once
+ * (util_parallel); 0 or 1 = one at a time.
+ */
+
+/* Input limits, per request. */
+#define AWSP_EC2_FILTER_VALUES 200  /* values per EC2 filter */
+#define AWSP_EC2_MAX_RESULTS   1000 /* page size of paginated EC2 reads */
+#define AWSP_EC2_STATUS_IDS    100  /* DescribeInstanceStatus InstanceId.N */
+#define AWSP_ELB_NAMES	       20   /* names / ARNs per describe */
+#define AWSP_ELB_PAGE_SIZE     400  /* PageSize of ELB describes */
+#define AWSP_ELB_TARGETS       200  /* targets / instances per (de)register */
+
+/* --- EC2 --------------------------------------------------------------- */
+
+int awsp_ec2_parse_instances(const char *xml, size_t len,
+			     struct prov_instance_list *out, char **ret_next,
+			     struct util_err *err);
+int awsp_ec2_parse_enis(const char *xml, size_t len, struct prov_eni_list *out,
+			char **ret_next, struct util_err *err);
+int awsp_ec2_parse_addresses(const char *xml, size_t len,
+			     struct prov_address_list *out,
+			     struct util_err *err);
+/* AllocateAddress: allocation id, public IP, domain into out. */
+int awsp_ec2_parse_allocate(const char *xml, size_t len,
+			    struct prov_address *out, struct util_err *err);
+int awsp_ec2_parse_associate(const char *xml, size_t len,
+			     char **ret_association_id, struct util_err *err);
+/* An EC2 <return>true</return> answer (DisassociateAddress). */
+int awsp_ec2_parse_return(const char *xml, size_t len, const char *root,
+			  struct util_err *err);
+
+/* DescribeInstanceStatus, which provider.h does not (yet) expose. */
+struct awsp_instance_status {
+	char *instance_id;
+	char *az;
+	enum prov_instance_state state;
+	char *instance_status; /* ok, impaired, initializing, ... */
+	char *system_status;
+	char *reachability; /* instance reachability: passed, failed, ... */
+};
+
+struct awsp_instance_status_list {
+	struct awsp_instance_status *v;
+	size_t n;
+};
+
+void awsp_instance_status_list_release(struct awsp_instance_status_list *l);
+int awsp_ec2_parse_instance_status(const char *xml, size_t len,
+				   struct awsp_instance_status_list *out,
+				   char **ret_next, struct util_err *err);
+
+/*
+ * Instances by id: an `instance-id` filter (AWSP_EC2_FILTER_VALUES ids per
+ * request, paginated), so unknown or malformed ids are simply absent.
+ */
+int awsp_ec2_instances_by_id(struct awsp_client *c, const char *const *ids,
+			     size_t n, unsigned conc,
+			     struct prov_instance_list *ret,
+			     struct util_err *err);
+/* tag:KEY filters (wildcards escaped) and instance-state-name. */
+int awsp_ec2_instances_by_selector(struct awsp_client *c,
+				   const struct prov_selector *sel,
+				   struct prov_instance_list *ret,
+				   struct util_err *err);
+int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
+			unsigned conc, struct prov_eni_list *ret,
+			struct util_err *err);
+/*
+ * Every instance's status (include_all: not only running ones), or those
+ * of ids (AWSP_EC2_STATUS_IDS per request; unknown ids are absent).
+ */
+int awsp_ec2_instance_status(struct awsp_client *c, const char *const *ids,
+			     size_t n, bool include_all, unsigned conc,
+			     struct awsp_instance_status_list *ret,
+			     struct util_err *err);
+int awsp_ec2_addresses(struct awsp_client *c,
+		       const struct prov_address_query *q,
+		       struct prov_address_list *ret, struct util_err *err);
+int awsp_ec2_allocate(struct awsp_client *c, const struct prov_tag *tags,
+		      size_t n_tags, struct prov_address *ret,
+		      struct util_err *err);
+int awsp_ec2_associate(struct awsp_client *c, const struct prov_associate *req,
+		       char **ret_association_id, struct util_err *err);
+int awsp_ec2_disassociate(struct awsp_client *c, const char *association_id,
+			  struct util_err *err);
+
+/*
+ * The filter value that matches s literally: EC2 filter values treat '*'
+ * and '?' as wildcards and '\' as their escape.  Appends to out.
+ */
+void awsp_ec2_filter_escape(const char *s, struct buf *out);
+
+/* --- Classic ELB --------------------------------------------------------- */
+
+/* DescribeLoadBalancers page: LBs without members; NextMarker. */
+int awsp_elb_parse_load_balancers(const char *xml, size_t len,
+				  struct prov_classic_lb_list *out,
+				  char **ret_next, struct util_err *err);
+/* DescribeInstanceHealth: members of lb (replacing any). */
+int awsp_elb_parse_instance_health(const char *xml, size_t len,
+				   struct prov_classic_lb *lb,
+				   struct util_err *err);
+/* Register/Deregister answers: the instance list after the change. */
+int awsp_elb_parse_instances(const char *xml, size_t len, const char *root,
+			     size_t *ret_count, struct util_err *err);
+
+int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
+			    size_t n, unsigned conc,
+			    struct prov_classic_lb_list *ret,
+			    struct util_err *err);
+int awsp_elb_register(struct awsp_client *c, const char *lb,
+		      const char *const *ids, size_t n, bool deregister,
+		      struct util_err *err);
+
+/* --- ELBv2 --------------------------------------------------------------- */
+
+int awsp_elbv2_parse_target_groups(const char *xml, size_t len,
+				   struct prov_target_group_list *out,
+				   char **ret_next, struct util_err *err);
+int awsp_elbv2_parse_target_health(const char *xml, size_t len,
+				   struct prov_target_group *tg,
+				   struct util_err *err);
+/* deregistration_delay.timeout_seconds into tg (left -1 if absent). */
+int awsp_elbv2_parse_attributes(const char *xml, size_t len,
+				struct prov_target_group *tg,
+				struct util_err *err);
+/* An answer with no payload (RegisterTargets): check the root only. */
+int awsp_query_parse_empty(const char *xml, size_t len, const char *root,
+			   struct util_err *err);
+
+/* An ARN (as opposed to a name): starts with "arn:". */
+bool awsp_elbv2_is_arn(const char *s);
+
+int awsp_elbv2_target_groups(struct awsp_client *c,
+			     const char *const *names_or_arns, size_t n,
+			     unsigned conc, struct prov_target_group_list *ret,
+			     struct util_err *err);
+int awsp_elbv2_register(struct awsp_client *c, const char *tg_arn,
+			const struct prov_target_ref *targets, size_t n,
+			bool deregister, struct util_err *err);
+
+/* --- STS ----------------------------------------------------------------- */
+
+int awsp_sts_parse_caller_identity(const char *xml, size_t len,
+				   struct prov_identity *out,
+				   struct util_err *err);
+int awsp_sts_caller_identity(struct awsp_client *c, struct prov_identity *ret,
+			     struct util_err *err);
+
+/* --- shared helpers (ops.c) ------------------------------------------- */
+
+/* Append a copy of s to a malloc'd string vector (grown one by one). */
+void awsp_strv_push(char ***v, size_t *n, const char *s);
+
+/*
+ * The distinct strings of v in first-seen order, as a malloc'd array of
+ * pointers into v (the caller frees the array only).
+ */
+const char **awsp_strv_unique(const char *const *v, size_t n, size_t *ret_n);
+
+/*
+ * Run fn(ctx, i, err_i) for every i in [0, n) on up to conc threads, each
+ * with its own error.  0 when all succeeded; otherwise the failure of the
+ * lowest i is copied to err and its code returned.
+ */
+int awsp_ops_parallel(size_t n, unsigned conc,
+		      int (*fn)(void *ctx, size_t i, struct util_err *err),
+		      void *ctx, struct util_err *err);
+
+/*
+ * Call and parse, following a pagination token.  build adds the
+ * operation's parameters (not the token) to a fresh query; parse handles
+ * one page and returns the next token.  token_param is "NextToken" or
+ * "Marker".  A token that repeats is an error (no endless loops).
+ */
+struct awsp_pager {
+	enum awsp_service svc;
+	const char *action;
+	unsigned flags; /* enum awsp_call_flags */
+	const char *token_param;
+	void (*build)(void *ctx, struct awsp_query *q);
+	int (*parse)(void *ctx, const char *xml, size_t len, char **ret_next,
+		     struct util_err *err);
+	void *ctx;
+};
+
+int awsp_paginate(struct awsp_client *c, const struct awsp_pager *pg,
+		  struct util_err *err);
+
+/*
+ * One call whose answer is parsed by parse (may be NULL).  *info as
+ * awsp_client_call's.
+ */
+int awsp_call_parse(struct awsp_client *c, enum awsp_service svc,
+		    struct awsp_query *q, const char *action, unsigned flags,
+		    int (*parse)(void *ctx, const char *xml, size_t len,
+				 struct util_err *err),
+		    void *ctx, struct awsp_call_info *info,
+		    struct util_err *err);
+
+/* Replace *dst with a copy of text (NULL when text is empty). */
+void awsp_set_str(char **dst, const char *text);
+
+#endif
