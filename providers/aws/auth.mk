@@ -6,6 +6,10 @@ LIB_OBJS += providers/aws/sigv4.o
 LIB_OBJS += providers/aws/query.o
 LIB_OBJS += providers/aws/awsconfig.o
 LIB_OBJS += providers/aws/endpoint.o
+LIB_OBJS += providers/aws/creds.o
+LIB_OBJS += providers/aws/creds_sts.o
+LIB_OBJS += providers/aws/creds_metadata.o
+LIB_OBJS += providers/aws/creds_process.o
 
 HEADERS += providers/aws/env.h
 HEADERS += providers/aws/sigv4.h
@@ -14,11 +18,13 @@ HEADERS += providers/aws/awsconfig.h
 HEADERS += providers/aws/endpoint.h
 HEADERS += providers/aws/http.h
 HEADERS += providers/aws/creds.h
+HEADERS += providers/aws/creds_internal.h
 
 UNIT_TESTS += sigv4_test
 UNIT_TESTS += query_test
 UNIT_TESTS += awsconfig_test
 UNIT_TESTS += endpoint_test
+UNIT_TESTS += creds_test
 
 TEST_TOOLS += sigv4_sign
 INTEGRATION_TESTS += tests/integration/sigv4_differential.py

@@ -660,6 +660,7 @@ int awsp_config_load(const struct awsp_env *env, const char *profile,
 
 	if (profile && *profile) {
 		c->profile = util_xstrdup(profile);
+		c->profile_from_cli = true;
 	} else if ((v = awsp_getenv_nonempty(env, "AWS_PROFILE")) ||
 		   (v = awsp_getenv_nonempty(env, "AWS_DEFAULT_PROFILE"))) {
 		c->profile = util_xstrdup(v);

@@ -66,7 +66,12 @@ struct awsp_config {
 	struct awsp_ini *credentials;
 	char *profile;	       /* selected profile name */
 	bool profile_explicit; /* named by --profile or AWS_[DEFAULT_]PROFILE */
-	char *config_path;     /* the files read (or looked for), expanded */
+	/*
+	 * Named by the caller (--profile), not the environment: botocore then
+	 * drops the environment's keys from the credential chain.
+	 */
+	bool profile_from_cli;
+	char *config_path; /* the files read (or looked for), expanded */
 	char *credentials_path;
 };
 

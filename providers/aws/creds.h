@@ -19,15 +19,28 @@
  *   2. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
  *      [+ AWS_ROLE_SESSION_NAME] (or the profile's web_identity_token_file
  *      / role_arn) -> STS AssumeRoleWithWebIdentity (unsigned);
- *   3. shared files for the selected profile: static keys; role_arn with
- *      source_profile or credential_source (Environment,
- *      Ec2InstanceMetadata, EcsContainer) -> STS AssumeRole (external_id,
- *      role_session_name, duration_seconds); credential_process;
+ *   3. shared files for the selected profile, in botocore's order:
+ *      role_arn with source_profile (itself resolved this way, or its own
+ *      static keys) or credential_source (Environment,
+ *      Ec2InstanceMetadata, EcsContainer) -> STS AssumeRole signed with
+ *      those credentials (external_id, role_session_name,
+ *      duration_seconds; mfa_serial is refused: no prompts); static keys
+ *      in the credentials file; credential_process (run through
+ *      /bin/sh -c, JSON Version 1 on stdout, stderr inherited, timeout);
+ *      static keys in the config file;
  *   4. container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
  *      AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE];
  *   5. IMDSv2 (token PUT, role, credentials JSON), unless
  *      AWS_EC2_METADATA_DISABLED=true; AWS_EC2_METADATA_SERVICE_ENDPOINT
  *      overrides the address.
+ *
+ * A source that is configured but fails (a partial key pair, an STS
+ * error, a failing credential_process or container endpoint) ends the
+ * chain with its error rather than falling through to the next; IMDS
+ * that does not answer is "not configured".  Once a source has yielded,
+ * refreshes re-run that source only (as botocore's RefreshableCredentials
+ * do).  STS calls go to awsp_endpoint_resolve(AWSP_SVC_STS), so
+ * AWS_ENDPOINT_URL[_STS] and the profile's services reach them too.
  *
  * Temporary credentials are refreshed before they expire: in the advisory
  * window (15 minutes left) a failed refresh keeps the current ones; in the
@@ -46,8 +59,9 @@ struct awsp_credentials {
 	char *account_id;    /* NULL when unknown */
 };
 
-/* Wipes the secrets and frees; safe on a zeroed struct. */
+/* Wipes the secrets and frees; safe on a zeroed struct and on NULL. */
 void awsp_credentials_release(struct awsp_credentials *c);
+/* Deep copy; dst is overwritten (it must not hold credentials). */
 void awsp_credentials_copy(struct awsp_credentials *dst,
 			   const struct awsp_credentials *src);
 
@@ -58,6 +72,8 @@ struct awsp_creds_config {
 	const struct util_clock *clock;
 	/* Region for STS calls (regional endpoint); may be NULL (global). */
 	const char *region;
+	/* How long a credential_process may run; 0 = 60 seconds. */
+	long process_timeout_ms;
 };
 
 struct awsp_creds;

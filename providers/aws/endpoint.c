@@ -214,6 +214,40 @@ int awsp_region_resolve(const char *cli_region, const char *spec_region,
 	return 0;
 }
 
+int awsp_url_authority(const char *url, struct buf *out, struct util_err *err)
+{
+	const char *host, *end, *port;
+	const char *dflt;
+
+	if (!strncasecmp(url, "https://", 8)) {
+		host = url + 8;
+		dflt = "443";
+	} else if (!strncasecmp(url, "http://", 7)) {
+		host = url + 7;
+		dflt = "80";
+	} else {
+		return util_err_set(err, UTIL_EINVAL, "URL '%s' is not http(s)",
+				    url);
+	}
+	end = host + strcspn(host, "/?#");
+	/* Userinfo is never sent in Host. */
+	for (const char *at = host; at < end; at++)
+		if (*at == '@')
+			host = at + 1;
+	if (end == host)
+		return util_err_set(err, UTIL_EINVAL, "URL '%s' has no host",
+				    url);
+	port = end;
+	while (port > host && port[-1] >= '0' && port[-1] <= '9')
+		port--;
+	if (port > host && port[-1] == ':' && port < end &&
+	    (size_t)(end - port) == strlen(dflt) &&
+	    !strncmp(port, dflt, strlen(dflt)))
+		end = port - 1;
+	buf_add(out, host, (size_t)(end - host));
+	return 0;
+}
+
 int awsp_region_missing_error(struct util_err *err)
 {
 	return util_err_set(err, UTIL_ENOTFOUND,

@@ -5,6 +5,7 @@
 
 #include "providers/aws/awsconfig.h"
 #include "providers/aws/env.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /*
@@ -72,6 +73,14 @@ int awsp_region_resolve(const char *cli_region, const char *spec_region,
 			const struct awsp_env *env,
 			const struct awsp_config *cfg, char **ret_region,
 			const char **ret_source, struct util_err *err);
+
+/*
+ * The Host header for an absolute http(s) URL: "host[:port]" exactly as
+ * written, except that the scheme's default port is dropped (as libcurl
+ * and botocore do), so what is signed is what is sent.  Appends to out;
+ * UTIL_EINVAL for a URL without scheme or host.
+ */
+int awsp_url_authority(const char *url, struct buf *out, struct util_err *err);
 
 /* Message for "no region anywhere", naming every place that was looked at. */
 int awsp_region_missing_error(struct util_err *err);

@@ -242,6 +242,7 @@ static void test_config_load_profiles(void **state)
 	assert_int_equal(awsp_config_load(&env, NULL, &c, &err), 0);
 	assert_string_equal(c->profile, "dev");
 	assert_true(c->profile_explicit);
+	assert_false(c->profile_from_cli);
 	assert_string_equal(c->config_path, cfg);
 	/* The credentials file wins for the same profile. */
 	assert_string_equal(awsp_profile_get(c, NULL, "aws_access_key_id"),
@@ -274,6 +275,7 @@ static void test_config_load_profiles(void **state)
 
 	/* The explicit argument beats AWS_PROFILE. */
 	assert_int_equal(awsp_config_load(&env, "creds-only", &c, &err), 0);
+	assert_true(c->profile_from_cli);
 	assert_string_equal(awsp_profile_get(c, NULL, "aws_access_key_id"),
 			    "AKIDONLY");
 	assert_null(awsp_profile_get(c, NULL, "region"));

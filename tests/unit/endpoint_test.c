@@ -282,6 +282,34 @@ static void test_region_order(void **state)
 	awsp_config_free(ign);
 }
 
+static void test_url_authority(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://sts.amazonaws.com/", "sts.amazonaws.com" },
+		{ "https://sts.amazonaws.com:443/x", "sts.amazonaws.com" },
+		{ "http://127.0.0.1:4566/", "127.0.0.1:4566" },
+		{ "http://127.0.0.1:80", "127.0.0.1" },
+		{ "https://h:80/", "h:80" },
+		{ "http://u:p@h:8443?q", "h:8443" },
+		{ "HTTP://[::1]:80/", "[::1]" },
+		{ "http://[fd00:ec2::254]/latest", "[fd00:ec2::254]" },
+	};
+	struct util_err err = UTIL_ERR_INIT;
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		assert_int_equal(awsp_url_authority(cases[i][0], &b, &err), 0);
+		assert_string_equal(b.buf, cases[i][1]);
+	}
+	assert_int_equal(awsp_url_authority("ftp://h/", &b, &err), UTIL_EINVAL);
+	util_err_clear(&err);
+	assert_int_equal(awsp_url_authority("http:///x", &b, &err),
+			 UTIL_EINVAL);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_ignore_configured),
 		cmocka_unit_test(test_endpoint_errors),
 		cmocka_unit_test(test_region_order),
+		cmocka_unit_test(test_url_authority),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/pool.h"
 #include "util/banned.h"
 
 /*
@@ -775,6 +777,55 @@ static void test_signer_key_cache(void **state)
 	awsp_signer_free(NULL);
 }
 
+struct par_sign {
+	struct awsp_signer *s;
+	char want[4][200];
+	int bad;
+	pthread_mutex_t lock;
+};
+
+static const char *const par_services[4] = { "ec2", "sts",
+					     "elasticloadbalancing",
+					     "dynamodb" };
+
+static void par_sign_one(void *ctx, size_t i)
+{
+	struct par_sign *p = ctx;
+	struct buf out = BUF_INIT;
+
+	sign_with(p->s, SECRET, AMZ_DATE, par_services[i % 4], &out);
+	if (strcmp(out.buf, p->want[i % 4])) {
+		pthread_mutex_lock(&p->lock);
+		p->bad++;
+		pthread_mutex_unlock(&p->lock);
+	}
+	buf_release(&out);
+}
+
+static void test_signer_threads(void **state)
+{
+	struct par_sign p = { .bad = 0 };
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		struct awsp_signer *one = awsp_signer_new();
+
+		sign_with(one, SECRET, AMZ_DATE, par_services[i], &out);
+		assert_true(snprintf(p.want[i], sizeof(p.want[i]), "%s",
+				     out.buf) < (int)sizeof(p.want[i]));
+		awsp_signer_free(one);
+	}
+	p.s = awsp_signer_new();
+	pthread_mutex_init(&p.lock, NULL);
+	util_parallel(400, 8, par_sign_one, &p);
+	assert_int_equal(p.bad, 0);
+	assert_int_equal(awsp_signer_derivations(p.s), 4);
+	pthread_mutex_destroy(&p.lock);
+	awsp_signer_free(p.s);
+	buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_query_escapes_canonicalised),
 		cmocka_unit_test(test_malformed_requests),
 		cmocka_unit_test(test_signer_key_cache),
+		cmocka_unit_test(test_signer_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
