@@ -1,0 +1,726 @@
+#include "reconciler/planfile.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/str.h"
+#include "util/banned.h"
+
+/* --- writing ------------------------------------------------------------ */
+
+static void add_str(cJSON *o, const char *name, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static const char *kind_of_key(const char *key)
+{
+	if (util_starts_with(key, "classic:"))
+		return "classic";
+	if (util_starts_with(key, "tg:"))
+		return "target_group";
+	if (util_starts_with(key, "eip:"))
+		return "address";
+	return "other";
+}
+
+static cJSON *loc_json(struct spec_loc loc)
+{
+	cJSON *l;
+
+	if (!loc.line)
+		return cJSON_CreateNull();
+	l = cJSON_CreateObject();
+	cJSON_AddNumberToObject(l, "line", loc.line);
+	cJSON_AddNumberToObject(l, "column", loc.col);
+	return l;
+}
+
+static cJSON *binding_json(const struct rc_binding *b)
+{
+	cJSON *o;
+
+	if (!b->instance && !b->eni && !b->private_ip)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	add_str(o, "instance", b->instance);
+	add_str(o, "network_interface", b->eni);
+	add_str(o, "private_ip", b->private_ip);
+	return o;
+}
+
+static cJSON *precond_json(const struct rc_precond *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "key", v[i].key);
+		cJSON_AddStringToObject(o, "fingerprint", v[i].fp);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *step_json(const struct rc_step *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *r = cJSON_CreateObject();
+	cJSON *deps = cJSON_CreateArray();
+	bool group = !util_starts_with(s->key, "eip:");
+
+	cJSON_AddNumberToObject(o, "id", s->id);
+	cJSON_AddStringToObject(o, "phase", rc_phase_name(s->phase));
+	cJSON_AddNumberToObject(o, "phase_number", s->phase);
+	cJSON_AddStringToObject(o, "action", rc_action_name(s->action));
+	cJSON_AddStringToObject(r, "key", s->key);
+	cJSON_AddStringToObject(r, "kind", kind_of_key(s->key));
+	cJSON_AddStringToObject(r, "name", s->label);
+	if (group && s->group_kind == SPEC_LB_TARGET_GROUP)
+		add_str(r, "arn", s->tg_arn);
+	cJSON_AddItemToObject(o, "resource", r);
+	if (group) {
+		cJSON *m = cJSON_CreateArray();
+
+		for (size_t i = 0; i < s->n_members; i++) {
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "id", s->members[i].id);
+			if (s->members[i].port)
+				cJSON_AddNumberToObject(x, "port",
+							s->members[i].port);
+			if (s->members[i].az)
+				cJSON_AddStringToObject(x, "az",
+							s->members[i].az);
+			if (s->members[i].name)
+				cJSON_AddStringToObject(x, "name",
+							s->members[i].name);
+			cJSON_AddItemToArray(m, x);
+		}
+		cJSON_AddItemToObject(o, "members", m);
+	}
+	if (s->action == RC_ACT_WAIT) {
+		cJSON *w = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(w, "until", rc_until_name(s->until));
+		cJSON_AddNumberToObject(w, "timeout_ms", (double)s->timeout_ms);
+		cJSON_AddItemToObject(o, "wait", w);
+	}
+	if (s->action == RC_ACT_DEREGISTER)
+		cJSON_AddNumberToObject(o, "min_healthy", s->min_healthy);
+	if (!group) {
+		cJSON *a = cJSON_CreateObject();
+
+		add_str(a, "allocation_id", s->allocation_id);
+		add_str(a, "public_ip", s->public_ip);
+		add_str(a, "name", s->name);
+		cJSON_AddItemToObject(a, "from", binding_json(&s->from));
+		cJSON_AddItemToObject(a, "to", binding_json(&s->to));
+		cJSON_AddBoolToObject(a, "hijack", s->hijack);
+		cJSON_AddItemToObject(o, "address", a);
+	}
+	add_str(o, "reason", s->reason);
+	cJSON_AddItemToObject(o, "location", loc_json(s->loc));
+	for (size_t i = 0; i < s->n_deps; i++)
+		cJSON_AddItemToArray(deps, cJSON_CreateNumber(s->deps[i]));
+	cJSON_AddItemToObject(o, "depends_on", deps);
+	cJSON_AddItemToObject(o, "precondition",
+			      precond_json(s->pre, s->n_pre));
+	return o;
+}
+
+static cJSON *notes_json(const struct rc_notes *n, enum rc_note_level level)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n->n; i++) {
+		cJSON *o;
+
+		if (n->v[i].level != level)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "message", n->v[i].msg);
+		add_str(o, "resource", n->v[i].resource);
+		cJSON_AddItemToObject(o, "location", loc_json(n->v[i].loc));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
+		    struct util_err *err)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *o, *a;
+	struct rc_plan_counts c;
+	char *text;
+	int r = 0;
+
+	rc_plan_count(p, &c);
+	cJSON_AddNumberToObject(root, "format_version", p->format_version);
+	add_str(root, "moor_version", p->moor_version);
+	o = cJSON_CreateObject();
+	add_str(o, "path", p->spec_path);
+	add_str(o, "sha256", p->spec_sha256[0] ? p->spec_sha256 : NULL);
+	cJSON_AddItemToObject(root, "spec", o);
+	add_str(root, "region", p->region);
+	add_str(root, "account", p->account);
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fingerprint", p->fingerprint);
+	cJSON_AddItemToObject(o, "resources",
+			      precond_json(p->observed, p->n_observed));
+	cJSON_AddItemToObject(root, "observed", o);
+
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "has_changes", rc_plan_has_changes(p));
+	cJSON_AddNumberToObject(o, "changes", (double)c.changes);
+	cJSON_AddNumberToObject(o, "steps", (double)p->n_steps);
+	cJSON_AddNumberToObject(o, "allocate", (double)c.allocate);
+	cJSON_AddNumberToObject(o, "register", (double)c.register_members);
+	cJSON_AddNumberToObject(o, "deregister", (double)c.deregister_members);
+	cJSON_AddNumberToObject(o, "associate", (double)c.associate);
+	cJSON_AddNumberToObject(o, "move", (double)c.move);
+	cJSON_AddNumberToObject(o, "disassociate", (double)c.disassociate);
+	cJSON_AddNumberToObject(o, "waits", (double)c.waits);
+	cJSON_AddNumberToObject(o, "warnings", (double)c.warnings);
+	cJSON_AddNumberToObject(o, "infos", (double)c.infos);
+	cJSON_AddItemToObject(root, "summary", o);
+
+	a = cJSON_CreateArray();
+	for (size_t i = 0; i < p->n_steps; i++)
+		cJSON_AddItemToArray(a, step_json(&p->steps[i]));
+	cJSON_AddItemToObject(root, "steps", a);
+	cJSON_AddItemToObject(root, "warnings",
+			      notes_json(&p->notes, RC_NOTE_WARNING));
+	cJSON_AddItemToObject(root, "infos",
+			      notes_json(&p->notes, RC_NOTE_INFO));
+
+	a = cJSON_CreateArray();
+	for (size_t i = 0; i < p->n_groups; i++) {
+		const struct rc_group_summary *g = &p->groups[i];
+
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", g->label);
+		cJSON_AddStringToObject(o, "kind",
+					g->kind == SPEC_LB_CLASSIC
+						? "classic"
+						: "target_group");
+		cJSON_AddStringToObject(o, "ownership",
+					g->ownership == SPEC_OWNERSHIP_ADDITIVE
+						? "additive"
+						: "exclusive");
+		cJSON_AddNumberToObject(o, "members_before", (double)g->before);
+		cJSON_AddNumberToObject(o, "members_after", (double)g->after);
+		cJSON_AddNumberToObject(o, "healthy_now", (double)g->healthy);
+		cJSON_AddNumberToObject(o, "undeclared", (double)g->undeclared);
+		cJSON_AddNumberToObject(o, "register", (double)g->n_register);
+		cJSON_AddNumberToObject(o, "deregister",
+					(double)g->n_deregister);
+		cJSON_AddItemToArray(a, o);
+	}
+	cJSON_AddItemToObject(root, "groups", a);
+	a = cJSON_CreateArray();
+	for (size_t i = 0; i < p->n_addresses; i++) {
+		const struct rc_address_summary *s = &p->addresses[i];
+
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", s->label);
+		add_str(o, "public_ip", s->public_ip);
+		add_str(o, "from", s->from);
+		add_str(o, "to", s->to);
+		cJSON_AddItemToArray(a, o);
+	}
+	cJSON_AddItemToObject(root, "addresses", a);
+
+	text = cJSON_Print(root);
+	if (!text) {
+		r = util_err_set(err, UTIL_EFAIL, "cannot render the plan");
+	} else {
+		buf_addstr(out, text);
+		buf_addch(out, '\n');
+		if (buf_failed(out))
+			r = util_err_set(err, UTIL_ELIMIT,
+					 "the plan is too large to render");
+	}
+	free(text);
+	cJSON_Delete(root);
+	return r;
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+struct rd {
+	const char *path;
+	struct util_err *err;
+	bool bad;
+};
+
+static void bad(struct rd *rd, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void bad(struct rd *rd, const char *what, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (rd->bad)
+		return;
+	rd->bad = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	util_err_set(rd->err, UTIL_EINVAL, "%s: not a valid moor plan: %s %s",
+		     rd->path, what, msg);
+}
+
+static const cJSON *get(struct rd *rd, const cJSON *o, const char *name,
+			bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!v && required)
+		bad(rd, name, "is missing");
+	return v;
+}
+
+/* A string or null (NULL); "" when missing and not required. */
+static char *get_str(struct rd *rd, const cJSON *o, const char *name,
+		     bool required)
+{
+	const cJSON *v = get(rd, o, name, required);
+
+	if (!v || cJSON_IsNull(v)) {
+		if (required && v)
+			bad(rd, name, "must not be null");
+		return NULL;
+	}
+	if (!cJSON_IsString(v)) {
+		bad(rd, name, "must be a string");
+		return NULL;
+	}
+	return util_xstrdup(v->valuestring);
+}
+
+static double get_num(struct rd *rd, const cJSON *o, const char *name,
+		      bool required, double min, double max)
+{
+	const cJSON *v = get(rd, o, name, required);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < min ||
+	    v->valuedouble > max ||
+	    v->valuedouble != (double)(long long)v->valuedouble) {
+		bad(rd, name, "must be an integer in [%.0f, %.0f]", min, max);
+		return 0;
+	}
+	return v->valuedouble;
+}
+
+static void get_fp(struct rd *rd, const cJSON *o, const char *name,
+		   char out[UTIL_SHA256_HEX_SIZE])
+{
+	char *s = get_str(rd, o, name, true);
+
+	out[0] = '\0';
+	if (s && strlen(s) != UTIL_SHA256_HEX_SIZE - 1)
+		bad(rd, name, "must be 64 hex digits");
+	else if (s)
+		memcpy(out, s, UTIL_SHA256_HEX_SIZE);
+	free(s);
+}
+
+static void get_preconds(struct rd *rd, const cJSON *a, const char *what,
+			 struct rc_precond **ret, size_t *ret_n)
+{
+	const cJSON *x;
+	size_t n = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!cJSON_IsArray(a)) {
+		bad(rd, what, "must be a list");
+		return;
+	}
+	*ret = util_xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(**ret));
+	cJSON_ArrayForEach(x, a)
+	{
+		char *key = get_str(rd, x, "key", true);
+
+		if (!key)
+			break;
+		(*ret)[n].key = key;
+		get_fp(rd, x, "fingerprint", (*ret)[n].fp);
+		n++;
+	}
+	*ret_n = n;
+}
+
+static struct spec_loc get_loc(struct rd *rd, const cJSON *o)
+{
+	struct spec_loc loc = { 0, 0 };
+	const cJSON *l = get(rd, o, "location", false);
+
+	if (l && cJSON_IsObject(l)) {
+		loc.line = (unsigned)get_num(rd, l, "line", true, 0, 1e9);
+		loc.col = (unsigned)get_num(rd, l, "column", true, 0, 1e9);
+	}
+	return loc;
+}
+
+static void get_binding(struct rd *rd, const cJSON *o, const char *name,
+			struct rc_binding *b)
+{
+	const cJSON *v = get(rd, o, name, false);
+
+	if (!v || cJSON_IsNull(v))
+		return;
+	if (!cJSON_IsObject(v)) {
+		bad(rd, name, "must be an object or null");
+		return;
+	}
+	b->instance = get_str(rd, v, "instance", false);
+	b->eni = get_str(rd, v, "network_interface", false);
+	b->private_ip = get_str(rd, v, "private_ip", false);
+}
+
+static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
+		      size_t index, size_t n_steps)
+{
+	const cJSON *r = get(rd, o, "resource", true);
+	const cJSON *v;
+	char *word;
+
+	s->id = (unsigned)get_num(rd, o, "id", true, 1, 1e9);
+	if (s->id != index + 1)
+		bad(rd, "steps", "must be numbered 1, 2, ... in order");
+	word = get_str(rd, o, "phase", true);
+	if (word && rc_phase_parse(word, &s->phase) < 0)
+		bad(rd, "phase", "'%s' is unknown", word);
+	free(word);
+	word = get_str(rd, o, "action", true);
+	if (word && rc_action_parse(word, &s->action) < 0)
+		bad(rd, "action", "'%s' is unknown", word);
+	free(word);
+	if (r) {
+		s->key = get_str(rd, r, "key", true);
+		s->label = get_str(rd, r, "name", true);
+		s->tg_arn = get_str(rd, r, "arn", false);
+	}
+	if (s->key) {
+		s->group_kind = util_starts_with(s->key, "classic:")
+					? SPEC_LB_CLASSIC
+					: SPEC_LB_TARGET_GROUP;
+		if (!util_starts_with(s->key, "classic:") &&
+		    !util_starts_with(s->key, "tg:") &&
+		    !util_starts_with(s->key, "eip:"))
+			bad(rd, "resource key", "'%s' is unknown", s->key);
+	}
+	if (s->key && util_starts_with(s->key, "tg:") && !s->tg_arn &&
+	    s->action != RC_ACT_WAIT)
+		bad(rd, "arn", "is missing for a target group step");
+	s->reason = get_str(rd, o, "reason", false);
+	s->loc = get_loc(rd, o);
+	if ((v = get(rd, o, "members", false)) != NULL) {
+		const cJSON *x;
+
+		if (!cJSON_IsArray(v)) {
+			bad(rd, "members", "must be a list");
+			return;
+		}
+		s->members = util_xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+					  sizeof(*s->members));
+		cJSON_ArrayForEach(x, v)
+		{
+			struct rc_member *m = &s->members[s->n_members++];
+
+			m->id = get_str(rd, x, "id", true);
+			m->port = (int)get_num(rd, x, "port", false, 0, 65535);
+			m->az = get_str(rd, x, "az", false);
+			m->name = get_str(rd, x, "name", false);
+		}
+	}
+	if ((v = get(rd, o, "wait", s->action == RC_ACT_WAIT)) != NULL &&
+	    !cJSON_IsNull(v)) {
+		word = get_str(rd, v, "until", true);
+		if (word && rc_until_parse(word, &s->until) < 0)
+			bad(rd, "until", "'%s' is unknown", word);
+		free(word);
+		s->timeout_ms = (uint64_t)get_num(rd, v, "timeout_ms", true, 0,
+						  9e15);
+	}
+	s->min_healthy = (unsigned)get_num(rd, o, "min_healthy", false, 0, 1e9);
+	if ((v = get(rd, o, "address", false)) != NULL && cJSON_IsObject(v)) {
+		const cJSON *h = get(rd, v, "hijack", false);
+
+		s->allocation_id = get_str(rd, v, "allocation_id", false);
+		s->public_ip = get_str(rd, v, "public_ip", false);
+		s->name = get_str(rd, v, "name", false);
+		get_binding(rd, v, "from", &s->from);
+		get_binding(rd, v, "to", &s->to);
+		s->hijack = h && cJSON_IsTrue(h);
+	}
+	if ((v = get(rd, o, "depends_on", false)) != NULL) {
+		const cJSON *x;
+
+		if (!cJSON_IsArray(v)) {
+			bad(rd, "depends_on", "must be a list");
+			return;
+		}
+		s->deps = util_xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+				       sizeof(*s->deps));
+		cJSON_ArrayForEach(x, v)
+		{
+			if (!cJSON_IsNumber(x) || x->valuedouble < 1 ||
+			    x->valuedouble > (double)n_steps ||
+			    x->valuedouble >= (double)s->id) {
+				bad(rd, "depends_on",
+				    "must name earlier steps");
+				return;
+			}
+			s->deps[s->n_deps++] = (unsigned)x->valuedouble;
+		}
+	}
+	if ((v = get(rd, o, "precondition", true)) != NULL)
+		get_preconds(rd, v, "precondition", &s->pre, &s->n_pre);
+}
+
+static void read_notes(struct rd *rd, const cJSON *a, enum rc_note_level lv,
+		       struct rc_notes *n)
+{
+	const cJSON *x;
+
+	if (!a)
+		return;
+	if (!cJSON_IsArray(a)) {
+		bad(rd, lv == RC_NOTE_WARNING ? "warnings" : "infos",
+		    "must be a list");
+		return;
+	}
+	cJSON_ArrayForEach(x, a)
+	{
+		char *msg = get_str(rd, x, "message", true);
+		char *res = get_str(rd, x, "resource", false);
+
+		if (msg)
+			rc_notes_add(n, lv, res, get_loc(rd, x), "%s", msg);
+		free(msg);
+		free(res);
+	}
+}
+
+static void read_summaries(struct rd *rd, const cJSON *root, struct rc_plan *p)
+{
+	const cJSON *a = get(rd, root, "groups", false), *x;
+
+	if (a && cJSON_IsArray(a)) {
+		p->groups = util_xcalloc((size_t)cJSON_GetArraySize(a) + 1,
+					 sizeof(*p->groups));
+		cJSON_ArrayForEach(x, a)
+		{
+			struct rc_group_summary *g = &p->groups[p->n_groups++];
+			char *kind = get_str(rd, x, "kind", false);
+			char *own = get_str(rd, x, "ownership", false);
+
+			g->label = get_str(rd, x, "name", true);
+			g->kind = util_streq(kind, "classic")
+					  ? SPEC_LB_CLASSIC
+					  : SPEC_LB_TARGET_GROUP;
+			g->ownership = util_streq(own, "additive")
+					       ? SPEC_OWNERSHIP_ADDITIVE
+					       : SPEC_OWNERSHIP_EXCLUSIVE;
+			g->before = (size_t)get_num(rd, x, "members_before",
+						    false, 0, 1e9);
+			g->after = (size_t)get_num(rd, x, "members_after",
+						   false, 0, 1e9);
+			g->healthy = (size_t)get_num(rd, x, "healthy_now",
+						     false, 0, 1e9);
+			g->undeclared = (size_t)get_num(rd, x, "undeclared",
+							false, 0, 1e9);
+			g->n_register = (size_t)get_num(rd, x, "register",
+							false, 0, 1e9);
+			g->n_deregister = (size_t)get_num(rd, x, "deregister",
+							  false, 0, 1e9);
+			free(kind);
+			free(own);
+		}
+	}
+	a = get(rd, root, "addresses", false);
+	if (a && cJSON_IsArray(a)) {
+		p->addresses = util_xcalloc((size_t)cJSON_GetArraySize(a) + 1,
+					    sizeof(*p->addresses));
+		cJSON_ArrayForEach(x, a)
+		{
+			struct rc_address_summary *s =
+				&p->addresses[p->n_addresses++];
+
+			s->label = get_str(rd, x, "name", true);
+			s->public_ip = get_str(rd, x, "public_ip", false);
+			s->from = get_str(rd, x, "from", false);
+			s->to = get_str(rd, x, "to", false);
+		}
+	}
+}
+
+int rc_plan_from_json(const char *path, const char *data, size_t len,
+		      struct rc_plan **ret, struct util_err *err)
+{
+	struct rd rd = { .path = path, .err = err };
+	cJSON *root = cJSON_ParseWithLength(data, len);
+	struct rc_plan *p = NULL;
+	const cJSON *v, *x;
+	int version;
+
+	if (!root || !cJSON_IsObject(root)) {
+		util_err_set(err, UTIL_EINVAL,
+			     "%s: not a valid moor plan: not a JSON object",
+			     path);
+		goto out;
+	}
+	version = (int)get_num(&rd, root, "format_version", true, 0, 1e6);
+	if (rd.bad)
+		goto out;
+	if (version != RC_PLAN_FORMAT_VERSION) {
+		util_err_set(
+			err, UTIL_EINVAL,
+			"%s: plan format version %d is not supported (this "
+			"moor reads version %d)",
+			path, version, RC_PLAN_FORMAT_VERSION);
+		rd.bad = true;
+		goto out;
+	}
+	p = util_xcalloc(1, sizeof(*p));
+	p->format_version = version;
+	p->moor_version = get_str(&rd, root, "moor_version", false);
+	if ((v = get(&rd, root, "spec", true)) != NULL) {
+		char *sha = get_str(&rd, v, "sha256", false);
+
+		p->spec_path = get_str(&rd, v, "path", false);
+		if (sha && strlen(sha) == UTIL_SHA256_HEX_SIZE - 1)
+			memcpy(p->spec_sha256, sha, UTIL_SHA256_HEX_SIZE);
+		free(sha);
+	}
+	p->region = get_str(&rd, root, "region", false);
+	p->account = get_str(&rd, root, "account", false);
+	if ((v = get(&rd, root, "observed", true)) != NULL) {
+		get_fp(&rd, v, "fingerprint", p->fingerprint);
+		if ((x = get(&rd, v, "resources", true)) != NULL)
+			get_preconds(&rd, x, "observed resources", &p->observed,
+				     &p->n_observed);
+	}
+	if ((v = get(&rd, root, "steps", true)) != NULL) {
+		size_t n = (size_t)cJSON_GetArraySize(v);
+
+		if (!cJSON_IsArray(v)) {
+			bad(&rd, "steps", "must be a list");
+			goto out;
+		}
+		p->steps = util_xcalloc(n + 1, sizeof(*p->steps));
+		cJSON_ArrayForEach(x, v)
+		{
+			read_step(&rd, x, &p->steps[p->n_steps], p->n_steps, n);
+			p->n_steps++;
+			if (rd.bad)
+				goto out;
+		}
+	}
+	p->notes.path = p->spec_path ? util_xstrdup(p->spec_path) : NULL;
+	read_notes(&rd, get(&rd, root, "warnings", false), RC_NOTE_WARNING,
+		   &p->notes);
+	read_notes(&rd, get(&rd, root, "infos", false), RC_NOTE_INFO,
+		   &p->notes);
+	read_summaries(&rd, root, p);
+	if (!rd.bad) {
+		char fp[UTIL_SHA256_HEX_SIZE];
+
+		/* The observed set must not have been edited. */
+		memcpy(fp, p->fingerprint, sizeof(fp));
+		rc_plan_seal(p);
+		if (strcmp(fp, p->fingerprint))
+			bad(&rd, "observed",
+			    "fingerprint does not match its resources");
+	}
+out:
+	cJSON_Delete(root);
+	if (rd.bad || util_err_isset(err)) {
+		rc_plan_free(p);
+		return UTIL_EINVAL;
+	}
+	*ret = p;
+	return 0;
+}
+
+bool rc_plan_is_json(const char *data, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (data[i] == ' ' || data[i] == '\t' ||
+			   data[i] == '\n' || data[i] == '\r'))
+		i++;
+	return i < len && data[i] == '{' &&
+	       memmem(data, len, "\"format_version\"", 16) != NULL;
+}
+
+int rc_plan_save(const struct rc_plan *p, const char *path,
+		 struct util_err *err)
+{
+	struct buf b = BUF_INIT;
+	char *tmp = util_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	size_t off = 0;
+	int fd = -1, r;
+
+	if ((r = rc_plan_to_json(p, &b, err)) < 0)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
+				 strerror(errno));
+		goto out;
+	}
+	while (off < b.len) {
+		ssize_t n = write(fd, b.buf + off, b.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s",
+					 tmp, strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
+				 strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = util_err_set(err, UTIL_EIO,
+				 "cannot rename '%s' to '%s': %s", tmp, path,
+				 strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	buf_release(&b);
+	return r;
+}

@@ -1,0 +1,392 @@
+/*
+ * Rendering (text, markdown) and saved plans (JSON round trip, stale
+ * detection through a saved plan, malformed files).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reconciler/apply.h"
+#include "reconciler/planfile.h"
+#include "reconciler/render.h"
+#include "tests/unit/memprov.h"
+#include "tests/unit/rc_testutil.h"
+#include "util/buf.h"
+#include "util/banned.h"
+
+#define V1 "version: 1\n"
+#define A  "i-0000000a"
+#define B  "i-0000000b"
+#define C  "i-0000000c"
+
+static const char yaml[] = V1 "load_balancers:\n"
+			      "  - target_group: web-tg\n"
+			      "    members: [" A ", " B "]\n"
+			      "  - classic: web-classic\n"
+			      "    ownership: additive\n"
+			      "    members: [i-00000003]\n"
+			      "elastic_ips:\n"
+			      "  - public_ip: 203.0.113.10\n"
+			      "    instance: " B "\n"
+			      "  - name: vip-db\n"
+			      "    allocate: true\n"
+			      "    none: true\n";
+
+struct fx {
+	struct prov *p;
+	struct memprov *m;
+	struct spec *s;
+	struct rc_plan *plan;
+	char *errors;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->p = t_world();
+	f->m = memprov_of(f->p);
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", "i-0000000f", 0,
+			   PROV_HEALTH_HEALTHY);
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	f->s = t_spec(yaml);
+	f->plan = t_plan(f->p, f->s, NULL, &f->errors);
+	assert_non_null(f->plan);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rc_plan_free(f->plan);
+	spec_free(f->s);
+	free(f->errors);
+	prov_free(f->p);
+	free(f);
+	return 0;
+}
+
+static const char text_want[] =
+	"* vip-db: allocate a VPC address tagged Name=vip-db  # declared "
+	"with allocate, none found by its Name tag\n"
+	"+ web-tg: register " B ":8080 (web)  # declared, not registered\n"
+	"+ web-classic: register i-00000003  # declared, not registered\n"
+	"  web-tg: wait until healthy (up to 5m): " B
+	":8080 (web)  # new members must pass health checks\n"
+	"  web-classic: wait until healthy (up to 5m): i-00000003  # new "
+	"members must pass health checks\n"
+	"~ 203.0.113.10: move " A " (private IP 10.0.0.10) -> " B
+	"  # declared " B ", bound to " A "\n"
+	"- web-tg: deregister " C ":8080  # registered, not declared\n"
+	"\n"
+	"spec.yaml:7:15: warning: i-00000003 is in us-east-1c, which "
+	"web-classic does not serve: it would get no traffic\n"
+	"info: spec.yaml:5:5: web-classic: 1 registered member not declared, "
+	"left alone (ownership: additive): i-0000000f\n"
+	"\n"
+	"Plan: 1 to allocate, 2 to register, 1 to move, 1 to deregister (5 "
+	"changes, 2 waits). 1 warning.\n";
+
+static void test_text(void **state)
+{
+	struct fx *f = *state;
+	struct buf b = BUF_INIT;
+
+	rc_render_text(f->plan, 0, &b);
+	assert_string_equal(b.buf, text_want);
+	assert_null(strchr(b.buf, '\033'));
+	buf_reset(&b);
+	rc_render_text(f->plan, RC_RENDER_COLOR, &b);
+	assert_non_null(strstr(b.buf, "\033[33m~\033[0m "));
+	assert_non_null(strstr(b.buf, "\033[32m+\033[0m "));
+	assert_non_null(strstr(b.buf, "\033[31m-\033[0m "));
+	assert_non_null(strstr(b.buf, "\033[36m*\033[0m "));
+	buf_release(&b);
+}
+
+static void test_text_no_changes(void **state)
+{
+	struct fx *f = *state;
+	struct buf b = BUF_INIT;
+	struct rc_plan *p;
+	char *errors = NULL;
+	struct spec *s = t_spec(V1 "load_balancers:\n"
+				   "  - target_group: web-tg\n"
+				   "    members: [" A ", " C "]\n");
+
+	p = t_plan(f->p, s, NULL, &errors);
+	assert_non_null(p);
+	rc_render_text(p, 0, &b);
+	assert_string_equal(b.buf,
+			    "No changes: live state matches spec.yaml.\n");
+	rc_plan_free(p);
+	spec_free(s);
+	buf_release(&b);
+}
+
+static void test_markdown(void **state)
+{
+	struct fx *f = *state;
+	struct buf b = BUF_INIT;
+	char want_tail[200];
+
+	rc_render_markdown(f->plan, &b);
+	assert_true(snprintf(want_tail, sizeof(want_tail),
+			     "<sub>observed fingerprint `%.16s` · spec sha256 "
+			     "`%.16s` · moor unknown</sub>\n",
+			     f->plan->fingerprint, f->s->sha256) > 0);
+	assert_non_null(strstr(b.buf, want_tail));
+	b.buf[b.len - strlen(want_tail)] = '\0';
+	assert_string_equal(
+		b.buf,
+		"### moor plan: `spec.yaml`\n\n"
+		"**Plan: 1 to allocate, 2 to register, 1 to move, 1 to "
+		"deregister (5 changes, 2 waits). 1 warning.** (account "
+		"`123456789012`)\n\n"
+		"| load balancer | kind | members before → after | healthy now "
+		"| register | deregister |\n"
+		"|---|---|---|---|---|---|\n"
+		"| web-tg | target group | 2 → 2 | 2 | 1 | 1 |\n"
+		"| web-classic | classic, additive | 1 → 2 | 1 | 1 | 0 |\n\n"
+		"**Elastic IPs**\n\n"
+		"- `203.0.113.10`: " A " → " B "\n"
+		"- `vip-db`: unbound → unbound (allocated)\n\n"
+		"**Warnings**\n\n"
+		"- ⚠️ spec.yaml:7:15: warning: i-00000003 is in us-east-1c, "
+		"which "
+		"web-classic does not serve: it would get no traffic\n\n"
+		"<details><summary>7 steps</summary>\n\n"
+		"```diff\n"
+		"* vip-db: allocate a VPC address tagged Name=vip-db  # "
+		"declared with allocate, none found by its Name tag\n"
+		"+ web-tg: register " B ":8080 (web)  # declared, not "
+		"registered\n"
+		"+ web-classic: register i-00000003  # declared, not "
+		"registered\n"
+		"  web-tg: wait until healthy (up to 5m): " B ":8080 (web)  # "
+		"new members must pass health checks\n"
+		"  web-classic: wait until healthy (up to 5m): i-00000003  # "
+		"new members must pass health checks\n"
+		"~ 203.0.113.10: move " A " (private IP 10.0.0.10) -> " B
+		"  # declared " B ", bound to " A "\n"
+		"- web-tg: deregister " C ":8080  # registered, not "
+		"declared\n"
+		"# info: spec.yaml:5:5: web-classic: 1 registered member not "
+		"declared, left alone (ownership: additive): i-0000000f\n"
+		"```\n\n</details>\n\n");
+	buf_release(&b);
+}
+
+static void test_json_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_plan *q = NULL;
+
+	assert_int_equal(rc_plan_to_json(f->plan, &a, &err), 0);
+	assert_true(rc_plan_is_json(a.buf, a.len));
+	assert_false(rc_plan_is_json(yaml, strlen(yaml)));
+	assert_int_equal(rc_plan_from_json("p.json", a.buf, a.len, &q, &err),
+			 0);
+	assert_int_equal(rc_plan_to_json(q, &b, &err), 0);
+	assert_string_equal(a.buf, b.buf);
+	/* Renders the same, too. */
+	buf_reset(&a);
+	buf_reset(&b);
+	rc_render_text(f->plan, 0, &a);
+	rc_render_text(q, 0, &b);
+	assert_string_equal(a.buf, b.buf);
+	assert_int_equal(q->n_steps, 7);
+	assert_int_equal(q->steps[6].n_deps, 2);
+	assert_string_equal(q->steps[1].tg_arn, memprov_tg_arn(f->m, "web-tg"));
+	assert_string_equal(q->fingerprint, f->plan->fingerprint);
+	rc_plan_free(q);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+static void test_json_fields(void **state)
+{
+	struct fx *f = *state;
+	struct buf a = BUF_INIT;
+	struct util_err err = UTIL_ERR_INIT;
+
+	assert_int_equal(rc_plan_to_json(f->plan, &a, &err), 0);
+	assert_non_null(strstr(a.buf, "\"format_version\":\t1,"));
+	assert_non_null(strstr(a.buf, "\"account\":\t\"123456789012\""));
+	assert_non_null(strstr(a.buf, "\"phase\":\t\"wait-healthy\""));
+	assert_non_null(strstr(a.buf, "\"has_changes\":\ttrue"));
+	assert_non_null(strstr(a.buf, "\"key\":\t\"tg:web-tg\""));
+	buf_release(&a);
+}
+
+static void expect_bad(const char *json, const char *msg)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_plan *q = NULL;
+
+	assert_int_equal(rc_plan_from_json("p.json", json, strlen(json), &q,
+					   &err),
+			 UTIL_EINVAL);
+	assert_null(q);
+	assert_string_equal(err.msg, msg);
+}
+
+static void test_json_malformed(void **state)
+{
+	struct fx *f = *state;
+	struct buf a = BUF_INIT;
+	struct util_err err = UTIL_ERR_INIT;
+	char *p;
+
+	(void)f;
+	expect_bad("[1]", "p.json: not a valid moor plan: not a JSON object");
+	expect_bad("{\"format_version\": 2}",
+		   "p.json: plan format version 2 is not supported (this moor "
+		   "reads version 1)");
+	expect_bad("{\"format_version\": 1}",
+		   "p.json: not a valid moor plan: spec is missing");
+	/* Editing the observed set is caught. */
+	assert_int_equal(rc_plan_to_json(f->plan, &a, &err), 0);
+	p = strstr(a.buf, "\"resources\"");
+	p = strstr(p, "\"fingerprint\":\t\"") + 16;
+	*p = *p == 'a' ? 'b' : 'a';
+	expect_bad(a.buf, "p.json: not a valid moor plan: observed fingerprint "
+			  "does not match its resources");
+	buf_release(&a);
+}
+
+static void test_saved_plan_applies_and_goes_stale(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/tmp/rc_render_test_XXXXXX";
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_apply_opts ao = { .check_stale = true,
+				    .poll_min_ms = 1,
+				    .poll_max_ms = 1,
+				    .concurrency = 1 };
+	struct rc_report rep;
+	struct rc_plan *q = NULL;
+	struct buf b = BUF_INIT;
+	FILE *fp;
+	int fd = mkstemp(path);
+	long len;
+
+	assert_true(fd >= 0);
+	close(fd);
+	memprov_set_healthy_after(f->m, 0);
+	assert_int_equal(rc_plan_save(f->plan, path, &err), 0);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	assert_int_equal(buf_grow(&b, (size_t)len), 0);
+	assert_int_equal(fread(b.buf, 1, (size_t)len, fp), (size_t)len);
+	buf_setlen(&b, (size_t)len);
+	fclose(fp);
+	unlink(path);
+	assert_int_equal(rc_plan_from_json(path, b.buf, b.len, &q, &err), 0);
+
+	/* Stale: someone moved the address meanwhile. */
+	memprov_bind(f->m, "eipalloc-0000000a", C, NULL);
+	assert_int_equal(rc_apply(f->p, q, &ao, &rep, &err), UTIL_ECONFLICT);
+	assert_int_equal(rep.n_stale, 1);
+	assert_string_equal(rep.stale[0], "eip:ip:203.0.113.10");
+	buf_reset(&b);
+	rc_render_report(q, &rep, 0, &b);
+	assert_string_equal(b.buf, "Stale plan: these changed since it was "
+				   "made:\n  eip:ip:203.0.113.10\nNothing was "
+				   "done. Run moor plan again.\n");
+	rc_report_release(&rep);
+	util_err_clear(&err);
+
+	/* Put back: the saved plan applies exactly. */
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	memprov_clear_calls(f->m);
+	assert_int_equal(rc_apply(f->p, q, &ao, &rep, &err), 0);
+	{
+		char *m = memprov_mutations(f->m);
+
+		assert_string_equal(m,
+				    "allocate Name=vip-db\n"
+				    "tg_register web-tg " B ":8080\n"
+				    "classic_register web-classic i-00000003\n"
+				    "associate eipalloc-0000000a instance=" B
+				    " reassoc=1\n"
+				    "tg_deregister web-tg " C ":8080\n");
+		free(m);
+	}
+	buf_reset(&b);
+	rc_render_report(q, &rep, 0, &b);
+	assert_non_null(strstr(b.buf, "done     * vip-db: allocate a VPC "
+				      "address tagged Name=vip-db  # declared "
+				      "with allocate, none found by its Name "
+				      "tag => eipalloc-m"));
+	assert_non_null(strstr(b.buf, "Apply complete: 7 done, 0 already in "
+				      "place, 0 skipped, 0 failed.\n"));
+	rc_report_release(&rep);
+	rc_plan_free(q);
+	buf_release(&b);
+}
+
+static void test_report_failure_lines(void **state)
+{
+	struct fx *f = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_apply_opts ao = { .poll_min_ms = 1,
+				    .poll_max_ms = 1,
+				    .concurrency = 1 };
+	struct rc_report rep;
+	struct buf b = BUF_INIT;
+
+	memprov_fail(f->m, "tg_register", NULL, -1, "InvalidTarget", 0, false);
+	assert_int_equal(rc_apply(f->p, f->plan, &ao, &rep, &err), UTIL_EFAIL);
+	rc_render_report(f->plan, &rep, 0, &b);
+	assert_non_null(strstr(
+		b.buf,
+		"failed   + web-tg: register " B ":8080 (web)  # "
+		"declared, not registered\n"
+		"         error: InvalidTarget: register web-tg: injected "
+		"fault "
+		"(HTTP 400, request id req-fault)\n"));
+	assert_non_null(strstr(b.buf, "skipped  - web-tg: deregister " C
+				      ":8080  # registered, not "
+				      "declared\n"
+				      "         step 2 (register web-tg) "
+				      "failed\n"));
+	assert_non_null(strstr(b.buf, "Apply incomplete: 4 done, 0 already "
+				      "in place, 2 skipped, 1 failed.\n"));
+	rc_report_release(&rep);
+	buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_text),
+		T(test_text_no_changes),
+		T(test_markdown),
+		T(test_json_round_trip),
+		T(test_json_fields),
+		T(test_json_malformed),
+		T(test_saved_plan_applies_and_goes_stale),
+		T(test_report_failure_lines),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
