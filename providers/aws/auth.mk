@@ -28,3 +28,5 @@ UNIT_TESTS += creds_test
 
 TEST_TOOLS += sigv4_sign
 INTEGRATION_TESTS += tests/integration/sigv4_differential.py
+TEST_TOOLS += creds_probe
+INTEGRATION_TESTS += tests/integration/creds_chain.py
