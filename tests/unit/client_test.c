@@ -1,0 +1,608 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "providers/aws/client.h"
+#include "providers/aws/ops.h"
+#include "tests/unit/awsp_testutil.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+struct env {
+	struct script s;
+	struct fake_clock fc;
+	struct awsp_client *c;
+};
+
+static int setup(void **state)
+{
+	struct env *e = util_xcalloc(1, sizeof(*e));
+
+	script_init(&e->s);
+	fake_clock_init(&e->fc, 0, 1700000000); /* 2023-11-14T22:13:20Z */
+	e->c = test_client(&e->s, &e->fc, 3, NULL);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	awsp_client_free(e->c);
+	assert_int_equal(script_left(&e->s), 0);
+	script_release(&e->s);
+	fake_clock_destroy(&e->fc);
+	free(e);
+	return 0;
+}
+
+static int call(struct awsp_client *c, enum awsp_service svc,
+		const char *action, unsigned flags, struct awsp_call_info *info,
+		struct util_err *err)
+{
+	struct awsp_http_response resp = AWSP_HTTP_RESPONSE_INIT;
+	struct awsp_query q;
+	struct awsp_call cl = { svc, action, &q, flags };
+	int r;
+
+	awsp_query_init(&q, action, awsp_service(svc)->api_version);
+	r = awsp_client_call(c, &cl, &resp, info, err);
+	if (r == 0)
+		assert_true(resp.status >= 200 && resp.status < 300);
+	else
+		assert_int_equal(resp.body.len, 0);
+	awsp_http_response_release(&resp);
+	awsp_query_release(&q);
+	return r;
+}
+
+static const char ok_body[] = "<XResponse/>";
+
+static void test_signed_request(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	const char *h;
+
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 0);
+	h = e->s.reqs[0].headers;
+	assert_non_null(strstr(h, "Host: ec2.us-east-1.amazonaws.com\n"));
+	assert_non_null(strstr(h, "X-Amz-Date: 20231114T221320Z\n"));
+	assert_non_null(strstr(h, "Content-Type: application/x-www-form-"
+				  "urlencoded; charset=utf-8\n"));
+	assert_non_null(
+		strstr(h,
+		       "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+		       "20231114/us-east-1/ec2/aws4_request, SignedHeaders="
+		       "content-type;host;x-amz-date, Signature="));
+	assert_null(strstr(h, "X-Amz-Security-Token"));
+	assert_null(strstr(h, TEST_SECRET));
+	assert_string_equal(e->s.reqs[0].body,
+			    "Action=DescribeAddresses&Version=2016-11-15");
+
+	/* ELB and ELBv2 sign as elasticloadbalancing; STS as sts. */
+	script_push(&e->s, 200, ok_body);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_ELBV2, "DescribeTargetGroups", 0,
+			      NULL, &err),
+			 0);
+	assert_int_equal(call(e->c, AWSP_SVC_STS, "GetCallerIdentity", 0, NULL,
+			      &err),
+			 0);
+	assert_non_null(strstr(e->s.reqs[1].headers,
+			       "/us-east-1/elasticloadbalancing/aws4_request"));
+	assert_non_null(
+		strstr(e->s.reqs[2].headers, "/us-east-1/sts/aws4_request"));
+	assert_string_equal(e->s.reqs[2].url,
+			    "https://sts.us-east-1.amazonaws.com/");
+}
+
+static int token_creds(void *ctx, struct awsp_credentials *ret,
+		       struct util_err *err)
+{
+	(void)ctx;
+	test_creds_get(NULL, ret, err);
+	ret->session_token = util_xstrdup("SESSIONTOKENVALUE");
+	return 0;
+}
+
+static int no_creds(void *ctx, struct awsp_credentials *ret,
+		    struct util_err *err)
+{
+	(void)ctx;
+	(void)ret;
+	return util_err_set(err, UTIL_ECREDS,
+			    "no credentials: env: not set; imds: disabled");
+}
+
+static struct awsp_client *client_with(
+	struct script *s, struct fake_clock *fc, const char *ec2_url,
+	int (*creds)(void *, struct awsp_credentials *, struct util_err *),
+	struct util_err *err)
+{
+	struct awsp_client_config cfg = { 0 };
+	struct awsp_ratelimit_config off;
+	struct awsp_client *c = NULL;
+
+	awsp_ratelimit_defaults(&off);
+	awsp_ratelimit_config_set(&off, "off", NULL);
+	cfg.transport = &s->t;
+	cfg.creds.get = creds;
+	cfg.region = "eu-west-3";
+	cfg.endpoints[AWSP_SVC_EC2] = ec2_url;
+	cfg.clock = &fc->clock;
+	cfg.limits = &off;
+	if (awsp_client_new(&cfg, &c, err) < 0)
+		return NULL;
+	return c;
+}
+
+static void test_session_token_and_endpoints(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_client *c;
+
+	c = client_with(&e->s, &e->fc, "http://127.0.0.1:4566", token_creds,
+			&err);
+	assert_non_null(c);
+	assert_string_equal(awsp_client_endpoint(c, AWSP_SVC_EC2),
+			    "http://127.0.0.1:4566");
+	assert_null(awsp_client_endpoint(c, AWSP_SVC_ELB));
+	assert_string_equal(awsp_client_region(c), "eu-west-3");
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 0);
+	assert_string_equal(e->s.reqs[0].url, "http://127.0.0.1:4566/");
+	assert_non_null(strstr(e->s.reqs[0].headers, "Host: 127.0.0.1:4566\n"));
+	assert_non_null(strstr(e->s.reqs[0].headers,
+			       "X-Amz-Security-Token: SESSIONTOKENVALUE\n"));
+	assert_non_null(strstr(e->s.reqs[0].headers,
+			       "SignedHeaders=content-type;host;x-amz-date;"
+			       "x-amz-security-token, "));
+	assert_non_null(
+		strstr(e->s.reqs[0].headers, "/eu-west-3/ec2/aws4_request"));
+
+	/* A service without an endpoint fails without a request. */
+	assert_int_equal(call(c, AWSP_SVC_ELB, "DescribeLoadBalancers", 0, NULL,
+			      &err),
+			 UTIL_EINVAL);
+	assert_int_equal(e->s.n_reqs, 1);
+	awsp_client_free(c);
+
+	/* An endpoint with a path keeps it. */
+	c = client_with(&e->s, &e->fc, "https://proxy.example:8443/aws/",
+			token_creds, &err);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 0);
+	assert_string_equal(e->s.reqs[1].url,
+			    "https://proxy.example:8443/aws/");
+	assert_non_null(
+		strstr(e->s.reqs[1].headers, "Host: proxy.example:8443\n"));
+	awsp_client_free(c);
+
+	static const char *const bad[] = { "ftp://x", "127.0.0.1:4566",
+					   "http://", "http://u:p@h/",
+					   "http://h?x=1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		util_err_clear(&err);
+		assert_null(
+			client_with(&e->s, &e->fc, bad[i], token_creds, &err));
+		assert_int_equal(err.code, UTIL_EINVAL);
+		assert_non_null(strstr(err.msg, "endpoint URL"));
+	}
+}
+
+static void test_credentials_failure(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_client *c;
+
+	c = client_with(&e->s, &e->fc, "https://ec2.x", no_creds, &err);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 UTIL_ECREDS);
+	assert_int_equal(e->s.n_reqs, 0);
+	assert_non_null(
+		strstr(err.msg, "ec2 DescribeAddresses: no credentials"));
+	awsp_client_free(c);
+}
+
+static void test_retry_classes(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_call_info info;
+	struct awsp_client_stats st;
+
+	/* 503 with an HTML body: transient, retried, then it works. */
+	script_push(&e->s, 503, "<html>Service Unavailable</html>");
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, &info,
+			      &err),
+			 0);
+	assert_int_equal(info.attempts, 2);
+	assert_false(info.lost_before);
+
+	/* Out of attempts on 5xx: the last error, retryable. */
+	for (int i = 0; i < 3; i++)
+		script_push(&e->s, 502, "bad gateway");
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, &info,
+			      &err),
+			 UTIL_EAWS);
+	assert_int_equal(info.attempts, 3);
+	assert_int_equal(err.http_status, 502);
+	assert_true(err.flags & UTIL_ERR_RETRYABLE);
+	assert_non_null(strstr(err.msg, "HTTP 502"));
+
+	/* A client error is final at once. */
+	util_err_clear(&err);
+	script_push(&e->s, 400,
+		    "<Response><Errors><Error><Code>InvalidParameterValue"
+		    "</Code><Message>bad</Message></Error></Errors>"
+		    "<RequestID>r1</RequestID></Response>");
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, &info,
+			      &err),
+			 UTIL_EAWS);
+	assert_int_equal(info.attempts, 1);
+	assert_false(err.flags & UTIL_ERR_RETRYABLE);
+
+	/* Body over the cap and fatal transport errors: not retried. */
+	util_err_clear(&err);
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_LIMIT, UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, &info,
+			      &err),
+			 UTIL_ELIMIT);
+	assert_int_equal(info.attempts, 1);
+	util_err_clear(&err);
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_FATAL, 0);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, &info,
+			      &err),
+			 UTIL_ETRANSPORT);
+	assert_int_equal(info.attempts, 1);
+
+	/*
+	 * A connect failure proves nothing was sent: even a call that is
+	 * not idempotent is retried.
+	 */
+	util_err_clear(&err);
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_CONNECT, UTIL_ERR_RETRYABLE);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AllocateAddress",
+			      AWSP_CALL_MUTATING, &info, &err),
+			 0);
+	assert_int_equal(info.attempts, 2);
+	assert_false(info.lost_before);
+
+	/* An idempotent call lost twice then answered. */
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_TIMEOUT,
+			 UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN);
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_NETWORK,
+			 UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress",
+			      AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT, &info,
+			      &err),
+			 0);
+	assert_int_equal(info.attempts, 3);
+	assert_true(info.lost_before);
+
+	/* Lost, then a 4xx: the outcome of the first is still unknown. */
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_NETWORK,
+			 UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN);
+	script_push(&e->s, 400,
+		    "<Response><Errors><Error><Code>Resource.AlreadyAssociated"
+		    "</Code></Error></Errors></Response>");
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress",
+			      AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT, &info,
+			      &err),
+			 UTIL_EAWS);
+	assert_true(err.flags & UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_false(err.flags & UTIL_ERR_RETRYABLE);
+
+	awsp_client_get_stats(e->c, &st);
+	assert_int_equal(st.lost, 3);
+	assert_true(st.retries >= 7);
+	assert_int_equal(st.throttled, 0);
+}
+
+static void test_retry_quota(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_call_info info;
+	struct awsp_client_stats st;
+	struct awsp_client *c = test_client(&e->s, &e->fc, 100, NULL);
+
+	/* Timeouts cost 10: 500 tokens pay for 50 retries, then stop. */
+	for (int i = 0; i < 51; i++)
+		script_push_fail(&e->s, AWSP_HTTP_FAIL_TIMEOUT,
+				 UTIL_ERR_RETRYABLE);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0, &info,
+			      &err),
+			 UTIL_ETRANSPORT);
+	assert_int_equal(info.attempts, 51);
+	assert_non_null(strstr(err.msg, "retry quota exhausted"));
+	awsp_client_get_stats(c, &st);
+	assert_int_equal(st.retry_quota, 0);
+	assert_int_equal(st.quota_exhausted, 1);
+
+	/* With no quota left, a throttled call is not retried... */
+	util_err_clear(&err);
+	script_push(&e->s, 400,
+		    "<ErrorResponse><Error><Code>Throttling</Code></Error>"
+		    "</ErrorResponse>");
+	assert_int_equal(call(c, AWSP_SVC_ELB, "DescribeLoadBalancers", 0,
+			      &info, &err),
+			 UTIL_EAWS);
+	assert_int_equal(info.attempts, 1);
+	/* ...and each success without retries puts one token back. */
+	for (int i = 0; i < 5; i++) {
+		script_push(&e->s, 200, ok_body);
+		assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0,
+				      &info, &err),
+				 0);
+	}
+	awsp_client_get_stats(c, &st);
+	assert_int_equal(st.retry_quota, 5);
+	assert_int_equal(st.throttled, 1);
+	awsp_client_free(c);
+}
+
+static void test_buckets(void **state)
+{
+	enum awsp_rl_bucket b[2];
+
+	(void)state;
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_EC2, "DescribeInstances", 0,
+					   b),
+			 1);
+	assert_int_equal(b[0], AWSP_RL_EC2_READ);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_EC2, "DescribeInstances",
+					   AWSP_CALL_UNFILTERED, b),
+			 1);
+	assert_int_equal(b[0], AWSP_RL_EC2_UNFILTERED);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_EC2, "AssociateAddress",
+					   AWSP_CALL_MUTATING, b),
+			 1);
+	assert_int_equal(b[0], AWSP_RL_EC2_MUTATE);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_ELB,
+					   "RegisterInstancesWithLoadBalancer",
+					   AWSP_CALL_MUTATING, b),
+			 2);
+	assert_int_equal(b[0], AWSP_RL_ELB_REGISTER);
+	assert_int_equal(b[1], AWSP_RL_ELB_ACCOUNT);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_ELB,
+					   "DescribeInstanceHealth", 0, b),
+			 2);
+	assert_int_equal(b[0], AWSP_RL_ELB_READ);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_ELBV2, "DeregisterTargets",
+					   AWSP_CALL_MUTATING, b),
+			 2);
+	assert_int_equal(b[0], AWSP_RL_ELBV2_REGISTER);
+	assert_int_equal(b[1], AWSP_RL_ELB_ACCOUNT);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_ELBV2,
+					   "ModifyTargetGroupAttributes",
+					   AWSP_CALL_MUTATING, b),
+			 2);
+	assert_int_equal(b[0], AWSP_RL_ELBV2_MUTATE);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_STS, "GetCallerIdentity", 0,
+					   b),
+			 0);
+}
+
+static void test_rate_limited_calls(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_ratelimit_config lim;
+	struct awsp_client_stats st;
+	struct awsp_client *c;
+
+	awsp_ratelimit_defaults(&lim);
+	c = test_client(&e->s, &e->fc, 3, &lim);
+	/* 25 registrations: 20 from the burst, then 4 per second. */
+	for (int i = 0; i < 25; i++) {
+		script_push(&e->s, 200, ok_body);
+		assert_int_equal(call(c, AWSP_SVC_ELBV2, "RegisterTargets",
+				      AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT,
+				      NULL, &err),
+				 0);
+	}
+	assert_int_equal(e->fc.now_ms, 5 * 250);
+	awsp_client_get_stats(c, &st);
+	assert_int_equal(st.limits.taken[AWSP_RL_ELBV2_REGISTER], 25);
+	assert_int_equal(st.limits.taken[AWSP_RL_ELB_ACCOUNT], 25);
+	assert_int_equal(st.limits.waits[AWSP_RL_ELBV2_REGISTER], 5);
+	awsp_client_free(c);
+}
+
+/* A transport that counts how many sends overlap. */
+struct overlap {
+	pthread_mutex_t lock;
+	int now, max, total;
+};
+
+static int overlap_send(void *ctx, const struct awsp_http_request *req,
+			struct awsp_http_response *resp, struct util_err *err)
+{
+	struct overlap *o = ctx;
+	struct timespec ts = { 0, 3 * 1000000L };
+
+	(void)req;
+	(void)err;
+	pthread_mutex_lock(&o->lock);
+	o->now++;
+	o->total++;
+	if (o->now > o->max)
+		o->max = o->now;
+	pthread_mutex_unlock(&o->lock);
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&o->lock);
+	o->now--;
+	pthread_mutex_unlock(&o->lock);
+	resp->status = 200;
+	buf_addstr(&resp->body, ok_body);
+	return 0;
+}
+
+static void *caller(void *arg)
+{
+	struct awsp_client *c = arg;
+
+	for (int i = 0; i < 5; i++) {
+		struct util_err err = UTIL_ERR_INIT;
+
+		assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0,
+				      NULL, &err),
+				 0);
+	}
+	return NULL;
+}
+
+static void test_max_inflight(void **state)
+{
+	struct overlap o = { .now = 0 };
+	struct awsp_transport t = { overlap_send, &o };
+	struct awsp_client_config cfg = { 0 };
+	struct awsp_ratelimit_config off;
+	struct awsp_client *c = NULL;
+	struct util_err err = UTIL_ERR_INIT;
+	pthread_t th[8];
+
+	(void)state;
+	pthread_mutex_init(&o.lock, NULL);
+	awsp_ratelimit_defaults(&off);
+	awsp_ratelimit_config_set(&off, "off", NULL);
+	cfg.transport = &t;
+	cfg.creds.get = test_creds_get;
+	cfg.region = "us-east-1";
+	cfg.endpoints[AWSP_SVC_EC2] = "https://ec2.us-east-1.amazonaws.com";
+	cfg.limits = &off;
+	cfg.max_inflight = 2;
+	assert_int_equal(awsp_client_new(&cfg, &c, &err), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, caller, c), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(o.total, 40);
+	assert_true(o.max >= 1 && o.max <= 2);
+	awsp_client_free(c);
+	pthread_mutex_destroy(&o.lock);
+}
+
+static void capture(void *ctx, const struct util_log_event *ev)
+{
+	struct buf *b = ctx;
+
+	buf_addf(b, "%s %s %s", ev->event, ev->resource ? ev->resource : "-",
+		 ev->msg);
+	for (const char *const *f = ev->fields; f && f[0]; f += 2)
+		buf_addf(b, " %s=%s", f[0], f[1]);
+	buf_addch(b, '\n');
+}
+
+static void test_retry_log(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct buf log = BUF_INIT;
+	struct awsp_client *c;
+
+	c = client_with(&e->s, &e->fc, "https://ec2.x", token_creds, &err);
+	util_log_set_sink(capture, &log, UTIL_LOG_DEBUG);
+	script_push_file(&e->s, 503, "ec2_error_request_limit.xml");
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeInstances", 0, NULL,
+			      &err),
+			 0);
+	util_log_set_sink(NULL, NULL, UTIL_LOG_INFO);
+	assert_non_null(strstr(log.buf, "aws_retry DescribeInstances "));
+	assert_non_null(strstr(log.buf, " class=throttling"));
+	assert_non_null(strstr(log.buf, " code=RequestLimitExceeded"));
+	assert_non_null(
+		strstr(log.buf, " request_id=2a5c0f8e-2d3e-4f1a-8c55-example"));
+	assert_non_null(strstr(log.buf, " attempt=1/3"));
+	assert_null(strstr(log.buf, "SESSIONTOKENVALUE"));
+	assert_null(strstr(log.buf, TEST_SECRET));
+	buf_release(&log);
+	awsp_client_free(c);
+}
+
+static void test_sts_caller_identity(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct prov_identity id;
+	size_t len;
+	char *xml = test_data_read("sts_get_caller_identity.xml", &len);
+
+	memset(&id, 0, sizeof(id));
+	assert_int_equal(awsp_sts_parse_caller_identity(xml, len, &id, &err),
+			 0);
+	assert_string_equal(id.account, "123456789012");
+	assert_string_equal(id.arn,
+			    "arn:aws:sts::123456789012:assumed-role/deployer/"
+			    "moor-session");
+	assert_string_equal(id.user_id, "AROA3XFRBF535PLBIFPI4:moor-session");
+	prov_identity_release(&id);
+	free(xml);
+
+	script_push_file(&e->s, 200, "sts_get_caller_identity.xml");
+	assert_int_equal(awsp_sts_caller_identity(e->c, &id, &err), 0);
+	assert_string_equal(id.account, "123456789012");
+	assert_string_equal(e->s.reqs[0].body,
+			    "Action=GetCallerIdentity&Version=2011-06-15");
+	prov_identity_release(&id);
+
+	script_push_file(&e->s, 403, "sts_error_invalid_token.xml");
+	assert_int_equal(awsp_sts_caller_identity(e->c, &id, &err), UTIL_EAWS);
+	assert_string_equal(err.aws_code, "InvalidClientTokenId");
+	assert_string_equal(err.request_id,
+			    "4fa3d8e2-b8e6-4d7b-9a4e-0f1e2d3c4b5a");
+	assert_non_null(strstr(err.msg, "sts GetCallerIdentity"));
+	assert_null(id.account);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_signed_request, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_session_token_and_endpoints,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_failure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_classes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_quota, setup,
+						teardown),
+		cmocka_unit_test(test_buckets),
+		cmocka_unit_test_setup_teardown(test_rate_limited_calls, setup,
+						teardown),
+		cmocka_unit_test(test_max_inflight),
+		cmocka_unit_test_setup_teardown(test_retry_log, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sts_caller_identity, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
