@@ -11,17 +11,27 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "providers/provider.h"
+#include "reconciler/apply.h"
+#include "reconciler/import.h"
+#include "reconciler/observe.h"
+#include "reconciler/plan.h"
+#include "reconciler/planfile.h"
+#include "reconciler/render.h"
 #include "spec/spec.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/parse.h"
+#include "util/str.h"
 #include "util/banned.h"
 
 #define EXIT_CHANGES 2
@@ -159,35 +169,773 @@ static int cmd_validate(int argc, char **argv)
 
 /* --- moor plan / apply / import --------------------------------------- */
 
-static int cmd_plan(int argc, char **argv)
+/*
+ * The engine's commands share these options.  The AWS ones (--region,
+ * --profile, --debug, --max-attempts) fill struct common_opts.
+ */
+enum {
+	OPT_REGION = 256,
+	OPT_PROFILE,
+	OPT_DEBUG,
+	OPT_MAX_ATTEMPTS,
+	OPT_FORMAT,
+	OPT_DETAILED,
+	OPT_ONLY,
+	OPT_ALLOW_MASS,
+	OPT_MAX_CHANGES,
+	OPT_YES,
+	OPT_CONCURRENCY,
+	OPT_CLASSIC,
+	OPT_TG,
+	OPT_EIP,
+	OPT_HELP,
+};
+
+#define ENGINE_AWS_OPTIONS                                                     \
+	{ "region", required_argument, NULL, OPT_REGION },                     \
+		{ "profile", required_argument, NULL, OPT_PROFILE },           \
+		{ "debug", no_argument, NULL, OPT_DEBUG },                     \
+		{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS }, \
+	{                                                                      \
+		"help", no_argument, NULL, OPT_HELP                            \
+	}
+
+#define ENGINE_AWS_USAGE                                                      \
+	"AWS options:\n"                                                      \
+	"  --region REGION        else the spec's, AWS_REGION, the profile\n" \
+	"  --profile NAME         shared config/credentials profile\n"        \
+	"  --debug                log each AWS exchange (redacted)\n"         \
+	"  --max-attempts N       attempts per AWS call, retries included\n"
+
+/* 1 if c was an AWS option (parsed), 0 if not, -1 on a bad value. */
+static int engine_aws_opt(int c, const char *arg, struct common_opts *o)
 {
-	struct prov *p = NULL;
 	struct util_err err = UTIL_ERR_INIT;
 
-	(void)argc;
-	(void)argv;
-	if (make_provider(NULL, NULL, &p, &err) < 0) {
-		print_err(&err);
+	switch (c) {
+	case OPT_REGION:
+		o->region = arg;
+		return 1;
+	case OPT_PROFILE:
+		o->profile = arg;
+		return 1;
+	case OPT_DEBUG:
+		o->debug = 1;
+		return 1;
+	case OPT_MAX_ATTEMPTS:
+		if (util_parse_int(arg, 1, 20, &o->max_attempts, &err) < 0) {
+			fprintf(stderr, "moor: --max-attempts: %s\n", err.msg);
+			return -1;
+		}
 		return 1;
 	}
-	prov_free(p);
-	return 1;
+	return 0;
 }
+
+/*
+ * The region recorded in plans and imports, as far as the command line
+ * and the environment tell (the provider resolves the profile's too).
+ */
+static const char *engine_region(const struct common_opts *o,
+				 const char *spec_region)
+{
+	const char *v[] = { o->region, spec_region, getenv("AWS_REGION"),
+			    getenv("AWS_DEFAULT_REGION") };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] && *v[i])
+			return v[i];
+	return NULL;
+}
+
+/* Colour on a terminal, unless NO_COLOR is set or TERM is dumb. */
+static unsigned engine_color(int fd)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (!isatty(fd) || (nc && *nc) || (term && !strcmp(term, "dumb")))
+		return 0;
+	return RC_RENDER_COLOR;
+}
+
+static void engine_print_notes(const struct rc_notes *n)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < n->n; i++) {
+		buf_reset(&b);
+		rc_note_format(n, i, &b);
+		fprintf(stderr, "%s\n", b.buf);
+	}
+	buf_release(&b);
+}
+
+/* Add comma-separated names to a growing list. */
+static void engine_add_names(const char ***v, size_t *n, char *arg)
+{
+	char *save = NULL;
+
+	for (char *t = strtok_r(arg, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		*v = util_xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[(*n)++] = t;
+	}
+}
+
+/* Read a whole file of at most max bytes into out. */
+static int engine_read_file(const char *path, size_t max, struct buf *out,
+			    struct util_err *err)
+{
+	FILE *f = fopen(path, "re");
+	char tmp[65536];
+	size_t n;
+	int r = 0;
+
+	if (!f)
+		return util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
+				    strerror(errno));
+	buf_init(out, max);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (buf_add(out, tmp, n) < 0) {
+			r = util_err_set(err, UTIL_ELIMIT,
+					 "'%s' is larger than %zu bytes", path,
+					 max);
+			break;
+		}
+	}
+	if (!r && ferror(f))
+		r = util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
+				 strerror(errno));
+	fclose(f);
+	return r;
+}
+
+/* What plan and apply share: build a plan from a spec file. */
+struct engine_plan_opts {
+	struct common_opts aws;
+	const char **only;
+	size_t n_only;
+	bool allow_mass;
+	unsigned max_changes;
+};
+
+/*
+ * Load the spec, open the provider, observe and plan.  On success the
+ * caller owns *ret_spec, *ret_prov, *ret_world and *ret_plan.  Prints
+ * every problem itself; returns 0 or 1 (the exit code).
+ */
+static int engine_make_plan(const char *path, const char *data, size_t len,
+			    const struct engine_plan_opts *eo,
+			    struct spec **ret_spec, struct prov **ret_prov,
+			    struct rc_world *ret_world,
+			    struct rc_plan **ret_plan)
+{
+	struct spec_diags d = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_reads r = RC_READS_INIT;
+	struct rc_notes errors = { 0 };
+	struct rc_plan_opts po = { 0 };
+	struct spec *s = NULL;
+	struct prov *p = NULL;
+	bool *use_lb = NULL, *use_eip = NULL;
+	int rc = 1;
+
+	if (data ? spec_load_buffer(path, data, len, &s, &d, &err)
+		 : spec_load_file(path, &s, &d, &err)) {
+		if (err.code == UTIL_EIO)
+			print_err(&err);
+		else
+			print_spec_diags(&d);
+		goto out;
+	}
+	print_spec_diags(&d); /* warnings */
+	if (eo->n_only &&
+	    rc_select_only(s, eo->only, eo->n_only, &use_lb, &use_eip, &err)) {
+		print_err(&err);
+		goto out;
+	}
+	if (make_provider(&eo->aws, s->region, &p, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (rc_reads_from_spec(&r, s, use_lb, use_eip, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	r.identity = true;
+	if (rc_observe(p, &r, NULL, ret_world, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	po.use_lb = use_lb;
+	po.use_eip = use_eip;
+	po.allow_mass_deregister = eo->allow_mass;
+	po.max_changes = eo->max_changes;
+	po.region = engine_region(&eo->aws, s->region);
+	po.moor_version = MOOR_VERSION;
+	if (rc_plan_build(s, ret_world, &po, ret_plan, &errors, &err) < 0) {
+		engine_print_notes(&errors);
+		print_err(&err);
+		rc_world_release(ret_world);
+		goto out;
+	}
+	*ret_spec = s;
+	*ret_prov = p;
+	s = NULL;
+	p = NULL;
+	rc = 0;
+out:
+	free(use_lb);
+	free(use_eip);
+	rc_notes_release(&errors);
+	rc_reads_release(&r);
+	spec_diags_release(&d);
+	spec_free(s);
+	prov_free(p);
+	return rc;
+}
+
+static const char plan_usage[] =
+	"usage: moor plan SPEC [options]\n"
+	"\n"
+	"Show what apply would change, in order, without changing anything.\n"
+	"\n"
+	"  --format text|markdown|json   output format (default text)\n"
+	"  -o, --out PLAN         also save the plan (JSON) for moor apply\n"
+	"  --detailed-exitcode    exit 0 no changes, 2 changes, 1 error\n"
+	"  --only NAME...         plan only these groups / addresses\n"
+	"  --allow-mass-deregister  allow removing more than half a group\n"
+	"  --max-changes N        refuse a plan with more than N changes\n"
+	"\n" ENGINE_AWS_USAGE;
+
+/*
+ * Options common to plan and apply.  1 parsed, 0 not ours, -1 bad value.
+ * Non-option words after --only are more names (only_mode).
+ */
+static int engine_plan_opt(int c, char *arg, struct engine_plan_opts *eo,
+			   bool *only_mode)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	int r = engine_aws_opt(c, arg, &eo->aws);
+
+	if (r)
+		return r;
+	switch (c) {
+	case OPT_ONLY:
+		engine_add_names(&eo->only, &eo->n_only, arg);
+		*only_mode = true;
+		return 1;
+	case OPT_ALLOW_MASS:
+		eo->allow_mass = true;
+		return 1;
+	case OPT_MAX_CHANGES: {
+		int v;
+
+		if (util_parse_int(arg, 1, 1000000000, &v, &err) < 0) {
+			fprintf(stderr, "moor: --max-changes: %s\n", err.msg);
+			return -1;
+		}
+		eo->max_changes = (unsigned)v;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "out", required_argument, NULL, 'o' },
+		{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "allow-mass-deregister", no_argument, NULL, OPT_ALLOW_MASS },
+		{ "max-changes", required_argument, NULL, OPT_MAX_CHANGES },
+		ENGINE_AWS_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine_plan_opts eo = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_world w = { 0 };
+	struct rc_plan *plan = NULL;
+	struct spec *s = NULL;
+	struct prov *p = NULL;
+	struct buf out = BUF_INIT;
+	const char *path = NULL, *format = "text", *save = NULL;
+	bool detailed = false, only_mode = false;
+	int c, rc = EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "-o:h", opts, NULL)) != -1) {
+		int r = engine_plan_opt(c, optarg, &eo, &only_mode);
+
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 1:
+			if (!path) {
+				path = optarg;
+			} else if (only_mode) {
+				engine_add_names(&eo.only, &eo.n_only, optarg);
+			} else {
+				fprintf(stderr, "moor plan: unexpected '%s'\n",
+					optarg);
+				goto usage;
+			}
+			continue;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		case 'o':
+			save = optarg;
+			break;
+		case OPT_DETAILED:
+			detailed = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(plan_usage, stdout);
+			rc = 0;
+			goto out;
+		default:
+			goto usage;
+		}
+		only_mode = false;
+	}
+	if (!path || (strcmp(format, "text") && strcmp(format, "markdown") &&
+		      strcmp(format, "json")))
+		goto usage;
+
+	rc = 1;
+	if (engine_make_plan(path, NULL, 0, &eo, &s, &p, &w, &plan))
+		goto out;
+	if (!strcmp(format, "json")) {
+		if (rc_plan_to_json(plan, &out, &err) < 0) {
+			print_err(&err);
+			goto out;
+		}
+	} else if (!strcmp(format, "markdown")) {
+		rc_render_markdown(plan, &out);
+	} else {
+		rc_render_text(plan, engine_color(STDOUT_FILENO), &out);
+	}
+	fwrite(out.buf, 1, out.len, stdout);
+	if (save && rc_plan_save(plan, save, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (fflush(stdout) != 0)
+		goto out;
+	rc = detailed && rc_plan_has_changes(plan) ? EXIT_CHANGES : 0;
+	goto out;
+usage:
+	fputs(plan_usage, stderr);
+	rc = EXIT_USAGE;
+out:
+	buf_release(&out);
+	rc_plan_free(plan);
+	rc_world_release(&w);
+	spec_free(s);
+	prov_free(p);
+	free(eo.only);
+	return rc;
+}
+
+/* SIGINT/SIGTERM during apply: finish the steps in flight, stop. */
+static volatile sig_atomic_t s_cancel;
+
+static void on_cancel_signal(int sig)
+{
+	(void)sig;
+	s_cancel = 1;
+}
+
+static void engine_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_cancel_signal;
+	/* A second signal kills at once. */
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Progress on a terminal (stderr): phases, steps, waits. */
+struct engine_progress {
+	pthread_mutex_t lock;
+	size_t total, done;
+	bool status_line; /* a \r line is showing */
+};
+
+static void progress_clear(struct engine_progress *g)
+{
+	if (g->status_line)
+		fputs("\r\033[K", stderr);
+	g->status_line = false;
+}
+
+static void progress_phase(void *ctx, enum rc_phase ph, size_t n)
+{
+	struct engine_progress *g = ctx;
+
+	pthread_mutex_lock(&g->lock);
+	progress_clear(g);
+	fprintf(stderr, "phase %d/%d %s: %zu step%s\n", (int)ph, RC_N_PHASES,
+		rc_phase_name(ph), n, n == 1 ? "" : "s");
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void progress_step(void *ctx, const struct rc_step *s,
+			  const struct rc_step_result *r)
+{
+	struct engine_progress *g = ctx;
+	struct buf b = BUF_INIT;
+
+	rc_render_step(s, 0, 5, &b);
+	pthread_mutex_lock(&g->lock);
+	progress_clear(g);
+	g->done++;
+	fprintf(stderr, "  [%zu/%zu] %-7s %s\n", g->done, g->total,
+		rc_outcome_name(r->outcome), b.buf);
+	pthread_mutex_unlock(&g->lock);
+	buf_release(&b);
+}
+
+static void progress_wait(void *ctx, const struct rc_step *s,
+			  uint64_t elapsed_ms, size_t ready, size_t total)
+{
+	struct engine_progress *g = ctx;
+	char d[32];
+
+	pthread_mutex_lock(&g->lock);
+	progress_clear(g);
+	fprintf(stderr, "  waiting for %s: %zu/%zu %s, %s elapsed", s->label,
+		ready, total, rc_until_name(s->until),
+		util_duration_format(elapsed_ms / 1000 * 1000, d, sizeof(d)));
+	g->status_line = true;
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* On a terminal, ask; without one, require --yes. 0 = go ahead. */
+static int engine_confirm(const struct rc_plan *plan, bool yes)
+{
+	struct rc_plan_counts c;
+	char line[64];
+
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO)) {
+		fputs("moor apply: stdin is not a terminal; pass --yes "
+		      "to apply without confirmation\n",
+		      stderr);
+		return 1;
+	}
+	rc_plan_count(plan, &c);
+	fprintf(stderr,
+		"\nApply these %zu change%s%s%s? Only 'yes' is accepted: ",
+		c.changes, c.changes == 1 ? "" : "s",
+		plan->account ? " to account " : "",
+		plan->account ? plan->account : "");
+	if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
+		fputs("moor apply: not confirmed; nothing was done\n", stderr);
+		return 1;
+	}
+	return 0;
+}
+
+static const char apply_usage[] =
+	"usage: moor apply SPEC|PLAN [options]\n"
+	"\n"
+	"Make live state equal to the spec: plan, then apply (asking on a\n"
+	"terminal).  With a plan saved by 'moor plan -o', apply exactly that\n"
+	"plan, refusing if anything it depends on changed since.\n"
+	"\n"
+	"  -y, --yes              do not ask (required without a terminal)\n"
+	"  --concurrency N        steps run in parallel per phase (default 8)\n"
+	"  --only NAME...         apply only these groups / addresses (SPEC)\n"
+	"  --allow-mass-deregister  allow removing more than half a group\n"
+	"  --max-changes N        refuse a plan with more than N changes\n"
+	"\n" ENGINE_AWS_USAGE;
 
 static int cmd_apply(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("moor apply: not implemented yet\n", stderr);
-	return 1;
+	static const struct option opts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "allow-mass-deregister", no_argument, NULL, OPT_ALLOW_MASS },
+		{ "max-changes", required_argument, NULL, OPT_MAX_CHANGES },
+		ENGINE_AWS_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine_plan_opts eo = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_world w = { 0 };
+	struct rc_plan *plan = NULL;
+	struct rc_report rep = { 0 };
+	struct spec *s = NULL;
+	struct prov *p = NULL;
+	struct buf data = BUF_INIT, out = BUF_INIT;
+	struct engine_progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct rc_apply_progress cb = { progress_phase, progress_step,
+					progress_wait, &prog };
+	struct rc_apply_opts ao = { 0 };
+	const char *path = NULL;
+	bool yes = false, only_mode = false, saved;
+	int c, concurrency = 8, rc = EXIT_USAGE;
+	unsigned color = engine_color(STDOUT_FILENO);
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "-yh", opts, NULL)) != -1) {
+		int r = engine_plan_opt(c, optarg, &eo, &only_mode);
+
+		if (r < 0)
+			goto out;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 1:
+			if (!path) {
+				path = optarg;
+			} else if (only_mode) {
+				engine_add_names(&eo.only, &eo.n_only, optarg);
+			} else {
+				fprintf(stderr, "moor apply: unexpected '%s'\n",
+					optarg);
+				goto usage;
+			}
+			continue;
+		case 'y':
+			yes = true;
+			break;
+		case OPT_CONCURRENCY:
+			if (util_parse_int(optarg, 1, 64, &concurrency, &err) <
+			    0) {
+				fprintf(stderr, "moor: --concurrency: %s\n",
+					err.msg);
+				goto out;
+			}
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(apply_usage, stdout);
+			rc = 0;
+			goto out;
+		default:
+			goto usage;
+		}
+		only_mode = false;
+	}
+	if (!path)
+		goto usage;
+
+	rc = 1;
+	if (engine_read_file(path, SPEC_MAX_FILE_SIZE * 8u, &data, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	saved = rc_plan_is_json(data.buf, data.len);
+	if (saved) {
+		struct prov_identity id = { 0 };
+
+		if (eo.n_only) {
+			fputs("moor apply: --only applies to a spec, not to a "
+			      "saved plan\n",
+			      stderr);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (rc_plan_from_json(path, data.buf, data.len, &plan, &err) <
+			    0 ||
+		    make_provider(&eo.aws, plan->region, &p, &err) < 0) {
+			print_err(&err);
+			goto out;
+		}
+		if (plan->account && p) {
+			if (p->ops->identity(p, &id, &err) < 0) {
+				print_err(&err);
+				goto out;
+			}
+			if (!util_streq(id.account, plan->account)) {
+				fprintf(stderr,
+					"moor apply: the plan was made for "
+					"account %s; these credentials are for "
+					"%s\n",
+					plan->account,
+					id.account ? id.account : "?");
+				prov_identity_release(&id);
+				goto out;
+			}
+			prov_identity_release(&id);
+		}
+	} else if (engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w,
+				    &plan)) {
+		goto out;
+	}
+
+	rc_render_text(plan, color, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	fflush(stdout);
+	if (!rc_plan_has_changes(plan)) {
+		rc = 0;
+		goto out;
+	}
+	if (engine_confirm(plan, yes))
+		goto out;
+
+	engine_catch_signals();
+	ao.concurrency = (unsigned)concurrency;
+	ao.cancel = &s_cancel;
+	ao.check_stale = saved || !yes; /* time passed since observing */
+	ao.fresh = saved || !yes ? NULL : &w;
+	prog.total = plan->n_steps;
+	if (isatty(STDERR_FILENO))
+		ao.progress = &cb;
+	fputc('\n', stderr);
+	if (rc_apply(p, plan, &ao, &rep, &err) == 0)
+		rc = 0;
+	pthread_mutex_lock(&prog.lock);
+	progress_clear(&prog);
+	pthread_mutex_unlock(&prog.lock);
+	buf_reset(&out);
+	rc_render_report(plan, &rep, color, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	if (rc)
+		print_err(&err);
+	goto out;
+usage:
+	fputs(apply_usage, stderr);
+	rc = EXIT_USAGE;
+out:
+	rc_report_release(&rep);
+	buf_release(&out);
+	buf_release(&data);
+	rc_plan_free(plan);
+	rc_world_release(&w);
+	spec_free(s);
+	prov_free(p);
+	free(eo.only);
+	return rc;
 }
+
+static const char import_usage[] =
+	"usage: moor import [--classic NAME...] [--target-group NAME...]\n"
+	"                   [--eip ID|IP|NAME...] [-o FILE] [AWS options]\n"
+	"\n"
+	"Print a spec that declares exactly the live state of these load\n"
+	"balancers and elastic IPs (moor plan against it shows no changes).\n"
+	"\n" ENGINE_AWS_USAGE;
 
 static int cmd_import(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("moor import: not implemented yet\n", stderr);
-	return 1;
+	static const struct option opts[] = {
+		{ "classic", required_argument, NULL, OPT_CLASSIC },
+		{ "target-group", required_argument, NULL, OPT_TG },
+		{ "eip", required_argument, NULL, OPT_EIP },
+		{ "out", required_argument, NULL, 'o' },
+		ENGINE_AWS_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct common_opts aws = { 0 };
+	struct rc_import_opts io = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct buf out = BUF_INIT;
+	struct prov *p = NULL;
+	const char **classic = NULL, **tgs = NULL, **eips = NULL;
+	size_t n_classic = 0, n_tgs = 0, n_eips = 0;
+	const char *save = NULL;
+	int c, mode = 0, rc = EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "-o:h", opts, NULL)) != -1) {
+		int r = engine_aws_opt(c, optarg, &aws);
+
+		if (r < 0)
+			goto out;
+		if (r > 0) {
+			mode = 0;
+			continue;
+		}
+		if (c == 1)
+			c = mode; /* more names for the last option */
+		switch (c) {
+		case OPT_CLASSIC:
+			engine_add_names(&classic, &n_classic, optarg);
+			break;
+		case OPT_TG:
+			engine_add_names(&tgs, &n_tgs, optarg);
+			break;
+		case OPT_EIP:
+			engine_add_names(&eips, &n_eips, optarg);
+			break;
+		case 'o':
+			save = optarg;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(import_usage, stdout);
+			rc = 0;
+			goto out;
+		case 0:
+			fprintf(stderr, "moor import: unexpected '%s'\n",
+				optarg);
+			goto usage;
+		default:
+			goto usage;
+		}
+		mode = c == 'o' ? 0 : c;
+	}
+	if (!n_classic && !n_tgs && !n_eips)
+		goto usage;
+
+	rc = 1;
+	if (make_provider(&aws, NULL, &p, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	io.classic = classic;
+	io.n_classic = n_classic;
+	io.tgs = tgs;
+	io.n_tgs = n_tgs;
+	io.eips = eips;
+	io.n_eips = n_eips;
+	io.region = engine_region(&aws, NULL);
+	io.moor_version = MOOR_VERSION;
+	if (rc_import(p, &io, &out, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (save) {
+		FILE *f = fopen(save, "we");
+		bool ok = f && fwrite(out.buf, 1, out.len, f) == out.len;
+
+		if (f && fclose(f) != 0)
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "moor: cannot write '%s': %s\n", save,
+				strerror(errno));
+			goto out;
+		}
+	} else {
+		fwrite(out.buf, 1, out.len, stdout);
+	}
+	rc = 0;
+	goto out;
+usage:
+	fputs(import_usage, stderr);
+	rc = EXIT_USAGE;
+out:
+	buf_release(&out);
+	prov_free(p);
+	free(classic);
+	free(tgs);
+	free(eips);
+	return rc;
 }
 
 /* --- moor watch ------------------------------------------------------- */
