@@ -56,6 +56,7 @@ static int endpoint_init(struct endpoint *e, const char *url,
 {
 	const char *scheme_end = strstr(url, "://");
 	const char *host, *host_end, *at;
+	struct buf authority = BUF_INIT;
 	size_t len = strlen(url);
 
 	if (!scheme_end ||
@@ -72,10 +73,15 @@ static int endpoint_init(struct endpoint *e, const char *url,
 				    "invalid endpoint URL '%s' (expected "
 				    "scheme://host[:port][/path])",
 				    url);
+	/* Host as libcurl would send it (default port dropped). */
+	if (awsp_url_authority(url, &authority, err) < 0) {
+		buf_release(&authority);
+		return UTIL_EINVAL;
+	}
 	while (len && url[len - 1] == '/')
 		len--;
 	e->url = util_xstrndup(url, len);
-	e->host = util_xstrndup(host, (size_t)(host_end - host));
+	e->host = buf_detach(&authority, NULL);
 	e->post = util_xasprintf("%s/", e->url);
 	e->path = util_xstrdup(e->post + (host_end - url));
 	return 0;

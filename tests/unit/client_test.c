@@ -197,6 +197,16 @@ static void test_session_token_and_endpoints(void **state)
 		strstr(e->s.reqs[1].headers, "Host: proxy.example:8443\n"));
 	awsp_client_free(c);
 
+	/* The scheme's default port is not part of Host (as libcurl). */
+	c = client_with(&e->s, &e->fc, "https://ec2.example:443", token_creds,
+			&err);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 0);
+	assert_non_null(strstr(e->s.reqs[2].headers, "Host: ec2.example\n"));
+	awsp_client_free(c);
+
 	static const char *const bad[] = { "ftp://x", "127.0.0.1:4566",
 					   "http://", "http://u:p@h/",
 					   "http://h?x=1" };
