@@ -260,6 +260,14 @@ static void wrong_type(struct dec *c, const struct spec_node *n,
 		    spec_node_type_name(n));
 }
 
+static bool has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
 /*
  * A string value without control characters; *ret points into the tree
  * (valid as long as the doc).
@@ -272,13 +280,9 @@ static bool get_str(struct dec *c, const struct spec_node *n, const char *what,
 		wrong_type(c, n, what, "a string");
 		return false;
 	}
-	for (size_t i = 0; i < n->len; i++) {
-		unsigned char ch = (unsigned char)n->str[i];
-
-		if (ch < 0x20 || ch == 0x7f) {
-			err(c, n->loc, "%s contains a control character", what);
-			return false;
-		}
+	if (has_control(n->str, n->len)) {
+		err(c, n->loc, "%s contains a control character", what);
+		return false;
 	}
 	if (!n->len) {
 		err(c, n->loc, "%s is an empty string", what);
@@ -448,7 +452,8 @@ static char *get_instance(struct dec *c, const struct spec_node *n,
 		    "invalid instance id '%s' (expected i- and 8 or 17 "
 		    "lowercase hex digits)",
 		    spec_clip(s, clip));
-		/* Keep it: duplicates among bad ids are still worth a word. */
+		/* Invalid values stay NULL: later checks skip them. */
+		return NULL;
 	}
 	return util_xstrdup(s);
 }
@@ -461,11 +466,13 @@ static char *get_ipv4(struct dec *c, const struct spec_node *n,
 
 	if (!get_str(c, n, what, &s))
 		return NULL;
-	if (!spec_is_ipv4(s))
+	if (!spec_is_ipv4(s)) {
 		err(c, n->loc,
 		    "invalid IPv4 address '%s' (expected a dotted quad such "
 		    "as 10.0.1.20)",
 		    spec_clip(s, clip));
+		return NULL;
+	}
 	return util_xstrdup(s);
 }
 
@@ -650,9 +657,10 @@ static void decode_selector(struct dec *c, const struct spec_node *n,
 			bool ok = true;
 
 			if (!k->len || k->len > MAX_TAG_KEY ||
-			    strlen(ks) != k->len) {
+			    has_control(ks, k->len)) {
 				err(c, k->loc,
-				    "tag key '%s' must be 1 to %u characters",
+				    "tag key '%s' must be 1 to %u characters, "
+				    "without control characters",
 				    spec_clip(ks, clip), MAX_TAG_KEY);
 				ok = false;
 			}
@@ -671,10 +679,10 @@ static void decode_selector(struct dec *c, const struct spec_node *n,
 				    spec_clip(ks, clip));
 				ok = false;
 			} else if (v->len > MAX_TAG_VALUE ||
-				   strlen(v->str) != v->len) {
+				   has_control(v->str, v->len)) {
 				err(c, v->loc,
 				    "value of tag '%s' must be at most %u "
-				    "characters",
+				    "characters, without control characters",
 				    spec_clip(ks, clip), MAX_TAG_VALUE);
 				ok = false;
 			}
@@ -788,15 +796,16 @@ static void decode_member(struct dec *c, const struct spec_node *n,
 		if (k != 2) {
 			err(c, f[4].key->loc, "'az' is only for 'ip' members");
 		} else if (get_str(c, f[4].val, "'az'", &s)) {
-			if (!spec_is_az(s, region, sizeof(region)))
+			if (!spec_is_az(s, region, sizeof(region))) {
 				err(c, f[4].val->loc,
 				    "invalid availability zone '%s' "
 				    "(expected e.g. us-east-1a, or all)",
 				    spec_clip(s, clip));
-			else
+			} else {
 				check_region_match(c, f[4].val,
 						   "availability zone", region);
-			m->az = util_xstrdup(s);
+				m->az = util_xstrdup(s);
+			}
 		}
 	}
 }
@@ -909,28 +918,32 @@ static void decode_lb(struct dec *c, const struct spec_node *n,
 			    "digits and hyphens, not starting or ending with "
 			    "a hyphen)",
 			    spec_clip(s, clip));
-		lb->name = util_xstrdup(s);
+		else
+			lb->name = util_xstrdup(s);
 	} else if (k == TARGET_GROUP &&
 		   get_str(c, f[k].val, "'target_group'", &s)) {
 		lb->kind = SPEC_LB_TARGET_GROUP;
 		if (!strncmp(s, "arn:", 4)) {
-			if (!spec_parse_target_group_arn(s, &arn))
+			if (!spec_parse_target_group_arn(s, &arn)) {
 				err(c, f[k].val->loc,
 				    "invalid target group ARN '%s' (expected "
 				    "arn:aws:elasticloadbalancing:REGION:"
 				    "ACCOUNT:targetgroup/NAME/ID)",
 				    spec_clip(s, clip));
-			else
+				s = NULL;
+			} else {
 				check_region_match(c, f[k].val, "target group",
 						   arn.region);
+			}
 		} else if (!spec_is_lb_name(s)) {
 			err(c, f[k].val->loc,
 			    "invalid target group name '%s' (1 to 32 letters, "
 			    "digits and hyphens, not starting or ending with "
 			    "a hyphen; or an ARN)",
 			    spec_clip(s, clip));
+			s = NULL;
 		}
-		lb->name = util_xstrdup(s);
+		lb->name = util_xstrdup_or_null(s);
 	} else if (k == TARGET_GROUP) {
 		lb->kind = SPEC_LB_TARGET_GROUP;
 	}
@@ -1162,7 +1175,8 @@ static void decode_eip(struct dec *c, const struct spec_node *n,
 				    "eipalloc- and 8 or 17 lowercase hex "
 				    "digits)",
 				    spec_clip(s, clip));
-			e->allocation_id = util_xstrdup(s);
+			else
+				e->allocation_id = util_xstrdup(s);
 		}
 	} else if (k == PUBLIC_IP) {
 		e->ref = SPEC_EIP_BY_PUBLIC_IP;
@@ -1174,7 +1188,8 @@ static void decode_eip(struct dec *c, const struct spec_node *n,
 				err(c, f[k].val->loc,
 				    "'name' must be at most %u characters",
 				    MAX_EIP_NAME);
-			e->name = util_xstrdup(s);
+			else
+				e->name = util_xstrdup(s);
 		}
 	}
 	if (f[ALLOCATE].key && get_bool(c, f[ALLOCATE].val, "'allocate'", &b)) {
@@ -1206,7 +1221,8 @@ static void decode_eip(struct dec *c, const struct spec_node *n,
 				    "(expected eni- and 8 or 17 lowercase hex "
 				    "digits)",
 				    spec_clip(s, clip));
-			e->eni = util_xstrdup(s);
+			else
+				e->eni = util_xstrdup(s);
 		}
 		break;
 	case NONE:

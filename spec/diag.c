@@ -26,6 +26,15 @@ void spec_diag_vadd(struct spec_diags *d, enum spec_severity sev,
 	for (size_t i = 0; i < b.len; i++)
 		if ((unsigned char)b.buf[i] < 0x20 || b.buf[i] == 0x7f)
 			b.buf[i] = '?';
+	/* Values quoted in messages are clipped; this is the backstop. */
+	if (b.len > SPEC_MAX_MSG) {
+		size_t cut = SPEC_MAX_MSG - 3;
+
+		while (cut > 0 && ((unsigned char)b.buf[cut] & 0xc0) == 0x80)
+			cut--;
+		buf_setlen(&b, cut);
+		buf_addstr(&b, "...");
+	}
 	d->v = util_xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
 	g = &d->v[d->n++];
 	g->severity = sev;

@@ -15,6 +15,8 @@
  * hostile file cannot make the list grow without bound.
  */
 #define SPEC_MAX_ERRORS 200
+/* Longer messages are cut (with "...") so one line stays readable. */
+#define SPEC_MAX_MSG	1024
 
 void spec_diag_add(struct spec_diags *d, enum spec_severity sev,
 		   struct spec_loc loc, const char *fmt, ...)

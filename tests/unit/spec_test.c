@@ -987,6 +987,32 @@ static void test_error_cap(void **state)
 	spec_diags_release(&d);
 }
 
+/* Huge or odd values are quoted clipped, on one line. */
+static void test_long_values(void **state)
+{
+	struct spec_diags d = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct buf y = BUF_INIT;
+	struct spec *s = NULL;
+
+	(void)state;
+	buf_addstr(&y, CLASSIC "      - i-");
+	for (int i = 0; i < 100000; i++)
+		buf_addch(&y, 'f');
+	buf_addstr(&y, "\n      - selector: {tags: {\"a\\tb\": c}}\n");
+	assert_int_equal(spec_load_buffer("t.yaml", y.buf, y.len, &s, &d, &err),
+			 UTIL_EINVAL);
+	assert_int_equal(d.n_errors, 2);
+	assert_true(strlen(d.v[0].msg) < 160);
+	assert_non_null(strstr(d.v[0].msg, "'i-ffffffffff"));
+	assert_non_null(strstr(d.v[0].msg, "...'"));
+	assert_int_equal(d.v[1].line, 6);
+	assert_non_null(strstr(d.v[1].msg, "without control characters"));
+	assert_null(strchr(d.v[1].msg, '\t'));
+	buf_release(&y);
+	spec_diags_release(&d);
+}
+
 /* --- limits ----------------------------------------------------------------- */
 
 static void test_size_limit_buffer(void **state)
@@ -1186,6 +1212,7 @@ int main(void)
 		cmocka_unit_test(test_all_errors_sorted),
 		cmocka_unit_test(test_alias_error_once),
 		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_size_limit_buffer),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_many_members),
