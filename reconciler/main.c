@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "providers/aws/aws.h"
 #include "providers/provider.h"
 #include "reconciler/apply.h"
 #include "reconciler/import.h"
@@ -51,12 +53,21 @@ static const char usage_text[] =
 	"\n"
 	"See moor(1) and moor-spec(5).\n";
 
-/* Options of every command that talks to AWS. */
+/*
+ * Options of every command that talks to AWS.  Zeroed = every default;
+ * parse_common_opt() fills it from the command line.
+ */
 struct common_opts {
 	const char *region;  /* --region */
 	const char *profile; /* --profile */
 	int debug;	     /* --debug: log each HTTP exchange (redacted) */
 	int max_attempts;    /* --max-attempts, 0 = default */
+	int aws_concurrency; /* --aws-concurrency: requests in flight, 0 = 8 */
+	uint64_t connect_timeout_ms; /* --connect-timeout, 0 = default */
+	uint64_t request_timeout_ms; /* --request-timeout, 0 = default */
+	/* --rate-limit settings applied over the AWS defaults. */
+	struct awsp_ratelimit_config limits;
+	int limits_set;
 };
 
 static void print_err(const struct util_err *err)
@@ -69,17 +80,203 @@ static void print_err(const struct util_err *err)
 }
 
 /*
- * Open the AWS provider for the given options; spec_region is the spec's
- * `region:` (NULL if none).  Caller frees *ret with prov_free().
+ * --debug: every log event, down to debug, as one text line on stderr:
+ *   TIME LEVEL event resource: message key=value ...
+ * (values with spaces or quotes are quoted).  Library code never logs
+ * secrets; the HTTP transport logs method, URL without its query, status,
+ * duration, attempt and request id, never headers or bodies.
+ */
+static void stderr_log_sink(void *ctx, const struct util_log_event *ev)
+{
+	struct buf line = BUF_INIT;
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!gmtime_r(&ts.tv_sec, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(when, sizeof(when), "-");
+	buf_addf(&line, "%s.%03ldZ %s %s", when, ts.tv_nsec / 1000000L,
+		 util_log_level_name(ev->level), ev->event);
+	if (ev->resource)
+		buf_addf(&line, " %s", ev->resource);
+	buf_addf(&line, ": %s", ev->msg);
+	for (const char *const *f = ev->fields; f && f[0] && f[1]; f += 2) {
+		if (strpbrk(f[1], " \t\"") || !*f[1]) {
+			buf_addf(&line, " %s=\"", f[0]);
+			for (const char *c = f[1]; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					buf_addch(&line, '\\');
+				buf_addch(&line, *c == '\n' ? ' ' : *c);
+			}
+			buf_addch(&line, '"');
+		} else {
+			buf_addf(&line, " %s=%s", f[0], f[1]);
+		}
+	}
+	buf_addch(&line, '\n');
+	fputs(line.buf, stderr);
+	buf_release(&line);
+}
+
+static void enable_debug_log(void)
+{
+	util_log_set_sink(stderr_log_sink, NULL, UTIL_LOG_DEBUG);
+}
+
+/*
+ * The AWS options, shared by every command that talks to AWS: put
+ * COMMON_AWS_LONGOPTS in the getopt_long table and hand each option to
+ * parse_common_opt() first.
+ *
+ *   --region REGION         else the spec's region, AWS_REGION,
+ *                           AWS_DEFAULT_REGION, the profile, IMDS
+ *   --profile NAME          shared config/credentials profile
+ *   --debug                 log each AWS exchange on stderr (redacted)
+ *   --max-attempts N        attempts per AWS call, retries included
+ *                           (1-100; else AWS_MAX_ATTEMPTS, profile, 3)
+ *   --aws-concurrency N     AWS requests in flight at once (1-64, 8)
+ *   --connect-timeout DUR   TCP+TLS connect timeout (default 10s)
+ *   --request-timeout DUR   whole HTTP exchange (default 60s)
+ *   --rate-limit SETTING    client-side token bucket: NAME=BURST/RATE,
+ *                           NAME=off or off; repeatable.  Names:
+ *                           ec2-non-mutating ec2-unfiltered ec2-mutating
+ *                           elb-describe elb-registration elb-mutating
+ *                           elbv2-describe elbv2-registration
+ *                           elbv2-mutating elb-account
+ *
+ * Endpoints are not options: they come from AWS_ENDPOINT_URL[_<SVC>] and
+ * the profile, as for every AWS tool.
+ */
+enum {
+	COPT_REGION = 512,
+	COPT_PROFILE,
+	COPT_DEBUG,
+	COPT_MAX_ATTEMPTS,
+	COPT_AWS_CONCURRENCY,
+	COPT_CONNECT_TIMEOUT,
+	COPT_REQUEST_TIMEOUT,
+	COPT_RATE_LIMIT,
+};
+
+#define COMMON_AWS_LONGOPTS                                            \
+	{ "region", required_argument, NULL, COPT_REGION },            \
+		{ "profile", required_argument, NULL, COPT_PROFILE },  \
+		{ "debug", no_argument, NULL, COPT_DEBUG },            \
+		{ "max-attempts", required_argument, NULL,             \
+		  COPT_MAX_ATTEMPTS },                                 \
+		{ "aws-concurrency", required_argument, NULL,          \
+		  COPT_AWS_CONCURRENCY },                              \
+		{ "connect-timeout", required_argument, NULL,          \
+		  COPT_CONNECT_TIMEOUT },                              \
+		{ "request-timeout", required_argument, NULL,          \
+		  COPT_REQUEST_TIMEOUT },                              \
+	{                                                              \
+		"rate-limit", required_argument, NULL, COPT_RATE_LIMIT \
+	}
+
+#define COMMON_AWS_USAGE                                                      \
+	"AWS options:\n"                                                      \
+	"  --region REGION        else the spec's, AWS_REGION, the profile\n" \
+	"  --profile NAME         shared config/credentials profile\n"        \
+	"  --debug                log each AWS exchange (redacted)\n"         \
+	"  --max-attempts N       attempts per AWS call, retries included\n"  \
+	"  --aws-concurrency N    AWS requests in flight (default 8)\n"       \
+	"  --connect-timeout DUR  connect timeout (default 10s)\n"            \
+	"  --request-timeout DUR  per HTTP exchange (default 60s)\n"          \
+	"  --rate-limit SET       token bucket NAME=BURST/RATE|NAME=off|off\n"
+
+/* 1 if opt is a common AWS option (parsed), 0 if not, -1 on a bad value. */
+static int parse_common_opt(int opt, const char *arg, struct common_opts *o)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	unsigned attempts;
+	const char *name = NULL;
+	int r = 0;
+
+	switch (opt) {
+	case COPT_REGION:
+		o->region = arg;
+		return 1;
+	case COPT_PROFILE:
+		o->profile = arg;
+		return 1;
+	case COPT_DEBUG:
+		o->debug = 1;
+		return 1;
+	case COPT_MAX_ATTEMPTS:
+		name = "--max-attempts";
+		r = awsp_retry_parse_max_attempts(arg, &attempts, &err);
+		if (r == 0)
+			o->max_attempts = (int)attempts;
+		break;
+	case COPT_AWS_CONCURRENCY:
+		name = "--aws-concurrency";
+		r = util_parse_int(arg, 1, 64, &o->aws_concurrency, &err);
+		break;
+	case COPT_CONNECT_TIMEOUT:
+		name = "--connect-timeout";
+		r = util_duration_parse(arg, &o->connect_timeout_ms, &err);
+		break;
+	case COPT_REQUEST_TIMEOUT:
+		name = "--request-timeout";
+		r = util_duration_parse(arg, &o->request_timeout_ms, &err);
+		break;
+	case COPT_RATE_LIMIT:
+		name = "--rate-limit";
+		if (!o->limits_set)
+			awsp_ratelimit_defaults(&o->limits);
+		o->limits_set = 1;
+		r = awsp_ratelimit_config_set(&o->limits, arg, &err);
+		break;
+	default:
+		return 0;
+	}
+	if (r == 0 &&
+	    (opt == COPT_CONNECT_TIMEOUT || opt == COPT_REQUEST_TIMEOUT)) {
+		uint64_t ms = opt == COPT_CONNECT_TIMEOUT
+				      ? o->connect_timeout_ms
+				      : o->request_timeout_ms;
+
+		if (ms == 0 || ms > 3600 * 1000)
+			r = util_err_set(&err, UTIL_EINVAL,
+					 "'%s' is not between 1ms and 1h", arg);
+	}
+	if (r < 0) {
+		fprintf(stderr, "moor: %s: %s\n", name, err.msg);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Open the AWS provider for the given options (NULL = defaults);
+ * spec_region is the spec's `region:` (NULL if none).  With --debug, the
+ * debug log sink is installed first, so region and credential lookups
+ * are logged too.  Caller frees *ret with prov_free().
  */
 static int make_provider(const struct common_opts *o, const char *spec_region,
 			 struct prov **ret, struct util_err *err)
 {
-	(void)o;
-	(void)spec_region;
-	(void)ret;
-	return util_err_set(err, UTIL_EFAIL,
-			    "the AWS provider is not built yet");
+	static const struct common_opts none;
+	struct prov_aws_config cfg = { 0 };
+
+	if (!o)
+		o = &none;
+	if (o->debug)
+		enable_debug_log();
+	cfg.region = o->region;
+	cfg.spec_region = spec_region;
+	cfg.profile = o->profile;
+	cfg.max_attempts = o->max_attempts > 0 ? (unsigned)o->max_attempts : 0;
+	cfg.concurrency = o->aws_concurrency > 0 ? (unsigned)o->aws_concurrency
+						 : 0;
+	cfg.connect_timeout_ms = (long)o->connect_timeout_ms;
+	cfg.timeout_ms = (long)o->request_timeout_ms;
+	cfg.limits = o->limits_set ? &o->limits : NULL;
+	return prov_aws_new(&cfg, ret, err);
 }
 
 /* --- moor validate ---------------------------------------------------- */
@@ -950,12 +1147,97 @@ static int cmd_watch(int argc, char **argv)
 
 /* --- moor whoami ------------------------------------------------------ */
 
+static const char whoami_usage[] =
+	"usage: moor whoami [AWS options]\n"
+	"\n"
+	"Resolve credentials, call sts:GetCallerIdentity and show the\n"
+	"account, the caller's ARN, the region, where the credentials came\n"
+	"from and the endpoint of each service, with where each setting came\n"
+	"from.\n"
+	"\n" COMMON_AWS_USAGE;
+
 static int cmd_whoami(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("moor whoami: not implemented yet\n", stderr);
-	return 1;
+	static const struct option longopts[] = {
+		COMMON_AWS_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct {
+		enum awsp_service svc;
+		const char *label;
+	} shown[] = {
+		{ AWSP_SVC_EC2, "ec2" },
+		{ AWSP_SVC_ELB, "elb" },
+		{ AWSP_SVC_ELBV2, "elbv2" },
+		{ AWSP_SVC_STS, "sts" },
+	};
+	struct common_opts o = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct prov_identity id = { 0 };
+	struct prov *p = NULL;
+	const char *region, *src = NULL, *creds;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int r = parse_common_opt(c, optarg, &o);
+
+		if (r > 0)
+			continue;
+		if (c == 'h') {
+			fputs(whoami_usage, stdout);
+			return 0;
+		}
+		if (r == 0)
+			fputs(whoami_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "moor whoami: unexpected argument '%s'\n\n%s",
+			argv[optind], whoami_usage);
+		return EXIT_USAGE;
+	}
+	if (make_provider(&o, NULL, &p, &err) < 0) {
+		util_err_prefix(&err, "whoami");
+		print_err(&err);
+		return 1;
+	}
+	if (p->ops->identity(p, &id, &err) < 0) {
+		util_err_prefix(&err, "whoami");
+		print_err(&err);
+		/* Say which step answered: no credentials, or refused ones. */
+		creds = prov_aws_creds_source(p);
+		if (creds)
+			fprintf(stderr,
+				"moor: the credentials came from %s; they "
+				"were sent to %s\n",
+				creds,
+				prov_aws_endpoint(p, AWSP_SVC_STS, NULL));
+		goto out;
+	}
+	region = prov_aws_region(p, &src);
+	printf("account:      %s\n", id.account);
+	printf("arn:          %s\n", id.arn);
+	if (id.user_id)
+		printf("user id:      %s\n", id.user_id);
+	printf("region:       %s (%s)\n", region, src ? src : "-");
+	creds = prov_aws_creds_source(p);
+	printf("credentials:  %s\n", creds ? creds : "-");
+	printf("profile:      %s\n", prov_aws_profile(p));
+	printf("max attempts: %u\n", prov_aws_max_attempts(p));
+	printf("endpoints:\n");
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		const char *url = prov_aws_endpoint(p, shown[i].svc, &src);
+
+		printf("  %-6s %s (%s)\n", shown[i].label, url ? url : "-",
+		       src ? src : "-");
+	}
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	prov_identity_release(&id);
+	prov_free(p);
+	return rc;
 }
 
 /* --- dispatch --------------------------------------------------------- */

@@ -467,7 +467,16 @@ int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 	}
 fail:
 	STAT_ADD(c, failed, 1);
-	util_err_prefix(err, "%s %s", si->name, call->action);
+	/*
+	 * "ec2 AssociateAddress: Resource.AlreadyAssociated: message": with
+	 * the code in the message, util_err_format() does not put it first.
+	 */
+	if (err && err->code == UTIL_EAWS && err->aws_code[0] &&
+	    !strstr(err->msg, err->aws_code))
+		util_err_prefix(err, "%s %s: %s", si->name, call->action,
+				err->aws_code);
+	else
+		util_err_prefix(err, "%s %s", si->name, call->action);
 	awsp_http_response_release(resp);
 	return r < 0 ? r : UTIL_EFAIL;
 }
