@@ -276,6 +276,8 @@ static int send_once(struct awsp_client *c, const struct awsp_call *call,
 	req.log_action = call->action;
 	req.attempt = attempt;
 	req.max_attempts = c->max_attempts;
+	req.fresh_connection = (call->flags & AWSP_CALL_MUTATING) &&
+			       !(call->flags & AWSP_CALL_IDEMPOTENT);
 	r = awsp_transport_send(c->transport, &req, resp, err);
 out:
 	buf_release(&authz);

@@ -520,6 +520,8 @@ static int http_send(void *ctx, const struct awsp_http_request *req,
 		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	}
+	if (req->fresh_connection)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (!strcmp(req->method, "GET") && !req->body_len) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	} else {

@@ -35,6 +35,12 @@ struct awsp_http_request {
 	 */
 	const char *log_action;
 	unsigned attempt, max_attempts;
+	/*
+	 * Send on a new connection.  libcurl re-sends a request by itself
+	 * when a reused connection dies before any answer, which must not
+	 * happen to a request that is not idempotent (AllocateAddress).
+	 */
+	bool fresh_connection;
 };
 
 struct awsp_http_response {

@@ -36,6 +36,7 @@ static int script_send(void *ctx, const struct awsp_http_request *req,
 		buf_addf(&h, "%s: %s\n", req->headers[i].name,
 			 req->headers[i].value);
 	rec->headers = buf_detach(&h, NULL);
+	rec->fresh = req->fresh_connection;
 	if (s->next >= s->n_answers) {
 		pthread_mutex_unlock(&s->lock);
 		fail_msg("script: unexpected request %s",

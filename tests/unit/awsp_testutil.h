@@ -2,6 +2,7 @@
 #define TESTS_UNIT_AWSP_TESTUTIL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,6 +51,7 @@ struct script_request {
 	char *url;
 	char *body;    /* form body as sent */
 	char *headers; /* "Name: value\n" lines */
+	bool fresh;    /* fresh_connection was asked for */
 };
 
 struct script {

@@ -300,6 +300,8 @@ static void test_retry_classes(void **state)
 			 0);
 	assert_int_equal(info.attempts, 2);
 	assert_false(info.lost_before);
+	/* Never on a reused connection: libcurl would re-send it itself. */
+	assert_true(e->s.reqs[e->s.n_reqs - 1].fresh);
 
 	/* An idempotent call lost twice then answered. */
 	script_push_fail(&e->s, AWSP_HTTP_FAIL_TIMEOUT,
@@ -313,6 +315,7 @@ static void test_retry_classes(void **state)
 			 0);
 	assert_int_equal(info.attempts, 3);
 	assert_true(info.lost_before);
+	assert_false(e->s.reqs[e->s.n_reqs - 1].fresh);
 
 	/* Lost, then a 4xx: the outcome of the first is still unknown. */
 	script_push_fail(&e->s, AWSP_HTTP_FAIL_NETWORK,

@@ -40,6 +40,7 @@ struct server {
 	pthread_t conns[256];
 	size_t n_conns;
 	unsigned requests;
+	unsigned resets; /* requests to /reset received */
 	int stopping;
 };
 
@@ -169,6 +170,9 @@ static void *conn_main(void *arg)
 			send_all(fd, r, strlen(r));
 			break;
 		} else if (!strcmp(path, "/reset")) {
+			pthread_mutex_lock(&s->lock);
+			s->resets++;
+			pthread_mutex_unlock(&s->lock);
 			break;
 		} else if (!strcmp(path, "/slow")) {
 			struct timespec ts = { 1, 500000000L };
@@ -587,6 +591,60 @@ static void test_failures(void **state)
 	server_stop(&s);
 }
 
+/*
+ * libcurl re-sends a request by itself when a reused connection dies
+ * without an answer; fresh_connection is how a request that must not be
+ * sent twice avoids that.
+ */
+static void test_fresh_connection(void **state)
+{
+	struct server s;
+	struct awsp_http *h = NULL;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_transport t;
+	struct awsp_http_request req = { .method = "POST",
+					 .body = "x=1",
+					 .body_len = 3 };
+	char *ok, *reset;
+	unsigned n;
+
+	(void)state;
+	server_start(&s);
+	ok = url(&s, "/ok");
+	reset = url(&s, "/reset");
+	assert_int_equal(awsp_http_new(NULL, &h, &err), 0);
+	t = awsp_http_transport(h);
+	for (int fresh = 0; fresh <= 1; fresh++) {
+		struct awsp_http_response resp = AWSP_HTTP_RESPONSE_INIT;
+
+		/* A kept-alive connection first... */
+		req.url = ok;
+		req.fresh_connection = false;
+		assert_int_equal(awsp_transport_send(&t, &req, &resp, &err), 0);
+		awsp_http_response_release(&resp);
+		/* ...which then dies without answering. */
+		pthread_mutex_lock(&s.lock);
+		s.resets = 0;
+		pthread_mutex_unlock(&s.lock);
+		req.url = reset;
+		req.fresh_connection = fresh;
+		util_err_clear(&err);
+		assert_int_equal(awsp_transport_send(&t, &req, &resp, &err),
+				 UTIL_ETRANSPORT);
+		assert_true(err.flags & UTIL_ERR_OUTCOME_UNKNOWN);
+		awsp_http_response_release(&resp);
+		pthread_mutex_lock(&s.lock);
+		n = s.resets;
+		pthread_mutex_unlock(&s.lock);
+		/* Sent twice on a reused connection, once on a fresh one. */
+		assert_int_equal(n, fresh ? 1 : 2);
+	}
+	awsp_http_free(h);
+	server_stop(&s);
+	free(ok);
+	free(reset);
+}
+
 static void test_tls_bad_ca_bundle(void **state)
 {
 	struct server s;
@@ -718,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_senders),
 		cmocka_unit_test(test_request_as_sent),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_fresh_connection),
 		cmocka_unit_test(test_tls_bad_ca_bundle),
 		cmocka_unit_test(test_redact_url),
 		cmocka_unit_test(test_debug_log),
