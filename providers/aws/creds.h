@@ -88,9 +88,17 @@ void awsp_creds_free(struct awsp_creds *c);
 
 /*
  * Current credentials, refreshed when due; thread-safe.  ret receives a
- * copy the caller releases with awsp_credentials_release().  UTIL_ECREDS
- * when no source yields credentials, with a message that says which
- * sources were tried and why each failed.
+ * copy the caller releases with awsp_credentials_release() (untouched on
+ * failure).  UTIL_ECREDS when no source yields credentials, with a
+ * message that says which sources were tried and why each was skipped
+ * ("no AWS credentials found (env: AWS_ACCESS_KEY_ID not set; ...)"), or
+ * when refreshed credentials come back already expired.  A configured
+ * source that fails returns its own error (UTIL_EAWS with STS's code,
+ * UTIL_ETRANSPORT with UTIL_ERR_RETRYABLE, UTIL_EINVAL for a
+ * misconfigured profile, ...) prefixed with "credentials from SOURCE" or
+ * "refresh credentials from SOURCE".  Concurrent callers share one
+ * fetch: in the advisory window the others keep using the current
+ * credentials, in the mandatory window they wait for it.
  */
 int awsp_creds_get(struct awsp_creds *c, struct awsp_credentials *ret,
 		   struct util_err *err);
