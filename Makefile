@@ -100,6 +100,7 @@ include providers/Makefile.inc
 include providers/aws/auth.mk
 include providers/aws/Makefile.inc
 include reconciler/Makefile.inc
+include reconciler/watch.mk
 include tests/Makefile.inc
 
 B_LIB_OBJS = $(addprefix $(BUILD)/,$(LIB_OBJS))

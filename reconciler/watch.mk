@@ -1,0 +1,2 @@
+# reconciler/: moor watch (event loop, inotify, health probes, failover,
+# status and metrics files).
