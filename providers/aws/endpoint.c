@@ -253,6 +253,7 @@ int awsp_region_missing_error(struct util_err *err)
 	return util_err_set(err, UTIL_ENOTFOUND,
 			    "no AWS region: give --region, set region in the "
 			    "spec, AWS_REGION or AWS_DEFAULT_REGION, or region "
-			    "in the profile (~/.aws/config); the instance "
-			    "metadata service did not name one either");
+			    "in the profile (~/.aws/config); instance "
+			    "metadata named none (disabled, unreachable or "
+			    "not on EC2)");
 }
