@@ -367,15 +367,11 @@ static int cmd_validate(int argc, char **argv)
 /* --- moor plan / apply / import --------------------------------------- */
 
 /*
- * The engine's commands share these options.  The AWS ones (--region,
- * --profile, --debug, --max-attempts) fill struct common_opts.
+ * Options of the engine's commands; the AWS ones are COMMON_AWS_LONGOPTS,
+ * parsed by parse_common_opt() into struct common_opts.
  */
 enum {
-	OPT_REGION = 256,
-	OPT_PROFILE,
-	OPT_DEBUG,
-	OPT_MAX_ATTEMPTS,
-	OPT_FORMAT,
+	OPT_FORMAT = 256,
 	OPT_DETAILED,
 	OPT_ONLY,
 	OPT_ALLOW_MASS,
@@ -385,65 +381,7 @@ enum {
 	OPT_CLASSIC,
 	OPT_TG,
 	OPT_EIP,
-	OPT_HELP,
 };
-
-#define ENGINE_AWS_OPTIONS                                                     \
-	{ "region", required_argument, NULL, OPT_REGION },                     \
-		{ "profile", required_argument, NULL, OPT_PROFILE },           \
-		{ "debug", no_argument, NULL, OPT_DEBUG },                     \
-		{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS }, \
-	{                                                                      \
-		"help", no_argument, NULL, OPT_HELP                            \
-	}
-
-#define ENGINE_AWS_USAGE                                                      \
-	"AWS options:\n"                                                      \
-	"  --region REGION        else the spec's, AWS_REGION, the profile\n" \
-	"  --profile NAME         shared config/credentials profile\n"        \
-	"  --debug                log each AWS exchange (redacted)\n"         \
-	"  --max-attempts N       attempts per AWS call, retries included\n"
-
-/* 1 if c was an AWS option (parsed), 0 if not, -1 on a bad value. */
-static int engine_aws_opt(int c, const char *arg, struct common_opts *o)
-{
-	struct util_err err = UTIL_ERR_INIT;
-
-	switch (c) {
-	case OPT_REGION:
-		o->region = arg;
-		return 1;
-	case OPT_PROFILE:
-		o->profile = arg;
-		return 1;
-	case OPT_DEBUG:
-		o->debug = 1;
-		return 1;
-	case OPT_MAX_ATTEMPTS:
-		if (util_parse_int(arg, 1, 20, &o->max_attempts, &err) < 0) {
-			fprintf(stderr, "moor: --max-attempts: %s\n", err.msg);
-			return -1;
-		}
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * The region recorded in plans and imports, as far as the command line
- * and the environment tell (the provider resolves the profile's too).
- */
-static const char *engine_region(const struct common_opts *o,
-				 const char *spec_region)
-{
-	const char *v[] = { o->region, spec_region, getenv("AWS_REGION"),
-			    getenv("AWS_DEFAULT_REGION") };
-
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		if (v[i] && *v[i])
-			return v[i];
-	return NULL;
-}
 
 /* Colour on a terminal, unless NO_COLOR is set or TERM is dumb. */
 static unsigned engine_color(int fd)
@@ -568,7 +506,7 @@ static int engine_make_plan(const char *path, const char *data, size_t len,
 	po.use_eip = use_eip;
 	po.allow_mass_deregister = eo->allow_mass;
 	po.max_changes = eo->max_changes;
-	po.region = engine_region(&eo->aws, s->region);
+	po.region = prov_aws_region(p, NULL);
 	po.moor_version = MOOR_VERSION;
 	if (rc_plan_build(s, ret_world, &po, ret_plan, &errors, &err) < 0) {
 		engine_print_notes(&errors);
@@ -603,7 +541,7 @@ static const char plan_usage[] =
 	"  --only NAME...         plan only these groups / addresses\n"
 	"  --allow-mass-deregister  allow removing more than half a group\n"
 	"  --max-changes N        refuse a plan with more than N changes\n"
-	"\n" ENGINE_AWS_USAGE;
+	"\n" COMMON_AWS_USAGE;
 
 /*
  * Options common to plan and apply.  1 parsed, 0 not ours, -1 bad value.
@@ -613,7 +551,7 @@ static int engine_plan_opt(int c, char *arg, struct engine_plan_opts *eo,
 			   bool *only_mode)
 {
 	struct util_err err = UTIL_ERR_INIT;
-	int r = engine_aws_opt(c, arg, &eo->aws);
+	int r = parse_common_opt(c, arg, &eo->aws);
 
 	if (r)
 		return r;
@@ -648,7 +586,8 @@ static int cmd_plan(int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "allow-mass-deregister", no_argument, NULL, OPT_ALLOW_MASS },
 		{ "max-changes", required_argument, NULL, OPT_MAX_CHANGES },
-		ENGINE_AWS_OPTIONS,
+		COMMON_AWS_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engine_plan_opts eo = { 0 };
@@ -692,7 +631,6 @@ static int cmd_plan(int argc, char **argv)
 			detailed = true;
 			break;
 		case 'h':
-		case OPT_HELP:
 			fputs(plan_usage, stdout);
 			rc = 0;
 			goto out;
@@ -857,7 +795,7 @@ static const char apply_usage[] =
 	"  --only NAME...         apply only these groups / addresses (SPEC)\n"
 	"  --allow-mass-deregister  allow removing more than half a group\n"
 	"  --max-changes N        refuse a plan with more than N changes\n"
-	"\n" ENGINE_AWS_USAGE;
+	"\n" COMMON_AWS_USAGE;
 
 static int cmd_apply(int argc, char **argv)
 {
@@ -867,7 +805,8 @@ static int cmd_apply(int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "allow-mass-deregister", no_argument, NULL, OPT_ALLOW_MASS },
 		{ "max-changes", required_argument, NULL, OPT_MAX_CHANGES },
-		ENGINE_AWS_OPTIONS,
+		COMMON_AWS_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engine_plan_opts eo = { 0 };
@@ -919,7 +858,6 @@ static int cmd_apply(int argc, char **argv)
 			}
 			break;
 		case 'h':
-		case OPT_HELP:
 			fputs(apply_usage, stdout);
 			rc = 0;
 			goto out;
@@ -1026,7 +964,7 @@ static const char import_usage[] =
 	"\n"
 	"Print a spec that declares exactly the live state of these load\n"
 	"balancers and elastic IPs (moor plan against it shows no changes).\n"
-	"\n" ENGINE_AWS_USAGE;
+	"\n" COMMON_AWS_USAGE;
 
 static int cmd_import(int argc, char **argv)
 {
@@ -1035,7 +973,8 @@ static int cmd_import(int argc, char **argv)
 		{ "target-group", required_argument, NULL, OPT_TG },
 		{ "eip", required_argument, NULL, OPT_EIP },
 		{ "out", required_argument, NULL, 'o' },
-		ENGINE_AWS_OPTIONS,
+		COMMON_AWS_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct common_opts aws = { 0 };
@@ -1050,7 +989,7 @@ static int cmd_import(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "-o:h", opts, NULL)) != -1) {
-		int r = engine_aws_opt(c, optarg, &aws);
+		int r = parse_common_opt(c, optarg, &aws);
 
 		if (r < 0)
 			goto out;
@@ -1074,7 +1013,6 @@ static int cmd_import(int argc, char **argv)
 			save = optarg;
 			break;
 		case 'h':
-		case OPT_HELP:
 			fputs(import_usage, stdout);
 			rc = 0;
 			goto out;
@@ -1101,7 +1039,7 @@ static int cmd_import(int argc, char **argv)
 	io.n_tgs = n_tgs;
 	io.eips = eips;
 	io.n_eips = n_eips;
-	io.region = engine_region(&aws, NULL);
+	io.region = prov_aws_region(p, NULL);
 	io.moor_version = MOOR_VERSION;
 	if (rc_import(p, &io, &out, &err) < 0) {
 		print_err(&err);
