@@ -1605,6 +1605,13 @@ int rc_plan_build(const struct spec *s, const struct rc_world *w,
 			     counts.changes, b.o->max_changes);
 	}
 	if (errors->n_errors) {
+		/* Warnings explain errors (a selector that matches nothing). */
+		for (size_t i = 0; i < p->notes.n; i++)
+			if (p->notes.v[i].level == RC_NOTE_WARNING)
+				rc_notes_add(errors, RC_NOTE_WARNING,
+					     p->notes.v[i].resource,
+					     p->notes.v[i].loc, "%s",
+					     p->notes.v[i].msg);
 		util_err_set(err, UTIL_EINVAL,
 			     "%s: %zu problem%s; nothing done",
 			     s->path ? s->path : "spec", errors->n_errors,

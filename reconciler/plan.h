@@ -242,9 +242,10 @@ struct rc_plan_opts {
 /*
  * Diff s against w.  On success *ret is a new plan (caller frees with
  * rc_plan_free()).  When a precondition or a guard fails, returns
- * UTIL_EINVAL with every problem in errors (which must be zeroed by the
- * caller and released with rc_notes_release()) and a summary in err; *ret
- * is then not set.  w must have been observed with rc_reads_from_spec()
+ * UTIL_EINVAL with every problem in errors, followed by the plan's
+ * warnings, which often explain them (errors must be zeroed by the caller
+ * and released with rc_notes_release()), and a summary in err; *ret is
+ * then not set.  w must have been observed with rc_reads_from_spec()
  * of the same s and selection.
  */
 int rc_plan_build(const struct spec *s, const struct rc_world *w,

@@ -399,7 +399,9 @@ static void test_preconditions_all_reported(void **state)
 		"spec.yaml:22:5: vip-web: instance " A " has no private IP "
 		"10.9.9.9\n"
 		"spec.yaml:25:5: eipalloc-0000000d: network interface "
-		"eni-00000099 does not exist\n");
+		"eni-00000099 does not exist\n"
+		"spec.yaml:8:9: warning: i-00000003 is in us-east-1c, which "
+		"web-classic does not serve: it would get no traffic\n");
 }
 
 static void test_classic_az_warning(void **state)
@@ -525,7 +527,9 @@ static void test_mass_deregister_all(void **state)
 	     NULL);
 	expect_errors(f, "spec.yaml:3:5: refusing to deregister 1 of 1 "
 			 "members of web-classic (more than half); pass "
-			 "--allow-mass-deregister if this is intended\n");
+			 "--allow-mass-deregister if this is intended\n"
+			 "spec.yaml:5:9: warning: web-classic: selector "
+			 "role=wbe|running matches no instance\n");
 }
 
 static void test_max_changes(void **state)
