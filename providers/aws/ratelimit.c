@@ -130,10 +130,17 @@ struct awsp_ratelimit *awsp_ratelimit_new(const struct awsp_ratelimit_config *c,
 	pthread_mutex_init(&rl->lock, NULL);
 	rl->clock = clock;
 	for (size_t i = 0; i < AWSP_RL_COUNT; i++) {
-		rl->b[i].burst = c->b[i].burst;
+		/*
+		 * One token of headroom: we count a request when we send it,
+		 * AWS when it arrives, and a request that travelled faster
+		 * than the ones before it (a warm connection after a cold
+		 * one) would otherwise reach an AWS bucket that is a fraction
+		 * of a token short.  AWS's buckets start full; so do ours.
+		 */
+		rl->b[i].burst = c->b[i].burst >= 2 ? c->b[i].burst - 1
+						    : c->b[i].burst;
 		rl->b[i].rate = c->b[i].rate;
-		/* AWS's buckets start full; so do ours. */
-		rl->b[i].tokens = c->b[i].burst;
+		rl->b[i].tokens = rl->b[i].burst;
 		rl->b[i].last_ms = now;
 	}
 	return rl;

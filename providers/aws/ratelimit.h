@@ -20,6 +20,10 @@
  * that token has been refilled, so concurrent callers are served in order
  * and the sustained rate never exceeds `rate`.
  *
+ * Each bucket keeps one token of headroom (a configured burst of 50 lets
+ * 49 through at once) so that network jitter between us and AWS cannot
+ * make AWS's copy of the bucket run dry before ours.
+ *
  * When AWS throttles anyway (another client on the account, a bucket not
  * full at start), awsp_ratelimit_throttled() empties the buckets so that
  * everyone waits for the refill, as the server's bucket is empty too.

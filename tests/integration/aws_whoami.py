@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""`moor whoami` against tests/fakeaws: credential sources, regions,
+endpoint overrides, errors, --debug redaction, connection reuse.
+
+Every command runs with a clean environment and a temporary HOME; every
+output (stdout and stderr, at --debug too) is searched for the secret keys,
+session tokens and web identity token in play (aws_common.Env.run).
+"""
+import re
+import sys
+
+from aws_common import (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
+                        DEFAULT_SESSION_ACCESS_KEY, DEFAULT_SESSION_SECRET_KEY,
+                        DEFAULT_SESSION_TOKEN, WEB_TOKEN, expect, main)
+
+CASES = []
+USER_ARN = "arn:aws:iam::123456789012:user/moor-test"
+ROLE = "arn:aws:iam::123456789012:role/deployer"
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def fields(out):
+    """whoami's "key: value" lines (endpoints as "endpoint ec2" etc.)."""
+    d = {}
+    for line in out.splitlines():
+        m = re.match(r"^  (\w+)\s+(\S+) \((.*)\)$", line)
+        if m:
+            d["endpoint " + m.group(1)] = (m.group(2), m.group(3))
+            continue
+        k, _, v = line.partition(":")
+        d[k.strip()] = v.strip()
+    return d
+
+
+def whoami(env, *args, **kw):
+    p = env.moor("whoami", *args, **kw)
+    expect(p.returncode == 0, "whoami failed (%d): %s" %
+           (p.returncode, p.stderr[-2000:]))
+    return fields(p.stdout), p
+
+
+def fails(env, *args, code=1, **kw):
+    p = env.moor("whoami", *args, **kw)
+    expect(p.returncode == code, "whoami should exit %d, got %d: %s%s" %
+           (code, p.returncode, p.stdout, p.stderr))
+    return p.stderr
+
+
+@case
+def env_credentials(env):
+    f, _ = whoami(env)
+    expect(f["account"] == "123456789012" and f["arn"] == USER_ARN, f)
+    expect(f["credentials"] == "env", f)
+    expect(f["region"] == "us-east-1 (AWS_REGION)", f)
+    expect(f["profile"] == "default" and f["max attempts"] == "3", f)
+    for svc in ("ec2", "elb", "elbv2", "sts"):
+        expect(f["endpoint " + svc] == (env.fa.url, "AWS_ENDPOINT_URL"), f)
+    # Session credentials from the environment.
+    env.fa.call("POST", "/keys", {
+        "access_key_id": DEFAULT_SESSION_ACCESS_KEY,
+        "secret_access_key": DEFAULT_SESSION_SECRET_KEY,
+        "session_token": DEFAULT_SESSION_TOKEN,
+        "arn": "arn:aws:sts::123456789012:assumed-role/moor-test-role/s"})
+    f, _ = whoami(env, "--debug", extra={
+        "AWS_ACCESS_KEY_ID": DEFAULT_SESSION_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": DEFAULT_SESSION_SECRET_KEY,
+        "AWS_SESSION_TOKEN": DEFAULT_SESSION_TOKEN})
+    expect("assumed-role/moor-test-role" in f["arn"], f)
+
+
+@case
+def profile_credentials(env):
+    env.write(".aws/credentials",
+              "[dev]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+              % (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY))
+    env.write(".aws/config", "[profile dev]\nregion = eu-west-2\n"
+              "max_attempts = 6\n")
+    f, _ = whoami(env, "--profile", "dev", "--debug", creds=False,
+                  extra={"AWS_REGION": None, "AWS_DEFAULT_REGION": None})
+    expect(f["credentials"] == "profile:dev" and f["profile"] == "dev", f)
+    expect(f["region"] == "eu-west-2 (profile)", f)
+    expect(f["max attempts"] == "6", f)
+    # AWS_PROFILE names it too; --region and --max-attempts win.
+    f, _ = whoami(env, "--region", "ap-south-1", "--max-attempts", "2",
+                  creds=False, extra={"AWS_PROFILE": "dev"})
+    expect(f["region"] == "ap-south-1 (--region)", f)
+    expect(f["max attempts"] == "2" and f["profile"] == "dev", f)
+
+
+@case
+def assume_role_profile(env):
+    env.write(".aws/credentials",
+              "[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+              % (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY))
+    env.write(".aws/config",
+              "[profile dev]\nrole_arn = %s\nsource_profile = base\n"
+              "role_session_name = moor-it\n" % ROLE)
+    f, p = whoami(env, "--profile", "dev", "--debug", creds=False)
+    expect(f["credentials"] == "profile:dev (assume-role)", f)
+    expect(f["arn"] == "arn:aws:sts::123456789012:assumed-role/deployer/"
+           "moor-it", f)
+    calls = [e["action"] for e in env.fa.log() if e["service"] == "sts"]
+    expect(calls == ["AssumeRole", "GetCallerIdentity"], calls)
+    # The exchanges are logged (STS too), never their bodies or headers.
+    expect(p.stderr.count(" http_exchange") >= 2, p.stderr)
+    expect("AccessKeyId" not in p.stderr and "Authorization" not in p.stderr
+           and "Signature=" not in p.stderr, p.stderr)
+
+
+@case
+def web_identity(env):
+    tok = env.write("token", WEB_TOKEN)
+    f, _ = whoami(env, "--debug", creds=False, extra={
+        "AWS_WEB_IDENTITY_TOKEN_FILE": tok, "AWS_ROLE_ARN": ROLE,
+        "AWS_ROLE_SESSION_NAME": "ci"})
+    expect(f["credentials"] == "web-identity", f)
+    expect(f["arn"].endswith("assumed-role/deployer/ci"), f)
+
+
+@case
+def endpoint_overrides(env):
+    url = env.fa.url
+    f, _ = whoami(env, extra={"AWS_ENDPOINT_URL": None,
+                              "AWS_ENDPOINT_URL_STS": url,
+                              "AWS_ENDPOINT_URL_EC2": "http://127.0.0.1:9"})
+    expect(f["endpoint sts"] == (url, "AWS_ENDPOINT_URL_STS"), f)
+    expect(f["endpoint ec2"] == ("http://127.0.0.1:9",
+                                 "AWS_ENDPOINT_URL_EC2"), f)
+    expect(f["endpoint elb"] ==
+           ("https://elasticloadbalancing.us-east-1.amazonaws.com",
+            "default"), f)
+    # A profile's [services] section, and its own endpoint_url.
+    keys = "aws_access_key_id = %s\naws_secret_access_key = %s\n" % (
+        DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
+    env.write(".aws/config",
+              "[profile local]\nservices = fake\n" + keys +
+              "[services fake]\nsts =\n  endpoint_url = %s\n"
+              "elastic_load_balancing_v2 =\n  endpoint_url = %s/v2\n"
+              "[profile own]\nendpoint_url = %s\n" % (url, url, url) + keys)
+    f, _ = whoami(env, "--profile", "local",
+                  extra={"AWS_ENDPOINT_URL": None})
+    expect(f["endpoint sts"] == (url, "profile services"), f)
+    expect(f["endpoint elbv2"] == (url + "/v2", "profile services"), f)
+    expect(f["endpoint ec2"][1] == "default", f)
+    f, _ = whoami(env, "--profile", "own", extra={"AWS_ENDPOINT_URL": None})
+    expect(f["endpoint sts"] == (url, "profile endpoint_url"), f)
+
+
+@case
+def region_from_imds(env):
+    env.fa.set_config(region="eu-west-3")
+    f, _ = whoami(env, extra={
+        "AWS_REGION": None, "AWS_DEFAULT_REGION": None,
+        "AWS_EC2_METADATA_DISABLED": None,
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": env.fa.url + "/"})
+    expect(f["region"] == "eu-west-3 (imds)", f)
+
+
+@case
+def errors(env):
+    err = fails(env, creds=False)
+    expect("no AWS credentials" in err and "env:" in err and "imds:" in err,
+           err)
+    err = fails(env, extra={"AWS_SECRET_ACCESS_KEY": "wrong/secret"})
+    expect("SignatureDoesNotMatch" in err and "request id" in err, err)
+    expect("came from env" in err, err)
+    err = fails(env, "--profile", "nope")
+    expect("nope" in err, err)
+    err = fails(env, extra={"AWS_REGION": None, "AWS_DEFAULT_REGION": None})
+    expect("region" in err, err)
+    err = fails(env, extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    expect("sts GetCallerIdentity" in err, err)
+    err = fails(env, extra={"AWS_ENDPOINT_URL": "ftp://x"})
+    expect("ftp://x" in err, err)
+    for bad in (["--max-attempts", "0"], ["--rate-limit", "nope=1/1"],
+                ["--connect-timeout", "5"], ["--bogus"], ["extra"]):
+        fails(env, *bad, code=64)
+    p = env.moor("whoami", "--help")
+    expect(p.returncode == 0 and "usage: moor whoami" in p.stdout, p.stdout)
+
+
+@case
+def debug_lines(env):
+    _, p = whoami(env, "--debug", "--rate-limit", "off")
+    lines = [x for x in p.stderr.splitlines() if " http_exchange" in x]
+    expect(len(lines) == 1, p.stderr)
+    line = lines[0]
+    expect(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z debug "
+                    r"http_exchange: POST ", line), line)
+    for key in ("method=POST", "status=200", "attempt=1/3",
+                "action=GetCallerIdentity", "request_id=", "duration_ms="):
+        expect(key in line, line)
+
+
+@case
+def debug_every_op_redacted(env):
+    """Every provider op at --debug, on web-identity (STS-issued) creds."""
+    tok = env.write("token", WEB_TOKEN)
+    arn = env.result("tgs", "web-tg")[0]["arn"]
+    i1, i2 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"
+    alloc = "eipalloc-0a1b2c3d4e5f60001"
+    lines = ["identity", "instances %s" % i1, "select role=web",
+             "enis eni-0a1b2c3d4e5f60004", "status --all",
+             "classic web-classic", "tgs web-tg", "addresses",
+             "register-classic web-classic %s" % i2,
+             "deregister-classic web-classic %s" % i2,
+             "register-tg %s %s" % (arn, i2),
+             "deregister-tg %s %s" % (arn, i2),
+             "associate %s --instance %s" % (alloc, i2),
+             "allocate Name=debug-test"]
+    docs, p = env.provtool("--debug", "batch", stdin="\n".join(lines),
+                           creds=False, extra={
+                               "AWS_WEB_IDENTITY_TOKEN_FILE": tok,
+                               "AWS_ROLE_ARN": ROLE})
+    expect(all(d["ok"] for d in docs), docs)
+    expect(docs[0]["result"]["credentials"] == "web-identity", docs[0])
+    expect(p.stderr.count("http_exchange") >= len(lines), p.stderr)
+    # Secrets are checked by Env.run; headers never appear at all.
+    for word in ("Authorization", "X-Amz-Security-Token", "SecretAccessKey",
+                 "SessionToken", "WebIdentityToken="):
+        expect(word not in p.stderr and word not in p.stdout, word)
+
+
+@case
+def connection_reuse(env):
+    fa = env.fa
+    before = fa.counters()["totals"]["connections"]
+    docs, _ = env.provtool("--repeat", "20", "--stats", "identity")
+    after = fa.counters()["totals"]["connections"]
+    st = docs[-1]["stats"]
+    expect(docs[0]["ok"] == 20, docs[0])
+    expect(st["connections"] == 1 and st["exchanges"] == 20, st)
+    # provtool's one connection, and the counters call itself.
+    expect(after - before <= 2, (before, after))
+    docs, _ = env.provtool("--repeat", "20", "--forbid-reuse", "--stats",
+                           "identity")
+    expect(docs[-1]["stats"]["connections"] == 20, docs[-1])
+
+
+sys.exit(main(CASES))
