@@ -251,6 +251,33 @@ class Checker:
         if not self.schema_errors(text):
             self.fail("%s: the schema accepted it" % name)
 
+    def cli(self):
+        """moor validate's command line: several files, -q, usage."""
+        good = self.write("cli good", VALID[0][1])
+        bad = self.write("cli bad", INVALID[0][1])
+        one = self.write("cli one", "version: 1\nload_balancers:\n"
+                         "  - classic: a\n    members: [i-01234567]\n"
+                         "elastic_ips:\n  - {name: a, none: true}\n")
+        checks = [
+            ([good, bad, one], 1,
+             "%s: ok (0 load balancers, 0 members, 1 elastic IP)\n"
+             "%s: ok (1 load balancer, 1 member, 1 elastic IP)\n" % (good, one),
+             r"^%s:1:1: missing 'version: 1'\n$" % re.escape(bad)),
+            (["-q", good], 0, "", r"^$"),
+            (["--quiet", good, bad], 1, "", r"^%s:1:1: " % re.escape(bad)),
+            ([], 64, "", r"^usage: moor validate"),
+            (["-x", good], 64, "", r"usage: moor validate"),
+            ([os.path.join(self.tmp, "missing.yaml")], 1, "",
+             r"^moor: cannot read spec '.*missing\.yaml': No such file"),
+        ]
+        for args, rc, out, err in checks:
+            self.checks += 1
+            p = subprocess.run([MOOR, "validate"] + args, capture_output=True,
+                               text=True)
+            if p.returncode != rc or p.stdout != out or not re.search(err, p.stderr):
+                self.fail("moor validate %s: exit %d, stdout %r, stderr %r"
+                          % (" ".join(args), p.returncode, p.stdout, p.stderr))
+
     def documented(self):
         """Every key and enum value of the schema appears in the man page."""
         with open(os.path.join(ROOT, "docs", "moor-spec.5")) as f:
@@ -292,6 +319,7 @@ def main():
         c.accept(name, c.write(name, text), text)
     for name, text, line, col in INVALID:
         c.reject(name, text, line, col)
+    c.cli()
     c.documented()
     c.tmpdir.cleanup()
     for f in c.failures:
