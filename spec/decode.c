@@ -1035,6 +1035,7 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 	struct field f[ARRAY_SIZE(names) - 1];
 	char a[32], b[32];
 	size_t missing = 0;
+	bool durations_ok = true;
 	long long v;
 	int e;
 
@@ -1070,12 +1071,13 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 	}
 	if (f[PROBE].key)
 		decode_probe(c, f[PROBE].val, &fo->probe);
-	if (f[INTERVAL].key)
-		get_duration(c, f[INTERVAL].val, "'interval'",
-			     &fo->interval_ms);
-	if (f[TIMEOUT].key)
-		get_duration(c, f[TIMEOUT].val, "'timeout'", &fo->timeout_ms);
-	if (fo->timeout_ms >= fo->interval_ms) {
+	if (f[INTERVAL].key &&
+	    !get_duration(c, f[INTERVAL].val, "'interval'", &fo->interval_ms))
+		durations_ok = false;
+	if (f[TIMEOUT].key &&
+	    !get_duration(c, f[TIMEOUT].val, "'timeout'", &fo->timeout_ms))
+		durations_ok = false;
+	if (durations_ok && fo->timeout_ms >= fo->interval_ms) {
 		const struct field *at = f[TIMEOUT].key ? &f[TIMEOUT]
 							: &f[INTERVAL];
 

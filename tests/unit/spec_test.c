@@ -966,6 +966,32 @@ static void test_alias_error_once(void **state)
 	spec_diags_release(&d);
 }
 
+/* A value that could not be read is not compared with anything. */
+static void test_no_cascade(void **state)
+{
+	struct spec_diags d = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct spec *s = NULL;
+
+	(void)state;
+	assert_int_equal(
+		load(EIPS "  - name: a\n    failover:\n      candidates: [" ID_C
+			  ", " ID_D "]\n      probe: {tcp: 22}\n"
+			  "      interval: soon\n      timeout: 3s\n",
+		     &s, &d, &err),
+		UTIL_EINVAL);
+	assert_int_equal(d.n_errors, 1);
+	assert_int_equal(d.v[0].line, 7);
+	assert_non_null(strstr(d.v[0].msg, "'interval': invalid duration"));
+	spec_diags_release(&d);
+
+	/* An unsupported version stops there: the rest may be another format. */
+	assert_int_equal(load("version: 2\nfrobs: [1]\n", &s, &d, &err),
+			 UTIL_EINVAL);
+	assert_int_equal(d.n_errors, 1);
+	spec_diags_release(&d);
+}
+
 static void test_error_cap(void **state)
 {
 	struct spec_diags d = { 0 };
@@ -1211,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_bindings_distinct),
 		cmocka_unit_test(test_all_errors_sorted),
 		cmocka_unit_test(test_alias_error_once),
+		cmocka_unit_test(test_no_cascade),
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_size_limit_buffer),
