@@ -120,30 +120,19 @@ static void keys_of(const struct rc_step *s, struct rc_reads *r)
 		rc_reads_add_key(r, s->pre[i].key, NULL);
 }
 
-/*
- * Observe, retrying retryable failures with backoff: a throttled read at
- * the start of a phase should not fail every step of it.
- */
+/* Observe (rc_observe retries each retryable read with backoff). */
 static int observe(struct applier *a, struct rc_reads *r, struct rc_world *w,
 		   struct util_err *err)
 {
-	struct rc_observe_opts oo = { .concurrency = a->conc };
-	uint64_t delay = a->retry_base;
+	struct rc_observe_opts oo = {
+		.concurrency = a->conc,
+		.max_attempts = a->max_attempts,
+		.retry_base_ms = a->retry_base,
+		.clock = a->clock,
+		.cancel = a->o->cancel,
+	};
 
-	for (unsigned attempt = 1;; attempt++) {
-		struct util_err e = UTIL_ERR_INIT;
-		int rv = rc_observe(a->p, r, &oo, w, &e);
-
-		if (rv == 0)
-			return 0;
-		if (!(e.flags & UTIL_ERR_RETRYABLE) ||
-		    attempt >= a->max_attempts || canceled(a)) {
-			util_err_copy(err, &e);
-			return rv;
-		}
-		sleep_ms(a, delay);
-		delay *= 2;
-	}
+	return rc_observe(a->p, r, &oo, w, err);
 }
 
 static int observe_steps(struct applier *a, const struct rc_step *const *v,

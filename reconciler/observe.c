@@ -6,6 +6,7 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/pool.h"
 #include "util/str.h"
 #include "util/banned.h"
@@ -392,6 +393,45 @@ static void run_task(void *arg, size_t i)
 	}
 }
 
+static void task_release(struct task *t);
+
+/*
+ * Run again, alone, the reads that failed with a retryable error, with
+ * exponential backoff: one throttled read must not fail a whole plan.
+ */
+static void retry_failed(struct observe_ctx *c, size_t n,
+			 const struct rc_observe_opts *o)
+{
+	const struct util_clock *clock = o && o->clock ? o->clock
+						       : &util_clock_system;
+	unsigned max = o && o->max_attempts ? o->max_attempts : 3;
+	uint64_t delay = o && o->retry_base_ms ? o->retry_base_ms : 500;
+
+	for (unsigned attempt = 1; attempt < max; attempt++) {
+		bool again = false;
+
+		for (size_t i = 0; i < n; i++)
+			again |= c->tasks[i].r < 0 &&
+				 (c->tasks[i].err.flags & UTIL_ERR_RETRYABLE);
+		if (!again || (o && o->cancel && *o->cancel))
+			return;
+		clock->sleep_ms(clock->ctx, delay);
+		delay *= 2;
+		for (size_t i = 0; i < n; i++) {
+			struct task *t = &c->tasks[i];
+
+			if (t->r >= 0 || !(t->err.flags & UTIL_ERR_RETRYABLE))
+				continue;
+			util_log(UTIL_LOG_INFO, "observe_retry", NULL,
+				 "retrying a read: %s", t->err.msg);
+			task_release(t);
+			util_err_clear(&t->err);
+			t->r = 0;
+			run_task(c, i);
+		}
+	}
+}
+
 static void task_release(struct task *t)
 {
 	prov_instance_list_release(&t->instances);
@@ -536,6 +576,7 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 	ctx.r = r;
 	ctx.tasks = tasks;
 	util_parallel(n, conc, run_task, &ctx);
+	retry_failed(&ctx, n, opts);
 
 	for (size_t i = 0; i < n; i++) {
 		if (tasks[i].r < 0) {

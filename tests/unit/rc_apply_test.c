@@ -641,6 +641,39 @@ static void test_concurrent_phase(void **state)
 	expect_converged(f, yaml);
 }
 
+static void test_observe_retries_only_failed_reads(void **state)
+{
+	struct fx *f = *state;
+	struct rc_reads r = RC_READS_INIT;
+	struct rc_world w = { 0 };
+	struct rc_observe_opts oo = { .concurrency = 1, .clock = &f->clock };
+
+	assert_int_equal(rc_reads_add_key(&r, "tg:web-tg", &f->err), 0);
+	assert_int_equal(rc_reads_add_key(&r, "classic:web-classic", &f->err),
+			 0);
+	memprov_fail(f->m, "target_groups", NULL, 2, "Throttling",
+		     UTIL_ERR_RETRYABLE, false);
+	assert_int_equal(rc_observe(f->p, &r, &oo, &w, &f->err), 0);
+	assert_non_null(rc_world_group(&w, SPEC_LB_TARGET_GROUP, "web-tg")->tg);
+	assert_int_equal(memprov_count(f->m, "target_groups"), 3);
+	assert_int_equal(memprov_count(f->m, "classic_lbs"), 1);
+	assert_int_equal(f->fc.slept, 500 + 1000);
+	rc_world_release(&w);
+
+	/* Not retryable, or out of attempts: the observation fails. */
+	memprov_clear_calls(f->m);
+	memprov_fail(f->m, "classic_lbs", NULL, 1, "AccessDenied", 0, false);
+	assert_int_equal(rc_observe(f->p, &r, &oo, &w, &f->err), UTIL_EAWS);
+	assert_string_equal(f->err.aws_code, "AccessDenied");
+	assert_int_equal(memprov_count(f->m, "classic_lbs"), 1);
+	util_err_clear(&f->err);
+	memprov_fail(f->m, "target_groups", NULL, 3, "Throttling",
+		     UTIL_ERR_RETRYABLE, false);
+	assert_int_equal(rc_observe(f->p, &r, &oo, &w, &f->err), UTIL_EAWS);
+	assert_int_equal(f->err.flags & UTIL_ERR_RETRYABLE, UTIL_ERR_RETRYABLE);
+	rc_reads_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +697,7 @@ int main(void)
 		T(test_failover_move_is_one_call),
 		T(test_cancel_between_steps),
 		T(test_concurrent_phase),
+		T(test_observe_retries_only_failed_reads),
 #undef T
 	};
 
