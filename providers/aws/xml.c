@@ -209,20 +209,6 @@ out:
 	return r;
 }
 
-const char *awsp_xml_under(const char *path, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	if (strncmp(path, prefix, n) || path[n] != '/')
-		return NULL;
-	return path + n + 1;
-}
-
-bool awsp_xml_is(const char *path, const char *p)
-{
-	return !strcmp(path, p);
-}
-
 int awsp_xml_int(const char *path, const char *text, long min, long max,
 		 long *ret, struct util_err *err)
 {

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "util/err.h"
 
@@ -56,8 +57,20 @@ int awsp_xml_parse(const char *data, size_t len, const char *root,
  * "prefix/", or NULL when path is not below prefix; awsp_xml_is(path, p) is
  * strcmp equality.
  */
-const char *awsp_xml_under(const char *path, const char *prefix);
-bool awsp_xml_is(const char *path, const char *p);
+static inline const char *awsp_xml_under(const char *path, const char *prefix)
+{
+	/* Inline: prefixes are literals, so strlen() folds away. */
+	size_t n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) || path[n] != '/')
+		return NULL;
+	return path + n + 1;
+}
+
+static inline bool awsp_xml_is(const char *path, const char *p)
+{
+	return !strcmp(path, p);
+}
 
 /*
  * Field conversions for text callbacks.  awsp_xml_int: a decimal integer

@@ -33,8 +33,8 @@
  *   allocate [KEY=VALUE]...
  *
  * Output: {"ok": true, "result": ...} or {"ok": false, "error": {...}};
- * with --repeat, {"runs": N, "ok": K, "failed": F, "first_error": ...,
- * "last": ...}.  Exit 0 when every run succeeded, 1 otherwise, 2 on usage
+ * with --repeat, {"runs": N, "ok": K, "failed": F, "elapsed_ms": MS,
+ * "first_error": ..., "last": ...}.  Exit 0 when every run succeeded, 1 otherwise, 2 on usage
  * errors.
  */
 #include <getopt.h>
@@ -48,6 +48,7 @@
 #include "providers/aws/aws.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -588,8 +589,10 @@ static size_t run_jobs(struct tool *t, struct job *v, size_t n, bool summary)
 {
 	struct jobs js = { t->p, v };
 	size_t failed = 0, first_fail = n, last_ok = n;
+	uint64_t t0 = util_mono_ms(), elapsed;
 
 	util_parallel(n, t->parallel, job_run, &js);
+	elapsed = util_mono_ms() - t0;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].rc < 0) {
 			failed++;
@@ -605,6 +608,7 @@ static size_t run_jobs(struct tool *t, struct job *v, size_t n, bool summary)
 		cJSON_AddNumberToObject(o, "runs", (double)n);
 		cJSON_AddNumberToObject(o, "ok", (double)(n - failed));
 		cJSON_AddNumberToObject(o, "failed", (double)failed);
+		cJSON_AddNumberToObject(o, "elapsed_ms", (double)elapsed);
 		if (first_fail < n)
 			cJSON_AddItemToObject(o, "first_error",
 					      error_json(&v[first_fail].err));
