@@ -295,6 +295,7 @@ static bool get_str(struct dec *c, const struct spec_node *n, const char *what,
 static bool get_int(struct dec *c, const struct spec_node *n, const char *what,
 		    long long min, long long max, long long *ret)
 {
+	const char *digits;
 	int64_t v;
 
 	if (n->kind != SPEC_NODE_SCALAR || n->type != SPEC_SCALAR_INT ||
@@ -302,16 +303,20 @@ static bool get_int(struct dec *c, const struct spec_node *n, const char *what,
 		wrong_type(c, n, what, "an integer");
 		return false;
 	}
-	if (util_parse_i64(n->str[0] == '+' ? n->str + 1 : n->str, INT64_MIN,
-			   INT64_MAX, &v, NULL) < 0 ||
-	    (n->str[0] == '0' && n->str[1])) {
+	digits = n->str + (n->str[0] == '+' || n->str[0] == '-');
+	if (!digits[0] || strspn(digits, "0123456789") != strlen(digits) ||
+	    (digits[0] == '0' && digits[1])) {
 		err(c, n->loc,
 		    "%s must be a decimal integer without leading zeros", what);
 		return false;
 	}
-	if (v < min || v > max) {
-		err(c, n->loc, "%s must be between %lld and %lld, not %lld",
-		    what, min, max, (long long)v);
+	if (util_parse_i64(n->str[0] == '+' ? n->str + 1 : n->str, INT64_MIN,
+			   INT64_MAX, &v, NULL) < 0 ||
+	    v < min || v > max) {
+		char clip[SPEC_CLIP_SIZE];
+
+		err(c, n->loc, "%s must be between %lld and %lld, not %s", what,
+		    min, max, spec_clip(n->str, clip));
 		return false;
 	}
 	*ret = v;
@@ -1264,6 +1269,32 @@ static void decode_eip(struct dec *c, const struct spec_node *n,
 
 static const struct spec_loc s_top = { 1, 1 };
 
+/*
+ * A version this moor does not read stops everything, before unknown keys
+ * are reported: the rest of the file may follow another format.
+ */
+static bool unsupported_version(struct dec *c, const struct spec_node *root)
+{
+	char clip[SPEC_CLIP_SIZE];
+
+	if (root->kind != SPEC_NODE_MAP)
+		return false;
+	for (size_t i = 0; i < root->n_pairs; i++) {
+		const struct spec_node *v = root->pairs[i].value;
+
+		/* Any integer but a plain 1 ("01", "0x1" are not version 1). */
+		if (strcmp(root->pairs[i].key->str, "version") ||
+		    v->kind != SPEC_NODE_SCALAR || v->type != SPEC_SCALAR_INT ||
+		    v->invalid || !strcmp(v->str, "1"))
+			continue;
+		err(c, v->loc,
+		    "unsupported version %s (this moor reads version 1)",
+		    spec_clip(v->str, clip));
+		return true;
+	}
+	return false;
+}
+
 void spec_decode(const struct spec_node *root, struct spec *s,
 		 struct spec_diags *d)
 {
@@ -1291,19 +1322,15 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 		    "read as 'nothing desired')");
 		return;
 	}
+	if (unsupported_version(&c, root))
+		return;
 	if (!read_map(&c, root, "the spec", names, f, hints, true))
 		return;
 	if (!f[VERSION].key) {
 		err(&c, root->loc, "missing 'version: 1'");
-	} else if (get_int(&c, f[VERSION].val, "'version'", 0, 1000000, &v)) {
-		if (v != 1) {
-			err(&c, f[VERSION].val->loc,
-			    "unsupported version %lld (this moor reads "
-			    "version 1)",
-			    v);
-			return;
-		}
-		s->version = 1;
+	} else if (get_int(&c, f[VERSION].val, "'version'", 1, 1, &v)) {
+		/* Any other integer stopped at unsupported_version(). */
+		s->version = (int)v;
 	}
 	if (f[REGION].key && get_str(&c, f[REGION].val, "'region'", &str)) {
 		if (spec_is_region(str))
