@@ -1,2 +1,16 @@
 # reconciler/: moor watch (event loop, inotify, health probes, failover,
 # status and metrics files).
+LIB_OBJS += reconciler/backoff.o
+LIB_OBJS += reconciler/evloop.o
+LIB_OBJS += reconciler/failover.o
+LIB_OBJS += reconciler/probe.o
+
+HEADERS += reconciler/backoff.h
+HEADERS += reconciler/evloop.h
+HEADERS += reconciler/failover.h
+HEADERS += reconciler/probe.h
+
+UNIT_TESTS += watch_backoff_test
+UNIT_TESTS += watch_evloop_test
+UNIT_TESTS += watch_failover_test
+UNIT_TESTS += watch_probe_test
