@@ -82,6 +82,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARNINGS) $(SAN_FLAGS) \
 	-DMOOR_VERSION='"$(VERSION)"' $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
+# The default goal, before any included file can define a rule.
+all:
+
 # Source lists, written out in each folder's Makefile.inc (no wildcards).
 LIB_OBJS =
 MAIN_OBJS =
@@ -229,7 +232,7 @@ distclean: clean
 DEB_PKGS = make gcc libc6-dev pkg-config libyaml-dev libcjson-dev \
 	libcurl4-openssl-dev libssl-dev libexpat1-dev libcmocka-dev \
 	python3 python3-botocore python3-jsonschema awscli curl \
-	ca-certificates clang-format git procps time
+	ca-certificates clang-format git procps time python3-yaml
 DEB_FUZZ_PKGS = clang libfuzzer-14-dev
 
 define apt_install
