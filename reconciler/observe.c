@@ -376,6 +376,18 @@ static void run_task(void *arg, size_t i)
 			.names = (const char *const *)r->names,
 			.n_names = r->n_names,
 		};
+		int kinds = !!r->n_alloc_ids + !!r->n_public_ips + !!r->n_names;
+
+		/*
+		 * Filters of different kinds are ANDed by EC2, and one filter
+		 * takes RC_ADDRESS_FILTER_MAX values: past one filtered
+		 * request, one unfiltered DescribeAddresses is fewer calls
+		 * and, for an account whose addresses are mostly declared,
+		 * fewer bytes.
+		 */
+		if (kinds > 1 || r->n_alloc_ids + r->n_public_ips + r->n_names >
+					 RC_ADDRESS_FILTER_MAX)
+			memset(&q, 0, sizeof(q));
 
 		t->r = p->ops->addresses(p, &q, &t->addresses, &t->err);
 		util_err_prefix(&t->err, "describe addresses");

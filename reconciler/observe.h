@@ -60,6 +60,13 @@ struct rc_selector {
 };
 
 /*
+ * Declared addresses are read with one filtered DescribeAddresses when
+ * they fit one filter (one kind of key, at most this many values), else
+ * with one unfiltered call (every address of the account and region).
+ */
+#define RC_ADDRESS_FILTER_MAX 200
+
+/*
  * What rc_observe() reads.  The rc_reads_add*() functions append;
  * rc_observe() sorts and de-duplicates before reading.
  */

@@ -752,6 +752,22 @@ static void test_failover_probe_verdicts(void **state)
 	expect_plan(f, "1 move eipalloc-0000000a " A "/10.0.0.10 -> " B "\n");
 }
 
+static void test_address_read_filtered_when_one_kind(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	plan(f,
+	     V1 "elastic_ips:\n"
+		"  - allocation_id: eipalloc-0000000a\n    none: true\n"
+		"  - allocation_id: eipalloc-0000000b\n    none: true\n",
+	     NULL);
+	calls = memprov_calls(f->m);
+	assert_non_null(strstr(calls, "addresses alloc=eipalloc-0000000a,"
+				      "eipalloc-0000000b\n"));
+	free(calls);
+}
+
 static void test_only(void **state)
 {
 	struct fx *f = *state;
@@ -798,9 +814,8 @@ static void test_reads_are_batched(void **state)
 		char *calls = memprov_calls(f->m);
 
 		assert_non_null(strstr(calls, "instances_by_id " A "," B "\n"));
-		assert_non_null(strstr(calls,
-				       "addresses alloc=eipalloc-0000000a "
-				       "name=vip-new\n"));
+		/* By allocation id and by name: one unfiltered read. */
+		assert_non_null(strstr(calls, "addresses\n"));
 		free(calls);
 	}
 }
@@ -837,6 +852,7 @@ int main(void)
 		T(test_failover),
 		T(test_failover_hijack_and_failback),
 		T(test_failover_probe_verdicts),
+		T(test_address_read_filtered_when_one_kind),
 		T(test_only),
 		T(test_reads_are_batched),
 #undef T
