@@ -4,13 +4,19 @@ LIB_OBJS += reconciler/backoff.o
 LIB_OBJS += reconciler/evloop.o
 LIB_OBJS += reconciler/failover.o
 LIB_OBJS += reconciler/probe.o
+LIB_OBJS += reconciler/specwatch.o
+LIB_OBJS += reconciler/status.o
 
 HEADERS += reconciler/backoff.h
 HEADERS += reconciler/evloop.h
 HEADERS += reconciler/failover.h
 HEADERS += reconciler/probe.h
+HEADERS += reconciler/specwatch.h
+HEADERS += reconciler/status.h
 
 UNIT_TESTS += watch_backoff_test
 UNIT_TESTS += watch_evloop_test
 UNIT_TESTS += watch_failover_test
 UNIT_TESTS += watch_probe_test
+UNIT_TESTS += watch_specwatch_test
+UNIT_TESTS += watch_status_test
