@@ -16,7 +16,7 @@
 """
 import sys
 
-from aws_common import expect, log_actions, main
+from aws_common import expect, main
 
 I1, I2, I4 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002", \
     "i-0a1b2c3d4e5f60004"

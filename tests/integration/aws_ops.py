@@ -8,7 +8,7 @@ lists, chunking, batching, pagination followed to the end).
 """
 import sys
 
-from aws_common import Failure, expect, log_actions, main  # noqa: F401
+from aws_common import expect, main
 
 I1, I2, I3, I4 = ("i-0a1b2c3d4e5f6000%d" % i for i in range(1, 5))
 VPC = "vpc-0123456789abcdef0"

@@ -6,15 +6,19 @@ Every command runs with a clean environment and a temporary HOME; every
 output (stdout and stderr, at --debug too) is searched for the secret keys,
 session tokens and web identity token in play (aws_common.Env.run).
 """
+import os
 import re
 import sys
 
 from aws_common import (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
                         DEFAULT_SESSION_ACCESS_KEY, DEFAULT_SESSION_SECRET_KEY,
-                        DEFAULT_SESSION_TOKEN, WEB_TOKEN, expect, main)
+                        DEFAULT_SESSION_TOKEN, WEB_TOKEN, SECRETS, expect,
+                        main)
 
 CASES = []
 USER_ARN = "arn:aws:iam::123456789012:user/moor-test"
+CONTAINER_TOKEN = "fake-container-token"
+SECRETS.append(CONTAINER_TOKEN)
 ROLE = "arn:aws:iam::123456789012:role/deployer"
 
 
@@ -122,6 +126,34 @@ def web_identity(env):
 
 
 @case
+def instance_and_container_credentials(env):
+    url = env.fa.url
+    f, _ = whoami(env, "--debug", creds=False, extra={
+        "AWS_EC2_METADATA_DISABLED": None,
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": url + "/"})
+    expect(f["credentials"] == "imds", f)
+    expect("assumed-role/moor-instance-role" in f["arn"], f)
+    f, _ = whoami(env, "--debug", creds=False, extra={
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI":
+            url + "/_fakeaws/container-credentials",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": CONTAINER_TOKEN})
+    expect(f["credentials"] == "container", f)
+
+
+@case
+def credential_process(env):
+    script = env.write("creds.sh", "#!/bin/sh\nprintf '%%s' '{\"Version\": 1, "
+                       "\"AccessKeyId\": \"%s\", \"SecretAccessKey\": "
+                       "\"%s\"}'\n" % (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY))
+    os.chmod(script, 0o700)
+    env.write(".aws/config", "[profile proc]\ncredential_process = %s\n"
+              % script)
+    f, _ = whoami(env, "--profile", "proc", "--debug", creds=False)
+    expect(f["credentials"] == "credential-process", f)
+    expect(f["arn"] == USER_ARN, f)
+
+
+@case
 def endpoint_overrides(env):
     url = env.fa.url
     f, _ = whoami(env, extra={"AWS_ENDPOINT_URL": None,
@@ -176,6 +208,16 @@ def errors(env):
     expect("sts GetCallerIdentity" in err, err)
     err = fails(env, extra={"AWS_ENDPOINT_URL": "ftp://x"})
     expect("ftp://x" in err, err)
+    # AWS_CA_BUNDLE reaches libcurl: an unreadable bundle fails the TLS
+    # setup at once (not retried), naming the file.
+    https = env.fa.url.replace("http://", "https://")
+    err = fails(env, "--debug", extra={"AWS_ENDPOINT_URL": https,
+                                       "AWS_CA_BUNDLE": "/nonexistent/ca.pem"})
+    expect("/nonexistent/ca.pem" in err, err)
+    expect(err.count(" http_exchange") == 1, err)
+    env.write(".aws/config", "[default]\nca_bundle = /nonexistent/b.pem\n")
+    err = fails(env, extra={"AWS_ENDPOINT_URL": https})
+    expect("/nonexistent/b.pem" in err, err)
     for bad in (["--max-attempts", "0"], ["--rate-limit", "nope=1/1"],
                 ["--connect-timeout", "5"], ["--bogus"], ["extra"]):
         fails(env, *bad, code=64)
