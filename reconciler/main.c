@@ -1148,8 +1148,8 @@ static int cmd_whoami(int argc, char **argv)
 		creds = prov_aws_creds_source(p);
 		if (creds)
 			fprintf(stderr,
-				"moor: the credentials came from %s; they "
-				"were sent to %s\n",
+				"moor: the credentials came from %s; the STS "
+				"endpoint is %s\n",
 				creds,
 				prov_aws_endpoint(p, AWSP_SVC_STS, NULL));
 		goto out;
