@@ -383,7 +383,8 @@ int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 
 		if (r < 0 && aerr.code != UTIL_ETRANSPORT) {
 			/* Credentials, signing, or a body over the cap. */
-			if (resp->failure == AWSP_HTTP_FAIL_LIMIT && mutating)
+			if (mutating && (maybe_applied ||
+					 resp->failure == AWSP_HTTP_FAIL_LIMIT))
 				aerr.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
 			util_err_copy(err, &aerr);
 			goto fail;

@@ -235,6 +235,39 @@ static void test_credentials_failure(void **state)
 	awsp_client_free(c);
 }
 
+static int s_creds_calls;
+
+/* Credentials that work once, then fail (an expired refresh, say). */
+static int once_creds(void *ctx, struct awsp_credentials *ret,
+		      struct util_err *err)
+{
+	if (s_creds_calls++ == 0)
+		return test_creds_get(ctx, ret, err);
+	return util_err_set(err, UTIL_ECREDS, "refresh failed");
+}
+
+static void test_lost_then_no_credentials(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_call_info info;
+	struct awsp_client *c;
+
+	s_creds_calls = 0;
+	c = client_with(&e->s, &e->fc, "https://ec2.x", once_creds, &err);
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_NETWORK,
+			 UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_int_equal(call(c, AWSP_SVC_EC2, "AssociateAddress",
+			      AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT, &info,
+			      &err),
+			 UTIL_ECREDS);
+	/* The first attempt may have been applied: the caller must know. */
+	assert_true(err.flags & UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_true(info.lost_before);
+	assert_int_equal(e->s.n_reqs, 1);
+	awsp_client_free(c);
+}
+
 static void test_retry_classes(void **state)
 {
 	struct env *e = *state;
@@ -607,6 +640,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_quota, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_lost_then_no_credentials,
+						setup, teardown),
 		cmocka_unit_test(test_buckets),
 		cmocka_unit_test_setup_teardown(test_rate_limited_calls, setup,
 						teardown),
