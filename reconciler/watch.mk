@@ -1,6 +1,7 @@
 # reconciler/: moor watch (event loop, inotify, health probes, failover,
 # status and metrics files).
 LIB_OBJS += reconciler/backoff.o
+LIB_OBJS += reconciler/cycle.o
 LIB_OBJS += reconciler/evloop.o
 LIB_OBJS += reconciler/failover.o
 LIB_OBJS += reconciler/probe.o
@@ -8,6 +9,7 @@ LIB_OBJS += reconciler/specwatch.o
 LIB_OBJS += reconciler/status.o
 
 HEADERS += reconciler/backoff.h
+HEADERS += reconciler/cycle.h
 HEADERS += reconciler/evloop.h
 HEADERS += reconciler/failover.h
 HEADERS += reconciler/probe.h
@@ -15,6 +17,7 @@ HEADERS += reconciler/specwatch.h
 HEADERS += reconciler/status.h
 
 UNIT_TESTS += watch_backoff_test
+UNIT_TESTS += watch_cycle_test
 UNIT_TESTS += watch_evloop_test
 UNIT_TESTS += watch_failover_test
 UNIT_TESTS += watch_probe_test
