@@ -1075,12 +1075,290 @@ out:
 
 /* --- moor watch ------------------------------------------------------- */
 
+/* Only moor watch uses the daemon. */
+#include "reconciler/watch.h"
+
+static const char watch_usage[] =
+	"usage: moor watch SPEC [options] [AWS options]\n"
+	"\n"
+	"Daemon: keep live state equal to SPEC.  Applies every saved edit,\n"
+	"corrects drift on every resync, probes failover candidates and\n"
+	"moves floating IPs to a healthy standby.  An edit that is invalid,\n"
+	"empty or deleted is logged and ignored: the last good spec stays in\n"
+	"force.  SIGHUP re-reads the spec, SIGUSR1 logs the status,\n"
+	"SIGTERM/SIGINT finish the step in flight and exit 0.\n"
+	"\n"
+	"  --resync DUR           re-observe everything this often, +-10%\n"
+	"                         (default 60s)\n"
+	"  --debounce DUR         quiet time after a file event (default "
+	"200ms)\n"
+	"  --status-file PATH     keep a JSON status here (atomically "
+	"replaced)\n"
+	"  --metrics-file PATH    keep Prometheus metrics here (textfile\n"
+	"                         collector)\n"
+	"  --log-format FMT       text (default) or json, one event per line\n"
+	"  --concurrency N        reads and steps in parallel (default 8)\n"
+	"  --stop-timeout DUR     on SIGTERM, wait this long for the step in\n"
+	"                         flight (default 30s)\n"
+	"  --max-changes N        refuse a plan with more than N changes\n"
+	"\n" COMMON_AWS_USAGE;
+
+static void json_add_str(struct buf *b, const char *s)
+{
+	buf_addch(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			buf_addstr(b, "\\\"");
+			break;
+		case '\\':
+			buf_addstr(b, "\\\\");
+			break;
+		case '\n':
+			buf_addstr(b, "\\n");
+			break;
+		case '\r':
+			buf_addstr(b, "\\r");
+			break;
+		case '\t':
+			buf_addstr(b, "\\t");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				buf_addf(b, "\\u%04x", *p);
+			else
+				buf_addch(b, (char)*p);
+		}
+	}
+	buf_addch(b, '"');
+}
+
+/*
+ * --log-format json: every event as one JSON object on one line of
+ * stderr, for journald and log shippers:
+ *   {"time":"...Z","level":"info","event":"failover","resource":"vip",
+ *    "msg":"...","from":"i-...","to":"i-..."}
+ * The event's key/value details are top-level string members (a detail
+ * named like a fixed member is written as "field_NAME").
+ */
+static void json_log_sink(void *ctx, const struct util_log_event *ev)
+{
+	static const char *const fixed[] = { "time", "level", "event",
+					     "resource", "msg" };
+	struct buf line = BUF_INIT;
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!gmtime_r(&ts.tv_sec, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(when, sizeof(when), "-");
+	buf_addf(&line, "{\"time\":\"%s.%03ldZ\",\"level\":", when,
+		 ts.tv_nsec / 1000000L);
+	json_add_str(&line, util_log_level_name(ev->level));
+	buf_addstr(&line, ",\"event\":");
+	json_add_str(&line, ev->event);
+	if (ev->resource) {
+		buf_addstr(&line, ",\"resource\":");
+		json_add_str(&line, ev->resource);
+	}
+	buf_addstr(&line, ",\"msg\":");
+	json_add_str(&line, ev->msg);
+	for (const char *const *f = ev->fields; f && f[0] && f[1]; f += 2) {
+		bool clash = false;
+
+		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			clash |= !strcmp(f[0], fixed[i]);
+		buf_addstr(&line, clash ? ",\"field_" : ",\"");
+		buf_addf(&line, "%s\":", f[0]);
+		json_add_str(&line, f[1]);
+	}
+	buf_addstr(&line, "}\n");
+	fputs(line.buf, stderr);
+	buf_release(&line);
+}
+
+enum {
+	WOPT_RESYNC = 1024,
+	WOPT_DEBOUNCE,
+	WOPT_STATUS_FILE,
+	WOPT_METRICS_FILE,
+	WOPT_LOG_FORMAT,
+	WOPT_CONCURRENCY,
+	WOPT_STOP_TIMEOUT,
+	WOPT_MAX_CHANGES,
+	WOPT_ALLOW_MASS,
+};
+
+/* A duration option between min_ms and max_ms; -1 (printed) if not. */
+static int watch_duration(const char *name, const char *arg, uint64_t min_ms,
+			  uint64_t max_ms, uint64_t *ret)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	char a[32], b[32];
+
+	if (util_duration_parse(arg, ret, &err) < 0) {
+		fprintf(stderr, "moor watch: %s: %s\n", name, err.msg);
+		return -1;
+	}
+	if (*ret < min_ms || *ret > max_ms) {
+		fprintf(stderr,
+			"moor watch: %s: '%s' is not between %s and %s\n", name,
+			arg, util_duration_format(min_ms, a, sizeof(a)),
+			util_duration_format(max_ms, b, sizeof(b)));
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_watch(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("moor watch: not implemented yet\n", stderr);
-	return 1;
+	static const struct option longopts[] = {
+		{ "resync", required_argument, NULL, WOPT_RESYNC },
+		{ "debounce", required_argument, NULL, WOPT_DEBOUNCE },
+		{ "status-file", required_argument, NULL, WOPT_STATUS_FILE },
+		{ "metrics-file", required_argument, NULL, WOPT_METRICS_FILE },
+		{ "log-format", required_argument, NULL, WOPT_LOG_FORMAT },
+		{ "concurrency", required_argument, NULL, WOPT_CONCURRENCY },
+		{ "stop-timeout", required_argument, NULL, WOPT_STOP_TIMEOUT },
+		{ "max-changes", required_argument, NULL, WOPT_MAX_CHANGES },
+		{ "allow-mass-deregister", no_argument, NULL, WOPT_ALLOW_MASS },
+		COMMON_AWS_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rc_watch_config cfg = { 0 };
+	struct common_opts aws = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	struct spec_diags d = { 0 };
+	struct spec *s = NULL;
+	struct prov *p = NULL;
+	const char *format = "text";
+	bool abandoned = false;
+	int c, v, rc = EXIT_USAGE;
+
+	/* Before any thread exists: the daemon reads them via signalfd. */
+	rc_watch_block_signals();
+	cfg.resync_ms = RC_WATCH_DEFAULT_RESYNC_MS;
+	cfg.debounce_ms = RC_WATCH_DEFAULT_DEBOUNCE_MS;
+	cfg.stop_timeout_ms = RC_WATCH_DEFAULT_STOP_TIMEOUT_MS;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int r = parse_common_opt(c, optarg, &aws);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case WOPT_RESYNC:
+			if (watch_duration("--resync", optarg, 100,
+					   24 * 3600 * 1000, &cfg.resync_ms))
+				return EXIT_USAGE;
+			break;
+		case WOPT_DEBOUNCE:
+			if (watch_duration("--debounce", optarg, 0, 3600 * 1000,
+					   &cfg.debounce_ms))
+				return EXIT_USAGE;
+			break;
+		case WOPT_STOP_TIMEOUT:
+			if (watch_duration("--stop-timeout", optarg, 100,
+					   3600 * 1000, &cfg.stop_timeout_ms))
+				return EXIT_USAGE;
+			break;
+		case WOPT_STATUS_FILE:
+			cfg.status_file = optarg;
+			break;
+		case WOPT_METRICS_FILE:
+			cfg.metrics_file = optarg;
+			break;
+		case WOPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+				fprintf(stderr,
+					"moor watch: --log-format: '%s' is "
+					"not text or json\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			format = optarg;
+			break;
+		case WOPT_CONCURRENCY:
+		case WOPT_MAX_CHANGES:
+			if (util_parse_int(optarg, 1,
+					   c == WOPT_CONCURRENCY ? 64
+								 : 1000000000,
+					   &v, &err) < 0) {
+				fprintf(stderr, "moor watch: %s: %s\n",
+					c == WOPT_CONCURRENCY ? "--concurrency"
+							      : "--max-changes",
+					err.msg);
+				return EXIT_USAGE;
+			}
+			if (c == WOPT_CONCURRENCY)
+				cfg.concurrency = (unsigned)v;
+			else
+				cfg.max_changes = (unsigned)v;
+			break;
+		case WOPT_ALLOW_MASS:
+			fputs("moor watch: --allow-mass-deregister is not "
+			      "available to the daemon: an edit must never "
+			      "empty a group unattended; run 'moor apply "
+			      "--allow-mass-deregister' once instead\n",
+			      stderr);
+			return EXIT_USAGE;
+		case 'h':
+			fputs(watch_usage, stdout);
+			return 0;
+		default:
+			fputs(watch_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(watch_usage, stderr);
+		return EXIT_USAGE;
+	}
+	cfg.spec_path = argv[optind];
+
+	/* There is no last good spec yet: the first must be valid. */
+	rc = 1;
+	if (spec_load_file(cfg.spec_path, &s, &d, &err) < 0) {
+		if (err.code == UTIL_EIO)
+			print_err(&err);
+		else
+			print_spec_diags(&d);
+		goto out;
+	}
+	print_spec_diags(&d); /* warnings */
+	if (make_provider(&aws, s->region, &p, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	util_log_set_sink(strcmp(format, "json") ? stderr_log_sink
+						 : json_log_sink,
+			  NULL, aws.debug ? UTIL_LOG_DEBUG : UTIL_LOG_INFO);
+	cfg.region = prov_aws_region(p, NULL);
+	cfg.region_fixed = aws.region != NULL;
+	if (rc_watch_run(p, s, &cfg, &abandoned, &err) < 0) {
+		s = NULL;
+		util_log(UTIL_LOG_ERROR, "watch_failed", NULL, "%s", err.msg);
+		goto out;
+	}
+	s = NULL;
+	if (abandoned) {
+		/* A worker is still in an AWS call: leave without freeing. */
+		fflush(stderr);
+		_exit(0);
+	}
+	rc = 0;
+out:
+	util_log_set_sink(NULL, NULL, UTIL_LOG_INFO);
+	spec_diags_release(&d);
+	spec_free(s);
+	prov_free(p);
+	return rc;
 }
 
 /* --- moor whoami ------------------------------------------------------ */

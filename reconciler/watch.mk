@@ -7,6 +7,7 @@ LIB_OBJS += reconciler/failover.o
 LIB_OBJS += reconciler/probe.o
 LIB_OBJS += reconciler/specwatch.o
 LIB_OBJS += reconciler/status.o
+LIB_OBJS += reconciler/watch.o
 
 HEADERS += reconciler/backoff.h
 HEADERS += reconciler/cycle.h
@@ -15,6 +16,7 @@ HEADERS += reconciler/failover.h
 HEADERS += reconciler/probe.h
 HEADERS += reconciler/specwatch.h
 HEADERS += reconciler/status.h
+HEADERS += reconciler/watch.h
 
 UNIT_TESTS += watch_backoff_test
 UNIT_TESTS += watch_cycle_test
