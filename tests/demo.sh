@@ -16,10 +16,10 @@ MOOR=${MOOR:-./moor}
 case $MOOR in /*) ;; *) MOOR=$(pwd)/$MOOR ;; esac
 PYTHON=${PYTHON:-/usr/bin/python3}
 SPEC=examples/demo.yaml
-APP1=i-0a1b2c3d4e5f60011
-APP2=i-0a1b2c3d4e5f60012
-WEB2=i-0a1b2c3d4e5f60002
-DEBUG=i-0a1b2c3d4e5f60099
+APP1="i-0a1b2c3d4e5f60011"
+APP2="i-0a1b2c3d4e5f60012"
+WEB2="i-0a1b2c3d4e5f60002"
+DEBUG="i-0a1b2c3d4e5f60099"
 VIP=eipalloc-0a1b2c3d4e5f60010
 
 tmp=$(mktemp -d)
@@ -37,7 +37,7 @@ trap 'exit 130' INT TERM
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
 	B=$(printf '\033[1m') N=$(printf '\033[0m')
 else
-	B= N=
+	B='' N=''
 fi
 n=0
 step() {

@@ -28,7 +28,6 @@ separate pacing from the engine's own cost.
 Env: MOOR (binary), BENCH_SCALES (e.g. "100:10:100" to run one).
 """
 
-import json
 import math
 import os
 import subprocess

@@ -16,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import engine_lib as L  # noqa: E402
-from engine_lib import APP1, APP2, OLD, ROGUE, VIP_APP, WEB  # noqa: E402
+from engine_lib import APP1, OLD, ROGUE, VIP_APP, WEB  # noqa: E402
 
 
 class EngineTest(unittest.TestCase):
