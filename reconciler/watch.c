@@ -614,6 +614,14 @@ static void on_probe(void *ctx, const struct rc_probe_result *r)
 				r->detail);
 		status_soon(w);
 	}
+	/*
+	 * Decide once the round is complete: a candidate whose probe of
+	 * this round is still out may be failing too (two servers that die
+	 * together must give "all down", not a move to the second).
+	 */
+	for (size_t k = 0; k < a->n; k++)
+		if (a->c[k].probe)
+			return;
 	fo_evaluate(a);
 }
 
@@ -866,6 +874,8 @@ static void apply_outcomes(struct rc_watch *w, const struct rc_cycle_result *r)
 
 	for (size_t i = 0; i < r->n_outcomes; i++) {
 		const struct rc_cycle_outcome *o = &r->outcomes[i];
+		uint64_t delay;
+		unsigned fails;
 		char d[32];
 
 		if (!o->failed) {
@@ -874,13 +884,12 @@ static void apply_outcomes(struct rc_watch *w, const struct rc_cycle_result *r)
 		}
 		if (!strcmp(o->key, "*"))
 			observed = false;
+		delay = rc_backoff_fail(&w->bo, o->key, now);
+		fails = rc_backoff_failures(&w->bo, o->key);
 		util_log(UTIL_LOG_INFO, "backoff", o->label,
 			 "%s failed %u time%s in a row; next attempt in %s",
-			 o->label, rc_backoff_failures(&w->bo, o->key) + 1,
-			 rc_backoff_failures(&w->bo, o->key) ? "s" : "",
-			 util_duration_format(rc_backoff_fail(&w->bo, o->key,
-							      now),
-					      d, sizeof(d)));
+			 o->label, fails, fails == 1 ? "" : "s",
+			 util_duration_format(delay, d, sizeof(d)));
 	}
 	if (observed)
 		rc_backoff_ok(&w->bo, "*");
@@ -1164,7 +1173,7 @@ static void keep_snapshots(struct rc_watch *w, struct rc_cycle_result *r)
 static void full_done(struct rc_watch *w, struct job *j)
 {
 	struct rc_cycle_result *r = &j->res;
-	enum util_log_level lvl = UTIL_LOG_DEBUG;
+	enum util_log_level lvl = UTIL_LOG_INFO;
 
 	count_result(w, j);
 	apply_outcomes(w, r);
@@ -1172,8 +1181,6 @@ static void full_done(struct rc_watch *w, struct job *j)
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
 		memcpy(w->applied_sha, j->ws->s->sha256,
 		       sizeof(w->applied_sha));
-	if (r->changes)
-		lvl = UTIL_LOG_INFO;
 	if (r->status != RC_CYCLE_OK)
 		lvl = UTIL_LOG_WARN;
 	util_log(lvl, "reconcile", NULL,

@@ -25,3 +25,10 @@ UNIT_TESTS += watch_failover_test
 UNIT_TESTS += watch_probe_test
 UNIT_TESTS += watch_specwatch_test
 UNIT_TESTS += watch_status_test
+
+# Against tests/fakeaws with loopback health servers (watch_lib.py is
+# their shared helper, not a test).
+INTEGRATION_TESTS += tests/integration/watch_edits.py
+INTEGRATION_TESTS += tests/integration/watch_drift.py
+INTEGRATION_TESTS += tests/integration/watch_failover.py
+INTEGRATION_TESTS += tests/integration/watch_signals.py

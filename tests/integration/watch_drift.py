@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""moor watch correcting drift and riding out AWS failures, against
+tests/fakeaws: changes made through the fake's control API (a member
+removed, an address moved, as in the console) are undone within one
+resync and counted; an AWS outage and a failing call back off instead of
+looping, and the daemon converges once AWS answers again; the JSON log
+format and SIGUSR1's status report.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import watch_lib as L  # noqa: E402
+
+A, B, C = L.iid(1), L.iid(2), L.iid(3)
+TG = "web-tg"
+ALLOC = L.alloc_id(2)
+
+SPEC = ("version: 1\n"
+        "region: us-east-1\n"
+        "load_balancers:\n"
+        "  - target_group: %s\n"
+        "    members: [%s, %s]\n"
+        "    wait: registered\n"
+        "elastic_ips:\n"
+        "  - allocation_id: %s\n"
+        "    instance: %s\n" % (TG, A, B, ALLOC, C))
+
+FA = None
+
+
+class Session:
+    def __init__(self, args=(), log_format="text"):
+        FA.reset()
+        FA.load_state(L.world(3, addresses=[{
+            "allocation_id": ALLOC, "public_ip": "198.51.100.30",
+            "tags": {"Name": "vip-web"}}], target_groups=[{
+                "name": TG, "port": 8080, "protocol": "HTTP",
+                "vpc_id": L.VPC, "targets": [{"id": A}]}]))
+        self.dir = tempfile.mkdtemp(prefix="moor-watch-drift-")
+        self.path = os.path.join(self.dir, "spec.yaml")
+        with open(self.path, "w") as f:
+            f.write(SPEC)
+        self.d = L.Daemon(FA, self.path, ["--resync", "1s"] + list(args),
+                          log_format=log_format)
+
+    def __enter__(self):
+        self.d.start()
+        converged()
+        return self.d
+
+    def __exit__(self, *exc):
+        try:
+            if exc[0] is None:
+                rc = self.d.stop()
+                L.expect(rc == 0, "moor watch exited %s" % rc)
+        finally:
+            FA.clear_faults()
+            self.d.close()
+            shutil.rmtree(self.dir)
+
+
+def converged(timeout=30):
+    L.wait_until(lambda: L.tg_members(FA, TG) == [A, B] and
+                 L.holder(FA, ALLOC) == C, timeout, "live state = spec")
+
+
+def resyncs_since(d, mark):
+    return d.find("reconcile", contains="(resync)", since=mark)
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+@case
+def drift_corrected_within_one_resync():
+    with Session() as d:
+        # Let the start-up reconcile be the spec's last full apply.
+        L.wait_until(lambda: resyncs_since(d, 0), 20, "a resync")
+        mark = d.mark()
+        FA.call("POST", "/target-groups/deregister",
+                {"target_group": TG, "targets": [{"id": B}]})
+        FA.associate_address(allocation_id=ALLOC, instance_id=A)
+        L.expect(L.tg_members(FA, TG) == [A], "drift not made")
+        converged()
+        fixed = d.find("drift_corrected", since=mark)
+        L.expect(len(fixed) == 2, fixed)
+        L.expect({e["resource"] for e in fixed} == {TG, ALLOC}, fixed)
+        # Undone by the first resync that saw it: at most the one that
+        # may have been running when the drift was made came before.
+        done = [e for e in resyncs_since(d, mark) if "drift" in e["msg"]]
+        L.expect(done, "no resync reconcile undid the drift")
+        first = resyncs_since(d, mark).index(done[0])
+        L.expect(first <= 1, "drift undone only by resync #%d" % (first + 1))
+        L.wait_until(lambda: "moor_drift_corrections_total 2" in
+                     d.read_metrics(), 10, "the drift counter")
+        st = d.read_status()
+        L.expect(st["counters"]["drift_corrections"] == 2, st["counters"])
+        g = st["groups"][0]
+        L.expect(g["label"] == TG and g["members_total"] == 2, g)
+        a = st["addresses"][0]
+        L.expect(a["holder"] == C and not a["failover"], a)
+
+
+@case
+def aws_outage_backs_off_then_converges():
+    with Session(["--max-attempts", "1"]) as d:
+        FA.set_faults({"global": {"error_503_rate": 1.0}})
+        mark = d.mark()
+        FA.call("POST", "/target-groups/deregister",
+                {"target_group": TG, "targets": [{"id": B}]})
+        seq = L.last_seq(FA)
+        d.wait_event("observe_failed", 20, since=mark)
+        time.sleep(6)
+        # Backing off (1 s, 2 s, 4 s ...), not looping: a handful of
+        # attempts in 6 s, each three reads tried at most three times.
+        attempts = d.find("observe_failed", since=mark)
+        L.expect(1 <= len(attempts) <= 4,
+                 "%d attempts in 6s" % len(attempts))
+        L.expect(len(FA.log(seq)) <= (len(attempts) + 1) * 3 * 3,
+                 "%d requests in 6s" % len(FA.log(seq)))
+        waits = [re.search(r"next attempt in (\S+)", e["msg"]).group(1)
+                 for e in d.find("backoff", since=mark)]
+        L.expect(len(waits) >= 2 and
+                 waits == ["1s", "2s", "4s", "8s"][:len(waits)], waits)
+        L.expect(d.proc.poll() is None, "the daemon died")
+        st = d.read_status()
+        L.expect(st["last_error"]["aws_code"] == "Unavailable",
+                 st["last_error"])
+        L.expect(st["last_error"]["request_id"], st["last_error"])
+        L.expect(st["counters"]["resources_backing_off"] >= 1, st)
+        FA.clear_faults()
+        converged(40)
+        d.wait_event("drift_corrected", 10, since=mark, resource=TG)
+
+
+@case
+def failing_call_backs_off_per_resource():
+    with Session(["--max-attempts", "1"]) as d:
+        FA.set_faults({"actions": {"elbv2:RegisterTargets":
+                                   {"error_500_rate": 1.0}}})
+        mark = d.mark()
+        FA.call("POST", "/target-groups/deregister",
+                {"target_group": TG, "targets": [{"id": B}]})
+        # The address, drifted at the same time, is fixed regardless.
+        FA.associate_address(allocation_id=ALLOC, instance_id=A)
+        ev = d.wait_event("apply_failed", 20, since=mark, resource=TG)
+        e = ev[0]
+        L.expect(e["level"] == "error", e)
+        L.expect("aws_code=InternalFailure" in e["raw"], e["raw"])
+        L.expect("request_id=" in e["raw"], e["raw"])
+        L.wait_until(lambda: L.holder(FA, ALLOC) == C, 20, "the address")
+        d.wait_event("backoff", 10, since=mark, resource=TG)
+        FA.clear_faults()
+        converged(40)
+
+
+@case
+def json_log_and_sigusr1_status():
+    with Session(log_format="json") as d:
+        mark = d.mark()
+        d.send_signal(signal.SIGUSR1)
+        d.wait_event("status", 10, since=mark)
+        d.wait_event("status_group", 10, since=mark, resource=TG)
+        ev = d.wait_event("status_address", 10, since=mark, resource=ALLOC)
+        L.expect(C in ev[0]["msg"], ev)
+    # Every line of the log is one JSON object with the fixed members.
+    for line in d.lines:
+        obj = json.loads(line)
+        for k in ("time", "level", "event", "msg"):
+            L.expect(k in obj, "%s missing in %s" % (k, line))
+        L.expect(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+                          obj["time"]), obj["time"])
+    steps = [json.loads(x) for x in d.lines
+             if json.loads(x)["event"] == "apply_step"]
+    L.expect(steps and steps[0].get("resource"), steps)
+
+
+def main():
+    global FA
+    with L.FakeAws(state=L.world(3)) as fa:
+        FA = fa
+        return L.run_cases(CASES, sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

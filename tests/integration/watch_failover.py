@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""moor watch moving floating IPs, against tests/fakeaws with real health
+servers: the candidates are fakeaws instances whose private IPs are
+127.0.0.2, .3, .4, each served by a small HTTP server of this test.
+
+Stopping the primary's server moves the address to the standby with one
+AssociateAddress (AllowReassociation=true); prefer_first moves it back
+once the primary passed `rise` probes, stay does not; a flapping server
+moves it no more often than the damping allows; with every candidate
+down nothing moves and an alert is logged; a stopped holder or a holder
+changed by hand is corrected.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import watch_lib as L  # noqa: E402
+
+A, B, C = L.iid(1), L.iid(2), L.iid(3)
+ALLOC = L.alloc_id(1)
+IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+
+FA = None
+PORT = None
+SERVERS = []
+
+
+def spec_text(failback="prefer_first", interval="300ms", timeout="200ms",
+              fall=2, rise=2, probe=None, candidates=(A, B)):
+    probe = probe or '{http: "http://{private_ip}:%d/healthz"}' % PORT
+    return ("version: 1\n"
+            "region: us-east-1\n"
+            "elastic_ips:\n"
+            "  - allocation_id: %s\n"
+            "    failover:\n"
+            "      candidates: [%s]\n"
+            "      probe: %s\n"
+            "      interval: %s\n"
+            "      timeout: %s\n"
+            "      fall: %d\n"
+            "      rise: %d\n"
+            "      failback: %s\n"
+            % (ALLOC, ", ".join(candidates), probe, interval, timeout,
+               fall, rise, failback))
+
+
+def associates(since=0):
+    return [e for e in FA.log(since) if e["action"] == "AssociateAddress"]
+
+
+class Session:
+    def __init__(self, text, args=()):
+        FA.reset()
+        FA.load_state(L.world(3, addresses=[{
+            "allocation_id": ALLOC, "public_ip": "198.51.100.20",
+            "instance_id": A, "tags": {"Name": "vip-app"}}]))
+        FA.reset_counters()
+        for s in SERVERS:
+            s.healthy = True
+            s.start()
+        self.dir = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                "moor-watch-fo-%d" % os.getpid())
+        os.makedirs(self.dir, exist_ok=True)
+        self.path = os.path.join(self.dir, "spec.yaml")
+        with open(self.path, "w") as f:
+            f.write(text)
+        self.d = L.Daemon(FA, self.path, ["--resync", "1s"] + list(args))
+
+    def __enter__(self):
+        self.d.start()
+        return self.d
+
+    def __exit__(self, *exc):
+        try:
+            if exc[0] is None:
+                rc = self.d.stop()
+                L.expect(rc == 0, "moor watch exited %s" % rc)
+        finally:
+            self.d.close()
+            os.unlink(self.path)
+            os.rmdir(self.dir)
+
+
+def wait_up(d, *instances):
+    def ok():
+        st = d.read_status()
+        cands = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
+        return all(cands[i]["health"] == "up" for i in instances)
+    L.wait_until(ok, 30, "candidates %s up" % (instances,))
+
+
+def wait_holder(want, timeout=30):
+    L.wait_until(lambda: L.holder(FA, ALLOC) == want, timeout,
+                 "the address on %s" % want)
+
+
+def index_of(d, event, resource=None, contains=None):
+    with d.lock:
+        for i, e in enumerate(d.events):
+            if e.get("event") == event and \
+                    (contains is None or contains in e.get("msg", "")):
+                return i
+    return None
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+@case
+def failover_then_failback_prefer_first():
+    with Session(spec_text("prefer_first")) as d:
+        wait_up(d, A, B)
+        seq = L.last_seq(FA)
+        SERVERS[0].stop()
+        wait_holder(B)
+        calls = associates(seq)
+        L.expect(len(calls) == 1, calls)
+        p = calls[0]["params"]
+        L.expect(p.get("InstanceId") == B and
+                 p.get("AllowReassociation") == "true", p)
+        ev = d.wait_event("failover", 10)
+        L.expect(ev[0].get("resource") == ALLOC and A in ev[0]["msg"], ev)
+        st = d.read_status()
+        L.expect(st["addresses"][0]["holder"] == B, st["addresses"])
+        # Back up: moved back only after `rise` passed probes.
+        mark = d.mark()
+        SERVERS[0].start()
+        wait_holder(A)
+        up = index_of(d, "probe_up", contains="%s of" % A)
+        back = index_of(d, "failback")
+        L.expect(up is not None and back is not None and up < back,
+                 "failback before the primary was up")
+        L.expect("after 2 passed probes" in
+                 d.find("probe_up", since=mark)[0]["msg"],
+                 d.find("probe_up", since=mark))
+        L.expect(len(associates(seq)) == 2, associates(seq))
+        L.wait_until(lambda: 'moor_failovers_total{address="%s"} 2' % ALLOC
+                     in d.read_metrics(), 10, "failover metric")
+        L.expect('moor_probe_up{address="%s",instance="%s"} 1' % (ALLOC, A)
+                 in d.read_metrics(), d.read_metrics())
+
+
+@case
+def stay_does_not_fail_back():
+    # With a TCP probe this time.
+    with Session(spec_text("stay", probe="{tcp: %d}" % PORT)) as d:
+        wait_up(d, A, B)
+        seq = L.last_seq(FA)
+        SERVERS[0].stop()
+        wait_holder(B)
+        mark = d.mark()
+        SERVERS[0].start()
+        d.wait_event("probe_up", 10, since=mark, contains="%s of" % A)
+        # Several probe rounds and two resync checks later, still on B.
+        seq2 = L.last_seq(FA)
+        L.wait_until(lambda: sum(1 for e in FA.log(seq2)
+                                 if e["action"] == "DescribeAddresses") >= 2,
+                     30, "two resync checks")
+        L.expect(L.holder(FA, ALLOC) == B, "failed back with stay")
+        L.expect(len(associates(seq)) == 1, associates(seq))
+        L.expect(not d.find("failback"), d.find("failback"))
+
+
+@case
+def flapping_is_damped():
+    # Window: 250ms x (1 + 4) = 1.25 s between two moves.
+    with Session(spec_text("prefer_first", interval="250ms",
+                           timeout="150ms", fall=1, rise=4)) as d:
+        wait_up(d, A, B)
+        seq = L.last_seq(FA)
+        start = time.monotonic()
+        # Down 0.3 s, up 1.2 s, for 9 s.
+        while time.monotonic() - start < 9:
+            SERVERS[0].healthy = False
+            time.sleep(0.3)
+            SERVERS[0].healthy = True
+            time.sleep(1.2)
+        elapsed = time.monotonic() - start
+        moves = len(associates(seq))
+        L.expect(moves >= 2, "no failover at all (%d moves)" % moves)
+        bound = int(elapsed / 1.25) + 1
+        L.expect(moves <= bound, "%d moves in %.1fs, damping allows %d"
+                 % (moves, elapsed, bound))
+        L.expect(d.find("failover_damped"), "damping never held a move")
+        # Quiet again: it settles on the primary.
+        wait_holder(A)
+
+
+@case
+def all_candidates_down_leaves_it():
+    with Session(spec_text("prefer_first")) as d:
+        wait_up(d, A, B)
+        seq = L.last_seq(FA)
+        # Both at once (a round probes every candidate together).
+        SERVERS[0].healthy = SERVERS[1].healthy = False
+        ev = d.wait_event("all_candidates_down", 20)
+        L.expect(ev[0]["level"] == "error", ev)
+        L.expect(L.holder(FA, ALLOC) == A, "moved with nobody up")
+        # Evaluated again, alerted again (rate-limited to one per resync).
+        L.wait_until(lambda: len(d.find("all_candidates_down")) >= 2, 20,
+                     "a repeated alert")
+        L.expect(not associates(seq), associates(seq))
+        # The standby comes back: it gets the address.
+        SERVERS[1].healthy = True
+        wait_holder(B)
+
+
+@case
+def stopped_holder_is_replaced():
+    with Session(spec_text("stay")) as d:
+        wait_up(d, A, B)
+        # The instance stops; its health server (this test) does not.
+        FA.set_instance_state(A, "stopped")
+        wait_holder(B)
+        ev = d.wait_event("failover", 10)
+        L.expect("holder_not_running" in ev[0]["msg"], ev)
+
+
+@case
+def holder_moved_by_hand_is_corrected():
+    with Session(spec_text("stay")) as d:
+        wait_up(d, A, B)
+        seq = L.last_seq(FA)
+        FA.associate_address(allocation_id=ALLOC, instance_id=C)
+        wait_holder(A)
+        ev = d.wait_event("drift_corrected", 10)
+        L.expect(C in ev[0]["msg"], ev)
+        L.expect(len(associates(seq)) == 1, associates(seq))
+        L.wait_until(lambda: "moor_drift_corrections_total 1"
+                     in d.read_metrics(), 10, "drift metric")
+        # Moved by hand to the other candidate: a healthy holder stays.
+        FA.associate_address(allocation_id=ALLOC, instance_id=B)
+        d.wait_event("holder_changed", 10)
+        L.expect(L.holder(FA, ALLOC) == B, "moved a healthy holder")
+
+
+def main():
+    global FA, PORT
+    PORT = L.free_port(IPS)
+    SERVERS.extend(L.HealthServer(ip, PORT) for ip in IPS)
+    try:
+        with L.FakeAws(state=L.world(3)) as fa:
+            FA = fa
+            return L.run_cases(CASES, sys.argv[1:])
+    finally:
+        for s in SERVERS:
+            s.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
