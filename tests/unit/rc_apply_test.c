@@ -641,6 +641,27 @@ static void test_concurrent_phase(void **state)
 	expect_converged(f, yaml);
 }
 
+static void test_move_target_stopped_before_apply(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
+		   "    ownership: additive\n    wait: none\n"
+		   "    members: [" A "]\n"
+		   "elastic_ips:\n  - allocation_id: eipalloc-0000000a\n"
+		   "    instance: " B "\n");
+	/* The standby stops between plan and apply: no blind move. */
+	memprov_set_instance_state(f->m, B, "stopped");
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "done skipped");
+	assert_string_equal(detail(f, 1), "the world changed since the plan: "
+					  "instance:" B " is not as planned");
+	expect_mutations(f, "classic_register web-classic " A "\n");
+	assert_string_equal(memprov_address_holder(f->m, "eipalloc-0000000a"),
+			    A);
+}
+
 static void test_observe_retries_only_failed_reads(void **state)
 {
 	struct fx *f = *state;
@@ -697,6 +718,7 @@ int main(void)
 		T(test_failover_move_is_one_call),
 		T(test_cancel_between_steps),
 		T(test_concurrent_phase),
+		T(test_move_target_stopped_before_apply),
 		T(test_observe_retries_only_failed_reads),
 #undef T
 	};
