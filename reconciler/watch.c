@@ -259,6 +259,7 @@ struct rc_watch {
 	struct waddr *addrs;
 	size_t n_addrs;
 	uint64_t last_status_ms;
+	bool status_warned, metrics_warned;
 };
 
 static const struct spec *cur_spec(const struct rc_watch *w)
@@ -774,7 +775,11 @@ static void fo_recheck(void *ctx)
 {
 	struct fo_addr *a = ctx;
 
-	fo_evaluate(a);
+	/* Never observed (its first cycle failed): try again. */
+	if (!a->holder_known && !a->in_flight)
+		fo_request(a, false);
+	else
+		fo_evaluate(a);
 }
 
 /* A failover cycle for every address asking for one. */
@@ -866,11 +871,16 @@ static void count_result(struct rc_watch *w, const struct job *j)
 		set_last_error(w, &r->err, r->err_resource);
 }
 
-/* Back off what failed, forget what worked. */
-static void apply_outcomes(struct rc_watch *w, const struct rc_cycle_result *r)
+/*
+ * Back off what failed, forget what worked.  A job that ran on a spec
+ * replaced since brings no failures back: the new spec gets a fresh try
+ * (and a key it no longer names would wait forever).
+ */
+static void apply_outcomes(struct rc_watch *w, const struct job *j)
 {
+	const struct rc_cycle_result *r = &j->res;
 	uint64_t now = util_mono_ms();
-	bool observed = r->observed;
+	bool observed = r->observed, stale = j->ws != w->cur;
 
 	for (size_t i = 0; i < r->n_outcomes; i++) {
 		const struct rc_cycle_outcome *o = &r->outcomes[i];
@@ -882,6 +892,8 @@ static void apply_outcomes(struct rc_watch *w, const struct rc_cycle_result *r)
 			rc_backoff_ok(&w->bo, o->key);
 			continue;
 		}
+		if (stale)
+			continue;
 		if (!strcmp(o->key, "*"))
 			observed = false;
 		delay = rc_backoff_fail(&w->bo, o->key, now);
@@ -911,7 +923,7 @@ static void fo_done(struct rc_watch *w, struct job *j)
 	uint64_t now = util_mono_ms();
 
 	count_result(w, j);
-	apply_outcomes(w, &j->res);
+	apply_outcomes(w, j);
 	for (size_t i = 0; i < j->res.n_fo; i++) {
 		const struct rc_cycle_fo_out *o = &j->res.fo[i];
 		struct fo_addr *a = o->addr.key ? fo_find(w, o->addr.key)
@@ -970,6 +982,8 @@ static void fo_done(struct rc_watch *w, struct job *j)
 		}
 		free(a->last_error);
 		a->last_error = o->failed ? err_line(&o->err) : NULL;
+		if (o->failed && !a->holder_known)
+			fo_request(a, false); /* after its backoff */
 		if (o->observed)
 			a->last = o->decision;
 	}
@@ -1176,7 +1190,7 @@ static void full_done(struct rc_watch *w, struct job *j)
 	enum util_log_level lvl = UTIL_LOG_INFO;
 
 	count_result(w, j);
-	apply_outcomes(w, r);
+	apply_outcomes(w, j);
 	keep_snapshots(w, r);
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
 		memcpy(w->applied_sha, j->ws->s->sha256,
@@ -1450,19 +1464,44 @@ static void status_log(struct rc_watch *w)
 			 (unsigned long long)a->moves, a->moves == 1 ? "" : "s",
 			 b.buf);
 	}
-	for (size_t i = 0; i < w->n_addrs; i++)
-		util_log(UTIL_LOG_INFO, "status_address", w->addrs[i].a.label,
-			 "%s on %s", w->addrs[i].a.label,
-			 w->addrs[i].a.holder ? w->addrs[i].a.holder
-					      : "nothing");
-	for (size_t i = 0; i < w->n_groups; i++)
-		util_log(UTIL_LOG_INFO, "status_group", w->groups[i].g.label,
-			 "%s: %zu member%s, %zu healthy%s",
-			 w->groups[i].g.label, w->groups[i].g.total,
-			 w->groups[i].g.total == 1 ? "" : "s",
-			 w->groups[i].g.healthy,
-			 w->groups[i].g.found ? "" : " (not found)");
+	for (size_t i = 0; i < s->n_eips; i++) {
+		const struct waddr *wa = addr_find(w, w->cur->eip_keys[i]);
+		const char *label = rc_eip_label(&s->eips[i]);
+
+		if (s->eips[i].bind == SPEC_BIND_FAILOVER)
+			continue;
+		util_log(UTIL_LOG_INFO, "status_address", label, "%s on %s",
+			 label,
+			 !wa		? "(not observed yet)"
+			 : wa->a.holder ? wa->a.holder
+					: "nothing");
+	}
+	for (size_t i = 0; i < s->n_lbs; i++) {
+		const char *label = spec_lb_label(&s->lbs[i]);
+		const struct wgroup *g = group_find(w, label);
+
+		if (!g)
+			util_log(UTIL_LOG_INFO, "status_group", label,
+				 "%s: not observed yet", label);
+		else
+			util_log(UTIL_LOG_INFO, "status_group", label,
+				 "%s: %zu member%s, %zu healthy%s", label,
+				 g->g.total, g->g.total == 1 ? "" : "s",
+				 g->g.healthy,
+				 g->g.found ? "" : " (not found)");
+	}
 	buf_release(&b);
+}
+
+/* A file that cannot be written is reported once, not on every write. */
+static void status_warn(struct rc_watch *w, const char *path,
+			const struct util_err *e, bool *warned)
+{
+	(void)w;
+	if (!*warned)
+		util_log(UTIL_LOG_WARN, "status_write_failed", path,
+			 "%s; retrying on every update", e->msg);
+	*warned = true;
 }
 
 static void status_write(struct rc_watch *w)
@@ -1612,8 +1651,10 @@ static void status_write(struct rc_watch *w)
 		if (rc_status_to_json(&st, &out, &e) < 0 ||
 		    rc_status_write_file(w->cfg.status_file, out.buf, out.len,
 					 &e) < 0)
-			util_log(UTIL_LOG_WARN, "status_write_failed",
-				 w->cfg.status_file, "%s", e.msg);
+			status_warn(w, w->cfg.status_file, &e,
+				    &w->status_warned);
+		else
+			w->status_warned = false;
 		util_err_clear(&e);
 	}
 	if (w->cfg.metrics_file) {
@@ -1621,8 +1662,10 @@ static void status_write(struct rc_watch *w)
 		rc_status_to_metrics(&st, &out);
 		if (rc_status_write_file(w->cfg.metrics_file, out.buf, out.len,
 					 &e) < 0)
-			util_log(UTIL_LOG_WARN, "status_write_failed",
-				 w->cfg.metrics_file, "%s", e.msg);
+			status_warn(w, w->cfg.metrics_file, &e,
+				    &w->metrics_warned);
+		else
+			w->metrics_warned = false;
 	}
 out:
 	for (size_t i = 0; i < s->n_lbs; i++)

@@ -32,3 +32,11 @@ INTEGRATION_TESTS += tests/integration/watch_edits.py
 INTEGRATION_TESTS += tests/integration/watch_drift.py
 INTEGRATION_TESTS += tests/integration/watch_failover.py
 INTEGRATION_TESTS += tests/integration/watch_signals.py
+
+# make bench: spec saved -> first mutating call, primary down -> address
+# on the standby (20 trials each; median, max).
+BENCH_EXTRA += bench-watch
+bench-watch: $(MOOR)
+	MOOR="$(abspath $(MOOR))" $(PYTHON) tests/bench/watch_bench.py
+
+.PHONY: bench-watch

@@ -169,6 +169,7 @@ def failing_call_backs_off_per_resource():
 @case
 def json_log_and_sigusr1_status():
     with Session(log_format="json") as d:
+        d.wait_event("reconcile", 20)
         mark = d.mark()
         d.send_signal(signal.SIGUSR1)
         d.wait_event("status", 10, since=mark)

@@ -240,6 +240,28 @@ def holder_moved_by_hand_is_corrected():
         L.expect(L.holder(FA, ALLOC) == B, "moved a healthy holder")
 
 
+@case
+def aws_down_at_start_then_back():
+    # No resync to lean on: only the per-address backoff retries.
+    sess = Session(spec_text("stay"), args=["--resync", "1h",
+                                            "--max-attempts", "1"])
+    FA.set_faults({"global": {"error_503_rate": 1.0}})
+    try:
+        with sess as d:
+            d.wait_event("observe_failed", 20)
+            d.wait_event("backoff", 10, resource=ALLOC)
+            st = d.read_status()
+            L.expect(st["addresses"][0]["last_error"], st["addresses"])
+            FA.clear_faults()
+            wait_up(d, A, B)
+            L.expect(d.read_status()["addresses"][0]["holder"] == A,
+                     "holder")
+            SERVERS[0].stop()
+            wait_holder(B)
+    finally:
+        FA.clear_faults()
+
+
 def main():
     global FA, PORT
     PORT = L.free_port(IPS)
