@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -215,6 +216,18 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/*
+ * Probe sockets are close-on-exec like every other fd of the daemon (the
+ * credential chain may run a credential_process).
+ */
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose,
+				 struct curl_sockaddr *a)
+{
+	(void)ctx;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static void unlink_probe(struct rc_probe *p)
 {
 	struct rc_prober *pr = p->pr;
@@ -379,6 +392,7 @@ int rc_probe_start(struct rc_prober *pr, const struct rc_probe_target *t,
 	curl_easy_setopt(p->easy, CURLOPT_PRIVATE, (char *)p);
 	curl_easy_setopt(p->easy, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, tmo);
 	curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, tmo);
 	curl_easy_setopt(p->easy, CURLOPT_NOPROXY, "*");

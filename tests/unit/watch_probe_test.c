@@ -5,6 +5,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -104,7 +106,7 @@ static void *acceptor(void *arg)
 	struct server *s = arg;
 
 	for (;;) {
-		int fd = accept(s->fd, NULL, NULL);
+		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
 		struct conn *c;
 
 		if (fd < 0 || s->stop) {
@@ -301,6 +303,33 @@ static void test_tcp(void **state)
 	assert_non_null(strstr(closed.r.detail, "onnect"));
 }
 
+/*
+ * TCP sockets of this process with (or without) FD_CLOEXEC.  (libcurl's
+ * own AF_UNIX wake-up pair is not ours to set.)
+ */
+static int count_sockets(bool cloexec)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		int fd, domain = 0;
+		socklen_t len = sizeof(domain);
+
+		if (e->d_name[0] == '.')
+			continue;
+		fd = (int)strtol(e->d_name, NULL, 10);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+		    domain != AF_INET)
+			continue;
+		n += ((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0) == cloexec;
+	}
+	closedir(d);
+	return n;
+}
+
 static void test_cancel(void **state)
 {
 	struct fx *f = *state;
@@ -318,6 +347,9 @@ static void test_cancel(void **state)
 	/* Let both connect, then cancel the slow one. */
 	for (int i = 0; i < 5; i++)
 		rc_evloop_run_once(f->l, 20, NULL);
+	/* Every socket of the process is close-on-exec, the probe's too. */
+	assert_true(count_sockets(true) >= 2);
+	assert_int_equal(count_sockets(false), 0);
 	rc_probe_cancel(p);
 	run(f);
 	assert_int_equal(a.calls, 0);
