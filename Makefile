@@ -66,7 +66,7 @@ endif
 
 # The goals that must not need the libraries (they install them, or only
 # delete files).
-NO_PKG_GOALS = deps deps-fuzz clean distclean format format-check
+NO_PKG_GOALS = deps deps-fuzz clean distclean format format-check test
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) && echo ok),ok)
 $(error missing libraries ($(PKGS) $(TEST_PKGS)); run 'make deps' first)
@@ -163,7 +163,13 @@ TEST_ENV = MOOR="$(abspath $(MOOR))" PYTHON="$(PYTHON)" \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-test: test-unit test-extra test-integration
+# `make test` is one of the README's two commands: on a fresh machine it
+# first installs what is missing (make deps), then runs the suites in a
+# sub-make that can find the libraries.
+test: deps
+	@$(MAKE) --no-print-directory test-all
+
+test-all: test-unit test-extra fuzz-replay test-integration
 
 test-unit: $(B_UNIT_TESTS)
 	@set -e; for t in $(B_UNIT_TESTS); do \
@@ -181,11 +187,27 @@ bench: $(MOOR) $(BENCH_EXTRA)
 
 # --- fuzzing -----------------------------------------------------------
 
-# libFuzzer builds use clang in their own tree; `make test` replays the
-# seed corpora through a standalone driver with the normal compiler.
+# libFuzzer builds use clang in their own tree; `make test` replays each
+# target's seed corpus (tests/fuzz/corpus/NAME for NAME_fuzz) through the
+# standalone driver, built with the normal compiler (so ASan and UBSan
+# check it under SANITIZE).
 FUZZ_BUILD = build-fuzz
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -g -O1 \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -g -O1 -DMOOR_VERSION='"$(VERSION)"' \
 	-fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+FUZZ_REPLAYS = $(addprefix $(BUILD)/tests/fuzz/,$(addsuffix _replay,$(FUZZ_TARGETS)))
+$(FUZZ_REPLAYS): $(BUILD)/tests/fuzz/%_replay: tests/fuzz/%.c \
+		tests/fuzz/standalone.c $(LIBMOOR) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		tests/fuzz/standalone.c $(LIBMOOR) $(DEP_LIBS)
+
+fuzz-replay: $(FUZZ_REPLAYS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		c=tests/fuzz/corpus/$${t%_fuzz}; \
+		echo "== $(BUILD)/tests/fuzz/$${t}_replay $$c"; \
+		$(TEST_ENV) $(BUILD)/tests/fuzz/$${t}_replay $$c; \
+	done
+
 fuzz:
 	@mkdir -p $(FUZZ_BUILD)
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -215,7 +237,8 @@ C_SOURCES = $(patsubst %.o,%.c,$(LIB_OBJS) $(MAIN_OBJS) $(TEST_SUPPORT_OBJS)) \
 C_HEADERS = $(HEADERS)
 
 format-check:
-	$(CLANG_FORMAT) --dry-run -Werror $(C_SOURCES) $(C_HEADERS)
+	@echo "clang-format --dry-run -Werror ($(words $(C_SOURCES) $(C_HEADERS)) files)"
+	@$(CLANG_FORMAT) --dry-run -Werror $(C_SOURCES) $(C_HEADERS)
 
 format:
 	$(CLANG_FORMAT) -i $(C_SOURCES) $(C_HEADERS)
@@ -257,7 +280,8 @@ deps-fuzz:
 
 FORCE:
 
-.PHONY: all test test-unit test-extra test-integration bench fuzz install \
+.PHONY: all test test-all test-unit test-extra test-integration bench fuzz \
+	fuzz-replay install \
 	format format-check clean distclean deps deps-fuzz FORCE
 .SECONDARY:
 

@@ -31,20 +31,5 @@ INTEGRATION_TESTS += tests/integration/sigv4_differential.py
 TEST_TOOLS += creds_probe
 INTEGRATION_TESTS += tests/integration/creds_chain.py
 
-# The parsers of untrusted input (INI files, STS XML, credentials JSON):
-# `make fuzz` builds the libFuzzer target, `make test` replays its corpus.
+# The parsers of untrusted input (INI files, STS XML, credentials JSON).
 FUZZ_TARGETS += aws_auth_fuzz
-TEST_EXTRA += aws-auth-fuzz-replay
-AWS_AUTH_FUZZ_REPLAY = $(BUILD)/tests/fuzz/aws_auth_fuzz_replay
-$(AWS_AUTH_FUZZ_REPLAY): tests/fuzz/aws_auth_fuzz.c tests/fuzz/standalone.c \
-		$(BUILD)/libmoor.a $(BUILD)/.flags
-	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ \
-		tests/fuzz/aws_auth_fuzz.c tests/fuzz/standalone.c \
-		$(BUILD)/libmoor.a $(DEP_LIBS)
-
-aws-auth-fuzz-replay: $(AWS_AUTH_FUZZ_REPLAY)
-	@echo "== $(AWS_AUTH_FUZZ_REPLAY) tests/fuzz/corpus/aws_auth"
-	@$(TEST_ENV) $(AWS_AUTH_FUZZ_REPLAY) tests/fuzz/corpus/aws_auth
-
-.PHONY: aws-auth-fuzz-replay
