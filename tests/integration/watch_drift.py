@@ -36,9 +36,9 @@ FA = None
 
 
 class Session:
-    def __init__(self, args=(), log_format="text"):
+    def __init__(self, args=(), log_format="text", env=None, config=None):
         FA.reset()
-        FA.load_state(L.world(3, addresses=[{
+        FA.load_state(L.world(3, config=config, addresses=[{
             "allocation_id": ALLOC, "public_ip": "198.51.100.30",
             "tags": {"Name": "vip-web"}}], target_groups=[{
                 "name": TG, "port": 8080, "protocol": "HTTP",
@@ -48,7 +48,7 @@ class Session:
         with open(self.path, "w") as f:
             f.write(SPEC)
         self.d = L.Daemon(FA, self.path, ["--resync", "1s"] + list(args),
-                          log_format=log_format)
+                          log_format=log_format, env=env)
 
     def __enter__(self):
         self.d.start()
@@ -164,6 +164,33 @@ def failing_call_backs_off_per_resource():
         d.wait_event("backoff", 10, since=mark, resource=TG)
         FA.clear_faults()
         converged(40)
+
+
+@case
+def credentials_refresh_underway():
+    # Container credentials that live 6 s: the fake rotates them every
+    # ~5 s and the provider must keep fetching fresh ones.
+    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
+           "AWS_CONTAINER_CREDENTIALS_FULL_URI":
+           FA.url + "/_fakeaws/container-credentials",
+           "AWS_CONTAINER_AUTHORIZATION_TOKEN": "fake-container-token"}
+    cfg = {"container_credentials": {"credential_duration_seconds": 6}}
+    with Session(env=env, config=cfg) as d:
+        seq = L.last_seq(FA)
+        time.sleep(7)
+        FA.call("POST", "/target-groups/deregister",
+                {"target_group": TG, "targets": [{"id": B}]})
+        converged()
+        log = FA.log(seq)
+        keys = {e["access_key_id"] for e in log if e["access_key_id"]}
+        L.expect(len(keys) >= 2, "credentials never rotated: %s" % keys)
+        bad = [e for e in log if e.get("error_code") in (
+            "ExpiredToken", "RequestExpired", "InvalidClientTokenId",
+            "AuthFailure")]
+        L.expect(not bad, bad[:2])
+        L.expect(not d.find("observe_failed"), d.find("observe_failed"))
+    # Issued session tokens start with this (base64 of "FQoGZXIvYXdzE").
+    L.expect("RlFvR1pYSXZZWGR6" not in d.log_text(), "a token was logged")
 
 
 @case

@@ -265,7 +265,11 @@ class Daemon:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 full[k] = os.environ[k]
-        full.update(env or {})
+        for k, v in (env or {}).items():
+            if v is None:
+                full.pop(k, None)
+            else:
+                full[k] = v
         self.env = full
         self.cwd = cwd
         self.proc = None
