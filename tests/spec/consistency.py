@@ -3,7 +3,8 @@
 the JSON Schema (spec/moor.schema.json) and the man page
 (docs/moor-spec.5).  Check that they agree:
 
-- every file in examples/ is accepted by `moor validate` and by the schema;
+- every file in examples/, and every yaml block in README.md, is accepted by
+  `moor validate` and by the schema;
 - a set of small valid specs is accepted by both (the schema is not
   stricter than the parser);
 - a set of invalid specs whose fault the schema can express is rejected by
@@ -315,6 +316,15 @@ def main():
         with open(path) as f:
             text = f.read()
         c.accept(os.path.relpath(path, ROOT), path, text)
+    # The README teaches the format by example; the example must stay valid.
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    blocks = re.findall(r"^```yaml\n(.*?)^```", readme, re.S | re.M)
+    if not blocks:
+        c.fail("README.md has no yaml example")
+    for i, text in enumerate(blocks):
+        name = "README.md-example-%d.yaml" % (i + 1)
+        c.accept(name, c.write(name, text), text)
     for name, text in VALID:
         c.accept(name, c.write(name, text), text)
     for name, text, line, col in INVALID:
