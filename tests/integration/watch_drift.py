@@ -94,13 +94,18 @@ def drift_corrected_within_one_resync():
         FA.associate_address(allocation_id=ALLOC, instance_id=A)
         L.expect(L.tg_members(FA, TG) == [A], "drift not made")
         converged()
-        fixed = d.find("drift_corrected", since=mark)
+        # Logged when the reconcile that fixed it completes.
+        fixed = L.wait_until(lambda: len(d.find("drift_corrected",
+                                                since=mark)) >= 2 and
+                             d.find("drift_corrected", since=mark), 10,
+                             "two drift_corrected events")
         L.expect(len(fixed) == 2, fixed)
         L.expect({e["resource"] for e in fixed} == {TG, ALLOC}, fixed)
         # Undone by the first resync that saw it: at most the one that
         # may have been running when the drift was made came before.
-        done = [e for e in resyncs_since(d, mark) if "drift" in e["msg"]]
-        L.expect(done, "no resync reconcile undid the drift")
+        done = L.wait_until(
+            lambda: [e for e in resyncs_since(d, mark)
+                     if "drift" in e["msg"]], 10, "the reconcile summary")
         first = resyncs_since(d, mark).index(done[0])
         L.expect(first <= 1, "drift undone only by resync #%d" % (first + 1))
         L.wait_until(lambda: "moor_drift_corrections_total 2" in

@@ -126,12 +126,13 @@ def failover_then_failback_prefer_first():
                  p.get("AllowReassociation") == "true", p)
         ev = d.wait_event("failover", 10)
         L.expect(ev[0].get("resource") == ALLOC and A in ev[0]["msg"], ev)
-        st = d.read_status()
-        L.expect(st["addresses"][0]["holder"] == B, st["addresses"])
+        L.wait_until(lambda: d.read_status()["addresses"][0]["holder"] == B,
+                     10, "the status file")
         # Back up: moved back only after `rise` passed probes.
         mark = d.mark()
         SERVERS[0].start()
         wait_holder(A)
+        d.wait_event("failback", 10)
         up = index_of(d, "probe_up", contains="%s of" % A)
         back = index_of(d, "failback")
         L.expect(up is not None and back is not None and up < back,
