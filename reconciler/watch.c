@@ -138,6 +138,7 @@ struct fo_addr;
 struct fo_cand {
 	struct fo_addr *a;
 	char *instance;
+	char *probe_key; /* the probe and its timing, to compare on reload */
 	struct rc_hc hc;
 	bool observed; /* a failover cycle has looked it up */
 	bool found;
@@ -467,6 +468,7 @@ static void cand_release(struct fo_cand *c)
 	rc_probe_cancel(c->probe);
 	c->probe = NULL;
 	free(c->instance);
+	free(c->probe_key);
 	free(c->private_ip);
 	free(c->probe_desc);
 	free(c->last_result);
@@ -499,6 +501,22 @@ static struct fo_addr *fo_find(const struct rc_watch *w, const char *key)
 
 static void fo_tick(void *ctx);
 static void fo_recheck(void *ctx);
+
+/* What candidate k is probed with, and how often, as one string. */
+static char *probe_key(const struct spec_failover *f, size_t k)
+{
+	const struct spec_probe *p = f->candidates[k].probe.kind !=
+						     SPEC_PROBE_NONE
+					     ? &f->candidates[k].probe
+					     : &f->probe;
+
+	return util_xasprintf("%d %s %s %d %llu %llu %u %u", (int)p->kind,
+			      p->http_url ? p->http_url : "-",
+			      p->tcp_host ? p->tcp_host : "-", p->tcp_port,
+			      (unsigned long long)f->interval_ms,
+			      (unsigned long long)f->timeout_ms, f->fall,
+			      f->rise);
+}
 
 /*
  * The failover table for the spec in force, keeping what is known (health,
@@ -546,12 +564,15 @@ static void fo_rebuild(struct rc_watch *w)
 
 			c->a = a;
 			c->instance = util_xstrdup(f->candidates[k].instance);
+			c->probe_key = probe_key(f, k);
 			for (size_t m = 0; o && m < o->n; m++) {
 				const struct fo_cand *oc = &o->c[m];
 
 				if (strcmp(oc->instance, c->instance))
 					continue;
-				c->hc = oc->hc;
+				/* A verdict on another probe says nothing. */
+				if (!strcmp(oc->probe_key, c->probe_key))
+					c->hc = oc->hc;
 				c->observed = oc->observed;
 				c->found = oc->found;
 				c->state = oc->state;

@@ -11,6 +11,7 @@ down nothing moves and an alert is logged; a stopped holder or a holder
 changed by hand is corrected.
 """
 import os
+import signal
 import sys
 import time
 
@@ -239,6 +240,36 @@ def holder_moved_by_hand_is_corrected():
         FA.associate_address(allocation_id=ALLOC, instance_id=B)
         d.wait_event("holder_changed", 10)
         L.expect(L.holder(FA, ALLOC) == B, "moved a healthy holder")
+
+
+@case
+def reload_keeps_or_resets_health():
+    with Session(spec_text("prefer_first")) as d:
+        wait_up(d, A, B)
+        seq = L.last_seq(FA)
+        # Same probe: the verdicts carry over, nothing is re-learnt.
+        mark = d.mark()
+        L.write_atomic(d.spec, spec_text("stay"))
+        d.wait_event("spec_reloaded", 10, since=mark)
+        st = d.read_status()["addresses"][0]
+        L.expect(all(c["health"] == "up" for c in st["candidates"]), st)
+        time.sleep(1.5)
+        L.expect(not d.find("probe_up", since=mark),
+                 d.find("probe_up", since=mark))
+        # Another probe (a port nobody listens on): verdicts start over,
+        # and with every candidate down the address stays.
+        mark = d.mark()
+        dead = L.free_port(IPS)
+        L.write_atomic(d.spec, spec_text(
+            "stay", probe="{tcp: %d}" % dead))
+        d.wait_event("spec_reloaded", 10, since=mark)
+        d.send_signal(signal.SIGUSR1)  # long before two probe rounds
+        ev = d.wait_event("status_address", 10, since=mark)
+        L.expect("%s unknown" % A in ev[0]["msg"], ev[0]["msg"])
+        d.wait_event("all_candidates_down", 20, since=mark)
+        L.expect(not d.find("probe_up", since=mark), "stale verdicts")
+        L.expect(L.holder(FA, ALLOC) == A, "moved")
+        L.expect(not associates(seq), associates(seq))
 
 
 @case
