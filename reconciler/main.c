@@ -1103,10 +1103,56 @@ static const char watch_usage[] =
 	"  --max-changes N        refuse a plan with more than N changes\n"
 	"\n" COMMON_AWS_USAGE;
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned min;
+	unsigned cp;
+
+	if (*p < 0x80)
+		return 1;
+	if (*p >= 0xc2 && *p <= 0xdf) {
+		n = 2;
+		min = 0x80;
+		cp = *p & 0x1f;
+	} else if (*p >= 0xe0 && *p <= 0xef) {
+		n = 3;
+		min = 0x800;
+		cp = *p & 0x0f;
+	} else if (*p >= 0xf0 && *p <= 0xf4) {
+		n = 4;
+		min = 0x10000;
+		cp = *p & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
 static void json_add_str(struct buf *b, const char *s)
 {
 	buf_addch(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			size_t n = utf8_len(p);
+
+			if (!n) {
+				buf_addstr(b, "\\ufffd");
+				continue;
+			}
+			buf_add(b, p, n);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			buf_addstr(b, "\\\"");

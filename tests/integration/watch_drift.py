@@ -36,7 +36,8 @@ FA = None
 
 
 class Session:
-    def __init__(self, args=(), log_format="text", env=None, config=None):
+    def __init__(self, args=(), log_format="text", env=None, config=None,
+                 subdir=None):
         FA.reset()
         FA.load_state(L.world(3, config=config, addresses=[{
             "allocation_id": ALLOC, "public_ip": "198.51.100.30",
@@ -44,7 +45,11 @@ class Session:
                 "name": TG, "port": 8080, "protocol": "HTTP",
                 "vpc_id": L.VPC, "targets": [{"id": A}]}]))
         self.dir = tempfile.mkdtemp(prefix="moor-watch-drift-")
-        self.path = os.path.join(self.dir, "spec.yaml")
+        where = self.dir
+        if subdir:
+            where = os.path.join(self.dir, subdir)
+            os.mkdir(where)
+        self.path = os.path.join(where, "spec.yaml")
         with open(self.path, "w") as f:
             f.write(SPEC)
         self.d = L.Daemon(FA, self.path, ["--resync", "1s"] + list(args),
@@ -200,7 +205,8 @@ def credentials_refresh_underway():
 
 @case
 def json_log_and_sigusr1_status():
-    with Session(log_format="json") as d:
+    # A directory name that is not UTF-8 still gives valid JSON.
+    with Session(log_format="json", subdir=os.fsdecode(b"conf-\xe9")) as d:
         d.wait_event("reconcile", 20)
         mark = d.mark()
         d.send_signal(signal.SIGUSR1)
@@ -218,6 +224,9 @@ def json_log_and_sigusr1_status():
     steps = [json.loads(x) for x in d.lines
              if json.loads(x)["event"] == "apply_step"]
     L.expect(steps and steps[0].get("resource"), steps)
+    started = [json.loads(x) for x in d.lines
+               if json.loads(x)["event"] == "watch_started"][0]
+    L.expect("conf-\ufffd/spec.yaml" in started["msg"], started["msg"])
 
 
 def main():
