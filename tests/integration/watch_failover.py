@@ -243,6 +243,31 @@ def holder_moved_by_hand_is_corrected():
 
 
 @case
+def failover_not_blocked_by_slow_apply():
+    # A full reconcile waits (up to 5 minutes) for a new member that
+    # stays "initial"; the floating IP must still move at once.
+    group = ("load_balancers:\n"
+             "  - target_group: web-tg\n"
+             "    members: [%s, %s]\n"
+             "    timeout: 5m\n" % (A, B))
+    sess = Session(spec_text("stay"))
+    FA.set_config(target_health_delay_seconds=300)
+    FA.call("POST", "/target-groups", {
+        "name": "web-tg", "port": 8080, "protocol": "HTTP",
+        "vpc_id": L.VPC, "targets": [{"id": A}]})
+    with sess as d:
+        wait_up(d, A, B)
+        mark = d.mark()
+        L.write_atomic(d.spec, spec_text("stay").replace(
+            "elastic_ips:", group + "elastic_ips:"))
+        d.wait_event("apply_phase", 20, since=mark, contains="wait")
+        SERVERS[0].stop()
+        wait_holder(B)
+        # The wait is still going on.
+        L.expect(not d.find("reconcile", since=mark), "the wait ended")
+
+
+@case
 def reload_keeps_or_resets_health():
     with Session(spec_text("prefer_first")) as d:
         wait_up(d, A, B)
