@@ -23,9 +23,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "fakeaws"))
 
+import fakeaws_client  # noqa: E402
 from fakeaws_client import (  # noqa: E402
-    DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN,
-    FakeAws)
+    DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN)
+
+# The tests start the fake through this module.
+FakeAws = fakeaws_client.FakeAws
 
 MOOR = os.environ.get("MOOR") or os.path.join(REPO, "moor")
 SECRETS = [DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY,
