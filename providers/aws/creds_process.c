@@ -111,6 +111,12 @@ int awsp_credsrc_process(const char *command, long timeout_ms,
 	posix_spawn_file_actions_init(&fa);
 	/* dup2 clears close-on-exec on the child's stdout only. */
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	/*
+	 * Nothing else reaches the helper: libcurl's sockets (kept alive to
+	 * AWS) and any descriptor a library opened without O_CLOEXEC would
+	 * otherwise be inherited by a program moor does not control.
+	 */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	e = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);

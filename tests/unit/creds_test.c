@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "providers/aws/creds.h"
@@ -1041,6 +1042,28 @@ static void test_credential_process(void **state)
 	awsp_credentials_release(&cr);
 }
 
+/* The helper inherits stdin, stdout (the pipe) and stderr, nothing else. */
+static void test_credential_process_inherits_no_fds(void **state)
+{
+	struct awsp_credentials cr = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	/* Deliberately without O_CLOEXEC, as a careless library would. */
+	int leaky = open("/dev/null", O_RDONLY);
+	char *cmd;
+
+	(void)state;
+	assert_true(leaky > STDERR_FILENO);
+	cmd = util_xasprintf("[ -e /proc/$$/fd/%d ] && exit 7; "
+			     "echo '{\"Version\":1,\"AccessKeyId\":\"A\","
+			     "\"SecretAccessKey\":\"S\"}'",
+			     leaky);
+	assert_int_equal(run_process(cmd, 0, &cr, &err), 0);
+	assert_string_equal(cr.access_key_id, "A");
+	free(cmd);
+	close(leaky);
+	awsp_credentials_release(&cr);
+}
+
 static void test_credential_process_refresh(void **state)
 {
 	struct fixture fx;
@@ -1546,6 +1569,7 @@ int main(void)
 		cmocka_unit_test(test_assume_role_credential_source_env),
 		cmocka_unit_test(test_static_profiles),
 		cmocka_unit_test(test_credential_process),
+		cmocka_unit_test(test_credential_process_inherits_no_fds),
 		cmocka_unit_test(test_credential_process_refresh),
 		cmocka_unit_test(test_container),
 		cmocka_unit_test(test_container_full_uri_and_token),
