@@ -968,10 +968,15 @@ static void plan_group(struct builder *b, size_t idx)
 	/* Mass deregistration guard. */
 	if (n_extra && 2 * n_extra > c.n_have + n_reg &&
 	    !b->o->allow_mass_deregister) {
+		/*
+		 * Worded for plan, apply and watch alike: the daemon never
+		 * takes the flag, so a deliberate mass change goes through
+		 * one supervised apply.
+		 */
 		err_at(b, c.label, lb->loc,
 		       "refusing to deregister %zu of %zu members of %s "
-		       "(more than half); pass --allow-mass-deregister if this "
-		       "is intended",
+		       "(more than half); if this is intended, run moor "
+		       "apply --allow-mass-deregister",
 		       n_extra, c.n_have + n_reg, c.label);
 		ok = false;
 	}

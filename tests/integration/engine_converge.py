@@ -200,8 +200,8 @@ class EngineTest(unittest.TestCase):
         typo = e.write("typo.yaml", L.SPEC.replace("role: web", "role: wbe"))
         r = e.moor("plan", typo, expect=1)
         self.assertIn("typo.yaml:4:5: refusing to deregister 6 of 6 members "
-                      "of web-classic (more than half); pass "
-                      "--allow-mass-deregister", r.stderr)
+                      "of web-classic (more than half); if this is intended, "
+                      "run moor apply --allow-mass-deregister", r.stderr)
         self.assertIn("typo.yaml:8:5: refusing to deregister 6 of 6 members "
                       "of web-tg", r.stderr)
         self.assertIn("typo.yaml:6:9: warning: web-classic: selector "

@@ -503,8 +503,9 @@ static void test_mass_deregister(void **state)
 		"    members: [" D "]\n",
 	     NULL);
 	expect_errors(f, "spec.yaml:3:5: refusing to deregister 3 of 4 "
-			 "members of web-tg (more than half); pass "
-			 "--allow-mass-deregister if this is intended\n");
+			 "members of web-tg (more than half); if this "
+			 "is intended, run moor apply "
+			 "--allow-mass-deregister\n");
 	plan(f,
 	     V1 "load_balancers:\n  - target_group: web-tg\n"
 		"    members: [" D "]\n",
@@ -526,8 +527,9 @@ static void test_mass_deregister_all(void **state)
 		"    members:\n      - selector: {tags: {role: wbe}}\n",
 	     NULL);
 	expect_errors(f, "spec.yaml:3:5: refusing to deregister 1 of 1 "
-			 "members of web-classic (more than half); pass "
-			 "--allow-mass-deregister if this is intended\n"
+			 "members of web-classic (more than half); if this "
+			 "is intended, run moor apply "
+			 "--allow-mass-deregister\n"
 			 "spec.yaml:5:9: warning: web-classic: selector "
 			 "role=wbe|running matches no instance\n");
 }
