@@ -463,6 +463,10 @@ int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 	final:
 		if (maybe_applied)
 			aerr.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
+		if (call->flags & AWSP_CALL_KEEP_MESSAGE) {
+			info->aws_message = ae.message;
+			ae.message = NULL;
+		}
 		awsp_aws_error_release(&ae);
 		util_err_copy(err, &aerr);
 		r = aerr.code ? aerr.code : UTIL_EFAIL;
@@ -470,6 +474,8 @@ int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 	}
 fail:
 	STAT_ADD(c, failed, 1);
+	if (info == &local)
+		awsp_call_info_release(&local);
 	/*
 	 * "ec2 AssociateAddress: Resource.AlreadyAssociated: message": with
 	 * the code in the message, util_err_format() does not put it first.
@@ -482,6 +488,14 @@ fail:
 		util_err_prefix(err, "%s %s", si->name, call->action);
 	awsp_http_response_release(resp);
 	return r < 0 ? r : UTIL_EFAIL;
+}
+
+void awsp_call_info_release(struct awsp_call_info *info)
+{
+	if (!info)
+		return;
+	free(info->aws_message);
+	memset(info, 0, sizeof(*info));
 }
 
 void awsp_client_get_stats(struct awsp_client *c, struct awsp_client_stats *ret)

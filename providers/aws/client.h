@@ -77,6 +77,8 @@ enum awsp_call_flags {
 	 * to the smaller "unfiltered" bucket.
 	 */
 	AWSP_CALL_UNFILTERED = 1 << 2,
+	/* Hand AWS's error message in full to info->aws_message. */
+	AWSP_CALL_KEEP_MESSAGE = 1 << 3,
 };
 
 struct awsp_call {
@@ -95,7 +97,18 @@ struct awsp_call_info {
 	 * the retry of a delete as success.
 	 */
 	bool lost_before;
+	/*
+	 * With AWSP_CALL_KEEP_MESSAGE: AWS's message of the final error
+	 * answer in full, malloc'd (NULL otherwise); free it with
+	 * awsp_call_info_release().  err->msg holds at most 511 bytes of it
+	 * behind a prefix, and some messages carry data (the ids an EC2
+	 * NotFound names).
+	 */
+	char *aws_message;
 };
+
+/* Frees info's strings and zeroes it.  Accepts NULL. */
+void awsp_call_info_release(struct awsp_call_info *info);
 
 /*
  * Make the call.  0 with resp holding the 2xx answer (resp must be
@@ -104,7 +117,8 @@ struct awsp_call_info {
  * UTIL_ERR_RETRYABLE when retries ran out on a retryable error),
  * UTIL_ETRANSPORT / UTIL_ELIMIT from the transport, UTIL_ECREDS and
  * others from the credential chain; the message is prefixed with
- * "<service> <Action>".  info may be NULL.
+ * "<service> <Action>".  info may be NULL; it is overwritten (with
+ * AWSP_CALL_KEEP_MESSAGE, release it before reusing it).
  */
 int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 		     struct awsp_http_response *resp,

@@ -6,6 +6,7 @@
 #include "providers/aws/xml.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/str.h"
 #include "util/banned.h"
 
@@ -793,10 +794,10 @@ static void instances_append(struct prov_instance_list *a,
 	memset(b, 0, sizeof(*b));
 }
 
-/* DescribeInstances with one filter whose values are a chunk of ids. */
+/* DescribeX with one filter whose values are a chunk of ids. */
 struct by_filter {
-	const char *filter;	 /* "instance-id" */
-	const char *const *vals; /* this page's filter values */
+	const char *filter;	 /* "instance-id", "network-interface-id" */
+	const char *const *vals; /* this request's filter values */
 	size_t n_vals;
 	void *out; /* the list pages accumulate into */
 	int (*parse)(const char *xml, size_t len, void *out, char **ret_next,
@@ -831,10 +832,171 @@ static int parse_enis_cb(const char *xml, size_t len, void *out,
 	return awsp_ec2_parse_enis(xml, len, out, ret_next, err);
 }
 
+/*
+ * The resources whose ids are vals, through `filter`: its answers simply
+ * leave out the ids that do not exist.  AWSP_EC2_FILTER_VALUES values per
+ * request, each paginated, pages appended to out.
+ */
+static int read_by_filter(struct awsp_client *c, const char *action,
+			  const char *filter, const char *const *vals, size_t n,
+			  void *out,
+			  int (*parse)(const char *xml, size_t len, void *out,
+				       char **ret_next, struct util_err *err),
+			  struct util_err *err)
+{
+	int r = 0;
+
+	for (size_t start = 0; start < n && r == 0;
+	     start += AWSP_EC2_FILTER_VALUES) {
+		struct by_filter f = {
+			.filter = filter,
+			.vals = vals + start,
+			.n_vals = awsp_chunk_len(n, AWSP_EC2_FILTER_VALUES,
+						 start / AWSP_EC2_FILTER_VALUES),
+			.out = out,
+			.parse = parse,
+		};
+		struct awsp_pager pg = { .svc = AWSP_SVC_EC2,
+					 .action = action,
+					 .token_param = "NextToken",
+					 .build = by_filter_build,
+					 .parse = by_filter_parse,
+					 .ctx = &f };
+
+		r = awsp_paginate(c, &pg, err);
+	}
+	return r;
+}
+
+/* One token of an id list: mark the id of ids it is, if any. */
+static size_t mark_id(const char *tok, size_t len, const char *const *ids,
+		      size_t n, bool *named)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!named[i] && !strncmp(ids[i], tok, len) && !ids[i][len]) {
+			named[i] = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+size_t awsp_ec2_error_ids(const char *msg, const char *const *ids, size_t n,
+			  bool *named)
+{
+	const char *p = msg ? strpbrk(msg, "'\"") : NULL;
+	const char *close;
+	size_t found = 0;
+
+	if (!p)
+		return 0;
+	close = strchr(p + 1, *p);
+	for (p++;;) {
+		const char *sep = strstr(p, ", ");
+
+		if (close && (!sep || sep > close)) {
+			found += mark_id(p, (size_t)(close - p), ids, n, named);
+			break;
+		}
+		/* Without its closing quote the list was cut short. */
+		if (!sep)
+			break;
+		found += mark_id(p, (size_t)(sep - p), ids, n, named);
+		p = sep + 2;
+	}
+	return found;
+}
+
+/* Keep the ids not named (in order); returns how many are left. */
+static size_t drop_named(const char **ids, size_t n, const bool *named)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!named[i])
+			ids[k++] = ids[i];
+	return k;
+}
+
+static bool instance_id_error(const struct util_err *e)
+{
+	return !strcmp(e->aws_code, "InvalidInstanceID.NotFound") ||
+	       !strcmp(e->aws_code, "InvalidInstanceID.Malformed");
+}
+
+struct ids_page {
+	struct prov_instance_list *out;
+	char *next;
+};
+
+static int ids_page_parse(void *ctx, const char *xml, size_t len,
+			  struct util_err *err)
+{
+	struct ids_page *pg = ctx;
+
+	return awsp_ec2_parse_instances(xml, len, pg->out, &pg->next, err);
+}
+
+/* Where a chunk of instance ids stands after a request. */
+enum ids_state {
+	IDS_ASK,    /* ids are left to ask by InstanceId.N */
+	IDS_DONE,   /* out holds the answer */
+	IDS_FILTER, /* read the ids left through the instance-id filter */
+};
+
+/*
+ * One DescribeInstances by InstanceId.N of ids[0, *n) into out.  When AWS
+ * names ids that do not exist or are malformed, they leave ids (*n
+ * shrinks).
+ */
+static int ids_request(struct awsp_client *c, const char **ids, size_t *n,
+		       struct prov_instance_list *out, struct util_err *err)
+{
+	struct ids_page pg = { .out = out };
+	struct awsp_call_info info;
+	struct util_err e = UTIL_ERR_INIT;
+	struct awsp_query q;
+	bool *named;
+	size_t k;
+	int r;
+
+	awsp_query_init(&q, "DescribeInstances", ec2_version());
+	awsp_query_add_ec2_list(&q, "InstanceId", ids, *n);
+	r = awsp_call_parse(c, AWSP_SVC_EC2, &q, "DescribeInstances",
+			    AWSP_CALL_KEEP_MESSAGE, ids_page_parse, &pg, &info,
+			    &e);
+	awsp_query_release(&q);
+	if (r == 0 && !pg.next) {
+		awsp_call_info_release(&info);
+		return IDS_DONE;
+	}
+	prov_instance_list_release(out);
+	if (r == 0) {
+		/* Paginated after all: the filter's tokens can be followed. */
+		free(pg.next);
+		return IDS_FILTER;
+	}
+	if (!instance_id_error(&e)) {
+		awsp_call_info_release(&info);
+		util_err_copy(err, &e);
+		return r;
+	}
+	named = util_xcalloc(*n, sizeof(*named));
+	k = awsp_ec2_error_ids(info.aws_message, ids, *n, named);
+	awsp_call_info_release(&info);
+	util_log(UTIL_LOG_DEBUG, "aws_ids", "DescribeInstances",
+		 "%s names %zu of %zu ids%s", e.aws_code, k, *n,
+		 k ? "" : ": reading them through the instance-id filter");
+	*n = drop_named(ids, *n, named);
+	free(named);
+	if (!k)
+		return IDS_FILTER;
+	return *n ? IDS_ASK : IDS_DONE;
+}
+
+/* Instance ids or ENI ids, in chunks read in parallel. */
 struct chunked {
 	struct awsp_client *c;
-	const char *action;
-	const char *filter;
 	const char **ids;
 	size_t n_ids;
 	size_t per_chunk;
@@ -843,31 +1005,45 @@ struct chunked {
 	struct prov_eni_list *enis;
 };
 
-static int chunk_run(void *ctx, size_t i, struct util_err *err)
+/*
+ * A chunk of instance ids: InstanceId.N without MaxResults (the API
+ * refuses both at once; such answers are not paginated).  AWS fails the
+ * whole request when an id does not exist or is malformed and names the
+ * culprits ("The instance IDs 'i-1, i-2' do not exist", 'Invalid id:
+ * "x"'): those are dropped and the rest asked again.  When the message
+ * names none of the ids asked, when AWS still refuses after
+ * AWSP_EC2_ID_ROUNDS requests, or when an answer has a nextToken, the ids
+ * left are read through the instance-id filter, whose answers simply
+ * leave out unknown ids: the result never depends on a message's wording.
+ */
+static int inst_chunk(void *ctx, size_t i, struct util_err *err)
 {
 	struct chunked *ch = ctx;
-	size_t start = i * ch->per_chunk;
-	size_t n = ch->n_ids - start < ch->per_chunk ? ch->n_ids - start
-						     : ch->per_chunk;
-	struct by_filter f = { .filter = ch->filter,
-			       .vals = ch->ids + start,
-			       .n_vals = n };
-	struct awsp_pager pg = { .svc = AWSP_SVC_EC2,
-				 .action = ch->action,
-				 .flags = 0,
-				 .token_param = "NextToken",
-				 .build = by_filter_build,
-				 .parse = by_filter_parse,
-				 .ctx = &f };
+	size_t n = awsp_chunk_len(ch->n_ids, ch->per_chunk, i);
+	const char **ids = util_xcalloc(n, sizeof(*ids));
+	int r = IDS_ASK;
 
-	if (ch->inst) {
-		f.out = &ch->inst[i];
-		f.parse = parse_instances_cb;
-	} else {
-		f.out = &ch->enis[i];
-		f.parse = parse_enis_cb;
-	}
-	return awsp_paginate(ch->c, &pg, err);
+	memcpy(ids, ch->ids + i * ch->per_chunk, n * sizeof(*ids));
+	for (unsigned round = 0; r == IDS_ASK && round < AWSP_EC2_ID_ROUNDS;
+	     round++)
+		r = ids_request(ch->c, ids, &n, &ch->inst[i], err);
+	if (r == IDS_ASK || r == IDS_FILTER)
+		r = read_by_filter(ch->c, "DescribeInstances", "instance-id",
+				   ids, n, &ch->inst[i], parse_instances_cb,
+				   err);
+	free(ids);
+	return r < 0 ? r : 0;
+}
+
+static int eni_chunk(void *ctx, size_t i, struct util_err *err)
+{
+	struct chunked *ch = ctx;
+
+	return read_by_filter(ch->c, "DescribeNetworkInterfaces",
+			      "network-interface-id",
+			      ch->ids + i * ch->per_chunk,
+			      awsp_chunk_len(ch->n_ids, ch->per_chunk, i),
+			      &ch->enis[i], parse_enis_cb, err);
 }
 
 int awsp_ec2_instances_by_id(struct awsp_client *c, const char *const *ids,
@@ -875,10 +1051,7 @@ int awsp_ec2_instances_by_id(struct awsp_client *c, const char *const *ids,
 			     struct prov_instance_list *ret,
 			     struct util_err *err)
 {
-	struct chunked ch = { .c = c,
-			      .action = "DescribeInstances",
-			      .filter = "instance-id",
-			      .per_chunk = AWSP_EC2_FILTER_VALUES };
+	struct chunked ch = { .c = c, .per_chunk = AWSP_EC2_IDS };
 	size_t n_chunks;
 	int r;
 
@@ -886,7 +1059,7 @@ int awsp_ec2_instances_by_id(struct awsp_client *c, const char *const *ids,
 	ch.ids = awsp_strv_unique(ids, n, &ch.n_ids);
 	n_chunks = (ch.n_ids + ch.per_chunk - 1) / ch.per_chunk;
 	ch.inst = util_xcalloc(n_chunks ? n_chunks : 1, sizeof(*ch.inst));
-	r = awsp_ops_parallel(n_chunks, conc, chunk_run, &ch, err);
+	r = awsp_ops_parallel(n_chunks, conc, inst_chunk, &ch, err);
 	for (size_t i = 0; i < n_chunks; i++) {
 		if (r == 0)
 			instances_append(ret, &ch.inst[i]);
@@ -901,10 +1074,7 @@ int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
 			unsigned conc, struct prov_eni_list *ret,
 			struct util_err *err)
 {
-	struct chunked ch = { .c = c,
-			      .action = "DescribeNetworkInterfaces",
-			      .filter = "network-interface-id",
-			      .per_chunk = AWSP_EC2_FILTER_VALUES };
+	struct chunked ch = { .c = c, .per_chunk = AWSP_EC2_FILTER_VALUES };
 	size_t n_chunks;
 	int r;
 
@@ -912,7 +1082,7 @@ int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
 	ch.ids = awsp_strv_unique(ids, n, &ch.n_ids);
 	n_chunks = (ch.n_ids + ch.per_chunk - 1) / ch.per_chunk;
 	ch.enis = util_xcalloc(n_chunks ? n_chunks : 1, sizeof(*ch.enis));
-	r = awsp_ops_parallel(n_chunks, conc, chunk_run, &ch, err);
+	r = awsp_ops_parallel(n_chunks, conc, eni_chunk, &ch, err);
 	for (size_t i = 0; i < n_chunks; i++) {
 		struct prov_eni_list *l = &ch.enis[i];
 
@@ -1032,43 +1202,11 @@ static int status_page_parse(void *ctx, const char *xml, size_t len,
 	return awsp_ec2_parse_instance_status(xml, len, pg->out, ret_next, err);
 }
 
-/*
- * "The instance ID 'i-1' does not exist" / "The instance IDs 'i-1, i-2'
- * do not exist": marks the ids the message names.  Returns how many.
- */
-static size_t missing_ids(const char *msg, const char *const *ids, size_t n,
-			  bool *missing)
-{
-	const char *q1 = strchr(msg, '\'');
-	const char *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
-	size_t found = 0;
-
-	if (!q2)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(ids[i]);
-
-		if (!len || missing[i])
-			continue;
-		for (const char *p = q1 + 1; p + len <= q2; p++) {
-			if (!memcmp(p, ids[i], len) &&
-			    (p == q1 + 1 || p[-1] == ' ' || p[-1] == ',') &&
-			    (p + len == q2 || p[len] == ',')) {
-				missing[i] = true;
-				found++;
-				break;
-			}
-		}
-	}
-	return found;
-}
-
 static int status_chunk(void *ctx, size_t i, struct util_err *err)
 {
 	struct status_q *s = ctx;
 	size_t start = i * AWSP_EC2_STATUS_IDS;
-	size_t n = s->n_ids - start < AWSP_EC2_STATUS_IDS ? s->n_ids - start
-							  : AWSP_EC2_STATUS_IDS;
+	size_t n = awsp_chunk_len(s->n_ids, AWSP_EC2_STATUS_IDS, i);
 	struct status_page page = { .s = s, .out = &s->lists[i] };
 	struct awsp_pager pg = { .svc = AWSP_SVC_EC2,
 				 .action = "DescribeInstanceStatus",
@@ -1092,7 +1230,6 @@ static int status_chunk(void *ctx, size_t i, struct util_err *err)
 	 */
 	for (;;) {
 		struct util_err e = UTIL_ERR_INIT;
-		size_t k = 0;
 
 		r = awsp_paginate(s->c, &pg, &e);
 		if (r == 0)
@@ -1100,16 +1237,13 @@ static int status_chunk(void *ctx, size_t i, struct util_err *err)
 		awsp_instance_status_list_release(page.out);
 		if (!page.n_ids ||
 		    strcmp(e.aws_code, "InvalidInstanceID.NotFound") ||
-		    !missing_ids(e.msg, page.ids, page.n_ids, missing)) {
+		    !awsp_ec2_error_ids(e.msg, page.ids, page.n_ids, missing)) {
 			util_err_copy(err, &e);
 			break;
 		}
-		for (size_t j = 0; j < page.n_ids; j++)
-			if (!missing[j])
-				page.ids[k++] = page.ids[j];
-		page.n_ids = k;
+		page.n_ids = drop_named(page.ids, page.n_ids, missing);
 		memset(missing, 0, n * sizeof(*missing));
-		if (!k) {
+		if (!page.n_ids) {
 			r = 0;
 			break;
 		}

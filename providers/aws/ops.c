@@ -13,6 +13,13 @@ void awsp_strv_push(char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = util_xstrdup(s);
 }
 
+size_t awsp_chunk_len(size_t total, size_t per, size_t i)
+{
+	size_t start = i * per;
+
+	return total - start < per ? total - start : per;
+}
+
 void awsp_set_str(char **dst, const char *text)
 {
 	free(*dst);

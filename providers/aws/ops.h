@@ -26,6 +26,7 @@
  */
 
 /* Input limits, per request. */
+#define AWSP_EC2_IDS	       1000 /* DescribeInstances InstanceId.N */
 #define AWSP_EC2_FILTER_VALUES 200  /* values per EC2 filter */
 #define AWSP_EC2_MAX_RESULTS   1000 /* page size of paginated EC2 reads */
 #define AWSP_EC2_STATUS_IDS    100  /* DescribeInstanceStatus InstanceId.N */
@@ -73,9 +74,15 @@ int awsp_ec2_parse_instance_status(const char *xml, size_t len,
 				   char **ret_next, struct util_err *err);
 
 /*
- * Instances by id: an `instance-id` filter (AWSP_EC2_FILTER_VALUES ids per
- * request, paginated), so unknown or malformed ids are simply absent.
+ * Instances by id: InstanceId.N, AWSP_EC2_IDS ids per request (never with
+ * MaxResults or NextToken; chunks run in parallel).  Ids that AWS names as
+ * unknown or malformed are dropped and the rest asked again; after
+ * AWSP_EC2_ID_ROUNDS requests for a chunk, or when AWS's message names
+ * none of the ids asked, the chunk's remaining ids are read through the
+ * `instance-id` filter (AWSP_EC2_FILTER_VALUES per request, paginated),
+ * which leaves unknown ids out.  Either way unknown ids are absent.
  */
+#define AWSP_EC2_ID_ROUNDS 4
 int awsp_ec2_instances_by_id(struct awsp_client *c, const char *const *ids,
 			     size_t n, unsigned conc,
 			     struct prov_instance_list *ret,
@@ -85,6 +92,17 @@ int awsp_ec2_instances_by_selector(struct awsp_client *c,
 				   const struct prov_selector *sel,
 				   struct prov_instance_list *ret,
 				   struct util_err *err);
+/*
+ * The ids of ids[0, n) that an EC2 id error's message names, marked in
+ * named[] (ids already marked are skipped): the first quoted list in msg,
+ * ids separated by ", " -- "The instance ID 'i-1' does not exist", "The
+ * instance IDs 'i-1, i-2' do not exist", 'Invalid id: "x"'.  A list cut
+ * short (no closing quote) counts only its whole ids.  Returns how many
+ * were marked; 0 when msg is NULL or names none of them.
+ */
+size_t awsp_ec2_error_ids(const char *msg, const char *const *ids, size_t n,
+			  bool *named);
+/* ENIs by id: a `network-interface-id` filter, like the fallback above. */
 int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
 			unsigned conc, struct prov_eni_list *ret,
 			struct util_err *err);
@@ -171,6 +189,9 @@ int awsp_sts_caller_identity(struct awsp_client *c, struct prov_identity *ret,
 			     struct util_err *err);
 
 /* --- shared helpers (ops.c) ------------------------------------------- */
+
+/* The length of chunk i when total items are cut in chunks of per. */
+size_t awsp_chunk_len(size_t total, size_t per, size_t i);
 
 /* Append a copy of s to a malloc'd string vector (grown one by one). */
 void awsp_strv_push(char ***v, size_t *n, const char *s);

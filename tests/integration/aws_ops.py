@@ -3,8 +3,9 @@
 
 Drives $BUILD/tests/tools/provtool (the provider with the real libcurl
 transport, signing and credential chain) and checks its answers against the
-fake's state, and the requests the fake received (filters instead of id
-lists, chunking, batching, pagination followed to the end).
+fake's state, and the requests the fake received (id lists in chunks of
+1,000 that drop the ids AWS names as unknown, filters instead of id lists
+elsewhere, batching, pagination followed to the end).
 """
 import sys
 
@@ -49,11 +50,16 @@ def instances_by_id(env):
     expect(db["enis"][0]["private_ips"] == ["10.0.1.20", "10.0.1.21"], db)
     expect(db["enis"][0]["device_index"] == 0, db)
     expect(db["enis"][1]["device_index"] == 1, db)
-    # One request, an instance-id filter, paginated.
+    # InstanceId.N, never with MaxResults or a filter.  AWS names the
+    # malformed id, then the unknown one: each leaves the next request.
     p = params(env.fa, "DescribeInstances")
-    expect(len(p) == 1, p)
-    expect(p[0]["Filter.1.Name"] == "instance-id", p)
-    expect(p[0]["MaxResults"] == "1000" and "InstanceId.1" not in p[0], p)
+    ids = [sorted((k, v) for k, v in x.items() if k.startswith("InstanceId."))
+           for x in p]
+    expect([[v for _, v in x] for x in ids] ==
+           [[I1, I4, "i-0000000000000dead", "bogus"],
+            [I1, I4, "i-0000000000000dead"], [I1, I4]], ids)
+    expect(all("MaxResults" not in x and "NextToken" not in x and
+               "Filter.1.Name" not in x for x in p), p)
 
 
 @case
@@ -89,10 +95,36 @@ def pagination_and_chunks(env):
     r = env.result("instances", *ids)
     expect(sorted(i["id"] for i in r) == sorted(ids), len(r))
     p = params(fa, "DescribeInstances")
-    expect(len(p) == 3, len(p))
-    sizes = sorted(sum(1 for k in x if k.startswith("Filter.1.Value."))
+    expect(len(p) == 1 and "MaxResults" not in p[0], len(p))
+    expect(sum(1 for k in p[0] if k.startswith("InstanceId.")) == 450, p[0])
+
+
+@case
+def instances_by_id_at_scale(env):
+    """2,500 ids, 3 of them unknown, in chunks of 1,000: one request per
+    chunk, plus one for each chunk whose unknown ids AWS named (the
+    instance-id filter would take 13 requests of 200)."""
+    fa = env.fa
+    known = ["i-%017x" % (0xe000 + k) for k in range(2497)]
+    state = fa.get_state()
+    state["instances"] += [{"id": i, "vpc_id": VPC} for i in known]
+    fa.load_state(state)
+    unknown = ["i-%017x" % (0xf000 + k) for k in range(3)]
+    # Chunks of 1,000 in order: one unknown in the first, two in the last.
+    ids = known[:10] + unknown[:1] + known[10:2000] + unknown[1:] + \
+        known[2000:]
+    expect(len(ids) == 2500, len(ids))
+    fa.reset_counters()
+    docs, _ = env.provtool("--stats", "instances", *ids)
+    r = docs[0]["result"]
+    expect(sorted(i["id"] for i in r) == sorted(known), len(r))
+    p = params(fa, "DescribeInstances")
+    sizes = sorted(sum(1 for k in x if k.startswith("InstanceId."))
                    for x in p)
-    expect(sizes == [50, 200, 200], sizes)
+    expect(sizes == [498, 500, 999, 1000, 1000], sizes)
+    expect(all("MaxResults" not in x and "Filter.1.Name" not in x
+               for x in p), "a filter or MaxResults was sent")
+    expect(docs[-1]["stats"]["calls"] == 3 + 2, docs[-1])
 
 
 @case

@@ -369,6 +369,54 @@ static void test_retry_classes(void **state)
 	assert_int_equal(st.throttled, 0);
 }
 
+/* AWSP_CALL_KEEP_MESSAGE: the whole message, which err->msg cuts. */
+static void test_keep_message(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_call_info info;
+	struct buf body = BUF_INIT, msg = BUF_INIT;
+
+	for (int i = 0; i < 100; i++)
+		buf_addf(&msg, "%si-%017x", i ? ", " : "", i);
+	buf_addf(&body,
+		 "<Response><Errors><Error><Code>InvalidInstanceID.NotFound"
+		 "</Code><Message>The instance IDs '%s' do not exist"
+		 "</Message></Error></Errors></Response>",
+		 msg.buf);
+	script_push(&e->s, 400, body.buf);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeInstances",
+			      AWSP_CALL_KEEP_MESSAGE, &info, &err),
+			 UTIL_EAWS);
+	assert_non_null(info.aws_message);
+	assert_non_null(strstr(info.aws_message, msg.buf));
+	assert_int_equal(strlen(info.aws_message), msg.len + 32);
+	assert_null(strstr(err.msg, "i-00000000000000063"));
+	awsp_call_info_release(&info);
+	assert_null(info.aws_message);
+
+	/* Not asked for, or not an AWS error answer: none. */
+	util_err_clear(&err);
+	script_push(&e->s, 400, body.buf);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeInstances", 0, &info,
+			      &err),
+			 UTIL_EAWS);
+	assert_null(info.aws_message);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeInstances",
+			      AWSP_CALL_KEEP_MESSAGE, &info, &err),
+			 0);
+	assert_null(info.aws_message);
+	/* Without info, nothing is kept (LeakSanitizer checks). */
+	script_push(&e->s, 400, body.buf);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeInstances",
+			      AWSP_CALL_KEEP_MESSAGE, NULL, &err),
+			 UTIL_EAWS);
+	awsp_call_info_release(NULL);
+	buf_release(&body);
+	buf_release(&msg);
+}
+
 static void test_retry_quota(void **state)
 {
 	struct env *e = *state;
@@ -637,6 +685,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_credentials_failure, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_classes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_keep_message, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_quota, setup,
 						teardown),

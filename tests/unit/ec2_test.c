@@ -345,6 +345,37 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void test_instances_by_id_list(void **state)
+{
+	struct env *e = *state;
+	const char *ids[] = { "i-0123456789abcdef0", "i-0fedcba9876543210",
+			      "i-0123456789abcdef0", "i-0aaaabbbbccccdddd" };
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push_file(&e->s, 200, "ec2_describe_instances_page2.xml");
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 4, 1, &l, &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].id, "i-0aaaabbbbccccdddd");
+	assert_int_equal(e->s.n_reqs, 1);
+	/* InstanceId.N, each id once, never with MaxResults or a filter. */
+	const char *b0 = e->s.reqs[0].body;
+	assert_true(body_has(b0, "Action=DescribeInstances"));
+	assert_true(body_has(b0, "Version=2016-11-15"));
+	assert_true(body_has(b0, "InstanceId.1=i-0123456789abcdef0"));
+	assert_true(body_has(b0, "InstanceId.2=i-0fedcba9876543210"));
+	assert_true(body_has(b0, "InstanceId.3=i-0aaaabbbbccccdddd"));
+	assert_null(strstr(b0, "InstanceId.4"));
+	assert_null(strstr(b0, "MaxResults"));
+	assert_null(strstr(b0, "NextToken"));
+	assert_null(strstr(b0, "Filter"));
+	assert_string_equal(e->s.reqs[0].url,
+			    "https://ec2.us-east-1.amazonaws.com/");
+	prov_instance_list_release(&l);
+}
+
+/* An answer by InstanceId.N with a nextToken: the filter can follow it. */
 static void test_instances_by_id_paginated(void **state)
 {
 	struct env *e = *state;
@@ -354,70 +385,102 @@ static void test_instances_by_id_paginated(void **state)
 	struct util_err err = UTIL_ERR_INIT;
 
 	script_push_file(&e->s, 200, "ec2_describe_instances_page1.xml");
+	script_push_file(&e->s, 200, "ec2_describe_instances_page1.xml");
 	script_push_file(&e->s, 200, "ec2_describe_instances_page2.xml");
 	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 4, 1, &l, &err),
 			 0);
 	assert_int_equal(l.n, 3);
-	assert_int_equal(e->s.n_reqs, 2);
-	/* An instance-id filter, never InstanceId.N with MaxResults. */
-	const char *b0 = e->s.reqs[0].body;
-	assert_true(body_has(b0, "Action=DescribeInstances"));
-	assert_true(body_has(b0, "Version=2016-11-15"));
-	assert_true(body_has(b0, "Filter.1.Name=instance-id"));
-	assert_true(body_has(b0, "Filter.1.Value.1=i-0123456789abcdef0"));
-	assert_true(body_has(b0, "Filter.1.Value.2=i-0fedcba9876543210"));
-	assert_true(body_has(b0, "Filter.1.Value.3=i-0aaaabbbbccccdddd"));
-	assert_null(strstr(b0, "Filter.1.Value.4"));
-	assert_null(strstr(b0, "InstanceId."));
-	assert_true(body_has(b0, "MaxResults=1000"));
-	assert_null(strstr(b0, "NextToken"));
-	assert_true(body_has(e->s.reqs[1].body,
+	assert_int_equal(e->s.n_reqs, 3);
+	assert_true(body_has(e->s.reqs[0].body, "InstanceId.1="
+						"i-0123456789abcdef0"));
+	/* The token is not sent with the ids: the filter starts over. */
+	const char *b1 = e->s.reqs[1].body;
+	assert_true(body_has(b1, "Filter.1.Name=instance-id"));
+	assert_true(body_has(b1, "Filter.1.Value.1=i-0123456789abcdef0"));
+	assert_true(body_has(b1, "Filter.1.Value.2=i-0fedcba9876543210"));
+	assert_true(body_has(b1, "Filter.1.Value.3=i-0aaaabbbbccccdddd"));
+	assert_null(strstr(b1, "Filter.1.Value.4"));
+	assert_null(strstr(b1, "InstanceId."));
+	assert_true(body_has(b1, "MaxResults=1000"));
+	assert_null(strstr(b1, "NextToken"));
+	assert_true(body_has(e->s.reqs[2].body,
 			     "NextToken=eyJ2IjoiMiIsImMiOiJwYWdlMiJ9"));
-	assert_string_equal(e->s.reqs[0].url,
-			    "https://ec2.us-east-1.amazonaws.com/");
+	assert_null(strstr(e->s.reqs[2].body, "InstanceId."));
 	prov_instance_list_release(&l);
+}
+
+/* n ids "i-%017x" from base: owned strings and a view for the ops. */
+struct ids {
+	char **own;
+	const char **v;
+	size_t n;
+};
+
+static void make_ids(struct ids *ids, size_t n, unsigned base)
+{
+	ids->own = util_xcalloc(n, sizeof(*ids->own));
+	ids->v = util_xcalloc(n, sizeof(*ids->v));
+	ids->n = n;
+	for (size_t i = 0; i < n; i++) {
+		ids->own[i] = util_xasprintf("i-%017zx", base + i);
+		ids->v[i] = ids->own[i];
+	}
+}
+
+static void free_ids(struct ids *ids)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		free(ids->own[i]);
+	free(ids->own);
+	free(ids->v);
+}
+
+/* How many times "=<id>" appears in the bodies sent. */
+static int times_asked(const struct script *s, const char *id)
+{
+	char want[64];
+	int found = 0;
+
+	assert_true(snprintf(want, sizeof(want), "=%s&", id) <
+		    (int)sizeof(want));
+	for (size_t r = 0; r < s->n_reqs; r++) {
+		struct buf b = BUF_INIT;
+
+		/* The last pair has no '&' after it. */
+		buf_addf(&b, "%s&", s->reqs[r].body);
+		for (const char *p = b.buf; (p = strstr(p, want)); p++)
+			found++;
+		buf_release(&b);
+	}
+	return found;
 }
 
 static void test_instances_by_id_chunks(void **state)
 {
 	struct env *e = *state;
-	const char **ids = util_xcalloc(450, sizeof(*ids));
-	char **store = util_xcalloc(450, sizeof(*store));
+	struct ids ids;
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
 
-	for (int i = 0; i < 450; i++) {
-		store[i] = util_xasprintf("i-%017x", i);
-		ids[i] = store[i];
-	}
+	make_ids(&ids, 2450, 0);
+
 	for (int i = 0; i < 3; i++)
 		script_push_file(&e->s, 200,
 				 "ec2_describe_instances_empty.xml");
-	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 450, 1, &l, &err),
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids.v, 2450, 1, &l,
+						  &err),
 			 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(e->s.n_reqs, 3);
-	assert_non_null(strstr(e->s.reqs[0].body, "Filter.1.Value.200="));
-	assert_null(strstr(e->s.reqs[0].body, "Filter.1.Value.201="));
-	assert_non_null(strstr(e->s.reqs[1].body, "Filter.1.Value.200="));
-	assert_non_null(strstr(e->s.reqs[2].body, "Filter.1.Value.50="));
-	assert_null(strstr(e->s.reqs[2].body, "Filter.1.Value.51="));
+	assert_non_null(strstr(e->s.reqs[0].body, "InstanceId.1000="));
+	assert_null(strstr(e->s.reqs[0].body, "InstanceId.1001="));
+	assert_non_null(strstr(e->s.reqs[1].body, "InstanceId.1000="));
+	assert_non_null(strstr(e->s.reqs[2].body, "InstanceId.450="));
+	assert_null(strstr(e->s.reqs[2].body, "InstanceId.451="));
 	/* Every id asked exactly once. */
-	for (int i = 0; i < 450; i++) {
-		char want[64];
-		int found = 0;
-
-		snprintf(want, sizeof(want), "=%s", ids[i]);
-		for (size_t r = 0; r < 3; r++)
-			for (const char *p = e->s.reqs[r].body;
-			     (p = strstr(p, want)); p++)
-				found++;
-		assert_int_equal(found, 1);
-	}
-	for (int i = 0; i < 450; i++)
-		free(store[i]);
-	free(store);
-	free(ids);
+	for (int i = 0; i < 2450; i++)
+		assert_int_equal(times_asked(&e->s, ids.v[i]), 1);
+	free_ids(&ids);
 }
 
 static void test_instances_by_id_none(void **state)
@@ -430,6 +493,253 @@ static void test_instances_by_id_none(void **state)
 			 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(e->s.n_reqs, 0);
+}
+
+static const char one_instance[] =
+	"<DescribeInstancesResponse><reservationSet><item><instancesSet>"
+	"<item><instanceId>i-0123456789abcdef0</instanceId><instanceState>"
+	"<name>running</name></instanceState></item></instancesSet></item>"
+	"</reservationSet></DescribeInstancesResponse>";
+
+static void test_instances_by_id_one_missing(void **state)
+{
+	struct env *e = *state;
+	const char *ids[] = { "i-0123456789abcdef0", "i-0000000000000dead" };
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	/* The id AWS names is dropped; the rest asked again. */
+	script_push_file(&e->s, 400, "ec2_error_instance_not_found_one.xml");
+	script_push(&e->s, 200, one_instance);
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 2, 1, &l, &err),
+			 0);
+	assert_false(util_err_isset(&err));
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].id, "i-0123456789abcdef0");
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_true(body_has(e->s.reqs[0].body,
+			     "InstanceId.2=i-0000000000000dead"));
+	assert_true(body_has(e->s.reqs[1].body,
+			     "InstanceId.1=i-0123456789abcdef0"));
+	assert_null(strstr(e->s.reqs[1].body, "InstanceId.2"));
+	assert_null(strstr(e->s.reqs[1].body, "dead"));
+	prov_instance_list_release(&l);
+}
+
+static void test_instances_by_id_many_missing(void **state)
+{
+	struct env *e = *state;
+	const char *ids[] = { "i-0000000000000dead", "i-0123456789abcdef0",
+			      "i-0000000000000beef" };
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	/* "The instance IDs 'i-...dead, i-...beef' do not exist". */
+	script_push_file(&e->s, 400, "ec2_error_instance_not_found.xml");
+	script_push(&e->s, 200, one_instance);
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 3, 1, &l, &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_true(body_has(e->s.reqs[1].body,
+			     "InstanceId.1=i-0123456789abcdef0"));
+	assert_null(strstr(e->s.reqs[1].body, "InstanceId.2"));
+	prov_instance_list_release(&l);
+
+	/* All missing: empty, no error, no second request. */
+	script_push_file(&e->s, 400, "ec2_error_instance_not_found.xml");
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 1, 1, &l, &err),
+			 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(e->s.n_reqs, 3);
+	/* Only the ids asked count: 'i-...dead' was not. */
+	script_push_file(&e->s, 400, "ec2_error_instance_not_found.xml");
+	script_push(&e->s, 200, one_instance);
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids + 1, 2, 1, &l,
+						  &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(e->s.n_reqs, 5);
+	assert_true(body_has(e->s.reqs[4].body,
+			     "InstanceId.1=i-0123456789abcdef0"));
+	prov_instance_list_release(&l);
+	assert_false(util_err_isset(&err));
+}
+
+/*
+ * 600 unknown ids among 1,000: AWS names them all in a message far longer
+ * than an error's text, and one more request asks for the 400 others.
+ */
+static void test_instances_by_id_long_message(void **state)
+{
+	struct env *e = *state;
+	struct ids ids;
+	struct buf msg = BUF_INIT;
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	make_ids(&ids, 1000, 0x100);
+
+	buf_addstr(&msg, "<Response><Errors><Error><Code>InvalidInstanceID."
+			 "NotFound</Code><Message>The instance IDs '");
+	for (size_t i = 400; i < 1000; i++)
+		buf_addf(&msg, "%s%s", i > 400 ? ", " : "", ids.v[i]);
+	buf_addstr(&msg, "' do not exist</Message></Error></Errors>"
+			 "<RequestID>r1</RequestID></Response>");
+	script_push(&e->s, 400, msg.buf);
+	script_push_file(&e->s, 200, "ec2_describe_instances_empty.xml");
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids.v, 1000, 1, &l,
+						  &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_non_null(strstr(e->s.reqs[1].body, "InstanceId.400="));
+	assert_null(strstr(e->s.reqs[1].body, "InstanceId.401="));
+	assert_int_equal(times_asked(&e->s, ids.v[400]), 1);
+	assert_int_equal(times_asked(&e->s, ids.v[999]), 1);
+	assert_int_equal(times_asked(&e->s, ids.v[399]), 2);
+	buf_release(&msg);
+	free_ids(&ids);
+}
+
+static void test_instances_by_id_malformed(void **state)
+{
+	struct env *e = *state;
+	const char *ids[] = { "i-0123456789abcdef0", "i-bogus",
+			      "i-0000000000000dead" };
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	/* Malformed, then not found, then the answer: three rounds. */
+	script_push_file(&e->s, 400, "ec2_error_instance_malformed.xml");
+	script_push_file(&e->s, 400, "ec2_error_instance_not_found_one.xml");
+	script_push(&e->s, 200, one_instance);
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 3, 1, &l, &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(e->s.n_reqs, 3);
+	assert_true(body_has(e->s.reqs[1].body,
+			     "InstanceId.2=i-0000000000000dead"));
+	assert_null(strstr(e->s.reqs[1].body, "bogus"));
+	assert_true(body_has(e->s.reqs[2].body,
+			     "InstanceId.1=i-0123456789abcdef0"));
+	assert_null(strstr(e->s.reqs[2].body, "InstanceId.2"));
+	prov_instance_list_release(&l);
+}
+
+/* A message that names none of the ids asked: the filter decides. */
+static void test_instances_by_id_unparseable(void **state)
+{
+	struct env *e = *state;
+	const char *ids[] = { "i-0123456789abcdef0", "i-0000000000000dead" };
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push_file(&e->s, 400, "ec2_error_instance_not_found_vague.xml");
+	script_push(&e->s, 200, one_instance);
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 2, 1, &l, &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(e->s.n_reqs, 2);
+	const char *b1 = e->s.reqs[1].body;
+	assert_true(body_has(b1, "Filter.1.Name=instance-id"));
+	assert_true(body_has(b1, "Filter.1.Value.1=i-0123456789abcdef0"));
+	assert_true(body_has(b1, "Filter.1.Value.2=i-0000000000000dead"));
+	assert_true(body_has(b1, "MaxResults=1000"));
+	assert_null(strstr(b1, "InstanceId."));
+	prov_instance_list_release(&l);
+
+	/* Names an id that was not asked (of another chunk): the same. */
+	script_push(&e->s, 400,
+		    "<Response><Errors><Error><Code>InvalidInstanceID.NotFound"
+		    "</Code><Message>The instance ID 'i-0000000000000dea' does "
+		    "not exist</Message></Error></Errors></Response>");
+	script_push_file(&e->s, 200, "ec2_describe_instances_empty.xml");
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 2, 1, &l, &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 4);
+	assert_true(body_has(e->s.reqs[3].body,
+			     "Filter.1.Value.2=i-0000000000000dead"));
+	assert_false(util_err_isset(&err));
+}
+
+/* AWS keeps naming one more id: AWSP_EC2_ID_ROUNDS requests, then the filter. */
+static void test_instances_by_id_rounds_bounded(void **state)
+{
+	struct env *e = *state;
+	struct ids ids;
+	struct prov_instance_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	make_ids(&ids, 10, 0xd00);
+
+	for (int i = 0; i < AWSP_EC2_ID_ROUNDS; i++) {
+		char *body = util_xasprintf(
+			"<Response><Errors><Error><Code>InvalidInstanceID."
+			"NotFound</Code><Message>The instance ID '%s' does not"
+			" exist</Message></Error></Errors></Response>",
+			ids.v[i]);
+
+		script_push(&e->s, 400, body);
+		free(body);
+	}
+	script_push_file(&e->s, 200, "ec2_describe_instances_empty.xml");
+	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids.v, 10, 1, &l, &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, AWSP_EC2_ID_ROUNDS + 1);
+	/* The filter asks only for the ids not named yet. */
+	const char *last = e->s.reqs[AWSP_EC2_ID_ROUNDS].body;
+	assert_true(body_has(last, "Filter.1.Name=instance-id"));
+	assert_null(strstr(last, ids.v[AWSP_EC2_ID_ROUNDS - 1]));
+	assert_non_null(strstr(last, ids.v[AWSP_EC2_ID_ROUNDS]));
+	assert_non_null(strstr(last, ids.v[9]));
+	assert_non_null(strstr(last, "Filter.1.Value.6="));
+	assert_null(strstr(last, "Filter.1.Value.7="));
+	free_ids(&ids);
+}
+
+static void test_error_ids(void **state)
+{
+	const char *ids[] = { "i-1", "i-12", "i-2", "x y" };
+	bool named[4] = { false };
+
+	(void)state;
+	assert_int_equal(awsp_ec2_error_ids(NULL, ids, 4, named), 0);
+	assert_int_equal(awsp_ec2_error_ids("no quotes", ids, 4, named), 0);
+	/* Whole ids only: 'i-12' is not 'i-1'. */
+	assert_int_equal(awsp_ec2_error_ids("The instance ID 'i-12' does not "
+					    "exist",
+					    ids, 4, named),
+			 1);
+	assert_false(named[0]);
+	assert_true(named[1]);
+	memset(named, 0, sizeof(named));
+	assert_int_equal(awsp_ec2_error_ids("ec2 DescribeInstances: The "
+					    "instance IDs 'i-2, x y, i-1' do "
+					    "not exist",
+					    ids, 4, named),
+			 3);
+	assert_true(named[0] && !named[1] && named[2] && named[3]);
+	/* Already marked ids are not counted again. */
+	assert_int_equal(awsp_ec2_error_ids("The instance ID 'i-1' does not "
+					    "exist",
+					    ids, 4, named),
+			 0);
+	memset(named, 0, sizeof(named));
+	assert_int_equal(awsp_ec2_error_ids("Invalid id: \"x y\" (expecting "
+					    "\"i-...\")",
+					    ids, 4, named),
+			 1);
+	assert_true(named[3]);
+	memset(named, 0, sizeof(named));
+	/* Cut short: the whole ids before the cut count, not the last. */
+	assert_int_equal(awsp_ec2_error_ids("The instance IDs 'i-2, i-12, i-1",
+					    ids, 4, named),
+			 2);
+	assert_true(named[1] && named[2] && !named[0]);
+	memset(named, 0, sizeof(named));
+	assert_int_equal(awsp_ec2_error_ids("The instance IDs '' do not exist",
+					    ids, 4, named),
+			 0);
 }
 
 static void test_selector_filters(void **state)
@@ -498,6 +808,8 @@ static void test_pagination_must_advance(void **state)
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
 
+	/* By id with a token (the filter takes over), then the same page. */
+	script_push_file(&e->s, 200, "ec2_describe_instances_page1.xml");
 	script_push_file(&e->s, 200, "ec2_describe_instances_page1.xml");
 	script_push_file(&e->s, 200, "ec2_describe_instances_page1.xml");
 	assert_int_equal(awsp_ec2_instances_by_id(e->c, ids, 1, 1, &l, &err),
@@ -713,12 +1025,27 @@ int main(void)
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_parse_instance_status),
 		cmocka_unit_test(test_filter_escape),
+		cmocka_unit_test(test_error_ids),
+		cmocka_unit_test_setup_teardown(test_instances_by_id_list,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_paginated,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_chunks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_none,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances_by_id_one_missing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_instances_by_id_many_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_instances_by_id_long_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances_by_id_malformed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances_by_id_unparseable,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_instances_by_id_rounds_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selector_filters, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors_and_retries, setup,
