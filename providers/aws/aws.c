@@ -30,6 +30,7 @@ struct aws {
 	struct awsp_transport transport;
 	struct awsp_creds *creds;
 	struct awsp_client *client;
+	struct awsp_tg_cache *tg_cache;
 	unsigned concurrency;
 	unsigned max_attempts;
 };
@@ -53,6 +54,7 @@ static void aws_free(struct prov *p)
 	struct aws *a = aws_of(p);
 
 	awsp_client_free(a->client);
+	awsp_tg_cache_free(a->tg_cache);
 	awsp_creds_free(a->creds);
 	awsp_http_free(a->http);
 	for (size_t i = 0; i < AWSP_SVC_COUNT; i++)
@@ -111,7 +113,7 @@ static int aws_target_groups(struct prov *p, const char *const *names_or_arns,
 	struct aws *a = aws_of(p);
 
 	return awsp_elbv2_target_groups(a->client, names_or_arns, n,
-					a->concurrency, ret, err);
+					a->concurrency, a->tg_cache, ret, err);
 }
 
 static int aws_addresses(struct prov *p, const struct prov_address_query *q,
@@ -335,6 +337,7 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 	r = awsp_client_new(&cc, &a->client, err);
 	if (r < 0)
 		goto fail;
+	a->tg_cache = awsp_tg_cache_new(cfg->clock, AWSP_TG_DELAY_TTL_MS);
 
 	a->prov.ops = &aws_ops;
 	a->prov.impl = a;

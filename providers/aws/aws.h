@@ -35,6 +35,11 @@
  * and the whole provider keeps at most `concurrency` requests on the
  * wire however many threads call it, so the engine can fan out freely
  * (e.g. 50 AssociateAddress calls through util_parallel).
+ *
+ * A target group's deregistration delay is read at most once per
+ * AWSP_TG_DELAY_TTL_MS (5 minutes) and kept by ARN in the provider, so
+ * repeated reads of a group (the engine's waits) cost DescribeTargetGroups
+ * and DescribeTargetHealth only.
  */
 
 struct prov_aws_config {

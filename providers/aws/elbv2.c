@@ -1,5 +1,6 @@
 #include "providers/aws/ops.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,96 @@ int awsp_elbv2_parse_attributes(const char *xml, size_t len,
 	return 0;
 }
 
+/* --- the deregistration delay cache ---------------------------------------- */
+
+struct tg_delay {
+	char *arn;
+	int delay_s;
+	uint64_t read_ms; /* when it was read (mono) */
+};
+
+struct awsp_tg_cache {
+	pthread_mutex_t lock;
+	const struct util_clock *clock;
+	uint64_t ttl_ms;
+	struct tg_delay *v;
+	size_t n, alloc;
+};
+
+struct awsp_tg_cache *awsp_tg_cache_new(const struct util_clock *clock,
+					uint64_t ttl_ms)
+{
+	struct awsp_tg_cache *tc = util_xcalloc(1, sizeof(*tc));
+
+	pthread_mutex_init(&tc->lock, NULL);
+	tc->clock = clock ? clock : &util_clock_system;
+	tc->ttl_ms = ttl_ms;
+	return tc;
+}
+
+void awsp_tg_cache_free(struct awsp_tg_cache *tc)
+{
+	if (!tc)
+		return;
+	for (size_t i = 0; i < tc->n; i++)
+		free(tc->v[i].arn);
+	free(tc->v);
+	pthread_mutex_destroy(&tc->lock);
+	free(tc);
+}
+
+static uint64_t tc_now(const struct awsp_tg_cache *tc)
+{
+	return tc->clock->mono_ms(tc->clock->ctx);
+}
+
+/* Whether arn's delay is known and fresh; *ret_delay_s when it is. */
+static bool tg_cache_get(struct awsp_tg_cache *tc, const char *arn,
+			 int *ret_delay_s)
+{
+	uint64_t now;
+	bool hit = false;
+
+	if (!tc)
+		return false;
+	now = tc_now(tc);
+	pthread_mutex_lock(&tc->lock);
+	for (size_t i = 0; i < tc->n && !hit; i++) {
+		if (strcmp(tc->v[i].arn, arn) ||
+		    now - tc->v[i].read_ms >= tc->ttl_ms)
+			continue;
+		*ret_delay_s = tc->v[i].delay_s;
+		hit = true;
+	}
+	pthread_mutex_unlock(&tc->lock);
+	return hit;
+}
+
+/* Record arn's delay as read now; entries past their time go. */
+static void tg_cache_put(struct awsp_tg_cache *tc, const char *arn, int delay_s)
+{
+	uint64_t now;
+	size_t k = 0;
+
+	if (!tc)
+		return;
+	now = tc_now(tc);
+	pthread_mutex_lock(&tc->lock);
+	for (size_t i = 0; i < tc->n; i++) {
+		if (!strcmp(tc->v[i].arn, arn) ||
+		    now - tc->v[i].read_ms >= tc->ttl_ms)
+			free(tc->v[i].arn);
+		else
+			tc->v[k++] = tc->v[i];
+	}
+	tc->n = k;
+	UTIL_GROW(tc->v, tc->alloc, tc->n + 1);
+	tc->v[tc->n++] = (struct tg_delay){ .arn = util_xstrdup(arn),
+					    .delay_s = delay_s,
+					    .read_ms = now };
+	pthread_mutex_unlock(&tc->lock);
+}
+
 /* --- operations ------------------------------------------------------------ */
 
 struct tg_batch {
@@ -364,6 +455,7 @@ struct tg_req {
 
 struct tgs_q {
 	struct awsp_client *c;
+	struct awsp_tg_cache *cache;
 	struct tg_req *reqs;
 	size_t n_reqs;
 	struct prov_target_group_list *batches;
@@ -419,7 +511,10 @@ static int attr_parse_cb(void *ctx, const char *xml, size_t len,
 	return awsp_elbv2_parse_attributes(xml, len, ctx, err);
 }
 
-/* Task 2i: health of tgs[i]; task 2i+1: its attributes. */
+/*
+ * Task 2i: health of tgs[i]; task 2i+1: its attributes, unless the cache
+ * knows its delay.
+ */
 static int tgs_detail(void *ctx, size_t t, struct util_err *err)
 {
 	struct tgs_q *q = ctx;
@@ -432,6 +527,9 @@ static int tgs_detail(void *ctx, size_t t, struct util_err *err)
 	struct util_err e = UTIL_ERR_INIT;
 	int r;
 
+	if (!health &&
+	    tg_cache_get(q->cache, tg->arn, &tg->deregistration_delay_s))
+		return 0;
 	awsp_query_init(&query, action, v2_version());
 	awsp_query_add(&query, "TargetGroupArn", tg->arn);
 	r = awsp_call_parse(q->c, AWSP_SVC_ELBV2, &query, action, 0,
@@ -444,6 +542,8 @@ static int tgs_detail(void *ctx, size_t t, struct util_err *err)
 	}
 	if (r < 0)
 		util_err_copy(err, &e);
+	else if (!health)
+		tg_cache_put(q->cache, tg->arn, tg->deregistration_delay_s);
 	return r;
 }
 
@@ -464,10 +564,11 @@ static void add_reqs(struct tgs_q *q, const char *param, const char **vals,
 
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
-			     unsigned conc, struct prov_target_group_list *ret,
+			     unsigned conc, struct awsp_tg_cache *cache,
+			     struct prov_target_group_list *ret,
 			     struct util_err *err)
 {
-	struct tgs_q q = { .c = c };
+	struct tgs_q q = { .c = c, .cache = cache };
 	const char **uniq, **names, **arns;
 	size_t nu, n_names = 0, n_arns = 0, total = 0, k = 0;
 	bool *gone_ptr = NULL;

@@ -3,9 +3,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "providers/aws/client.h"
 #include "providers/provider.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 /*
@@ -172,9 +174,33 @@ int awsp_query_parse_empty(const char *xml, size_t len, const char *root,
 /* An ARN (as opposed to a name): starts with "arn:". */
 bool awsp_elbv2_is_arn(const char *s);
 
+/*
+ * Deregistration delays by target group ARN, kept for ttl_ms: the delay
+ * rarely changes, and the engine's waits re-read their groups on every
+ * poll, so each group's DescribeTargetGroupAttributes is made at most
+ * once per ttl_ms instead of once per read.  A change made in AWS shows
+ * within ttl_ms.  Thread-safe.
+ */
+#define AWSP_TG_DELAY_TTL_MS (5 * 60 * 1000)
+
+struct awsp_tg_cache;
+
+/* clock is borrowed (NULL = system).  Free with awsp_tg_cache_free(). */
+struct awsp_tg_cache *awsp_tg_cache_new(const struct util_clock *clock,
+					uint64_t ttl_ms);
+/* Accepts NULL. */
+void awsp_tg_cache_free(struct awsp_tg_cache *tc);
+
+/*
+ * Target groups by name or ARN with their targets' health and
+ * deregistration delay: DescribeTargetGroups, then per group
+ * DescribeTargetHealth, and DescribeTargetGroupAttributes unless cache
+ * (may be NULL) holds a fresh delay for its ARN.
+ */
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
-			     unsigned conc, struct prov_target_group_list *ret,
+			     unsigned conc, struct awsp_tg_cache *cache,
+			     struct prov_target_group_list *ret,
 			     struct util_err *err);
 int awsp_elbv2_register(struct awsp_client *c, const char *tg_arn,
 			const struct prov_target_ref *targets, size_t n,

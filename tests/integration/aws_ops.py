@@ -198,6 +198,22 @@ def target_groups(env):
 
 
 @case
+def target_group_delay_cached(env):
+    """Reads of the same groups by one provider: health every time, the
+    deregistration delay once (kept for 5 minutes)."""
+    fa = env.fa
+    fa.reset_counters()
+    docs, _ = env.provtool("--repeat", "3", "tgs", "web-tg", "web-ip-tg")
+    expect(docs[0]["runs"] == 3 and docs[0]["ok"] == 3, docs)
+    last = {t["name"]: t for t in docs[0]["last"]}
+    expect(last["web-tg"]["deregistration_delay_s"] == 300, last)
+    calls = fa.calls()
+    expect(calls.count("elbv2:DescribeTargetGroups") == 3, calls)
+    expect(calls.count("elbv2:DescribeTargetHealth") == 6, calls)
+    expect(calls.count("elbv2:DescribeTargetGroupAttributes") == 2, calls)
+
+
+@case
 def register_batches(env):
     fa = env.fa
     bulk = [{"id": "i-%017x" % (0xc000 + k), "vpc_id": VPC}

@@ -184,7 +184,9 @@ static void test_target_groups_names_and_arns(void **state)
 	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
 	script_push_file(&e->s, 200,
 			 "elbv2_describe_target_group_attributes.xml");
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, &l, &err), 0);
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, NULL, &l,
+						  &err),
+			 0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].n_targets, 4);
 	assert_int_equal(l.v[0].deregistration_delay_s, 120);
@@ -217,7 +219,9 @@ static void test_target_groups_missing(void **state)
 	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
 	script_push_file(&e->s, 200,
 			 "elbv2_describe_target_group_attributes.xml");
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, &l, &err), 0);
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, NULL, &l,
+						  &err),
+			 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "web-tg");
 	assert_true(body_has(e->s.reqs[2].body, "Names.member.1=nope-tg"));
@@ -228,12 +232,91 @@ static void test_target_groups_missing(void **state)
 		    "<ErrorResponse><Error><Code>AccessDenied</Code><Message>"
 		    "not allowed</Message></Error><RequestId>rq</RequestId>"
 		    "</ErrorResponse>");
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, &l, &err),
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, NULL, &l,
+						  &err),
 			 UTIL_EAWS);
 	assert_string_equal(err.aws_code, "AccessDenied");
 	assert_int_equal(err.http_status, 403);
 	assert_string_equal(err.request_id, "rq");
 	assert_int_equal(l.n, 0);
+}
+
+/* Count the requests of one action. */
+static size_t count_action(const struct script *s, const char *action)
+{
+	char want[96];
+	size_t n = 0;
+
+	assert_true(snprintf(want, sizeof(want), "Action=%s", action) <
+		    (int)sizeof(want));
+	for (size_t i = 0; i < s->n_reqs; i++)
+		n += body_has(s->reqs[i].body, want) ? 1 : 0;
+	return n;
+}
+
+/* A DescribeTargetGroupAttributes answer with this delay. */
+#define ATTRS(delay)                                                         \
+	"<DescribeTargetGroupAttributesResponse>"                            \
+	"<DescribeTargetGroupAttributesResult><Attributes><member><Key>"     \
+	"deregistration_delay.timeout_seconds</Key><Value>" delay "</Value>" \
+	"</member></Attributes></DescribeTargetGroupAttributesResult>"       \
+	"</DescribeTargetGroupAttributesResponse>"
+
+/* Read web-tg; attrs: the attributes answer to queue, NULL = none. */
+static void read_web_tg(struct env *e, struct awsp_tg_cache *tc,
+			const char *attrs, int want_delay)
+{
+	const char *in[] = { "web-tg" };
+	struct prov_target_group_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push(&e->s, 200, one_tg);
+	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
+	if (attrs)
+		script_push(&e->s, 200, attrs);
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, tc, &l, &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].n_targets, 4);
+	assert_int_equal(l.v[0].deregistration_delay_s, want_delay);
+	prov_target_group_list_release(&l);
+}
+
+/* The delay is read once per AWSP_TG_DELAY_TTL_MS, health every time. */
+static void test_target_groups_delay_cached(void **state)
+{
+	struct env *e = *state;
+	struct awsp_tg_cache *tc = awsp_tg_cache_new(&e->fc.clock,
+						     AWSP_TG_DELAY_TTL_MS);
+
+	read_web_tg(e, tc, ATTRS("120"), 120);
+	assert_int_equal(count_action(&e->s, "DescribeTargetGroupAttributes"),
+			 1);
+	fake_clock_advance(&e->fc, AWSP_TG_DELAY_TTL_MS - 1);
+	read_web_tg(e, tc, NULL, 120);
+	read_web_tg(e, tc, NULL, 120);
+	assert_int_equal(count_action(&e->s, "DescribeTargetGroups"), 3);
+	assert_int_equal(count_action(&e->s, "DescribeTargetHealth"), 3);
+	assert_int_equal(count_action(&e->s, "DescribeTargetGroupAttributes"),
+			 1);
+	/* Past its time the delay is read again (a change shows), then kept. */
+	fake_clock_advance(&e->fc, 1);
+	read_web_tg(e, tc, ATTRS("45"), 45);
+	read_web_tg(e, tc, NULL, 45);
+	assert_int_equal(count_action(&e->s, "DescribeTargetGroupAttributes"),
+			 2);
+	assert_int_equal(e->s.n_reqs, 12);
+	awsp_tg_cache_free(tc);
+
+	/* Without a cache every read asks; a new cache starts empty. */
+	read_web_tg(e, NULL, ATTRS("45"), 45);
+	read_web_tg(e, NULL, ATTRS("30"), 30);
+	assert_int_equal(count_action(&e->s, "DescribeTargetGroupAttributes"),
+			 4);
+	tc = awsp_tg_cache_new(&e->fc.clock, AWSP_TG_DELAY_TTL_MS);
+	read_web_tg(e, tc, ATTRS("30"), 30);
+	awsp_tg_cache_free(tc);
+	awsp_tg_cache_free(NULL);
 }
 
 static void test_register_targets(void **state)
@@ -299,6 +382,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_target_groups_names_and_arns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_groups_missing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_groups_delay_cached,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_targets, setup,
 						teardown),
