@@ -17,48 +17,76 @@ static bool unreserved(unsigned char c)
 	       c == '~';
 }
 
-static void add_pct(struct buf *out, unsigned char c)
+/*
+ * Percent-encode len bytes of s into out: runs of bytes sent as they are
+ * go in one append each (a byte at a time costs a call per byte).  form:
+ * a space is '+' (urlencode); keep_slash: '/' is sent as it is.
+ */
+static void encode(const char *s, size_t len, bool form, bool keep_slash,
+		   struct buf *out)
 {
-	char e[3] = { '%', hexdig[c >> 4], hexdig[c & 15] };
+	size_t i = 0;
 
-	buf_add(out, e, 3);
+	while (i < len) {
+		size_t run = i;
+		unsigned char c;
+		char e[3] = { '%' };
+
+		while (run < len && (unreserved((unsigned char)s[run]) ||
+				     (keep_slash && s[run] == '/')))
+			run++;
+		if (run > i)
+			buf_add(out, s + i, run - i);
+		if (run == len)
+			break;
+		c = (unsigned char)s[run];
+		if (form && c == ' ') {
+			buf_addch(out, '+');
+		} else {
+			e[1] = hexdig[c >> 4];
+			e[2] = hexdig[c & 15];
+			buf_add(out, e, 3);
+		}
+		i = run + 1;
+	}
 }
 
 void awsp_form_encode(const char *s, size_t len, struct buf *out)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (unreserved(c))
-			buf_addch(out, (char)c);
-		else if (c == ' ')
-			buf_addch(out, '+');
-		else
-			add_pct(out, c);
-	}
+	encode(s, len, true, false, out);
 }
 
 void awsp_uri_encode(const char *s, size_t len, bool keep_slash,
 		     struct buf *out)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	encode(s, len, false, keep_slash, out);
+}
 
-		if (unreserved(c) || (c == '/' && keep_slash))
-			buf_addch(out, (char)c);
-		else
-			add_pct(out, c);
+/* "&name=value", name being prefix, then idx if nonzero (no printf). */
+static void add_pair_idx(struct buf *b, const char *prefix, size_t idx,
+			 const char *value)
+{
+	if (b->len)
+		buf_addch(b, '&');
+	awsp_form_encode(prefix, strlen(prefix), b);
+	if (idx) {
+		char num[24], *p = num + sizeof(num);
+
+		/* Digits need no encoding. */
+		do {
+			*--p = (char)('0' + idx % 10);
+			idx /= 10;
+		} while (idx);
+		buf_add(b, p, (size_t)(num + sizeof(num) - p));
 	}
+	buf_addch(b, '=');
+	if (value)
+		awsp_form_encode(value, strlen(value), b);
 }
 
 static void add_pair(struct buf *b, const char *name, const char *value)
 {
-	if (b->len)
-		buf_addch(b, '&');
-	awsp_form_encode(name, strlen(name), b);
-	buf_addch(b, '=');
-	if (value)
-		awsp_form_encode(value, strlen(value), b);
+	add_pair_idx(b, name, 0, value);
 }
 
 void awsp_query_init(struct awsp_query *q, const char *action,
@@ -83,9 +111,19 @@ void awsp_query_add(struct awsp_query *q, const char *name, const char *value)
 void awsp_query_addf(struct awsp_query *q, const char *value,
 		     const char *name_fmt, ...)
 {
+	char small[128];
 	struct buf name = BUF_INIT;
 	va_list ap;
+	int n;
 
+	/* Names are short: format on the stack, the heap only if need be. */
+	va_start(ap, name_fmt);
+	n = vsnprintf(small, sizeof(small), name_fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(small)) {
+		add_pair(&q->body, small, value);
+		return;
+	}
 	va_start(ap, name_fmt);
 	buf_vaddf(&name, name_fmt, ap);
 	va_end(ap);
@@ -107,11 +145,31 @@ void awsp_query_add_int(struct awsp_query *q, const char *name, long v)
 	add_pair(&q->body, name, num);
 }
 
+/* prefix + 1 .. prefix + n = values, prefix being a printf format. */
+static void add_list(struct awsp_query *q, const char *const *values, size_t n,
+		     const char *prefix_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add_list(struct awsp_query *q, const char *const *values, size_t n,
+		     const char *prefix_fmt, ...)
+{
+	struct buf prefix = BUF_INIT;
+	va_list ap;
+
+	if (!n)
+		return;
+	va_start(ap, prefix_fmt);
+	buf_vaddf(&prefix, prefix_fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < n; i++)
+		add_pair_idx(&q->body, prefix.buf, i + 1, values[i]);
+	buf_release(&prefix);
+}
+
 void awsp_query_add_ec2_list(struct awsp_query *q, const char *name,
 			     const char *const *values, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		awsp_query_addf(q, values[i], "%s.%zu", name, i + 1);
+	add_list(q, values, n, "%s.", name);
 }
 
 void awsp_query_add_ec2_filter(struct awsp_query *q, size_t idx,
@@ -119,14 +177,11 @@ void awsp_query_add_ec2_filter(struct awsp_query *q, size_t idx,
 			       size_t n)
 {
 	awsp_query_addf(q, name, "Filter.%zu.Name", idx);
-	for (size_t i = 0; i < n; i++)
-		awsp_query_addf(q, values[i], "Filter.%zu.Value.%zu", idx,
-				i + 1);
+	add_list(q, values, n, "Filter.%zu.Value.", idx);
 }
 
 void awsp_query_add_member_list(struct awsp_query *q, const char *name,
 				const char *const *values, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		awsp_query_addf(q, values[i], "%s.member.%zu", name, i + 1);
+	add_list(q, values, n, "%s.member.", name);
 }

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "providers/aws/query.h"
@@ -130,6 +131,95 @@ static void test_member_lists(void **state)
 	awsp_query_release(NULL);
 }
 
+/* The encoding byte by byte, as the rules in query.h state it. */
+static void reference_encode(const unsigned char *s, size_t len, bool form,
+			     bool keep_slash, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~' || (keep_slash && c == '/'))
+			buf_addch(out, (char)c);
+		else if (form && c == ' ')
+			buf_addch(out, '+');
+		else
+			buf_addf(out, "%%%02X", c);
+	}
+}
+
+static void test_encode_runs(void **state)
+{
+	unsigned char s[4096];
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	unsigned x = 12345;
+
+	(void)state;
+	/* Every byte value, in runs of every length, at both ends. */
+	for (size_t i = 0; i < sizeof(s); i++) {
+		x = x * 1103515245u + 12345u;
+		s[i] = (x >> 16) % 4 ? (unsigned char)('a' + (x >> 8) % 26)
+				     : (unsigned char)(x >> 20);
+	}
+	for (size_t len = 0; len < 64; len++) {
+		for (int mode = 0; mode < 3; mode++) {
+			buf_reset(&got);
+			buf_reset(&want);
+			if (mode == 0)
+				awsp_form_encode((const char *)s + len, len,
+						 &got);
+			else
+				awsp_uri_encode((const char *)s + len, len,
+						mode == 2, &got);
+			reference_encode(s + len, len, mode == 0, mode == 2,
+					 &want);
+			assert_int_equal(got.len, want.len);
+			assert_memory_equal(got.buf, want.buf, want.len);
+		}
+	}
+	buf_reset(&got);
+	buf_reset(&want);
+	awsp_form_encode((const char *)s, sizeof(s), &got);
+	reference_encode(s, sizeof(s), true, false, &want);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.buf, want.buf, want.len);
+	buf_release(&got);
+	buf_release(&want);
+}
+
+static void test_long_lists_and_names(void **state)
+{
+	struct awsp_query q;
+	const char *v[12] = { "a", "b", "c", "d", "e", "f",
+			      "g", "h", "i", "j", "k", "l m" };
+	char name[300];
+
+	(void)state;
+	awsp_query_init(&q, "X", "1");
+	awsp_query_add_ec2_list(&q, "InstanceId", v, 12);
+	awsp_query_add_ec2_filter(&q, 10, "tag:a b", v + 10, 2);
+	awsp_query_add_member_list(&q, "Names", v, 0);
+	assert_string_equal(q.body.buf,
+			    "Action=X&Version=1&InstanceId.1=a&InstanceId.2=b"
+			    "&InstanceId.3=c&InstanceId.4=d&InstanceId.5=e"
+			    "&InstanceId.6=f&InstanceId.7=g&InstanceId.8=h"
+			    "&InstanceId.9=i&InstanceId.10=j&InstanceId.11=k"
+			    "&InstanceId.12=l+m&Filter.10.Name=tag%3Aa+b"
+			    "&Filter.10.Value.1=k&Filter.10.Value.2=l+m");
+	awsp_query_release(&q);
+
+	/* A name longer than the stack buffer of awsp_query_addf. */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	awsp_query_init(&q, "X", "1");
+	awsp_query_addf(&q, "v", "%s/%d", name, 7);
+	assert_int_equal(q.body.len, strlen("Action=X&Version=1&") + 299 +
+					     strlen("%2F7=v"));
+	assert_non_null(strstr(q.body.buf, "nnn%2F7=v"));
+	awsp_query_release(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +227,8 @@ int main(void)
 		cmocka_unit_test(test_uri_encode),
 		cmocka_unit_test(test_ec2_flattening),
 		cmocka_unit_test(test_member_lists),
+		cmocka_unit_test(test_encode_runs),
+		cmocka_unit_test(test_long_lists_and_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
