@@ -300,22 +300,14 @@ int awsp_ec2_parse_instances(const char *xml, size_t len,
 	size_t n0 = out->n;
 	int r;
 
-	r = awsp_xml_parse(xml, len, "DescribeInstancesResponse", &h, &p, err);
+	r = awsp_parse_page(xml, len, "DescribeInstancesResponse", &h, &p,
+			    &p.next, ret_next, err);
 	ipacc_reset(&p.ips);
 	free(p.eni_pip);
-	if (r < 0) {
-		/* Leave out as it was before this page. */
-		for (size_t i = n0; i < out->n; i++)
-			prov_instance_release(&out->v[i]);
-		out->n = n0;
-		free(p.next);
-		return r;
-	}
-	if (ret_next)
-		*ret_next = p.next;
-	else
-		free(p.next);
-	return 0;
+	/* On failure, leave out as it was before this page. */
+	while (r < 0 && out->n > n0)
+		prov_instance_release(&out->v[--out->n]);
+	return r;
 }
 
 /* --- DescribeNetworkInterfaces ------------------------------------------ */
@@ -394,22 +386,13 @@ int awsp_ec2_parse_enis(const char *xml, size_t len, struct prov_eni_list *out,
 	size_t n0 = out->n;
 	int r;
 
-	r = awsp_xml_parse(xml, len, "DescribeNetworkInterfacesResponse", &h,
-			   &p, err);
+	r = awsp_parse_page(xml, len, "DescribeNetworkInterfacesResponse", &h,
+			    &p, &p.next, ret_next, err);
 	ipacc_reset(&p.ips);
 	free(p.pip);
-	if (r < 0) {
-		for (size_t i = n0; i < out->n; i++)
-			prov_eni_release(&out->v[i]);
-		out->n = n0;
-		free(p.next);
-		return r;
-	}
-	if (ret_next)
-		*ret_next = p.next;
-	else
-		free(p.next);
-	return 0;
+	while (r < 0 && out->n > n0)
+		prov_eni_release(&out->v[--out->n]);
+	return r;
 }
 
 /* --- DescribeAddresses ---------------------------------------------------- */
@@ -522,11 +505,8 @@ int awsp_ec2_parse_addresses(const char *xml, size_t len,
 	int r;
 
 	r = awsp_xml_parse(xml, len, "DescribeAddressesResponse", &h, &p, err);
-	if (r < 0) {
-		for (size_t i = n0; i < out->n; i++)
-			prov_address_release(&out->v[i]);
-		out->n = n0;
-	}
+	while (r < 0 && out->n > n0)
+		prov_address_release(&out->v[--out->n]);
 	return r;
 }
 
@@ -644,17 +624,22 @@ int awsp_ec2_parse_return(const char *xml, size_t len, const char *root,
 
 #define P_STATUS "instanceStatusSet/item"
 
+static void status_release(struct awsp_instance_status *s)
+{
+	free(s->instance_id);
+	free(s->az);
+	free(s->instance_status);
+	free(s->system_status);
+	free(s->reachability);
+	memset(s, 0, sizeof(*s));
+}
+
 void awsp_instance_status_list_release(struct awsp_instance_status_list *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].instance_id);
-		free(l->v[i].az);
-		free(l->v[i].instance_status);
-		free(l->v[i].system_status);
-		free(l->v[i].reachability);
-	}
+	for (size_t i = 0; i < l->n; i++)
+		status_release(&l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }
@@ -744,30 +729,13 @@ int awsp_ec2_parse_instance_status(const char *xml, size_t len,
 	size_t n0 = out->n;
 	int r;
 
-	r = awsp_xml_parse(xml, len, "DescribeInstanceStatusResponse", &h, &p,
-			   err);
+	r = awsp_parse_page(xml, len, "DescribeInstanceStatusResponse", &h, &p,
+			    &p.next, ret_next, err);
 	free(p.detail_name);
 	free(p.detail_status);
-	if (r < 0) {
-		struct awsp_instance_status_list tail = { .v = out->v + n0,
-							  .n = out->n - n0 };
-
-		for (size_t i = 0; i < tail.n; i++) {
-			free(tail.v[i].instance_id);
-			free(tail.v[i].az);
-			free(tail.v[i].instance_status);
-			free(tail.v[i].system_status);
-			free(tail.v[i].reachability);
-		}
-		out->n = n0;
-		free(p.next);
-		return r;
-	}
-	if (ret_next)
-		*ret_next = p.next;
-	else
-		free(p.next);
-	return 0;
+	while (r < 0 && out->n > n0)
+		status_release(&out->v[--out->n]);
+	return r;
 }
 
 /* --- requests ------------------------------------------------------------ */
@@ -779,19 +747,6 @@ void awsp_ec2_filter_escape(const char *s, struct buf *out)
 			buf_addch(out, '\\');
 		buf_addch(out, *s);
 	}
-}
-
-/* Append list b to list a (moving the elements). */
-static void instances_append(struct prov_instance_list *a,
-			     struct prov_instance_list *b)
-{
-	if (!b->n)
-		return;
-	a->v = util_xrealloc(a->v, (a->n + b->n) * sizeof(a->v[0]));
-	memcpy(a->v + a->n, b->v, b->n * sizeof(b->v[0]));
-	a->n += b->n;
-	free(b->v);
-	memset(b, 0, sizeof(*b));
 }
 
 /* DescribeX with one filter whose values are a chunk of ids. */
@@ -1062,7 +1017,7 @@ int awsp_ec2_instances_by_id(struct awsp_client *c, const char *const *ids,
 	r = awsp_ops_parallel(n_chunks, conc, inst_chunk, &ch, err);
 	for (size_t i = 0; i < n_chunks; i++) {
 		if (r == 0)
-			instances_append(ret, &ch.inst[i]);
+			AWSP_LIST_MOVE(ret, &ch.inst[i]);
 		prov_instance_list_release(&ch.inst[i]);
 	}
 	free(ch.inst);
@@ -1084,18 +1039,9 @@ int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
 	ch.enis = util_xcalloc(n_chunks ? n_chunks : 1, sizeof(*ch.enis));
 	r = awsp_ops_parallel(n_chunks, conc, eni_chunk, &ch, err);
 	for (size_t i = 0; i < n_chunks; i++) {
-		struct prov_eni_list *l = &ch.enis[i];
-
-		if (r == 0 && l->n) {
-			ret->v = util_xrealloc(ret->v,
-					       (ret->n + l->n) *
-						       sizeof(ret->v[0]));
-			memcpy(ret->v + ret->n, l->v, l->n * sizeof(l->v[0]));
-			ret->n += l->n;
-			free(l->v);
-			memset(l, 0, sizeof(*l));
-		}
-		prov_eni_list_release(l);
+		if (r == 0)
+			AWSP_LIST_MOVE(ret, &ch.enis[i]);
+		prov_eni_list_release(&ch.enis[i]);
 	}
 	free(ch.enis);
 	free(ch.ids);
@@ -1270,18 +1216,9 @@ int awsp_ec2_instance_status(struct awsp_client *c, const char *const *ids,
 	s.lists = util_xcalloc(n_chunks, sizeof(*s.lists));
 	r = awsp_ops_parallel(n_chunks, conc, status_chunk, &s, err);
 	for (size_t i = 0; i < n_chunks; i++) {
-		struct awsp_instance_status_list *l = &s.lists[i];
-
-		if (r == 0 && l->n) {
-			ret->v = util_xrealloc(ret->v,
-					       (ret->n + l->n) *
-						       sizeof(ret->v[0]));
-			memcpy(ret->v + ret->n, l->v, l->n * sizeof(l->v[0]));
-			ret->n += l->n;
-			free(l->v);
-			memset(l, 0, sizeof(*l));
-		}
-		awsp_instance_status_list_release(l);
+		if (r == 0)
+			AWSP_LIST_MOVE(ret, &s.lists[i]);
+		awsp_instance_status_list_release(&s.lists[i]);
 	}
 	free(s.lists);
 	free(s.ids);

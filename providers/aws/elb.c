@@ -96,20 +96,11 @@ int awsp_elb_parse_load_balancers(const char *xml, size_t len,
 	size_t n0 = out->n;
 	int r;
 
-	r = awsp_xml_parse(xml, len, "DescribeLoadBalancersResponse", &h, &p,
-			   err);
-	if (r < 0) {
-		for (size_t i = n0; i < out->n; i++)
-			prov_classic_lb_release(&out->v[i]);
-		out->n = n0;
-		free(p.next);
-		return r;
-	}
-	if (ret_next)
-		*ret_next = p.next;
-	else
-		free(p.next);
-	return 0;
+	r = awsp_parse_page(xml, len, "DescribeLoadBalancersResponse", &h, &p,
+			    &p.next, ret_next, err);
+	while (r < 0 && out->n > n0)
+		prov_classic_lb_release(&out->v[--out->n]);
+	return r;
 }
 
 /* --- DescribeInstanceHealth ----------------------------------------------- */

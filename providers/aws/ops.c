@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/aws/xml.h"
 #include "util/alloc.h"
 #include "util/pool.h"
 #include "util/banned.h"
@@ -24,6 +25,30 @@ void awsp_set_str(char **dst, const char *text)
 {
 	free(*dst);
 	*dst = text && *text ? util_xstrdup(text) : NULL;
+}
+
+int awsp_parse_page(const char *xml, size_t len, const char *root,
+		    const struct awsp_xml_handler *h, void *ctx, char **next,
+		    char **ret_next, struct util_err *err)
+{
+	int r = awsp_xml_parse(xml, len, root, h, ctx, err);
+
+	if (r == 0 && ret_next)
+		*ret_next = *next;
+	else
+		free(*next);
+	*next = NULL;
+	return r;
+}
+
+void *awsp_array_append(void *dst, size_t n_dst, const void *src, size_t n_src,
+			size_t size)
+{
+	if (!n_src)
+		return dst;
+	dst = util_xrealloc(dst, (n_dst + n_src) * size);
+	memcpy((char *)dst + n_dst * size, src, n_src * size);
+	return dst;
 }
 
 struct strv_view {

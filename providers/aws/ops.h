@@ -271,4 +271,38 @@ int awsp_call_parse(struct awsp_client *c, enum awsp_service svc,
 /* Replace *dst with a copy of text (NULL when text is empty). */
 void awsp_set_str(char **dst, const char *text);
 
+/*
+ * One page of a list answer, the shape of every awsp_*_parse_<list>():
+ * parse xml (root element `root`) with h and ctx, whose handlers append
+ * to the list and store the page's token in *next.  On success *next is
+ * handed to *ret_next (or freed when ret_next is NULL); on failure it is
+ * freed, and the caller removes what the page appended.
+ */
+struct awsp_xml_handler;
+int awsp_parse_page(const char *xml, size_t len, const char *root,
+		    const struct awsp_xml_handler *h, void *ctx, char **next,
+		    char **ret_next, struct util_err *err);
+
+/*
+ * dst (n_dst elements of size bytes) with the n_src elements of src
+ * copied after them: dst realloc'd.  For AWSP_LIST_MOVE.
+ */
+void *awsp_array_append(void *dst, size_t n_dst, const void *src, size_t n_src,
+			size_t size);
+
+/*
+ * Move the elements of list src, a { T *v; size_t n; } struct, to the end
+ * of list dst of the same type; src is left empty (its array freed).  The
+ * arguments are evaluated more than once.
+ */
+#define AWSP_LIST_MOVE(dst, src)                                           \
+	do {                                                               \
+		(dst)->v = awsp_array_append((dst)->v, (dst)->n, (src)->v, \
+					     (src)->n, sizeof(*(src)->v)); \
+		(dst)->n += (src)->n;                                      \
+		free((src)->v);                                            \
+		(src)->v = NULL;                                           \
+		(src)->n = 0;                                              \
+	} while (0)
+
 #endif

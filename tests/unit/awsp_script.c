@@ -179,3 +179,26 @@ int body_has(const char *body, const char *pair)
 			return 1;
 	return 0;
 }
+
+int test_env_setup(void **state)
+{
+	struct test_env *e = util_xcalloc(1, sizeof(*e));
+
+	script_init(&e->s);
+	fake_clock_init(&e->fc, 0, 1700000000); /* 2023-11-14T22:13:20Z */
+	e->c = test_client(&e->s, &e->fc, 3, NULL);
+	*state = e;
+	return 0;
+}
+
+int test_env_teardown(void **state)
+{
+	struct test_env *e = *state;
+
+	awsp_client_free(e->c);
+	assert_int_equal(script_left(&e->s), 0);
+	script_release(&e->s);
+	fake_clock_destroy(&e->fc);
+	free(e);
+	return 0;
+}

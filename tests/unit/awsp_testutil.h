@@ -89,6 +89,21 @@ struct awsp_client *test_client(struct script *s, struct fake_clock *fc,
 				unsigned max_attempts,
 				const struct awsp_ratelimit_config *limits);
 
+/*
+ * The fixture of the op tests: a script, a fake clock at mono 0 and wall
+ * 1700000000 (2023-11-14T22:13:20Z), and test_client() on them with 3
+ * attempts.  cmocka setup/teardown: *state is the struct test_env;
+ * teardown fails the test when scripted answers were left unused.
+ */
+struct test_env {
+	struct script s;
+	struct fake_clock fc;
+	struct awsp_client *c;
+};
+
+int test_env_setup(void **state);
+int test_env_teardown(void **state);
+
 /* Whether the form body holds name=value (both already encoded). */
 int body_has(const char *body, const char *pair);
 

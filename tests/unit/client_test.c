@@ -17,35 +17,6 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-struct env {
-	struct script s;
-	struct fake_clock fc;
-	struct awsp_client *c;
-};
-
-static int setup(void **state)
-{
-	struct env *e = util_xcalloc(1, sizeof(*e));
-
-	script_init(&e->s);
-	fake_clock_init(&e->fc, 0, 1700000000); /* 2023-11-14T22:13:20Z */
-	e->c = test_client(&e->s, &e->fc, 3, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	awsp_client_free(e->c);
-	assert_int_equal(script_left(&e->s), 0);
-	script_release(&e->s);
-	fake_clock_destroy(&e->fc);
-	free(e);
-	return 0;
-}
-
 static int call(struct awsp_client *c, enum awsp_service svc,
 		const char *action, unsigned flags, struct awsp_call_info *info,
 		struct util_err *err)
@@ -70,7 +41,7 @@ static const char ok_body[] = "<XResponse/>";
 
 static void test_signed_request(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	const char *h;
 
@@ -152,7 +123,7 @@ static struct awsp_client *client_with(
 
 static void test_session_token_and_endpoints(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_client *c;
 
@@ -221,7 +192,7 @@ static void test_session_token_and_endpoints(void **state)
 
 static void test_credentials_failure(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_client *c;
 
@@ -248,7 +219,7 @@ static int once_creds(void *ctx, struct awsp_credentials *ret,
 
 static void test_lost_then_no_credentials(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_call_info info;
 	struct awsp_client *c;
@@ -270,7 +241,7 @@ static void test_lost_then_no_credentials(void **state)
 
 static void test_retry_classes(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_call_info info;
 	struct awsp_client_stats st;
@@ -372,7 +343,7 @@ static void test_retry_classes(void **state)
 /* AWSP_CALL_KEEP_MESSAGE: the whole message, which err->msg cuts. */
 static void test_keep_message(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_call_info info;
 	struct buf body = BUF_INIT, msg = BUF_INIT;
@@ -419,7 +390,7 @@ static void test_keep_message(void **state)
 
 static void test_retry_quota(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_call_info info;
 	struct awsp_client_stats st;
@@ -504,7 +475,7 @@ static void test_buckets(void **state)
 
 static void test_rate_limited_calls(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct awsp_ratelimit_config lim;
 	struct awsp_client_stats st;
@@ -615,7 +586,7 @@ static void capture(void *ctx, const struct util_log_event *ev)
 
 static void test_retry_log(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct buf log = BUF_INIT;
 	struct awsp_client *c;
@@ -642,7 +613,7 @@ static void test_retry_log(void **state)
 
 static void test_sts_caller_identity(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct prov_identity id;
 	size_t len;
@@ -678,28 +649,37 @@ static void test_sts_caller_identity(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_signed_request, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_signed_request,
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_session_token_and_endpoints,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_credentials_failure, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_retry_classes, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_keep_message, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_retry_quota, setup,
-						teardown),
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_failure,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_retry_classes,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_keep_message,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_retry_quota,
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_then_no_credentials,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test(test_buckets),
-		cmocka_unit_test_setup_teardown(test_rate_limited_calls, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limited_calls,
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test(test_max_inflight),
-		cmocka_unit_test_setup_teardown(test_retry_log, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sts_caller_identity, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_log, test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_sts_caller_identity,
+						test_env_setup,
+						test_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -304,6 +304,71 @@ static void test_parse_instance_status(void **state)
 	awsp_instance_status_list_release(&l);
 }
 
+/* A page that fails leaves the list and *ret_next as they were. */
+static void test_parse_pages_fail_cleanly(void **state)
+{
+	struct prov_eni_list el = { 0 };
+	struct awsp_instance_status_list sl = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	static char sentinel[] = "sentinel";
+	char *next = sentinel;
+	size_t len;
+	char *xml = test_data_read("ec2_describe_network_interfaces.xml", &len);
+
+	(void)state;
+	assert_int_equal(awsp_ec2_parse_enis(xml, len, &el, NULL, &err), 0);
+	assert_int_equal(awsp_ec2_parse_enis(xml, len - 30, &el, &next, &err),
+			 UTIL_EINVAL);
+	assert_int_equal(el.n, 2);
+	assert_ptr_equal(next, sentinel);
+	free(xml);
+	prov_eni_list_release(&el);
+
+	xml = test_data_read("ec2_describe_instance_status.xml", &len);
+	assert_int_equal(awsp_ec2_parse_instance_status(xml, len, &sl, &next,
+							&err),
+			 0);
+	assert_string_equal(next, "AAEAAd0Yr-next");
+	free(next);
+	next = sentinel;
+	util_err_clear(&err);
+	assert_int_equal(awsp_ec2_parse_instance_status(xml, len / 2, &sl,
+							&next, &err),
+			 UTIL_EINVAL);
+	assert_int_equal(sl.n, 2);
+	assert_ptr_equal(next, sentinel);
+	assert_string_equal(sl.v[1].instance_status, "not-applicable");
+	free(xml);
+	awsp_instance_status_list_release(&sl);
+}
+
+static void test_list_move(void **state)
+{
+	struct prov_eni_list a = { 0 }, b = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	size_t len;
+	char *xml = test_data_read("ec2_describe_network_interfaces.xml", &len);
+
+	(void)state;
+	assert_int_equal(awsp_ec2_parse_enis(xml, len, &b, NULL, &err), 0);
+	AWSP_LIST_MOVE(&a, &b);
+	assert_int_equal(a.n, 2);
+	assert_null(b.v);
+	assert_int_equal(b.n, 0);
+	/* An empty source changes nothing. */
+	AWSP_LIST_MOVE(&a, &b);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(awsp_ec2_parse_enis(xml, len, &b, NULL, &err), 0);
+	AWSP_LIST_MOVE(&a, &b);
+	assert_int_equal(a.n, 4);
+	assert_string_equal(a.v[0].id, "eni-0f7db098bca3d0f6e");
+	assert_string_equal(a.v[2].id, "eni-0f7db098bca3d0f6e");
+	assert_int_equal(a.v[3].device_index, -1);
+	free(xml);
+	prov_eni_list_release(&a);
+	prov_eni_list_release(&b);
+}
+
 static void test_filter_escape(void **state)
 {
 	struct buf b = BUF_INIT;
@@ -316,38 +381,9 @@ static void test_filter_escape(void **state)
 
 /* --- operations over a scripted transport -------------------------------- */
 
-struct env {
-	struct script s;
-	struct fake_clock fc;
-	struct awsp_client *c;
-};
-
-static int setup(void **state)
-{
-	struct env *e = util_xcalloc(1, sizeof(*e));
-
-	script_init(&e->s);
-	fake_clock_init(&e->fc, 0, 1700000000);
-	e->c = test_client(&e->s, &e->fc, 3, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	awsp_client_free(e->c);
-	assert_int_equal(script_left(&e->s), 0);
-	script_release(&e->s);
-	fake_clock_destroy(&e->fc);
-	free(e);
-	return 0;
-}
-
 static void test_instances_by_id_list(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0123456789abcdef0", "i-0fedcba9876543210",
 			      "i-0123456789abcdef0", "i-0aaaabbbbccccdddd" };
 	struct prov_instance_list l;
@@ -378,7 +414,7 @@ static void test_instances_by_id_list(void **state)
 /* An answer by InstanceId.N with a nextToken: the filter can follow it. */
 static void test_instances_by_id_paginated(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0123456789abcdef0", "i-0fedcba9876543210",
 			      "i-0123456789abcdef0", "i-0aaaabbbbccccdddd" };
 	struct prov_instance_list l;
@@ -457,7 +493,7 @@ static int times_asked(const struct script *s, const char *id)
 
 static void test_instances_by_id_chunks(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct ids ids;
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -485,7 +521,7 @@ static void test_instances_by_id_chunks(void **state)
 
 static void test_instances_by_id_none(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
 
@@ -503,7 +539,7 @@ static const char one_instance[] =
 
 static void test_instances_by_id_one_missing(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0123456789abcdef0", "i-0000000000000dead" };
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -528,7 +564,7 @@ static void test_instances_by_id_one_missing(void **state)
 
 static void test_instances_by_id_many_missing(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0000000000000dead", "i-0123456789abcdef0",
 			      "i-0000000000000beef" };
 	struct prov_instance_list l;
@@ -572,7 +608,7 @@ static void test_instances_by_id_many_missing(void **state)
  */
 static void test_instances_by_id_long_message(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct ids ids;
 	struct buf msg = BUF_INIT;
 	struct prov_instance_list l;
@@ -603,7 +639,7 @@ static void test_instances_by_id_long_message(void **state)
 
 static void test_instances_by_id_malformed(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0123456789abcdef0", "i-bogus",
 			      "i-0000000000000dead" };
 	struct prov_instance_list l;
@@ -629,7 +665,7 @@ static void test_instances_by_id_malformed(void **state)
 /* A message that names none of the ids asked: the filter decides. */
 static void test_instances_by_id_unparseable(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0123456789abcdef0", "i-0000000000000dead" };
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -665,7 +701,7 @@ static void test_instances_by_id_unparseable(void **state)
 /* AWS keeps naming one more id: AWSP_EC2_ID_ROUNDS requests, then the filter. */
 static void test_instances_by_id_rounds_bounded(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct ids ids;
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -744,7 +780,7 @@ static void test_error_ids(void **state)
 
 static void test_selector_filters(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	char k1[] = "role", v1[] = "web*", k2[] = "env", v2[] = "prod";
 	const struct prov_tag tags[] = { { k1, v1 }, { k2, v2 } };
 	const enum prov_instance_state st[] = { PROV_INSTANCE_RUNNING,
@@ -772,7 +808,7 @@ static void test_selector_filters(void **state)
 
 static void test_errors_and_retries(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-1" };
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -803,7 +839,7 @@ static void test_errors_and_retries(void **state)
 
 static void test_pagination_must_advance(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-1" };
 	struct prov_instance_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -820,7 +856,7 @@ static void test_pagination_must_advance(void **state)
 
 static void test_addresses_query(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *allocs[] = { "eipalloc-08229861",
 				 "eipalloc-0ffffffffffffffff" };
 	const char *names[] = { "vip*db" };
@@ -859,7 +895,7 @@ static void test_addresses_query(void **state)
 
 static void test_allocate(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	char k1[] = "Name", v1[] = "vip-db", k2[] = "team", v2[] = "db ops";
 	const struct prov_tag tags[] = { { k1, v1 }, { k2, v2 } };
 	struct prov_address a;
@@ -906,7 +942,7 @@ static void test_allocate(void **state)
 
 static void test_associate(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct prov_associate req = { .allocation_id = "eipalloc-1",
 				      .instance_id = "i-1",
 				      .allow_reassociation = true };
@@ -955,7 +991,7 @@ static void test_associate(void **state)
 
 static void test_disassociate(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
 
 	script_push_file(&e->s, 200, "ec2_disassociate_address.xml");
@@ -978,7 +1014,7 @@ static void test_disassociate(void **state)
 
 static void test_instance_status_not_found(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *ids[] = { "i-0000000000000dead", "i-0123456789abcdef0",
 			      "i-0000000000000beef" };
 	struct awsp_instance_status_list l;
@@ -1024,43 +1060,62 @@ int main(void)
 		cmocka_unit_test(test_parse_addresses),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_parse_instance_status),
+		cmocka_unit_test(test_parse_pages_fail_cleanly),
+		cmocka_unit_test(test_list_move),
 		cmocka_unit_test(test_filter_escape),
 		cmocka_unit_test(test_error_ids),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_list,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_paginated,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_chunks,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_none,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_one_missing,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_instances_by_id_many_missing, setup, teardown),
+			test_instances_by_id_many_missing, test_env_setup,
+			test_env_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_instances_by_id_long_message, setup, teardown),
+			test_instances_by_id_long_message, test_env_setup,
+			test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_malformed,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instances_by_id_unparseable,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_instances_by_id_rounds_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_selector_filters, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_errors_and_retries, setup,
-						teardown),
+			test_instances_by_id_rounds_bounded, test_env_setup,
+			test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_selector_filters,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_errors_and_retries,
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_pagination_must_advance,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_addresses_query, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_associate, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_disassociate, setup,
-						teardown),
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_addresses_query,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_allocate, test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_associate, test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_disassociate,
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instance_status_not_found,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

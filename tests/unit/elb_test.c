@@ -50,6 +50,22 @@ static void test_parse_load_balancers(void **state)
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[1].name, "api-classic");
 	assert_int_equal(l.v[1].n_azs, 1);
+
+	/* A page that fails leaves the list and *ret_next as they were. */
+	{
+		static char sentinel[] = "sentinel";
+
+		xml = test_data_read("elb_describe_load_balancers_page1.xml",
+				     &len);
+		next = sentinel;
+		assert_int_equal(awsp_elb_parse_load_balancers(xml, len - 30,
+							       &l, &next, &err),
+				 UTIL_EINVAL);
+		free(xml);
+		assert_ptr_equal(next, sentinel);
+		assert_int_equal(l.n, 2);
+		assert_string_equal(l.v[1].name, "api-classic");
+	}
 	prov_classic_lb_list_release(&l);
 }
 
@@ -116,38 +132,9 @@ static void test_parse_register_answers(void **state)
 	free(xml);
 }
 
-struct env {
-	struct script s;
-	struct fake_clock fc;
-	struct awsp_client *c;
-};
-
-static int setup(void **state)
-{
-	struct env *e = util_xcalloc(1, sizeof(*e));
-
-	script_init(&e->s);
-	fake_clock_init(&e->fc, 0, 1700000000);
-	e->c = test_client(&e->s, &e->fc, 3, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	awsp_client_free(e->c);
-	assert_int_equal(script_left(&e->s), 0);
-	script_release(&e->s);
-	fake_clock_destroy(&e->fc);
-	free(e);
-	return 0;
-}
-
 static void test_load_balancers_paginated(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *names[] = { "web-classic", "api-classic", "web-classic" };
 	struct prov_classic_lb_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -187,7 +174,7 @@ static void test_load_balancers_paginated(void **state)
 
 static void test_load_balancers_missing_name(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *names[] = { "web-classic", "gone-classic" };
 	struct prov_classic_lb_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -219,7 +206,7 @@ static void test_load_balancers_missing_name(void **state)
 
 static void test_load_balancers_throttled_then_error(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *names[] = { "web-classic" };
 	struct prov_classic_lb_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -244,7 +231,7 @@ static void test_load_balancers_throttled_then_error(void **state)
 
 static void test_register_batches(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char **ids = util_xcalloc(450, sizeof(*ids));
 	char **store = util_xcalloc(450, sizeof(*store));
 	struct util_err err = UTIL_ERR_INIT;
@@ -305,14 +292,17 @@ int main(void)
 		cmocka_unit_test(test_parse_instance_health),
 		cmocka_unit_test(test_parse_register_answers),
 		cmocka_unit_test_setup_teardown(test_load_balancers_paginated,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_load_balancers_missing_name,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_load_balancers_throttled_then_error, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_register_batches, setup,
-						teardown),
+			test_load_balancers_throttled_then_error,
+			test_env_setup, test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_register_batches,
+						test_env_setup,
+						test_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

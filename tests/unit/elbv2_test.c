@@ -60,6 +60,23 @@ static void test_parse_target_groups(void **state)
 	assert_int_equal(l.v[2].port, 0);
 	assert_null(l.v[2].vpc_id);
 	assert_null(l.v[2].protocol);
+
+	/* A page that fails leaves the list and *ret_next as they were. */
+	{
+		static char sentinel[] = "sentinel";
+
+		xml = test_data_read("elbv2_describe_target_groups.xml", &len);
+		next = sentinel;
+		assert_int_equal(awsp_elbv2_parse_target_groups(xml, len - 30,
+								&l, &next,
+								&err),
+				 UTIL_EINVAL);
+		free(xml);
+		assert_ptr_equal(next, sentinel);
+		assert_int_equal(l.n, 3);
+		assert_int_equal(l.v[2].target_type, PROV_TARGET_LAMBDA);
+		util_err_clear(&err);
+	}
 	prov_target_group_list_release(&l);
 
 	/* An unknown target type or a bad port is an error. */
@@ -134,35 +151,6 @@ static void test_parse_health_and_attributes(void **state)
 	}
 }
 
-struct env {
-	struct script s;
-	struct fake_clock fc;
-	struct awsp_client *c;
-};
-
-static int setup(void **state)
-{
-	struct env *e = util_xcalloc(1, sizeof(*e));
-
-	script_init(&e->s);
-	fake_clock_init(&e->fc, 0, 1700000000);
-	e->c = test_client(&e->s, &e->fc, 3, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-
-	awsp_client_free(e->c);
-	assert_int_equal(script_left(&e->s), 0);
-	script_release(&e->s);
-	fake_clock_destroy(&e->fc);
-	free(e);
-	return 0;
-}
-
 static const char one_tg[] =
 	"<DescribeTargetGroupsResponse><DescribeTargetGroupsResult>"
 	"<TargetGroups><member><TargetGroupArn>" WEB_ARN "</TargetGroupArn>"
@@ -172,7 +160,7 @@ static const char one_tg[] =
 
 static void test_target_groups_names_and_arns(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *in[] = { "web-tg", WEB_ARN };
 	struct prov_target_group_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -208,7 +196,7 @@ static void test_target_groups_names_and_arns(void **state)
 
 static void test_target_groups_missing(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	const char *in[] = { "web-tg", "nope-tg" };
 	struct prov_target_group_list l;
 	struct util_err err = UTIL_ERR_INIT;
@@ -263,7 +251,7 @@ static size_t count_action(const struct script *s, const char *action)
 	"</DescribeTargetGroupAttributesResponse>"
 
 /* Read web-tg; attrs: the attributes answer to queue, NULL = none. */
-static void read_web_tg(struct env *e, struct awsp_tg_cache *tc,
+static void read_web_tg(struct test_env *e, struct awsp_tg_cache *tc,
 			const char *attrs, int want_delay)
 {
 	const char *in[] = { "web-tg" };
@@ -285,7 +273,7 @@ static void read_web_tg(struct env *e, struct awsp_tg_cache *tc,
 /* The delay is read once per AWSP_TG_DELAY_TTL_MS, health every time. */
 static void test_target_groups_delay_cached(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct awsp_tg_cache *tc = awsp_tg_cache_new(&e->fc.clock,
 						     AWSP_TG_DELAY_TTL_MS);
 
@@ -321,7 +309,7 @@ static void test_target_groups_delay_cached(void **state)
 
 static void test_register_targets(void **state)
 {
-	struct env *e = *state;
+	struct test_env *e = *state;
 	struct prov_target_ref *t = util_xcalloc(250, sizeof(*t));
 	char **store = util_xcalloc(250, sizeof(*store));
 	struct util_err err = UTIL_ERR_INIT;
@@ -380,13 +368,17 @@ int main(void)
 		cmocka_unit_test(test_parse_health_and_attributes),
 		cmocka_unit_test(test_is_arn),
 		cmocka_unit_test_setup_teardown(
-			test_target_groups_names_and_arns, setup, teardown),
+			test_target_groups_names_and_arns, test_env_setup,
+			test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_target_groups_missing,
-						setup, teardown),
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_target_groups_delay_cached,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_register_targets, setup,
-						teardown),
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_register_targets,
+						test_env_setup,
+						test_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
