@@ -900,9 +900,9 @@ enum ids_state {
 };
 
 /*
- * One DescribeInstances by InstanceId.N of ids[0, *n) into out.  When AWS
- * names ids that do not exist or are malformed, they leave ids (*n
- * shrinks).
+ * One DescribeInstances by InstanceId.N of ids[0, *n) into out: an enum
+ * ids_state, or a negative error.  When AWS names ids that do not exist
+ * or are malformed, they leave ids (*n shrinks).
  */
 static int ids_request(struct awsp_client *c, const char **ids, size_t *n,
 		       struct prov_instance_list *out, struct util_err *err)
