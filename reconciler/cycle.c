@@ -399,6 +399,54 @@ static void report_steps(const struct rc_plan *plan,
 	}
 }
 
+/*
+ * Apply plan (made from fresh): the report into rep, each step's outcome
+ * into r; a canceled apply cancels r.
+ */
+static void apply_plan(struct prov *p, const struct rc_plan *plan,
+		       const struct rc_cycle_opts *o,
+		       const struct rc_world *fresh, bool drift,
+		       struct rc_report *rep, struct rc_cycle_result *r)
+{
+	struct rc_apply_opts ao;
+	struct util_err e = UTIL_ERR_INIT;
+
+	apply_opts(o, fresh, &ao);
+	rc_apply(p, plan, &ao, rep, &e);
+	report_steps(plan, rep, drift, r);
+	if (rep->canceled) {
+		r->status = RC_CYCLE_CANCELED;
+		first_error(r, &e, NULL);
+	}
+}
+
+/*
+ * The status from the outcomes, unless canceled: error when one failed
+ * other than by refusal, else refused when one was refused.
+ */
+static void settle_status(struct rc_cycle_result *r)
+{
+	if (r->status == RC_CYCLE_CANCELED)
+		return;
+	r->status = RC_CYCLE_OK;
+	for (size_t i = 0; i < r->n_outcomes; i++) {
+		if (!r->outcomes[i].failed)
+			continue;
+		if (r->outcomes[i].refused && r->status == RC_CYCLE_OK)
+			r->status = RC_CYCLE_REFUSED;
+		else if (!r->outcomes[i].refused)
+			r->status = RC_CYCLE_ERROR;
+	}
+}
+
+/* What a cycle returns for its status (see cycle.h). */
+static int status_code(const struct rc_cycle_result *r)
+{
+	if (r->status == RC_CYCLE_OK)
+		return 0;
+	return r->err.code ? r->err.code : UTIL_EFAIL;
+}
+
 int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		  const bool *use_eip_in, bool drift,
 		  const struct rc_cycle_opts *o, struct rc_cycle_result *ret)
@@ -472,18 +520,8 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 	if (!plan)
 		goto out;
 
-	if (rc_plan_has_changes(plan) && !canceled(o)) {
-		struct rc_apply_opts ao;
-
-		apply_opts(o, &w, &ao);
-		util_err_clear(&e);
-		rc_apply(p, plan, &ao, &rep, &e);
-		report_steps(plan, &rep, drift, ret);
-		if (rep.canceled) {
-			ret->status = RC_CYCLE_CANCELED;
-			first_error(ret, &e, NULL);
-		}
-	}
+	if (rc_plan_has_changes(plan) && !canceled(o))
+		apply_plan(p, plan, o, &w, drift, &rep, ret);
 	/* Everything planned that had no failing step is as declared. */
 	for (size_t i = 0; i < s->n_lbs; i++) {
 		if (use_lb[i]) {
@@ -511,18 +549,7 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		snapshot_addrs(s, use_eip, &w, ret);
 	}
 out:
-	if (ret->status != RC_CYCLE_CANCELED) {
-		ret->status = RC_CYCLE_OK;
-		for (size_t i = 0; i < ret->n_outcomes; i++) {
-			if (!ret->outcomes[i].failed)
-				continue;
-			if (ret->outcomes[i].refused &&
-			    ret->status == RC_CYCLE_OK)
-				ret->status = RC_CYCLE_REFUSED;
-			else if (!ret->outcomes[i].refused)
-				ret->status = RC_CYCLE_ERROR;
-		}
-	}
+	settle_status(ret);
 	ret->elapsed_ms = util_mono_ms() - start;
 	rc_report_release(&rep);
 	rc_plan_free(plan);
@@ -531,9 +558,7 @@ out:
 	rc_reads_release(&reads);
 	free(use_lb);
 	free(use_eip);
-	return ret->status == RC_CYCLE_OK ? 0
-	       : ret->err.code		  ? ret->err.code
-					  : UTIL_EFAIL;
+	return status_code(ret);
 }
 
 /* --- failover ------------------------------------------------------------- */
@@ -728,16 +753,7 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 		goto out;
 	}
 	if (rc_plan_has_changes(plan) && !canceled(o)) {
-		struct rc_apply_opts ao;
-
-		apply_opts(o, &w, &ao);
-		util_err_clear(&e);
-		rc_apply(p, plan, &ao, &rep, &e);
-		report_steps(plan, &rep, false, ret);
-		if (rep.canceled) {
-			ret->status = RC_CYCLE_CANCELED;
-			first_error(ret, &e, NULL);
-		}
+		apply_plan(p, plan, o, &w, false, &rep, ret);
 		for (size_t i = 0; i < plan->n_steps && i < rep.n; i++) {
 			const struct rc_step *st = &plan->steps[i];
 			const struct rc_step_result *sr = &rep.results[i];
@@ -794,18 +810,7 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 			outcome(ret, ret->fo[i].addr.key,
 				ret->fo[i].addr.label);
 out:
-	if (ret->status != RC_CYCLE_CANCELED) {
-		ret->status = RC_CYCLE_OK;
-		for (size_t i = 0; i < ret->n_outcomes; i++) {
-			if (!ret->outcomes[i].failed)
-				continue;
-			if (ret->outcomes[i].refused &&
-			    ret->status == RC_CYCLE_OK)
-				ret->status = RC_CYCLE_REFUSED;
-			else if (!ret->outcomes[i].refused)
-				ret->status = RC_CYCLE_ERROR;
-		}
-	}
+	settle_status(ret);
 	ret->elapsed_ms = util_mono_ms() - start;
 	rc_notes_release(&errors);
 	rc_report_release(&rep);
@@ -815,7 +820,5 @@ out:
 	free(use_lb);
 	free(use_eip);
 	free(want);
-	return ret->status == RC_CYCLE_OK ? 0
-	       : ret->err.code		  ? ret->err.code
-					  : UTIL_EFAIL;
+	return status_code(ret);
 }
