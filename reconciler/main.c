@@ -577,6 +577,24 @@ static int engine_plan_opt(int c, char *arg, struct engine_plan_opts *eo,
 	return 0;
 }
 
+/*
+ * A word that is not an option: the file first, then more names when it
+ * follows --only (only_mode).  -1 when it is neither (said for cmd).
+ */
+static int engine_plan_word(const char *cmd, char *arg, const char **path,
+			    struct engine_plan_opts *eo, bool only_mode)
+{
+	if (!*path) {
+		*path = arg;
+	} else if (only_mode) {
+		engine_add_names(&eo->only, &eo->n_only, arg);
+	} else {
+		fprintf(stderr, "moor %s: unexpected '%s'\n", cmd, arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -611,15 +629,9 @@ static int cmd_plan(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 1:
-			if (!path) {
-				path = optarg;
-			} else if (only_mode) {
-				engine_add_names(&eo.only, &eo.n_only, optarg);
-			} else {
-				fprintf(stderr, "moor plan: unexpected '%s'\n",
-					optarg);
+			if (engine_plan_word("plan", optarg, &path, &eo,
+					     only_mode) < 0)
 				goto usage;
-			}
 			continue;
 		case OPT_FORMAT:
 			format = optarg;
@@ -836,15 +848,9 @@ static int cmd_apply(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 1:
-			if (!path) {
-				path = optarg;
-			} else if (only_mode) {
-				engine_add_names(&eo.only, &eo.n_only, optarg);
-			} else {
-				fprintf(stderr, "moor apply: unexpected '%s'\n",
-					optarg);
+			if (engine_plan_word("apply", optarg, &path, &eo,
+					     only_mode) < 0)
 				goto usage;
-			}
 			continue;
 		case 'y':
 			yes = true;
