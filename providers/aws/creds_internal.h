@@ -83,6 +83,16 @@ int awsp_credsrc_parse_json(const char *json, size_t len, const char *what,
 struct cJSON;
 void awsp_credsrc_json_free(struct cJSON *j);
 
+/*
+ * A whole token file, at most AWSP_CREDSRC_TOKEN_MAX bytes, into out
+ * (initialised here; the caller wipes and releases it).  what names the
+ * file in messages, in front of its quoted path: "web identity token
+ * file " or "".
+ */
+#define AWSP_CREDSRC_TOKEN_MAX (64u << 10)
+int awsp_credsrc_read_token_file(const char *path, const char *what,
+				 struct buf *out, struct util_err *err);
+
 /* Default role session name: "moor-session-<epoch>" into out. */
 void awsp_credsrc_session_name(const struct awsp_creds_config *cfg,
 			       char out[48]);

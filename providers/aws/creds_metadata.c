@@ -27,7 +27,6 @@
 #define CONTAINER_TIMEOUT_MS 2000
 #define CONTAINER_ATTEMPTS   3
 #define CONTAINER_SLEEP_MS   1000
-#define TOKEN_FILE_MAX	     (64u << 10)
 
 /* --- JSON ------------------------------------------------------------- */
 
@@ -508,33 +507,34 @@ out:
 	return ok;
 }
 
-static int read_small_file(const char *path, struct buf *out,
-			   struct util_err *err)
+int awsp_credsrc_read_token_file(const char *path, const char *what,
+				 struct buf *out, struct util_err *err)
 {
-	char chunk[1024];
+	char chunk[4096];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
-		return util_err_set(err, UTIL_EIO, "cannot open '%s': %s", path,
-				    strerror(errno));
-	buf_init(out, TOKEN_FILE_MAX);
+		return util_err_set(err, UTIL_EIO, "cannot open %s'%s': %s",
+				    what, path, strerror(errno));
+	buf_init(out, AWSP_CREDSRC_TOKEN_MAX);
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = util_err_set(err, UTIL_EIO, "cannot read '%s': %s",
-					 path, strerror(errno));
+			r = util_err_set(err, UTIL_EIO,
+					 "cannot read %s'%s': %s", what, path,
+					 strerror(errno));
 			break;
 		}
 		if (!n)
 			break;
 		if (buf_add(out, chunk, (size_t)n) < 0) {
 			r = util_err_set(err, UTIL_ELIMIT,
-					 "'%s' is larger than %u bytes", path,
-					 TOKEN_FILE_MAX);
+					 "%s'%s' is larger than %u bytes", what,
+					 path, AWSP_CREDSRC_TOKEN_MAX);
 			break;
 		}
 	}
@@ -587,7 +587,7 @@ int awsp_credsrc_container(const struct awsp_creds_config *cfg,
 	}
 	h[nh++] = (struct awsp_header){ "Accept", "application/json" };
 	if (token_file) {
-		r = read_small_file(token_file, &token, err);
+		r = awsp_credsrc_read_token_file(token_file, "", &token, err);
 		if (r < 0) {
 			util_err_prefix(err, "container authorization token");
 			goto out;

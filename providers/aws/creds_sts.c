@@ -1,12 +1,9 @@
 #include "providers/aws/creds_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <expat.h>
 
@@ -17,9 +14,8 @@
 #include "util/clock.h"
 #include "util/banned.h"
 
-#define STS_MAX_TEXT   (64u << 10)
-#define TOKEN_FILE_MAX (64u << 10)
-#define CONTENT_TYPE   "application/x-www-form-urlencoded; charset=utf-8"
+#define STS_MAX_TEXT (64u << 10)
+#define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
 /* --- the response ----------------------------------------------------- */
 
@@ -369,50 +365,6 @@ int awsp_credsrc_assume_role(const struct awsp_creds_config *cfg,
 	return r;
 }
 
-/* The whole token file, as botocore's FileWebIdentityTokenLoader reads it. */
-static int read_token_file(const char *path, struct buf *out,
-			   struct util_err *err)
-{
-	char chunk[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return util_err_set(err, UTIL_EIO,
-				    "cannot open web identity token file '%s': "
-				    "%s",
-				    path, strerror(errno));
-	buf_init(out, TOKEN_FILE_MAX);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = util_err_set(err, UTIL_EIO,
-					 "cannot read web identity token file "
-					 "'%s': %s",
-					 path, strerror(errno));
-			break;
-		}
-		if (!n)
-			break;
-		if (buf_add(out, chunk, (size_t)n) < 0) {
-			r = util_err_set(err, UTIL_ELIMIT,
-					 "web identity token file '%s' is "
-					 "larger than %u bytes",
-					 path, TOKEN_FILE_MAX);
-			break;
-		}
-	}
-	util_wipe(chunk, sizeof(chunk));
-	close(fd);
-	if (!r && !out->len)
-		r = util_err_set(err, UTIL_EINVAL,
-				 "web identity token file '%s' is empty", path);
-	return r;
-}
-
 int awsp_credsrc_web_identity(const struct awsp_creds_config *cfg,
 			      const char *token_file, const char *role_arn,
 			      const char *session_name,
@@ -424,7 +376,13 @@ int awsp_credsrc_web_identity(const struct awsp_creds_config *cfg,
 	char session[48];
 	int r;
 
-	r = read_token_file(token_file, &token, err);
+	/* The whole file, as botocore's FileWebIdentityTokenLoader reads it. */
+	r = awsp_credsrc_read_token_file(token_file, "web identity token file ",
+					 &token, err);
+	if (r == 0 && !token.len)
+		r = util_err_set(err, UTIL_EINVAL,
+				 "web identity token file '%s' is empty",
+				 token_file);
 	if (r < 0)
 		goto out;
 	if (!session_name) {
