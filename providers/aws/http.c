@@ -373,14 +373,24 @@ static void set_request_id(struct awsp_http_response *r)
 	r->request_id = id && *id ? util_xstrdup(id) : NULL;
 }
 
-/* Errors that happen before anything was sent on a connection. */
-static bool before_send(CURLcode rc)
+/* No connection could be made: DNS, refused, TLS handshake. */
+static bool connect_failed(CURLcode rc)
 {
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Nothing sent, and so it goes again: certificate, scheme, URL, setup. */
+static bool unsendable(CURLcode rc)
+{
+	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
@@ -395,32 +405,24 @@ static bool before_send(CURLcode rc)
 	}
 }
 
+/* Errors that happen before anything was sent on a connection. */
+static bool before_send(CURLcode rc)
+{
+	return connect_failed(rc) || unsendable(rc);
+}
+
 static enum awsp_http_failure classify(CURLcode rc, bool overflow)
 {
 	if (overflow || rc == CURLE_FILESIZE_EXCEEDED)
 		return AWSP_HTTP_FAIL_LIMIT;
-	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
+	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return AWSP_HTTP_FAIL_TIMEOUT;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SSL_CONNECT_ERROR:
+	if (connect_failed(rc))
 		return AWSP_HTTP_FAIL_CONNECT;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_FAILED_INIT:
-	case CURLE_BAD_FUNCTION_ARGUMENT:
-	case CURLE_NOT_BUILT_IN:
+	if (unsendable(rc) || rc == CURLE_BAD_FUNCTION_ARGUMENT ||
+	    rc == CURLE_NOT_BUILT_IN)
 		return AWSP_HTTP_FAIL_FATAL;
-	default:
-		return AWSP_HTTP_FAIL_NETWORK;
-	}
+	return AWSP_HTTP_FAIL_NETWORK;
 }
 
 static void log_exchange(const struct awsp_http_request *req,
