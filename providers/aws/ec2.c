@@ -21,7 +21,7 @@ static const char *ec2_version(void)
 	return awsp_service(AWSP_SVC_EC2)->api_version;
 }
 
-/* --- shared pieces of instance and ENI parsing ------------------------- */
+/* --- shared pieces of instance, ENI and address parsing --------------- */
 
 /* Private IPs of the ENI being parsed, before the primary is put first. */
 struct ipacc {
@@ -132,6 +132,43 @@ static void eni_init(struct prov_eni *e)
 	e->device_index = -1;
 }
 
+/* Tags of instances and addresses: <tagSet><item><key/><value/></item>. */
+static void tag_start(struct prov_tag **tags, size_t *n, size_t *alloc)
+{
+	struct prov_tag *t;
+
+	UTIL_GROW(*tags, *alloc, *n + 1);
+	t = &(*tags)[(*n)++];
+	t->key = NULL;
+	t->value = util_xstrdup("");
+}
+
+/* A field of tag t, sub being the path below the item. */
+static void tag_text(struct prov_tag *t, const char *sub, const char *text)
+{
+	if (!strcmp(sub, "key")) {
+		free(t->key);
+		t->key = util_xstrdup(text);
+	} else if (!strcmp(sub, "value")) {
+		free(t->value);
+		t->value = util_xstrdup(text);
+	}
+}
+
+/* Drop tags without a key: they cannot be matched. */
+static void tags_drop_keyless(struct prov_tag *tags, size_t *n)
+{
+	for (size_t i = 0; i < *n;) {
+		if (tags[i].key) {
+			i++;
+			continue;
+		}
+		free(tags[i].value);
+		memmove(&tags[i], &tags[i + 1], (*n - i - 1) * sizeof(tags[0]));
+		(*n)--;
+	}
+}
+
 /* --- DescribeInstances --------------------------------------------------- */
 
 #define P_INST "reservationSet/item/instancesSet/item"
@@ -164,12 +201,7 @@ static int inst_start(void *ctx, const char *path, struct util_err *err)
 	if (!p->cur || !(rel = awsp_xml_under(path, P_INST)))
 		return 0;
 	if (!strcmp(rel, "tagSet/item")) {
-		struct prov_tag *t;
-
-		UTIL_GROW(p->cur->tags, p->tags_alloc, p->cur->n_tags + 1);
-		t = &p->cur->tags[p->cur->n_tags++];
-		t->key = NULL;
-		t->value = util_xstrdup("");
+		tag_start(&p->cur->tags, &p->cur->n_tags, &p->tags_alloc);
 	} else if (!strcmp(rel, "networkInterfaceSet/item")) {
 		UTIL_GROW(p->cur->enis, p->enis_alloc, p->cur->n_enis + 1);
 		p->eni = &p->cur->enis[p->cur->n_enis++];
@@ -209,18 +241,10 @@ static int inst_text(void *ctx, const char *path, const char *text, size_t len,
 		awsp_set_str(&in->public_ip, text);
 	else if (!strcmp(rel, "placement/availabilityZone"))
 		awsp_set_str(&in->az, text);
-	else if ((sub = awsp_xml_under(rel, "tagSet/item")) && in->n_tags) {
-		struct prov_tag *t = &in->tags[in->n_tags - 1];
-
-		if (!strcmp(sub, "key")) {
-			free(t->key);
-			t->key = util_xstrdup(text);
-		} else if (!strcmp(sub, "value")) {
-			free(t->value);
-			t->value = util_xstrdup(text);
-		}
-	} else if ((sub = awsp_xml_under(rel, "networkInterfaceSet/item")) &&
-		   p->eni) {
+	else if ((sub = awsp_xml_under(rel, "tagSet/item")) && in->n_tags)
+		tag_text(&in->tags[in->n_tags - 1], sub, text);
+	else if ((sub = awsp_xml_under(rel, "networkInterfaceSet/item")) &&
+		 p->eni) {
 		return eni_text(p->eni, &p->ips, &p->eni_pip, sub, text, err);
 	}
 	return 0;
@@ -249,17 +273,7 @@ static int inst_end(void *ctx, const char *path, struct util_err *err)
 			return util_err_set(err, UTIL_EINVAL,
 					    "instance without instanceId in "
 					    "DescribeInstances response");
-		/* Drop tags without a key: they cannot be matched. */
-		for (size_t i = 0; i < in->n_tags;) {
-			if (in->tags[i].key) {
-				i++;
-				continue;
-			}
-			free(in->tags[i].value);
-			memmove(&in->tags[i], &in->tags[i + 1],
-				(in->n_tags - i - 1) * sizeof(in->tags[0]));
-			in->n_tags--;
-		}
+		tags_drop_keyless(in->tags, &in->n_tags);
 		for (size_t i = 0; i < in->n_enis; i++) {
 			struct prov_eni *e = &in->enis[i];
 
@@ -416,12 +430,7 @@ static int addr_start(void *ctx, const char *path, struct util_err *err)
 		memset(p->cur, 0, sizeof(*p->cur));
 		p->tags_alloc = 0;
 	} else if (p->cur && !strcmp(path, P_ADDR "/tagSet/item")) {
-		struct prov_tag *t;
-
-		UTIL_GROW(p->cur->tags, p->tags_alloc, p->cur->n_tags + 1);
-		t = &p->cur->tags[p->cur->n_tags++];
-		t->key = NULL;
-		t->value = util_xstrdup("");
+		tag_start(&p->cur->tags, &p->cur->n_tags, &p->tags_alloc);
 	}
 	return 0;
 }
@@ -453,17 +462,8 @@ static int addr_text(void *ctx, const char *path, const char *text, size_t len,
 		awsp_set_str(&a->private_ip, text);
 	else if (!strcmp(rel, "networkInterfaceOwnerId"))
 		awsp_set_str(&a->eni_owner_id, text);
-	else if ((sub = awsp_xml_under(rel, "tagSet/item")) && a->n_tags) {
-		struct prov_tag *t = &a->tags[a->n_tags - 1];
-
-		if (!strcmp(sub, "key")) {
-			free(t->key);
-			t->key = util_xstrdup(text);
-		} else if (!strcmp(sub, "value")) {
-			free(t->value);
-			t->value = util_xstrdup(text);
-		}
-	}
+	else if ((sub = awsp_xml_under(rel, "tagSet/item")) && a->n_tags)
+		tag_text(&a->tags[a->n_tags - 1], sub, text);
 	return 0;
 }
 
@@ -479,16 +479,7 @@ static int addr_end(void *ctx, const char *path, struct util_err *err)
 				    "address without publicIp or "
 				    "allocationId in DescribeAddresses "
 				    "response");
-	for (size_t i = 0; i < a->n_tags;) {
-		if (a->tags[i].key) {
-			i++;
-			continue;
-		}
-		free(a->tags[i].value);
-		memmove(&a->tags[i], &a->tags[i + 1],
-			(a->n_tags - i - 1) * sizeof(a->tags[0]));
-		a->n_tags--;
-	}
+	tags_drop_keyless(a->tags, &a->n_tags);
 	p->cur = NULL;
 	return 0;
 }
