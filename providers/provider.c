@@ -78,6 +78,17 @@ void prov_eni_list_release(struct prov_eni_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void prov_classic_member_release(struct prov_classic_member *m)
+{
+	if (!m)
+		return;
+	free(m->instance_id);
+	free(m->state);
+	free(m->reason_code);
+	free(m->description);
+	memset(m, 0, sizeof(*m));
+}
+
 void prov_classic_lb_release(struct prov_classic_lb *lb)
 {
 	if (!lb)
@@ -86,14 +97,8 @@ void prov_classic_lb_release(struct prov_classic_lb *lb)
 	free(lb->dns_name);
 	free(lb->vpc_id);
 	free_strv(lb->azs, lb->n_azs);
-	for (size_t k = 0; k < lb->n_members; k++) {
-		struct prov_classic_member *m = &lb->members[k];
-
-		free(m->instance_id);
-		free(m->state);
-		free(m->reason_code);
-		free(m->description);
-	}
+	for (size_t k = 0; k < lb->n_members; k++)
+		prov_classic_member_release(&lb->members[k]);
 	free(lb->members);
 	memset(lb, 0, sizeof(*lb));
 }
@@ -108,6 +113,18 @@ void prov_classic_lb_list_release(struct prov_classic_lb_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void prov_target_release(struct prov_target *t)
+{
+	if (!t)
+		return;
+	free(t->id);
+	free(t->az);
+	free(t->state);
+	free(t->reason);
+	free(t->description);
+	memset(t, 0, sizeof(*t));
+}
+
 void prov_target_group_release(struct prov_target_group *tg)
 {
 	if (!tg)
@@ -117,15 +134,8 @@ void prov_target_group_release(struct prov_target_group *tg)
 	free(tg->vpc_id);
 	free(tg->protocol);
 	free_strv(tg->lb_arns, tg->n_lb_arns);
-	for (size_t k = 0; k < tg->n_targets; k++) {
-		struct prov_target *t = &tg->targets[k];
-
-		free(t->id);
-		free(t->az);
-		free(t->state);
-		free(t->reason);
-		free(t->description);
-	}
+	for (size_t k = 0; k < tg->n_targets; k++)
+		prov_target_release(&tg->targets[k]);
 	free(tg->targets);
 	memset(tg, 0, sizeof(*tg));
 }

@@ -113,15 +113,6 @@ struct health_parse {
 	struct prov_classic_member *cur;
 };
 
-static void member_release(struct prov_classic_member *m)
-{
-	free(m->instance_id);
-	free(m->state);
-	free(m->reason_code);
-	free(m->description);
-	memset(m, 0, sizeof(*m));
-}
-
 static int health_start(void *ctx, const char *path, struct util_err *err)
 {
 	struct health_parse *p = ctx;
@@ -188,12 +179,12 @@ int awsp_elb_parse_instance_health(const char *xml, size_t len,
 			   err);
 	if (r < 0) {
 		for (size_t i = 0; i < tmp.n_members; i++)
-			member_release(&tmp.members[i]);
+			prov_classic_member_release(&tmp.members[i]);
 		free(tmp.members);
 		return r;
 	}
 	for (size_t i = 0; i < lb->n_members; i++)
-		member_release(&lb->members[i]);
+		prov_classic_member_release(&lb->members[i]);
 	free(lb->members);
 	lb->members = tmp.members;
 	lb->n_members = tmp.n_members;

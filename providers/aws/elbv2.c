@@ -151,16 +151,6 @@ struct th_parse {
 	struct prov_target *cur;
 };
 
-static void target_release(struct prov_target *t)
-{
-	free(t->id);
-	free(t->az);
-	free(t->state);
-	free(t->reason);
-	free(t->description);
-	memset(t, 0, sizeof(*t));
-}
-
 static int th_start(void *ctx, const char *path, struct util_err *err)
 {
 	struct th_parse *p = ctx;
@@ -232,12 +222,12 @@ int awsp_elbv2_parse_target_health(const char *xml, size_t len,
 			   err);
 	if (r < 0) {
 		for (size_t i = 0; i < tmp.n_targets; i++)
-			target_release(&tmp.targets[i]);
+			prov_target_release(&tmp.targets[i]);
 		free(tmp.targets);
 		return r;
 	}
 	for (size_t i = 0; i < tg->n_targets; i++)
-		target_release(&tg->targets[i]);
+		prov_target_release(&tg->targets[i]);
 	free(tg->targets);
 	tg->targets = tmp.targets;
 	tg->n_targets = tmp.n_targets;
