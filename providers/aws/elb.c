@@ -299,8 +299,7 @@ static int lbs_batch(void *ctx, size_t i, struct util_err *err)
 {
 	struct lbs_q *q = ctx;
 	size_t start = i * AWSP_ELB_NAMES;
-	size_t n = q->n_names - start < AWSP_ELB_NAMES ? q->n_names - start
-						       : AWSP_ELB_NAMES;
+	size_t n = awsp_chunk_len(q->n_names, AWSP_ELB_NAMES, i);
 	struct util_err e = UTIL_ERR_INIT;
 	int r;
 
