@@ -128,6 +128,24 @@ static void remove_member_at(struct m_group *g, size_t i)
 	g->n_members--;
 }
 
+static struct m_member *add_member(struct m_group *g, const char *id, int port)
+{
+	struct m_member *mm;
+
+	GROW1(g->members, g->n_members);
+	mm = &g->members[g->n_members++];
+	memset(mm, 0, sizeof(*mm));
+	mm->id = util_xstrdup(id);
+	mm->port = g->classic ? 0 : port;
+	return mm;
+}
+
+/* A member's port as the setup calls take it: 0 = the group's. */
+static int member_port(const struct m_group *g, int port)
+{
+	return !g->classic && !port ? g->port : port;
+}
+
 static void split(const char *s, char ***ret, size_t *ret_n)
 {
 	char *copy, *save = NULL;
@@ -199,6 +217,27 @@ static int begin(struct memprov *m, const char *op, const char *line,
 	pthread_mutex_lock(&m->lock);
 	record(m, line, mutating);
 	return check_fault(m, op, line, applied, err);
+}
+
+static void ids_line(struct buf *b, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_addf(b, "%s%s", i ? "," : "", ids[i]);
+}
+
+/* begin() for a read whose call is recorded as "op id1,id2,...". */
+static int begin_read(struct memprov *m, const char *op, const char *const *ids,
+		      size_t n, struct util_err *err)
+{
+	struct buf line = BUF_INIT;
+	bool applied;
+	int r;
+
+	buf_addf(&line, "%s ", op);
+	ids_line(&line, ids, n);
+	r = begin(m, op, line.buf, false, &applied, err);
+	buf_release(&line);
+	return r;
 }
 
 static void tags_copy(const struct prov_tag *src, size_t n,
@@ -380,16 +419,10 @@ void memprov_set_member(struct memprov *m, const char *group, const char *id,
 	g = find_group(m, group);
 	if (!g)
 		goto out;
-	if (!g->classic && !port)
-		port = g->port;
+	port = member_port(g, port);
 	mm = find_member(g, id, port);
-	if (!mm) {
-		GROW1(g->members, g->n_members);
-		mm = &g->members[g->n_members++];
-		memset(mm, 0, sizeof(*mm));
-		mm->id = util_xstrdup(id);
-		mm->port = g->classic ? 0 : port;
-	}
+	if (!mm)
+		mm = add_member(g, id, port);
 	mm->health = health;
 	mm->sticky = true;
 	mm->reads = 0;
@@ -401,18 +434,14 @@ void memprov_remove_member(struct memprov *m, const char *group, const char *id,
 			   int port)
 {
 	struct m_group *g;
+	struct m_member *mm = NULL;
 
 	pthread_mutex_lock(&m->lock);
 	g = find_group(m, group);
-	if (g && !g->classic && !port)
-		port = g->port;
-	for (size_t i = 0; g && i < g->n_members; i++) {
-		if (!strcmp(g->members[i].id, id) &&
-		    (g->classic || g->members[i].port == port)) {
-			remove_member_at(g, i);
-			break;
-		}
-	}
+	if (g)
+		mm = find_member(g, id, member_port(g, port));
+	if (mm)
+		remove_member_at(g, (size_t)(mm - g->members));
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -425,10 +454,8 @@ enum prov_health memprov_member_health(struct memprov *m, const char *group,
 
 	pthread_mutex_lock(&m->lock);
 	g = find_group(m, group);
-	if (g && !g->classic && !port)
-		port = g->port;
 	if (g)
-		mm = find_member(g, id, port);
+		mm = find_member(g, id, member_port(g, port));
 	h = mm ? mm->health : PROV_HEALTH_UNUSED;
 	pthread_mutex_unlock(&m->lock);
 	return h;
@@ -702,12 +729,6 @@ static void fill_instance(struct memprov *m, const struct m_instance *in,
 	e->n_private_ips = 1 + in->n_secondary;
 }
 
-static void ids_line(struct buf *b, const char *const *ids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_addf(b, "%s%s", i ? "," : "", ids[i]);
-}
-
 static int op_identity(struct prov *p, struct prov_identity *ret,
 		       struct util_err *err)
 {
@@ -729,13 +750,8 @@ static int op_instances_by_id(struct prov *p, const char *const *ids, size_t n,
 			      struct util_err *err)
 {
 	struct memprov *m = M(p);
-	struct buf line = BUF_INIT;
-	bool applied;
-	int r;
+	int r = begin_read(m, "instances_by_id", ids, n, err);
 
-	buf_addstr(&line, "instances_by_id ");
-	ids_line(&line, ids, n);
-	r = begin(m, "instances_by_id", line.buf, false, &applied, err);
 	if (r == 0) {
 		ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
 		for (size_t i = 0; i < n; i++) {
@@ -746,7 +762,6 @@ static int op_instances_by_id(struct prov *p, const char *const *ids, size_t n,
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
-	buf_release(&line);
 	return r;
 }
 
@@ -798,13 +813,8 @@ static int op_enis_by_id(struct prov *p, const char *const *ids, size_t n,
 			 struct prov_eni_list *ret, struct util_err *err)
 {
 	struct memprov *m = M(p);
-	struct buf line = BUF_INIT;
-	bool applied;
-	int r;
+	int r = begin_read(m, "enis_by_id", ids, n, err);
 
-	buf_addstr(&line, "enis_by_id ");
-	ids_line(&line, ids, n);
-	r = begin(m, "enis_by_id", line.buf, false, &applied, err);
 	if (r < 0)
 		goto out;
 	ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
@@ -837,7 +847,6 @@ static int op_enis_by_id(struct prov *p, const char *const *ids, size_t n,
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
-	buf_release(&line);
 	return r;
 }
 
@@ -861,39 +870,13 @@ static void advance(struct memprov *m, struct m_group *g)
 	}
 }
 
-static const char *v2_word(enum prov_health h)
-{
-	switch (h) {
-	case PROV_HEALTH_INITIAL:
-		return "initial";
-	case PROV_HEALTH_HEALTHY:
-		return "healthy";
-	case PROV_HEALTH_UNHEALTHY:
-		return "unhealthy";
-	case PROV_HEALTH_DRAINING:
-		return "draining";
-	case PROV_HEALTH_UNUSED:
-		return "unused";
-	case PROV_HEALTH_UNAVAILABLE:
-		return "unavailable";
-	case PROV_HEALTH_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
 static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
 			  struct prov_classic_lb_list *ret,
 			  struct util_err *err)
 {
 	struct memprov *m = M(p);
-	struct buf line = BUF_INIT;
-	bool applied;
-	int r;
+	int r = begin_read(m, "classic_lbs", names, n, err);
 
-	buf_addstr(&line, "classic_lbs ");
-	ids_line(&line, names, n);
-	r = begin(m, "classic_lbs", line.buf, false, &applied, err);
 	if (r < 0)
 		goto out;
 	ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
@@ -925,12 +908,11 @@ static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
 							 ? "InService"
 							 : "OutOfService");
 			cm->reason_code = util_xstrdup("N/A");
-			cm->description = util_xstrdup(v2_word(h));
+			cm->description = util_xstrdup(prov_health_name(h));
 		}
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
-	buf_release(&line);
 	return r;
 }
 
@@ -939,13 +921,8 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 			    struct util_err *err)
 {
 	struct memprov *m = M(p);
-	struct buf line = BUF_INIT;
-	bool applied;
-	int r;
+	int r = begin_read(m, "target_groups", refs, n, err);
 
-	buf_addstr(&line, "target_groups ");
-	ids_line(&line, refs, n);
-	r = begin(m, "target_groups", line.buf, false, &applied, err);
 	if (r < 0)
 		goto out;
 	ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
@@ -981,7 +958,7 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 			t->id = util_xstrdup(g->members[k].id);
 			t->port = g->members[k].port;
 			t->health = h;
-			t->state = util_xstrdup(v2_word(h));
+			t->state = util_xstrdup(prov_health_name(h));
 			if (h == PROV_HEALTH_DRAINING)
 				t->reason = util_xstrdup(
 					"Target.DeregistrationInProgress");
@@ -992,7 +969,6 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
-	buf_release(&line);
 	return r;
 }
 
@@ -1090,13 +1066,8 @@ static void do_register(struct memprov *m, struct m_group *g, const char *id,
 
 	if (mm && mm->health != PROV_HEALTH_DRAINING)
 		return;
-	if (!mm) {
-		GROW1(g->members, g->n_members);
-		mm = &g->members[g->n_members++];
-		memset(mm, 0, sizeof(*mm));
-		mm->id = util_xstrdup(id);
-		mm->port = g->classic ? 0 : port;
-	}
+	if (!mm)
+		mm = add_member(g, id, port);
 	mm->health = m->healthy_after ? PROV_HEALTH_INITIAL
 				      : PROV_HEALTH_HEALTHY;
 	mm->reads = 0;
