@@ -44,22 +44,8 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	rc_plan_free(f->plan);
-	spec_free(f->s);
-	free(f->errors);
-	free(f->steps);
-	free(f->notes);
-	prov_free(f->p);
-	free(f);
-	return 0;
-}
-
-/* Plan yaml with opts; on success fill f->steps and f->notes. */
-static void plan(struct fx *f, const char *yaml, const struct rc_plan_opts *o)
+/* Drop the last plan and what came with it. */
+static void reset(struct fx *f)
 {
 	rc_plan_free(f->plan);
 	spec_free(f->s);
@@ -69,6 +55,22 @@ static void plan(struct fx *f, const char *yaml, const struct rc_plan_opts *o)
 	f->plan = NULL;
 	f->s = NULL;
 	f->steps = f->notes = f->errors = NULL;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	reset(f);
+	prov_free(f->p);
+	free(f);
+	return 0;
+}
+
+/* Plan yaml with opts; on success fill f->steps and f->notes. */
+static void plan(struct fx *f, const char *yaml, const struct rc_plan_opts *o)
+{
+	reset(f);
 	f->s = t_spec(yaml);
 	f->plan = t_plan(f->p, f->s, o, &f->errors);
 	if (f->plan) {
