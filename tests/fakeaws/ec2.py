@@ -139,6 +139,18 @@ def _lookup_instances(st, ids):
     return [st.instances[i] for i in dict.fromkeys(ids)]
 
 
+def _asked_instances(st, p):
+    """The instances p's InstanceIds name, or every one when it names none."""
+    ids = p.get("InstanceIds") or []
+    if ids and p.get("MaxResults") is not None:
+        # The model docs: "You cannot specify this parameter and
+        # the instance IDs parameter in the same request."
+        raise ApiError("InvalidParameterCombination",
+                       "The parameter instancesSet cannot be used with the "
+                       "parameter maxResults")
+    return _lookup_instances(st, ids) if ids else list(st.instances.values())
+
+
 # -- rendering ------------------------------------------------------------------
 
 def _dns(ip, region):
@@ -263,15 +275,7 @@ INSTANCE_FILTERS = _tag_filters({
 
 def describe_instances(ctx, p):
     st = ctx.state
-    ids = p.get("InstanceIds") or []
-    if ids and p.get("MaxResults") is not None:
-        # DescribeInstances model doc: "You cannot specify this parameter and
-        # the instance IDs parameter in the same request."
-        raise ApiError("InvalidParameterCombination",
-                       "The parameter instancesSet cannot be used with the "
-                       "parameter maxResults")
-    candidates = _lookup_instances(st, ids) if ids else \
-        list(st.instances.values())
+    candidates = _asked_instances(st, p)
     ipfilter = dict(INSTANCE_FILTERS)
     ipfilter["ip-address"] = lambda i: [st.instance_public_ip(i) or ""]
     match = compile_filters(p.get("Filters"), ipfilter)
@@ -310,17 +314,11 @@ STATUS_FILTERS = {
 
 def describe_instance_status(ctx, p):
     st = ctx.state
-    ids = p.get("InstanceIds") or []
-    if len(ids) > 100:
+    if len(p.get("InstanceIds") or []) > 100:
         raise ApiError("InvalidParameterValue",
                        "The maximum number of instance IDs that can be "
                        "specified is 100")
-    if ids and p.get("MaxResults") is not None:
-        raise ApiError("InvalidParameterCombination",
-                       "The parameter instancesSet cannot be used with the "
-                       "parameter maxResults")
-    candidates = _lookup_instances(st, ids) if ids else \
-        list(st.instances.values())
+    candidates = _asked_instances(st, p)
     if not p.get("IncludeAllInstances"):
         candidates = [i for i in candidates if i["state"] == "running"]
     match = compile_filters(p.get("Filters"), STATUS_FILTERS)

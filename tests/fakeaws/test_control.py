@@ -9,6 +9,19 @@ import tempfile
 from fakeaws_client import ControlError, FakeAws
 from testbase import FakeAwsCase
 
+
+def _read_to_close(s):
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
 DEMO_LIKE = {
     "config": {"region": "eu-west-1", "classic_health_delay_seconds": 0},
     "instances": [
@@ -179,13 +192,7 @@ class Http(FakeAwsCase):
         s = socket.create_connection(("127.0.0.1", self.fa.port))
         s.sendall(b"GET /_fakeaws/health HTTP/1.1\r\nHost: x\r\n"
                   b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
+        data = _read_to_close(s)
         self.assertIn(b"Connection: close", data)
         self.assertTrue(data.endswith(b'{\n "ok": true\n}\n'))
 
@@ -208,12 +215,6 @@ class Http(FakeAwsCase):
         s.sendall(b"PUT /_fakeaws/clock HTTP/1.1\r\nHost: x\r\n"
                   b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
                   b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload))
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
+        data = _read_to_close(s)
         self.assertIn(b"200 OK", data)
         self.assertIn(b'"offset_seconds": 0.0', data)
