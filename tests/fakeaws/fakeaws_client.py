@@ -29,6 +29,23 @@ DEFAULT_SESSION_SECRET_KEY = "fakeAWS/session/EXAMPLE+KEY/00000000001"
 DEFAULT_SESSION_TOKEN = "FakeAwsSessionTokenEXAMPLE//0001+tokentokentokentoken="
 
 
+def child_env(home, *layers):
+    """The environment of a program under test: PATH, HOME=home and this
+    process's sanitizer options, then each layer (a dict, or None) in
+    turn, where a value of None removes the variable."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    for layer in layers:
+        for k, v in (layer or {}).items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+    return env
+
+
 class ControlError(Exception):
     def __init__(self, status, body):
         super().__init__("fakeaws control API: HTTP %d: %s" % (status, body))

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fakeaws"))
 
 from fakeaws_client import (  # noqa: E402,F401
     DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
-    DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN, FakeAws)
+    DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN, FakeAws, child_env)
 
 BUILD = os.environ.get("BUILD", os.path.join(REPO, "build"))
 MOOR = os.environ.get("MOOR", os.path.join(REPO, "moor"))
@@ -64,21 +64,11 @@ class Env:
         return path
 
     def environ(self, extra=None, creds=True):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "HOME": self.home}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                env[k] = os.environ[k]
-        env.update(self.fa.env())
+        aws = self.fa.env()
         if not creds:
-            env.pop("AWS_ACCESS_KEY_ID")
-            env.pop("AWS_SECRET_ACCESS_KEY")
-        for k, v in (extra or {}).items():
-            if v is None:
-                env.pop(k, None)
-            else:
-                env[k] = v
-        return env
+            del aws["AWS_ACCESS_KEY_ID"]
+            del aws["AWS_SECRET_ACCESS_KEY"]
+        return child_env(self.home, aws, extra)
 
     def run(self, argv, extra=None, creds=True, stdin=None, timeout=120):
         p = subprocess.run(argv, env=self.environ(extra, creds),

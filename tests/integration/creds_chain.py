@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fakeaws"))
 
 from fakeaws_client import (  # noqa: E402
     DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
-    DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN, FakeAws)
+    DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN, FakeAws, child_env)
 
 PROBE = os.path.join(os.environ.get("BUILD", os.path.join(REPO, "build")),
                      "tests", "tools", "creds_probe")
@@ -57,18 +57,9 @@ class Ctx:
         return path
 
     def run(self, env=None, args=(), expect_ok=True):
-        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": self.home,
-                "AWS_ENDPOINT_URL": self.fa.url,
-                "AWS_EC2_METADATA_DISABLED": "true"}
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                full[k] = os.environ[k]
-        for k, v in (env or {}).items():
-            if v is None:
-                full.pop(k, None)
-            else:
-                full[k] = v
+        full = child_env(self.home, {"AWS_ENDPOINT_URL": self.fa.url,
+                                     "AWS_EC2_METADATA_DISABLED": "true"},
+                         env)
         p = subprocess.run([PROBE, *args], env=full, capture_output=True,
                            text=True, timeout=120)
         for s in SECRETS:

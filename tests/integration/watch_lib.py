@@ -262,18 +262,7 @@ class Daemon:
         self.args = [MOOR, "watch", spec, "--status-file", self.status,
                      "--metrics-file", self.metrics,
                      "--log-format", log_format] + list(args)
-        full = dict(fa.env())
-        full["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
-        full["HOME"] = self.tmp
-        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if k in os.environ:
-                full[k] = os.environ[k]
-        for k, v in (env or {}).items():
-            if v is None:
-                full.pop(k, None)
-            else:
-                full[k] = v
-        self.env = full
+        self.env = fakeaws_client.child_env(self.tmp, fa.env(), env)
         self.cwd = cwd
         self.proc = None
         self.lines = []
