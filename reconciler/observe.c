@@ -408,8 +408,20 @@ static void run_task(void *arg, size_t i)
 static void task_release(struct task *t);
 
 /*
- * Run again, alone, the reads that failed with a retryable error, with
- * exponential backoff: one throttled read must not fail a whole plan.
+ * Whether a failed read is worth running again here.  Only answers from AWS
+ * that ask for it (throttling, 5xx): one throttled read must not fail a
+ * whole plan.  A transport failure (refused, unreachable, timed out) has
+ * already been retried by the client; repeating that whole cycle only
+ * delays the error when AWS cannot be reached at all.
+ */
+static bool worth_retrying(const struct task *t)
+{
+	return t->r < 0 && t->err.code == UTIL_EAWS &&
+	       (t->err.flags & UTIL_ERR_RETRYABLE);
+}
+
+/*
+ * Run again, alone, the reads worth retrying, with exponential backoff.
  */
 static void retry_failed(struct observe_ctx *c, size_t n,
 			 const struct rc_observe_opts *o)
@@ -423,8 +435,7 @@ static void retry_failed(struct observe_ctx *c, size_t n,
 		bool again = false;
 
 		for (size_t i = 0; i < n; i++)
-			again |= c->tasks[i].r < 0 &&
-				 (c->tasks[i].err.flags & UTIL_ERR_RETRYABLE);
+			again |= worth_retrying(&c->tasks[i]);
 		if (!again || (o && o->cancel && *o->cancel))
 			return;
 		clock->sleep_ms(clock->ctx, delay);
@@ -432,7 +443,7 @@ static void retry_failed(struct observe_ctx *c, size_t n,
 		for (size_t i = 0; i < n; i++) {
 			struct task *t = &c->tasks[i];
 
-			if (t->r >= 0 || !(t->err.flags & UTIL_ERR_RETRYABLE))
+			if (!worth_retrying(t))
 				continue;
 			util_log(UTIL_LOG_INFO, "observe_retry", NULL,
 				 "retrying a read: %s", t->err.msg);

@@ -167,9 +167,10 @@ struct rc_observe_opts {
 /*
  * Read everything r names (r is normalised first: sorted, de-duplicated).
  * On success *ret is filled (caller frees with rc_world_release()).  A read
- * that fails with a retryable error (throttling, 5xx, a lost answer) is
- * tried again, alone, with exponential backoff, up to max_attempts; the
- * provider's own retries come on top.  A read that still fails fails the
+ * that AWS answered with a retryable error (throttling, 5xx) is tried
+ * again, alone, with exponential backoff, up to max_attempts, on top of
+ * the provider's own retries; a transport failure is not (the provider
+ * already retried it).  A read that still fails fails the
  * whole observation (the first error, with the kind of read as context);
  * a resource that does not exist is not an error.
  */
