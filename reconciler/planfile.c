@@ -1,16 +1,14 @@
 #include "reconciler/planfile.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/str.h"
 #include "util/banned.h"
 
@@ -677,50 +675,10 @@ int rc_plan_save(const struct rc_plan *p, const char *path,
 		 struct util_err *err)
 {
 	struct buf b = BUF_INIT;
-	char *tmp = util_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	size_t off = 0;
-	int fd = -1, r;
+	int r = rc_plan_to_json(p, &b, err);
 
-	if ((r = rc_plan_to_json(p, &b, err)) < 0)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
-				 strerror(errno));
-		goto out;
-	}
-	while (off < b.len) {
-		ssize_t n = write(fd, b.buf + off, b.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s",
-					 tmp, strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
-				 strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = util_err_set(err, UTIL_EIO,
-				 "cannot rename '%s' to '%s': %s", tmp, path,
-				 strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
+	if (r == 0)
+		r = util_write_file_atomic(path, b.buf, b.len, 0644, err);
 	buf_release(&b);
 	return r;
 }

@@ -1,16 +1,14 @@
 #include "reconciler/status.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/banned.h"
 
 #define STATUS_FORMAT	      "moor-watch-status"
@@ -279,43 +277,5 @@ void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 int rc_status_write_file(const char *path, const char *data, size_t len,
 			 struct util_err *err)
 {
-	char *tmp = util_xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int r = 0;
-
-	if (fd < 0) {
-		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
-				 strerror(errno));
-		goto out;
-	}
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s",
-					 tmp,
-					 n < 0 ? strerror(errno)
-					       : "short write");
-			break;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	if (!r && fsync(fd) < 0)
-		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
-				 strerror(errno));
-	if (close(fd) < 0 && !r)
-		r = util_err_set(err, UTIL_EIO, "cannot write '%s': %s", tmp,
-				 strerror(errno));
-	if (!r && rename(tmp, path) < 0)
-		r = util_err_set(err, UTIL_EIO,
-				 "cannot rename '%s' to '%s': %s", tmp, path,
-				 strerror(errno));
-	if (r)
-		unlink(tmp);
-out:
-	free(tmp);
-	return r;
+	return util_write_file_atomic(path, data, len, 0644, err);
 }

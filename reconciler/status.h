@@ -118,9 +118,9 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 void rc_status_to_metrics(const struct rc_status *s, struct buf *out);
 
 /*
- * Replace path with data atomically: write PATH.tmp.PID in the same
- * directory (mode 0644), fsync it, rename() it over path.  The temporary
- * file is removed on failure.
+ * Replace path with data atomically, mode 0644 (util_write_file_atomic():
+ * PATH.tmp.PID, fsync, rename).  node_exporter's textfile collector reads
+ * only *.prom names, so it never sees the temporary file.
  */
 int rc_status_write_file(const char *path, const char *data, size_t len,
 			 struct util_err *err);

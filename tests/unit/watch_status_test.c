@@ -220,7 +220,7 @@ static void test_metrics(void **state)
 
 static void test_write_atomic(void **state)
 {
-	char dir[] = "/tmp/moor-status-XXXXXX", path[128], tmp[140];
+	char dir[] = "/tmp/moor-status-XXXXXX", path[128], tmp[160];
 	char got[64] = { 0 };
 	struct util_err err = UTIL_ERR_INIT;
 	struct stat st;
@@ -229,7 +229,7 @@ static void test_write_atomic(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/status.json", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	assert_int_equal(rc_status_write_file(path, "first\n", 6, NULL), 0);
 	assert_int_equal(rc_status_write_file(path, "second\n", 7, NULL), 0);
 	f = fopen(path, "r");
