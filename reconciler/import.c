@@ -1,5 +1,6 @@
 #include "reconciler/import.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

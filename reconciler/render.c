@@ -1,5 +1,6 @@
 #include "reconciler/render.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -5,6 +5,7 @@
  * O(n log n), not O(n^2).  Entries that failed to decode have NULL fields
  * and are skipped (their error is already reported).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

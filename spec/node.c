@@ -1,5 +1,6 @@
 #include "spec/node.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -1,6 +1,7 @@
 #include "providers/aws/client.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

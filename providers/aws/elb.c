@@ -1,5 +1,6 @@
 #include "providers/aws/ops.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/types.h>
 
 #include "util/parse.h"
 #include "util/str.h"

@@ -11,6 +11,8 @@
  *
  * Prints a table; figures, not pass/fail.  Run by `make bench`.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

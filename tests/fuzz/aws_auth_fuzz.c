@@ -10,6 +10,7 @@
  *   build-fuzz/aws_auth_fuzz -max_len=4096 tests/fuzz/corpus/aws_auth
  * `make test` replays the corpus through tests/fuzz/standalone.c.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -15,6 +15,7 @@
  * token work without showing them.  Every log event, down to debug, goes
  * to stderr.  Exit 1 on error, with "error: ..." on stderr.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -16,6 +16,7 @@
  * or {"error": "..."} for a line that could not be signed.  Secrets are
  * never echoed.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <time.h>
 
 #include "util/clock.h"
 

@@ -12,8 +12,10 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "reconciler/cycle.h"
 #include "tests/unit/memprov.h"
