@@ -3,6 +3,8 @@
 #
 #   make                     build ./moor
 #   make test                build and run every test suite
+#   make test-includes       include-what-you-use: each C file includes the
+#                            system headers it uses (part of make test)
 #   make demo                the guided demo against tests/fakeaws
 #   make deps                install the Debian 12 packages everything needs
 #   make bench               benchmarks (figures, not pass/fail)
@@ -233,7 +235,8 @@ install: $(MOOR)
 C_SOURCES = $(patsubst %.o,%.c,$(LIB_OBJS) $(MAIN_OBJS) $(TEST_SUPPORT_OBJS)) \
 	$(addprefix tests/unit/,$(addsuffix .c,$(UNIT_TESTS))) \
 	$(addprefix tests/tools/,$(addsuffix .c,$(TEST_TOOLS))) \
-	$(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_TARGETS)))
+	$(addprefix tests/fuzz/,$(addsuffix .c,$(FUZZ_TARGETS))) \
+	tests/fuzz/standalone.c tests/bench/aws_bench.c
 C_HEADERS = $(HEADERS)
 
 format-check:
@@ -255,7 +258,7 @@ distclean: clean
 DEB_PKGS = make gcc libc6-dev pkg-config libyaml-dev libcjson-dev \
 	libcurl4-openssl-dev libssl-dev libexpat1-dev libcmocka-dev \
 	python3 python3-botocore python3-jsonschema awscli curl \
-	ca-certificates clang-format git procps time python3-yaml
+	ca-certificates clang-format git procps time python3-yaml iwyu
 DEB_FUZZ_PKGS = clang libfuzzer-14-dev
 
 define apt_install
