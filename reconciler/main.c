@@ -31,6 +31,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/str.h"
@@ -1052,14 +1053,10 @@ static int cmd_import(int argc, char **argv)
 		goto out;
 	}
 	if (save) {
-		FILE *f = fopen(save, "we");
-		bool ok = f && fwrite(out.buf, 1, out.len, f) == out.len;
-
-		if (f && fclose(f) != 0)
-			ok = false;
-		if (!ok) {
-			fprintf(stderr, "moor: cannot write '%s': %s\n", save,
-				strerror(errno));
+		/* As plan -o: a failed write leaves the old file whole. */
+		if (util_write_file_atomic(save, out.buf, out.len, 0644, &err) <
+		    0) {
+			print_err(&err);
 			goto out;
 		}
 	} else {

@@ -10,6 +10,9 @@ import declares the live state so exactly that planning it changes nothing.
 
 import json
 import os
+import resource
+import signal
+import subprocess
 import sys
 import unittest
 
@@ -278,6 +281,28 @@ elastic_ips:
         self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
         r = e.moor("import", "--target-group", "nope-tg", expect=1)
         self.assertIn("target group 'nope-tg' does not exist", r.stderr)
+
+    def test_import_failed_write_keeps_the_old_file(self):
+        # A write that fails midway (a file size limit here, a full disk
+        # in life) must leave the old file whole, as plan -o does.
+        e = self.e
+        out = e.write("imported.yaml", "# the old spec\n")
+
+        def small_files():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+        r = subprocess.run(
+            [L.MOOR, "import", "--classic", "web-classic", "-o", out],
+            env=e.env(), stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=60, preexec_fn=small_files)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot write", r.stderr)
+        with open(out) as f:
+            self.assertEqual(f.read(), "# the old spec\n")
+        self.assertEqual(os.listdir(e.dir.name).count("imported.yaml"), 1)
+        self.assertEqual([n for n in os.listdir(e.dir.name)
+                          if n.startswith("imported.yaml.tmp")], [])
 
 
 if __name__ == "__main__":
