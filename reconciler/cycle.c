@@ -489,6 +489,7 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		po.use_lb = use_lb;
 		po.use_eip = use_eip;
 		po.allow_mass_deregister = false;
+		po.has_max_changes = o->has_max_changes;
 		po.max_changes = o->max_changes;
 		po.region = o->region;
 		po.moor_version = MOOR_VERSION;
@@ -727,6 +728,7 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 
 	po.use_lb = use_lb;
 	po.use_eip = use_eip;
+	po.has_max_changes = o->has_max_changes;
 	po.max_changes = o->max_changes;
 	po.region = o->region;
 	po.moor_version = MOOR_VERSION;

@@ -45,7 +45,8 @@
 
 struct rc_cycle_opts {
 	unsigned concurrency;		/* reads and steps in parallel; 0 = 8 */
-	unsigned max_changes;		/* 0 = no cap */
+	bool has_max_changes;		/* else no cap */
+	unsigned max_changes;		/* 0 allows none */
 	const char *region;		/* recorded in plans; may be NULL */
 	const struct util_clock *clock; /* apply's; NULL = system */
 	const volatile sig_atomic_t *cancel; /* may be NULL */

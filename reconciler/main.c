@@ -452,6 +452,7 @@ struct engine_plan_opts {
 	const char **only;
 	size_t n_only;
 	bool allow_mass;
+	bool has_max_changes;
 	unsigned max_changes;
 };
 
@@ -506,6 +507,7 @@ static int engine_make_plan(const char *path, const char *data, size_t len,
 	po.use_lb = use_lb;
 	po.use_eip = use_eip;
 	po.allow_mass_deregister = eo->allow_mass;
+	po.has_max_changes = eo->has_max_changes;
 	po.max_changes = eo->max_changes;
 	po.region = prov_aws_region(p, NULL);
 	po.moor_version = MOOR_VERSION;
@@ -567,10 +569,12 @@ static int engine_plan_opt(int c, char *arg, struct engine_plan_opts *eo,
 	case OPT_MAX_CHANGES: {
 		int v;
 
-		if (util_parse_int(arg, 1, 1000000000, &v, &err) < 0) {
+		/* 0 is "no change allowed", a no-op plan's drift check. */
+		if (util_parse_int(arg, 0, 1000000000, &v, &err) < 0) {
 			fprintf(stderr, "moor: --max-changes: %s\n", err.msg);
 			return -1;
 		}
+		eo->has_max_changes = true;
 		eo->max_changes = (unsigned)v;
 		return 1;
 	}
@@ -1335,7 +1339,8 @@ static int cmd_watch(int argc, char **argv)
 			break;
 		case WOPT_CONCURRENCY:
 		case WOPT_MAX_CHANGES:
-			if (util_parse_int(optarg, 1,
+			if (util_parse_int(optarg,
+					   c == WOPT_CONCURRENCY ? 1 : 0,
 					   c == WOPT_CONCURRENCY ? 64
 								 : 1000000000,
 					   &v, &err) < 0) {
@@ -1345,10 +1350,12 @@ static int cmd_watch(int argc, char **argv)
 					err.msg);
 				return EXIT_USAGE;
 			}
-			if (c == WOPT_CONCURRENCY)
+			if (c == WOPT_CONCURRENCY) {
 				cfg.concurrency = (unsigned)v;
-			else
+			} else {
+				cfg.has_max_changes = true;
 				cfg.max_changes = (unsigned)v;
+			}
 			break;
 		case WOPT_ALLOW_MASS:
 			fputs("moor watch: --allow-mass-deregister is not "

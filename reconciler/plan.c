@@ -1601,7 +1601,7 @@ int rc_plan_build(const struct spec *s, const struct rc_world *w,
 	rc_plan_seal(p);
 
 	rc_plan_count(p, &counts);
-	if (b.o->max_changes && counts.changes > b.o->max_changes) {
+	if (b.o->has_max_changes && counts.changes > b.o->max_changes) {
 		struct spec_loc none = { 0, 0 };
 
 		rc_notes_add(errors, RC_NOTE_ERROR, NULL, none,

@@ -225,8 +225,10 @@ struct rc_plan_opts {
 	const bool *use_lb;  /* NULL = all */
 	const bool *use_eip; /* NULL = all */
 	bool allow_mass_deregister;
-	unsigned max_changes; /* 0 = no cap */
-	const char *region;   /* recorded in the plan; may be NULL */
+	/* --max-changes: a cap only when has_max_changes; 0 allows none. */
+	bool has_max_changes;
+	unsigned max_changes;
+	const char *region; /* recorded in the plan; may be NULL */
 	const char *moor_version;
 	/*
 	 * Failover: whether candidate i of e (instance `in`, which exists and

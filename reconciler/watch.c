@@ -352,6 +352,7 @@ static void run_job(struct rc_watch *w, struct job *j)
 	struct rc_cycle_opts o = { 0 };
 
 	o.concurrency = w->cfg.concurrency;
+	o.has_max_changes = w->cfg.has_max_changes;
 	o.max_changes = w->cfg.max_changes;
 	o.region = w->cfg.region;
 	o.clock = &w->wclock;

@@ -212,8 +212,17 @@ class EngineTest(unittest.TestCase):
         r = e.moor("plan", self.spec, "--max-changes", "5", expect=1)
         self.assertIn("the plan makes 24 changes, more than --max-changes "
                       "5 allows", r.stderr)
+        # --max-changes 0: no change allowed, a no-op plan passes.
+        r = e.moor("plan", self.spec, "--max-changes", "0", expect=1)
+        self.assertIn("the plan makes 24 changes, more than --max-changes "
+                      "0 allows", r.stderr)
+        e.moor("apply", self.spec, "--max-changes", "0", "--yes", expect=1)
+        self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
+        e.moor("plan", self.spec, "--max-changes", "-1", expect=64)
         # Mass deregistration: a selector that matches nothing.
         e.moor("apply", self.spec, "--yes", expect=0)
+        e.moor("plan", self.spec, "--max-changes", "0",
+               "--detailed-exitcode", expect=0)
         typo = e.write("typo.yaml", L.SPEC.replace("role: web", "role: wbe"))
         r = e.moor("plan", typo, expect=1)
         self.assertIn("typo.yaml:4:5: refusing to deregister 6 of 6 members "

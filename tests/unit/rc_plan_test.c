@@ -539,7 +539,7 @@ static void test_mass_deregister_all(void **state)
 static void test_max_changes(void **state)
 {
 	struct fx *f = *state;
-	struct rc_plan_opts o = { .max_changes = 8 };
+	struct rc_plan_opts o = { .has_max_changes = true, .max_changes = 8 };
 
 	plan(f, converge_yaml, &o);
 	expect_errors(f, "spec.yaml: the plan makes 9 changes, more than "
@@ -547,6 +547,18 @@ static void test_max_changes(void **state)
 	o.max_changes = 9;
 	plan(f, converge_yaml, &o);
 	assert_non_null(f->plan);
+	/* 0 allows no change at all, not "no cap". */
+	o.max_changes = 0;
+	plan(f, converge_yaml, &o);
+	expect_errors(f, "spec.yaml: the plan makes 9 changes, more than "
+			 "--max-changes 0 allows\n");
+	/* A no-op plan passes a cap of 0. */
+	healthy(f, "web-classic", A, 0);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    members: [" A "]\n",
+	     &o);
+	expect_plan(f, "");
 }
 
 static const char eip_yaml[] = V1 "load_balancers:\n"
