@@ -540,7 +540,7 @@ static const char plan_usage[] =
 	"\n"
 	"  --format text|markdown|json   output format (default text)\n"
 	"  -o, --out PLAN         also save the plan (JSON) for moor apply\n"
-	"  --detailed-exitcode    exit 0 no changes, 2 changes, 1 error\n"
+	"  --detailed-exitcode    exit 0 in sync, 2 differs, 1 error\n"
 	"  --only NAME...         plan only these groups / addresses\n"
 	"  --allow-mass-deregister  allow removing more than half a group\n"
 	"  --max-changes N        refuse a plan with more than N changes\n"
@@ -680,7 +680,8 @@ static int cmd_plan(int argc, char **argv)
 	}
 	if (fflush(stdout) != 0)
 		goto out;
-	rc = detailed && rc_plan_has_changes(plan) ? EXIT_CHANGES : 0;
+	/* Held back by a guard is a difference too: a drift check sees it. */
+	rc = detailed && rc_plan_differs(plan) ? EXIT_CHANGES : 0;
 	goto out;
 usage:
 	fputs(plan_usage, stderr);
@@ -928,6 +929,11 @@ static int cmd_apply(int argc, char **argv)
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
 	if (!rc_plan_has_changes(plan)) {
+		/* Nothing apply may do is left undone: not a failure. */
+		if (plan->n_held)
+			fputs("moor apply: nothing to apply; the differences "
+			      "left are held back by a guard\n",
+			      stderr);
 		rc = 0;
 		goto out;
 	}

@@ -247,6 +247,65 @@ class EngineTest(unittest.TestCase):
         r = e.moor("plan", self.spec, "--only", "nope", expect=1)
         self.assertIn("--only: 'nope' is not declared", r.stderr)
 
+    def test_held_back_by_min_healthy_is_a_difference(self):
+        # Issue 10: min_healthy 3, a declared target stopped, an undeclared
+        # one healthy.  Nothing may be done, but live state differs from
+        # the spec: a CI drift check (--detailed-exitcode) must see it.
+        e = self.e
+        st = L.world()
+        for tg in st["target_groups"]:
+            if tg["name"] == "web-tg":
+                tg["targets"] = [{"id": i} for i in WEB[:4]]
+        e.fa.load_state(st)
+        for i in (WEB[0], WEB[1], WEB[3]):
+            e.fa.set_target_health("web-tg", i, "healthy")
+        e.fa.set_instance_state(WEB[2], "stopped")
+        spec = e.write("r22.yaml", """\
+version: 1
+load_balancers:
+  - target_group: web-tg
+    members: [%s, %s, %s]
+    min_healthy: 3
+""" % tuple(WEB[:3]))
+        held = ("web-tg: held back by min_healthy: deregistering %s:8080 "
+                "would leave 2 healthy, the floor is 3" % WEB[3])
+        e.fa.reset_counters()
+        r = e.moor("plan", spec, "--detailed-exitcode", expect=2)
+        self.assertIn("! " + held + "\n", r.stdout)
+        self.assertIn("Plan: 1 held back (0 changes): live state differs "
+                      "from %s." % spec, r.stdout)
+        self.assertNotIn("No changes", r.stdout)
+        r = e.moor("plan", spec, "--format", "json", "--detailed-exitcode",
+                   expect=2)
+        doc = json.loads(r.stdout)
+        self.assertTrue(doc["summary"]["has_changes"])
+        self.assertEqual(doc["summary"]["held_back"], 1)
+        self.assertEqual(doc["summary"]["changes"], 0)
+        self.assertEqual(doc["steps"], [])
+        [h] = doc["held_back"]
+        self.assertEqual((h["action"], h["guard"], h["floor"], h["healthy"]),
+                         ("deregister", "min_healthy", 3, 2))
+        self.assertEqual(h["resource"]["key"], "tg:web-tg")
+        self.assertEqual(h["members"][0]["id"], WEB[3])
+        self.assertEqual(h["location"], {"line": 5, "column": 18})
+        r = e.moor("plan", spec, "--format", "markdown", expect=0)
+        self.assertIn("**Held back**", r.stdout)
+        # Apply has nothing it may do: no question, no call, exit 0.
+        r = e.moor("apply", spec, "--yes", expect=0)
+        self.assertIn("! " + held, r.stdout)
+        self.assertIn("nothing to apply", r.stderr)
+        saved = e.path("r22.plan")
+        e.moor("plan", spec, "-o", saved, expect=0)
+        r = e.moor("apply", saved, expect=0)  # no terminal, no --yes
+        self.assertIn("nothing to apply", r.stderr)
+        self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
+        # Once the declared target is back, the held one goes.
+        e.fa.set_instance_state(WEB[2], "running")
+        e.fa.set_target_health("web-tg", WEB[2], "healthy")
+        r = e.moor("plan", spec, "--detailed-exitcode", expect=2)
+        self.assertIn("- web-tg: deregister %s:8080" % WEB[3], r.stdout)
+        self.assertNotIn("held back", r.stdout)
+
     def test_preconditions_reported_with_locations(self):
         e = self.e
         e.fa.set_instance_state(WEB[2], "stopped")
