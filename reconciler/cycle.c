@@ -265,6 +265,42 @@ static bool set_aside(const struct spec *s, const struct rc_notes *errors,
 	return ok && hit;
 }
 
+/*
+ * A guard held back part of the plan: live state still differs from the
+ * spec, though nothing failed.  Count it per group (the status file and
+ * metrics) and say why.
+ */
+static void note_held_back(const struct spec *s, const bool *use_lb,
+			   const struct rc_plan *plan,
+			   struct rc_cycle_result *r)
+{
+	struct buf b = BUF_INIT;
+	size_t g = 0;
+
+	for (size_t i = 0; i < s->n_lbs; i++) {
+		char *key;
+
+		if (!use_lb[i])
+			continue;
+		key = rc_cycle_lb_key(&s->lbs[i]);
+		for (size_t k = 0; k < plan->n_held; k++) {
+			const struct rc_held *h = &plan->held[k];
+
+			if (strcmp(h->key, key))
+				continue;
+			r->groups[g].held_back += h->n_members;
+			r->held_back += h->n_members;
+			buf_reset(&b);
+			rc_render_held(h, 0, &b);
+			util_log(UTIL_LOG_INFO, "held_back", h->label, "%s",
+				 b.buf + 2);
+		}
+		free(key);
+		g++;
+	}
+	buf_release(&b);
+}
+
 static void snapshot_groups(const struct spec *s, const bool *use_lb,
 			    const struct rc_world *w, struct rc_cycle_result *r)
 {
@@ -490,6 +526,7 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		po.use_lb = use_lb;
 		po.use_eip = use_eip;
 		po.allow_mass_deregister = false;
+		po.has_max_changes = o->has_max_changes;
 		po.max_changes = o->max_changes;
 		po.region = o->region;
 		po.moor_version = MOOR_VERSION;
@@ -549,6 +586,7 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		snapshot_groups(s, use_lb, &w, ret);
 		snapshot_addrs(s, use_eip, &w, ret);
 	}
+	note_held_back(s, use_lb, plan, ret);
 out:
 	settle_status(ret);
 	ret->elapsed_ms = util_mono_ms() - start;
@@ -728,6 +766,7 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 
 	po.use_lb = use_lb;
 	po.use_eip = use_eip;
+	po.has_max_changes = o->has_max_changes;
 	po.max_changes = o->max_changes;
 	po.region = o->region;
 	po.moor_version = MOOR_VERSION;

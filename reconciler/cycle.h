@@ -37,7 +37,8 @@
  * Events are logged through util_log as they happen: apply_phase,
  * apply_step (by the engine), apply_failed (with the AWS code, HTTP
  * status and request id), plan_refused (one per reason, with its spec
- * location), drift_corrected, failover, failback, observe_failed.
+ * location), held_back (one per group a guard holds back, with the
+ * reason), drift_corrected, failover, failback, observe_failed.
  *
  * Ownership: struct rc_cycle_result owns everything it points to; free
  * with rc_cycle_result_release().
@@ -45,7 +46,8 @@
 
 struct rc_cycle_opts {
 	unsigned concurrency;		/* reads and steps in parallel; 0 = 8 */
-	unsigned max_changes;		/* 0 = no cap */
+	bool has_max_changes;		/* else no cap */
+	unsigned max_changes;		/* 0 allows none */
 	const char *region;		/* recorded in plans; may be NULL */
 	const struct util_clock *clock; /* apply's; NULL = system */
 	const volatile sig_atomic_t *cancel; /* may be NULL */
@@ -84,6 +86,7 @@ struct rc_cycle_group {
 	struct rc_cycle_member *members; /* at most RC_CYCLE_MAX_MEMBERS */
 	size_t n_members;
 	size_t total, healthy;
+	size_t held_back; /* undeclared members a guard keeps registered */
 };
 
 #define RC_CYCLE_MAX_MEMBERS 1000
@@ -137,6 +140,7 @@ struct rc_cycle_result {
 	bool observed;	     /* the observation succeeded */
 	size_t changes;	     /* steps done */
 	size_t drift;	     /* of which undid drift */
+	size_t held_back;    /* members the plan held back (rc_plan.held) */
 	uint64_t elapsed_ms;
 	struct rc_cycle_outcome *outcomes;
 	size_t n_outcomes;

@@ -33,6 +33,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/str.h"
@@ -453,6 +454,7 @@ struct engine_plan_opts {
 	const char **only;
 	size_t n_only;
 	bool allow_mass;
+	bool has_max_changes;
 	unsigned max_changes;
 };
 
@@ -507,6 +509,7 @@ static int engine_make_plan(const char *path, const char *data, size_t len,
 	po.use_lb = use_lb;
 	po.use_eip = use_eip;
 	po.allow_mass_deregister = eo->allow_mass;
+	po.has_max_changes = eo->has_max_changes;
 	po.max_changes = eo->max_changes;
 	po.region = prov_aws_region(p, NULL);
 	po.moor_version = MOOR_VERSION;
@@ -539,7 +542,7 @@ static const char plan_usage[] =
 	"\n"
 	"  --format text|markdown|json   output format (default text)\n"
 	"  -o, --out PLAN         also save the plan (JSON) for moor apply\n"
-	"  --detailed-exitcode    exit 0 no changes, 2 changes, 1 error\n"
+	"  --detailed-exitcode    exit 0 in sync, 2 differs, 1 error\n"
 	"  --only NAME...         plan only these groups / addresses\n"
 	"  --allow-mass-deregister  allow removing more than half a group\n"
 	"  --max-changes N        refuse a plan with more than N changes\n"
@@ -568,10 +571,12 @@ static int engine_plan_opt(int c, char *arg, struct engine_plan_opts *eo,
 	case OPT_MAX_CHANGES: {
 		int v;
 
-		if (util_parse_int(arg, 1, 1000000000, &v, &err) < 0) {
+		/* 0 is "no change allowed", a no-op plan's drift check. */
+		if (util_parse_int(arg, 0, 1000000000, &v, &err) < 0) {
 			fprintf(stderr, "moor: --max-changes: %s\n", err.msg);
 			return -1;
 		}
+		eo->has_max_changes = true;
 		eo->max_changes = (unsigned)v;
 		return 1;
 	}
@@ -677,7 +682,8 @@ static int cmd_plan(int argc, char **argv)
 	}
 	if (fflush(stdout) != 0)
 		goto out;
-	rc = detailed && rc_plan_has_changes(plan) ? EXIT_CHANGES : 0;
+	/* Held back by a guard is a difference too: a drift check sees it. */
+	rc = detailed && rc_plan_differs(plan) ? EXIT_CHANGES : 0;
 	goto out;
 usage:
 	fputs(plan_usage, stderr);
@@ -925,6 +931,11 @@ static int cmd_apply(int argc, char **argv)
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
 	if (!rc_plan_has_changes(plan)) {
+		/* Nothing apply may do is left undone: not a failure. */
+		if (plan->n_held)
+			fputs("moor apply: nothing to apply; the differences "
+			      "left are held back by a guard\n",
+			      stderr);
 		rc = 0;
 		goto out;
 	}
@@ -1054,14 +1065,10 @@ static int cmd_import(int argc, char **argv)
 		goto out;
 	}
 	if (save) {
-		FILE *f = fopen(save, "we");
-		bool ok = f && fwrite(out.buf, 1, out.len, f) == out.len;
-
-		if (f && fclose(f) != 0)
-			ok = false;
-		if (!ok) {
-			fprintf(stderr, "moor: cannot write '%s': %s\n", save,
-				strerror(errno));
+		/* As plan -o: a failed write leaves the old file whole. */
+		if (util_write_file_atomic(save, out.buf, out.len, 0644, &err) <
+		    0) {
+			print_err(&err);
 			goto out;
 		}
 	} else {
@@ -1340,7 +1347,8 @@ static int cmd_watch(int argc, char **argv)
 			break;
 		case WOPT_CONCURRENCY:
 		case WOPT_MAX_CHANGES:
-			if (util_parse_int(optarg, 1,
+			if (util_parse_int(optarg,
+					   c == WOPT_CONCURRENCY ? 1 : 0,
 					   c == WOPT_CONCURRENCY ? 64
 								 : 1000000000,
 					   &v, &err) < 0) {
@@ -1350,10 +1358,12 @@ static int cmd_watch(int argc, char **argv)
 					err.msg);
 				return EXIT_USAGE;
 			}
-			if (c == WOPT_CONCURRENCY)
+			if (c == WOPT_CONCURRENCY) {
 				cfg.concurrency = (unsigned)v;
-			else
+			} else {
+				cfg.has_max_changes = true;
 				cfg.max_changes = (unsigned)v;
+			}
 			break;
 		case WOPT_ALLOW_MASS:
 			fputs("moor watch: --allow-mass-deregister is not "

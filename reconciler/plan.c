@@ -202,6 +202,37 @@ static void binding_release(struct rc_binding *b)
 	memset(b, 0, sizeof(*b));
 }
 
+static void members_release(struct rc_member *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].az);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+void rc_held_release(struct rc_held *h)
+{
+	if (!h)
+		return;
+	free(h->key);
+	free(h->label);
+	free(h->reason);
+	members_release(h->members, h->n_members);
+	memset(h, 0, sizeof(*h));
+}
+
+const char *rc_guard_name(const char *s)
+{
+	static const char *const guards[] = { "min_healthy" };
+
+	for (size_t i = 0; s && i < N_ELEMS(guards); i++)
+		if (!strcmp(s, guards[i]))
+			return guards[i];
+	return NULL;
+}
+
 void rc_step_release(struct rc_step *s)
 {
 	if (!s)
@@ -210,12 +241,7 @@ void rc_step_release(struct rc_step *s)
 	free(s->label);
 	free(s->reason);
 	free(s->tg_arn);
-	for (size_t i = 0; i < s->n_members; i++) {
-		free(s->members[i].id);
-		free(s->members[i].az);
-		free(s->members[i].name);
-	}
-	free(s->members);
+	members_release(s->members, s->n_members);
 	free(s->allocation_id);
 	free(s->public_ip);
 	free(s->name);
@@ -242,6 +268,9 @@ void rc_plan_free(struct rc_plan *p)
 	for (size_t i = 0; i < p->n_steps; i++)
 		rc_step_release(&p->steps[i]);
 	free(p->steps);
+	for (size_t i = 0; i < p->n_held; i++)
+		rc_held_release(&p->held[i]);
+	free(p->held);
 	rc_notes_release(&p->notes);
 	for (size_t i = 0; i < p->n_groups; i++)
 		free(p->groups[i].label);
@@ -287,6 +316,8 @@ void rc_plan_count(const struct rc_plan *p, struct rc_plan_counts *c)
 			break;
 		}
 	}
+	for (size_t i = 0; i < p->n_held; i++)
+		c->held_back += p->held[i].n_members;
 	for (size_t i = 0; i < p->notes.n; i++) {
 		if (p->notes.v[i].level == RC_NOTE_WARNING)
 			c->warnings++;
@@ -308,6 +339,11 @@ bool rc_plan_has_changes(const struct rc_plan *p)
 		if (rc_step_is_change(&p->steps[i]))
 			return true;
 	return false;
+}
+
+bool rc_plan_differs(const struct rc_plan *p)
+{
+	return p->n_held || rc_plan_has_changes(p);
 }
 
 const struct rc_step *rc_plan_step(const struct rc_plan *p, unsigned id)
@@ -605,19 +641,25 @@ static const struct want *find_want(const struct want *v, size_t n,
 	return NULL;
 }
 
-static void add_member(struct rc_step *st, const struct rc_world *w,
-		       const char *id, int port, const char *az)
+static void members_add(struct rc_member **v, size_t *n,
+			const struct rc_world *w, const char *id, int port,
+			const char *az)
 {
 	struct rc_member *m;
 	const char *name = instance_name(w, id);
 
-	st->members = util_xrealloc(st->members,
-				    (st->n_members + 1) * sizeof(*m));
-	m = &st->members[st->n_members++];
+	*v = util_xrealloc(*v, (*n + 1) * sizeof(*m));
+	m = &(*v)[(*n)++];
 	m->id = util_xstrdup(id);
 	m->port = port;
 	m->az = az ? util_xstrdup(az) : NULL;
 	m->name = name ? util_xstrdup(name) : NULL;
+}
+
+static void add_member(struct rc_step *st, const struct rc_world *w,
+		       const char *id, int port, const char *az)
+{
+	members_add(&st->members, &st->n_members, w, id, port, az);
 }
 
 static void list_keys(struct buf *out, char *const *keys, size_t n)
@@ -843,6 +885,44 @@ static void keys_fp(const struct rc_obs_group *g, const char **keys, size_t n,
 	rc_strv_free(dup, n);
 }
 
+/*
+ * min_healthy keeps the healthy undeclared members hold[0..n) registered:
+ * live state differs from the spec, so the plan lists them as held back.
+ * stay_healthy: healthy members once the plan's other steps ran.
+ */
+static void hold_back(struct builder *b, const struct group_ctx *c,
+		      const struct have *const *hold, size_t n, unsigned floor,
+		      size_t stay_healthy)
+{
+	struct rc_held *h;
+	char **keys = util_xcalloc(n, sizeof(*keys));
+	struct buf m = BUF_INIT;
+
+	b->p->held = util_xrealloc(b->p->held, (b->p->n_held + 1) * sizeof(*h));
+	h = &b->p->held[b->p->n_held++];
+	memset(h, 0, sizeof(*h));
+	h->action = RC_ACT_DEREGISTER;
+	h->key = util_xstrdup(c->key);
+	h->label = util_xstrdup(c->label);
+	h->loc = c->lb->min_healthy.loc;
+	h->guard = "min_healthy";
+	h->floor = floor;
+	/* Each held member is needed: losing any one breaks the floor. */
+	h->healthy = stay_healthy + n - 1;
+	for (size_t i = 0; i < n; i++) {
+		members_add(&h->members, &h->n_members, b->w, hold[i]->id,
+			    hold[i]->port, NULL);
+		keys[i] = hold[i]->key;
+	}
+	list_keys(&m, keys, n);
+	h->reason = util_xasprintf("deregistering %s%s would leave %zu "
+				   "healthy, the floor is %u",
+				   n == 1 ? "" : "any of ", m.buf, h->healthy,
+				   floor);
+	buf_release(&m);
+	free(keys);
+}
+
 static unsigned min_healthy_floor(const struct spec_lb *lb, size_t desired)
 {
 	const struct spec_min_healthy *mh = &lb->min_healthy;
@@ -939,30 +1019,18 @@ static void plan_group(struct builder *b, size_t idx)
 	floor = min_healthy_floor(lb, c.n_wants);
 	if (floor && n_extra && stay_healthy < floor) {
 		size_t need = floor - stay_healthy, out = 0;
-		char **keys = util_xcalloc(n_extra, sizeof(*keys));
-		struct buf m = BUF_INIT;
 
 		for (size_t i = 0; i < n_extra; i++) {
 			if (need && rc_health_counts(extra[i]->health)) {
 				hold[n_hold++] = extra[i];
-				keys[n_hold - 1] = extra[i]->key;
 				need--;
 				continue;
 			}
 			extra[out++] = extra[i];
 		}
 		n_extra = out;
-		if (n_hold) {
-			list_keys(&m, keys, n_hold);
-			rc_notes_add(&b->p->notes, RC_NOTE_WARNING, c.label,
-				     lb->min_healthy.loc,
-				     "%s: min_healthy needs %u healthy members "
-				     "and only %zu declared ones will be; "
-				     "keeping %s registered",
-				     c.label, floor, stay_healthy, m.buf);
-		}
-		buf_release(&m);
-		free(keys);
+		if (n_hold)
+			hold_back(b, &c, hold, n_hold, floor, stay_healthy);
 	}
 
 	/* Mass deregistration guard. */
@@ -1601,7 +1669,7 @@ int rc_plan_build(const struct spec *s, const struct rc_world *w,
 	rc_plan_seal(p);
 
 	rc_plan_count(p, &counts);
-	if (b.o->max_changes && counts.changes > b.o->max_changes) {
+	if (b.o->has_max_changes && counts.changes > b.o->max_changes) {
 		struct spec_loc none = { 0, 0 };
 
 		rc_notes_add(errors, RC_NOTE_ERROR, NULL, none,

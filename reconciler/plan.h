@@ -48,8 +48,9 @@
  *    members this plan registers when the group waits for `healthy` (the
  *    wait fails otherwise, and the deregistration is skipped).  Undeclared
  *    members that are not healthy are always deregistered; healthy ones
- *    only while the floor holds; the rest stay, with a warning (partial).
- *    Apply checks the floor again against live health.
+ *    only while the floor holds; the rest stay and are *held back*: the
+ *    plan lists them (rc_plan.held), because live state still differs
+ *    from the spec.  Apply checks the floor again against live health.
  *  - mass deregistration: refused unless allow_mass_deregister when a
  *    group's deregistrations are more than half of its members at that
  *    moment (members present now plus those this plan registers first),
@@ -59,6 +60,12 @@
  *  - max_changes: member registrations + member deregistrations + address
  *    operations (allocate, associate, move, disassociate) must not exceed
  *    it.  Waits are not changes.
+ *
+ * A plan *differs* (rc_plan_differs) when live state differs from the
+ * spec: it has changes, or changes held back by a guard.  It *has
+ * changes* (rc_plan_has_changes) when apply would call AWS.  A plan whose
+ * only differences are held back differs and has no changes: plan says
+ * so (and --detailed-exitcode exits 2), apply has nothing to do.
  */
 
 #define RC_PLAN_FORMAT_VERSION 1
@@ -191,6 +198,23 @@ struct rc_address_summary {
 	char *to;	 /* holder after apply, NULL unbound */
 };
 
+/*
+ * A change the spec asks for that a guard keeps out of the plan: today,
+ * healthy undeclared members min_healthy keeps registered.
+ */
+struct rc_held {
+	enum rc_action action; /* what is held back: RC_ACT_DEREGISTER */
+	char *key;	       /* the resource: "tg:web" */
+	char *label;	       /* its display name */
+	struct spec_loc loc;   /* the guard's line in the spec */
+	const char *guard;     /* "min_healthy" (static) */
+	struct rc_member *members;
+	size_t n_members;
+	unsigned floor; /* the guard's floor */
+	size_t healthy; /* healthy members left by deregistering one */
+	char *reason;	/* "deregistering i-... would leave 2 healthy..." */
+};
+
 struct rc_plan {
 	int format_version;
 	char *moor_version;
@@ -204,6 +228,8 @@ struct rc_plan {
 	size_t n_observed;
 	struct rc_step *steps;
 	size_t n_steps;
+	struct rc_held *held; /* changes held back by a guard */
+	size_t n_held;
 	struct rc_notes notes; /* warnings and infos */
 	struct rc_group_summary *groups;
 	size_t n_groups;
@@ -216,6 +242,7 @@ struct rc_plan_counts {
 	size_t allocate, register_members, deregister_members;
 	size_t associate, move, disassociate;
 	size_t waits;
+	size_t held_back; /* members held back by a guard */
 	size_t warnings, infos;
 	size_t groups_changed, addresses_changed;
 };
@@ -225,8 +252,10 @@ struct rc_plan_opts {
 	const bool *use_lb;  /* NULL = all */
 	const bool *use_eip; /* NULL = all */
 	bool allow_mass_deregister;
-	unsigned max_changes; /* 0 = no cap */
-	const char *region;   /* recorded in the plan; may be NULL */
+	/* --max-changes: a cap only when has_max_changes; 0 allows none. */
+	bool has_max_changes;
+	unsigned max_changes;
+	const char *region; /* recorded in the plan; may be NULL */
 	const char *moor_version;
 	/*
 	 * Failover: whether candidate i of e (instance `in`, which exists and
@@ -254,8 +283,14 @@ int rc_plan_build(const struct spec *s, const struct rc_world *w,
 
 void rc_plan_free(struct rc_plan *p);
 void rc_plan_count(const struct rc_plan *p, struct rc_plan_counts *ret);
-/* True when the plan changes anything (waits alone are not changes). */
+/* True when apply would change anything (waits alone are not changes). */
 bool rc_plan_has_changes(const struct rc_plan *p);
+/* True when live state differs from the spec: changes or held back. */
+bool rc_plan_differs(const struct rc_plan *p);
+/* Frees the contents of a held-back entry (for planfile.c). */
+void rc_held_release(struct rc_held *h);
+/* The name of a guard as rc_held.guard holds it, or NULL if unknown. */
+const char *rc_guard_name(const char *s);
 const struct rc_step *rc_plan_step(const struct rc_plan *p, unsigned id);
 /* The observed fingerprint of key, or NULL. */
 const char *rc_plan_observed(const struct rc_plan *p, const char *key);

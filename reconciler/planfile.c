@@ -73,6 +73,45 @@ static cJSON *precond_json(const struct rc_precond *v, size_t n)
 	return a;
 }
 
+static cJSON *members_json(const struct rc_member *v, size_t n)
+{
+	cJSON *m = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "id", v[i].id);
+		if (v[i].port)
+			cJSON_AddNumberToObject(x, "port", v[i].port);
+		if (v[i].az)
+			cJSON_AddStringToObject(x, "az", v[i].az);
+		if (v[i].name)
+			cJSON_AddStringToObject(x, "name", v[i].name);
+		cJSON_AddItemToArray(m, x);
+	}
+	return m;
+}
+
+static cJSON *held_json(const struct rc_held *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "action", rc_action_name(h->action));
+	cJSON_AddStringToObject(r, "key", h->key);
+	cJSON_AddStringToObject(r, "kind", kind_of_key(h->key));
+	cJSON_AddStringToObject(r, "name", h->label);
+	cJSON_AddItemToObject(o, "resource", r);
+	cJSON_AddItemToObject(o, "members",
+			      members_json(h->members, h->n_members));
+	cJSON_AddStringToObject(o, "guard", h->guard);
+	cJSON_AddNumberToObject(o, "floor", h->floor);
+	cJSON_AddNumberToObject(o, "healthy", (double)h->healthy);
+	add_str(o, "reason", h->reason);
+	cJSON_AddItemToObject(o, "location", loc_json(h->loc));
+	return o;
+}
+
 static cJSON *step_json(const struct rc_step *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -90,26 +129,9 @@ static cJSON *step_json(const struct rc_step *s)
 	if (group && s->group_kind == SPEC_LB_TARGET_GROUP)
 		add_str(r, "arn", s->tg_arn);
 	cJSON_AddItemToObject(o, "resource", r);
-	if (group) {
-		cJSON *m = cJSON_CreateArray();
-
-		for (size_t i = 0; i < s->n_members; i++) {
-			cJSON *x = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(x, "id", s->members[i].id);
-			if (s->members[i].port)
-				cJSON_AddNumberToObject(x, "port",
-							s->members[i].port);
-			if (s->members[i].az)
-				cJSON_AddStringToObject(x, "az",
-							s->members[i].az);
-			if (s->members[i].name)
-				cJSON_AddStringToObject(x, "name",
-							s->members[i].name);
-			cJSON_AddItemToArray(m, x);
-		}
-		cJSON_AddItemToObject(o, "members", m);
-	}
+	if (group)
+		cJSON_AddItemToObject(o, "members",
+				      members_json(s->members, s->n_members));
 	if (s->action == RC_ACT_WAIT) {
 		cJSON *w = cJSON_CreateObject();
 
@@ -184,8 +206,10 @@ int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
 	cJSON_AddItemToObject(root, "observed", o);
 
 	o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "has_changes", rc_plan_has_changes(p));
+	/* Live state differs from the spec (changes or held back). */
+	cJSON_AddBoolToObject(o, "has_changes", rc_plan_differs(p));
 	cJSON_AddNumberToObject(o, "changes", (double)c.changes);
+	cJSON_AddNumberToObject(o, "held_back", (double)c.held_back);
 	cJSON_AddNumberToObject(o, "steps", (double)p->n_steps);
 	cJSON_AddNumberToObject(o, "allocate", (double)c.allocate);
 	cJSON_AddNumberToObject(o, "register", (double)c.register_members);
@@ -202,6 +226,10 @@ int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
 	for (size_t i = 0; i < p->n_steps; i++)
 		cJSON_AddItemToArray(a, step_json(&p->steps[i]));
 	cJSON_AddItemToObject(root, "steps", a);
+	a = cJSON_CreateArray();
+	for (size_t i = 0; i < p->n_held; i++)
+		cJSON_AddItemToArray(a, held_json(&p->held[i]));
+	cJSON_AddItemToObject(root, "held_back", a);
 	cJSON_AddItemToObject(root, "warnings",
 			      notes_json(&p->notes, RC_NOTE_WARNING));
 	cJSON_AddItemToObject(root, "infos",
@@ -395,6 +423,78 @@ static void get_binding(struct rd *rd, const cJSON *o, const char *name,
 	b->private_ip = get_str(rd, v, "private_ip", false);
 }
 
+static void get_members(struct rd *rd, const cJSON *v, struct rc_member **ret,
+			size_t *ret_n)
+{
+	const cJSON *x;
+
+	if (!cJSON_IsArray(v)) {
+		bad(rd, "members", "must be a list");
+		return;
+	}
+	*ret = util_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(**ret));
+	cJSON_ArrayForEach(x, v)
+	{
+		struct rc_member *m = &(*ret)[(*ret_n)++];
+
+		m->id = get_str(rd, x, "id", true);
+		m->port = (int)get_num(rd, x, "port", false, 0, 65535);
+		m->az = get_str(rd, x, "az", false);
+		m->name = get_str(rd, x, "name", false);
+	}
+}
+
+static void read_held(struct rd *rd, const cJSON *o, struct rc_held *h)
+{
+	const cJSON *r = get(rd, o, "resource", true);
+	const cJSON *v;
+	char *word = get_str(rd, o, "action", true);
+
+	if (word && (rc_action_parse(word, &h->action) < 0 ||
+		     h->action != RC_ACT_DEREGISTER))
+		bad(rd, "held_back action", "'%s' is unknown", word);
+	free(word);
+	if (r) {
+		h->key = get_str(rd, r, "key", true);
+		h->label = get_str(rd, r, "name", true);
+	}
+	if (h->key && !util_starts_with(h->key, "classic:") &&
+	    !util_starts_with(h->key, "tg:"))
+		bad(rd, "held_back resource key", "'%s' is unknown", h->key);
+	word = get_str(rd, o, "guard", true);
+	h->guard = rc_guard_name(word);
+	if (word && !h->guard)
+		bad(rd, "guard", "'%s' is unknown", word);
+	free(word);
+	if ((v = get(rd, o, "members", true)) != NULL)
+		get_members(rd, v, &h->members, &h->n_members);
+	h->floor = (unsigned)get_num(rd, o, "floor", true, 0, 1e9);
+	h->healthy = (size_t)get_num(rd, o, "healthy", true, 0, 1e9);
+	h->reason = get_str(rd, o, "reason", true);
+	h->loc = get_loc(rd, o);
+}
+
+/* Optional: a plan without changes held back may leave the list out. */
+static void read_held_list(struct rd *rd, const cJSON *a, struct rc_plan *p)
+{
+	const cJSON *x;
+
+	if (!a)
+		return;
+	if (!cJSON_IsArray(a)) {
+		bad(rd, "held_back", "must be a list");
+		return;
+	}
+	p->held = util_xcalloc((size_t)cJSON_GetArraySize(a) + 1,
+			       sizeof(*p->held));
+	cJSON_ArrayForEach(x, a)
+	{
+		read_held(rd, x, &p->held[p->n_held++]);
+		if (rd->bad)
+			return;
+	}
+}
+
 static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		      size_t index, size_t n_steps)
 {
@@ -432,25 +532,8 @@ static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		bad(rd, "arn", "is missing for a target group step");
 	s->reason = get_str(rd, o, "reason", false);
 	s->loc = get_loc(rd, o);
-	if ((v = get(rd, o, "members", false)) != NULL) {
-		const cJSON *x;
-
-		if (!cJSON_IsArray(v)) {
-			bad(rd, "members", "must be a list");
-			return;
-		}
-		s->members = util_xcalloc((size_t)cJSON_GetArraySize(v) + 1,
-					  sizeof(*s->members));
-		cJSON_ArrayForEach(x, v)
-		{
-			struct rc_member *m = &s->members[s->n_members++];
-
-			m->id = get_str(rd, x, "id", true);
-			m->port = (int)get_num(rd, x, "port", false, 0, 65535);
-			m->az = get_str(rd, x, "az", false);
-			m->name = get_str(rd, x, "name", false);
-		}
-	}
+	if ((v = get(rd, o, "members", false)) != NULL)
+		get_members(rd, v, &s->members, &s->n_members);
 	if ((v = get(rd, o, "wait", s->action == RC_ACT_WAIT)) != NULL &&
 	    !cJSON_IsNull(v)) {
 		word = get_str(rd, v, "until", true);
@@ -635,6 +718,9 @@ int rc_plan_from_json(const char *path, const char *data, size_t len,
 				goto out;
 		}
 	}
+	read_held_list(&rd, get(&rd, root, "held_back", false), p);
+	if (rd.bad)
+		goto out;
 	p->notes.path = p->spec_path ? util_xstrdup(p->spec_path) : NULL;
 	read_notes(&rd, get(&rd, root, "warnings", false), RC_NOTE_WARNING,
 		   &p->notes);

@@ -146,6 +146,15 @@ void rc_render_step(const struct rc_step *s, unsigned flags, size_t max_members,
 	}
 }
 
+void rc_render_held(const struct rc_held *h, unsigned flags, struct buf *out)
+{
+	bool color = flags & RC_RENDER_COLOR;
+
+	buf_addf(out, "%s!%s ", color ? C_YELLOW : "", color ? C_RESET : "");
+	buf_addf(out, "%s%s%s: held back by %s: %s", color ? C_BOLD : "",
+		 h->label, color ? C_RESET : "", h->guard, h->reason);
+}
+
 static void count(struct buf *out, bool *first, size_t n, const char *what)
 {
 	if (!n)
@@ -160,9 +169,15 @@ void rc_render_summary(const struct rc_plan *p, struct buf *out)
 	bool first = true;
 
 	rc_plan_count(p, &c);
-	if (!rc_plan_has_changes(p)) {
+	if (!rc_plan_differs(p)) {
 		buf_addf(out, "No changes: live state matches %s.",
 			 p->spec_path ? p->spec_path : "the spec");
+	} else if (!rc_plan_has_changes(p)) {
+		/* Not "no changes": a drift check must see the difference. */
+		buf_addf(out,
+			 "Plan: %zu held back (0 changes): live state "
+			 "differs from %s.",
+			 c.held_back, p->spec_path ? p->spec_path : "the spec");
 	} else {
 		buf_addstr(out, "Plan: ");
 		count(out, &first, c.allocate, "allocate");
@@ -171,6 +186,8 @@ void rc_render_summary(const struct rc_plan *p, struct buf *out)
 		count(out, &first, c.move, "move");
 		count(out, &first, c.deregister_members, "deregister");
 		count(out, &first, c.disassociate, "disassociate");
+		if (c.held_back)
+			buf_addf(out, ", %zu held back", c.held_back);
 		buf_addf(out, " (%zu change%s", c.changes,
 			 c.changes == 1 ? "" : "s");
 		if (c.waits)
@@ -209,10 +226,14 @@ void rc_render_text(const struct rc_plan *p, unsigned flags, struct buf *out)
 		rc_render_step(&p->steps[i], flags, RC_TEXT_MAX_MEMBERS, out);
 		buf_addch(out, '\n');
 	}
-	if (p->n_steps && p->notes.n)
+	for (size_t i = 0; i < p->n_held; i++) {
+		rc_render_held(&p->held[i], flags, out);
+		buf_addch(out, '\n');
+	}
+	if ((p->n_steps || p->n_held) && p->notes.n)
 		buf_addch(out, '\n');
 	notes(p, flags, out);
-	if (p->n_steps || p->notes.n)
+	if (p->n_steps || p->n_held || p->notes.n)
 		buf_addch(out, '\n');
 	rc_render_summary(p, out);
 	buf_addch(out, '\n');
@@ -305,6 +326,23 @@ void rc_render_markdown(const struct rc_plan *p, struct buf *out)
 	if (any)
 		buf_addch(out, '\n');
 
+	if (p->n_held)
+		buf_addstr(out, "**Held back** (live state differs; a guard "
+				"keeps moor from changing it)\n\n");
+	for (size_t i = 0; i < p->n_held; i++) {
+		buf_reset(&line);
+		rc_render_held(&p->held[i], 0, &line);
+		buf_addstr(out, "- ⏸️ ");
+		/* Without the "! " sign: the bullet is the sign here. */
+		md_text(out, line.buf + 2);
+		if (p->spec_path && p->held[i].loc.line)
+			buf_addf(out, " (`%s:%u:%u`)", p->spec_path,
+				 p->held[i].loc.line, p->held[i].loc.col);
+		buf_addch(out, '\n');
+	}
+	if (p->n_held)
+		buf_addch(out, '\n');
+
 	any = false;
 	for (size_t i = 0; i < p->notes.n; i++) {
 		if (p->notes.v[i].level == RC_NOTE_INFO)
@@ -321,7 +359,7 @@ void rc_render_markdown(const struct rc_plan *p, struct buf *out)
 	if (any)
 		buf_addch(out, '\n');
 
-	if (p->n_steps || c.infos) {
+	if (p->n_steps || p->n_held || c.infos) {
 		buf_addf(out,
 			 "<details><summary>%zu step%s</summary>\n\n"
 			 "```diff\n",
@@ -331,6 +369,13 @@ void rc_render_markdown(const struct rc_plan *p, struct buf *out)
 			rc_render_step(&p->steps[i], 0, RC_MARKDOWN_MAX_MEMBERS,
 				       &line);
 			/* A fence inside the block would end it. */
+			for (char *q = line.buf; (q = strstr(q, "```"));)
+				*q = '\'';
+			buf_addf(out, "%s\n", line.buf);
+		}
+		for (size_t i = 0; i < p->n_held; i++) {
+			buf_reset(&line);
+			rc_render_held(&p->held[i], 0, &line);
 			for (char *q = line.buf; (q = strstr(q, "```"));)
 				*q = '\'';
 			buf_addf(out, "%s\n", line.buf);

@@ -14,14 +14,14 @@ struct buf;
  *
  * Text: one line per step, "SIGN LABEL: ACTION MEMBERS  # REASON", signs
  * `+` register/associate, `-` deregister/disassociate, `~` move,
- * `*` allocate, and a blank sign for waits; then warnings and infos, then
- * a summary line.  RC_RENDER_COLOR adds ANSI colours (the caller decides:
+ * `*` allocate, and a blank sign for waits; then one `!` line per change
+ * held back by a guard; then warnings and infos, then a summary line.  RC_RENDER_COLOR adds ANSI colours (the caller decides:
  * a TTY and no NO_COLOR).
  *
  * Markdown: for a pull-request comment: a summary line, a table per group
- * (members before -> after, healthy now), the address moves, warnings,
- * every step in a collapsible <details> (as a diff block), and the
- * observed fingerprint.
+ * (members before -> after, healthy now), the address moves, the changes
+ * held back, warnings, every step in a collapsible <details> (as a diff
+ * block), and the observed fingerprint.
  */
 
 enum rc_render_flags {
@@ -35,7 +35,18 @@ enum rc_render_flags {
 /* One step as one line, without a newline. */
 void rc_render_step(const struct rc_step *s, unsigned flags, size_t max_members,
 		    struct buf *out);
-/* "Plan: 2 to register, 1 to move (3 changes, 1 wait), 1 warning." */
+/*
+ * A change held back by a guard, without a newline: "! web-tg: held back
+ * by min_healthy: deregistering i-... would leave 2 healthy, the floor
+ * is 3".
+ */
+void rc_render_held(const struct rc_held *h, unsigned flags, struct buf *out);
+/*
+ * "Plan: 2 to register, 1 to move, 1 held back (3 changes, 1 wait), 1
+ * warning."; "Plan: 1 held back (0 changes): live state differs from
+ * SPEC." when a guard holds back every difference; "No changes: live
+ * state matches SPEC." only when nothing differs.
+ */
 void rc_render_summary(const struct rc_plan *p, struct buf *out);
 void rc_render_text(const struct rc_plan *p, unsigned flags, struct buf *out);
 void rc_render_markdown(const struct rc_plan *p, struct buf *out);

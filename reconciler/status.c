@@ -90,6 +90,7 @@ static cJSON *group_json(const struct rc_status_group *g)
 	cJSON_AddBoolToObject(o, "found", g->found);
 	add_num(o, "members_total", (double)g->total);
 	add_num(o, "healthy", (double)g->healthy);
+	add_num(o, "held_back", (double)g->held_back);
 	cJSON_AddBoolToObject(o, "members_truncated", g->n_members < g->total);
 	ms = cJSON_AddArrayToObject(o, "members");
 	for (size_t i = 0; i < g->n_members; i++) {
@@ -133,6 +134,7 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 	add_str(o, "trigger", s->last_reconcile_trigger);
 	add_str(o, "result", s->last_reconcile_result);
 	add_num(o, "changes", (double)s->last_reconcile_changes);
+	add_num(o, "held_back", (double)s->last_reconcile_held_back);
 	add_num(o, "duration_ms", (double)s->last_reconcile_ms);
 	add_time(root, "last_success_at", s->last_success_at);
 
@@ -153,6 +155,7 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 	add_num(o, "reconcile_refused", (double)s->reconcile_refused);
 	add_num(o, "drift_corrections", (double)s->drift_corrections);
 	add_num(o, "resources_backing_off", (double)s->resources_backing_off);
+	add_num(o, "held_back", (double)s->held_back);
 
 	a = cJSON_AddArrayToObject(root, "addresses");
 	for (size_t i = 0; i < s->n_addrs; i++)
@@ -256,6 +259,11 @@ void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 	     "Resources whose last attempt failed, waiting to be retried.");
 	buf_addf(out, "moor_resources_backing_off %zu\n",
 		 s->resources_backing_off);
+
+	head(out, "moor_held_back", "gauge",
+	     "Changes a guard holds back (members min_healthy keeps "
+	     "registered): live state differs from the spec.");
+	buf_addf(out, "moor_held_back %zu\n", s->held_back);
 
 	head(out, "moor_group_members", "gauge",
 	     "Present members of a load balancer group.");

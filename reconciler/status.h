@@ -71,6 +71,7 @@ struct rc_status_group {
 	size_t n_members; /* as listed (may be capped) */
 	size_t total;	  /* all present members */
 	size_t healthy;
+	size_t held_back; /* undeclared members a guard keeps registered */
 	time_t observed_at;
 	const char *last_error;
 };
@@ -92,6 +93,7 @@ struct rc_status {
 	const char *last_reconcile_trigger;
 	const char *last_reconcile_result; /* "ok", "error", "refused" */
 	size_t last_reconcile_changes;
+	size_t last_reconcile_held_back; /* held back by a guard */
 	uint64_t last_reconcile_ms;
 	time_t last_success_at;
 
@@ -104,6 +106,8 @@ struct rc_status {
 	uint64_t reconcile_ok, reconcile_error, reconcile_refused;
 	uint64_t drift_corrections;
 	size_t resources_backing_off;
+	/* Members held back by a guard, over every group's last reconcile. */
+	size_t held_back;
 
 	const struct rc_status_addr *addrs;
 	size_t n_addrs;

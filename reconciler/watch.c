@@ -251,6 +251,7 @@ struct rc_watch {
 	char *last_reconcile_trigger;
 	const char *last_reconcile_result;
 	size_t last_reconcile_changes;
+	size_t last_reconcile_held_back;
 	uint64_t last_reconcile_ms;
 	char *last_error, *last_error_resource, *last_error_code,
 		*last_error_rid;
@@ -352,6 +353,7 @@ static void run_job(struct rc_watch *w, struct job *j)
 	struct rc_cycle_opts o = { 0 };
 
 	o.concurrency = w->cfg.concurrency;
+	o.has_max_changes = w->cfg.has_max_changes;
 	o.max_changes = w->cfg.max_changes;
 	o.region = w->cfg.region;
 	o.clock = &w->wclock;
@@ -887,6 +889,7 @@ static void count_result(struct rc_watch *w, const struct job *j)
 	w->last_reconcile_trigger = util_xstrdup(j->trigger);
 	w->last_reconcile_result = rc_cycle_status_name(r->status);
 	w->last_reconcile_changes = r->changes;
+	w->last_reconcile_held_back = r->held_back;
 	w->last_reconcile_ms = r->elapsed_ms;
 	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_CANCELED)
 		set_last_error(w, &r->err, r->err_resource);
@@ -933,9 +936,27 @@ static void apply_outcomes(struct rc_watch *w, const struct job *j)
  * is as the spec in force declares (even while a newer file is invalid:
  * that is reported by moor_spec_in_force).
  */
+static struct wgroup *group_find(struct rc_watch *w, const char *label);
+
+/* Members a guard holds back in the groups of the spec in force. */
+static size_t held_back_now(struct rc_watch *w)
+{
+	const struct spec *s = cur_spec(w);
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_lbs; i++) {
+		const struct wgroup *g = group_find(w,
+						    spec_lb_label(&s->lbs[i]));
+
+		n += g ? g->g.held_back : 0;
+	}
+	return n;
+}
+
+/* Success: live state equals the spec; a guard holding back is not it. */
 static void success_check(struct rc_watch *w, const struct rc_cycle_result *r)
 {
-	if (r->status == RC_CYCLE_OK && w->bo.n == 0)
+	if (r->status == RC_CYCLE_OK && w->bo.n == 0 && !held_back_now(w))
 		w->last_success_at = time(NULL);
 }
 
@@ -1557,6 +1578,7 @@ static void status_write(struct rc_watch *w)
 	st.last_reconcile_trigger = w->last_reconcile_trigger;
 	st.last_reconcile_result = w->last_reconcile_result;
 	st.last_reconcile_changes = w->last_reconcile_changes;
+	st.last_reconcile_held_back = w->last_reconcile_held_back;
 	st.last_reconcile_ms = w->last_reconcile_ms;
 	st.last_success_at = w->last_success_at;
 	st.last_error_at = w->last_error_at;
@@ -1650,6 +1672,8 @@ static void status_write(struct rc_watch *w)
 		sg->found = g->g.found;
 		sg->total = g->g.total;
 		sg->healthy = g->g.healthy;
+		sg->held_back = g->g.held_back;
+		st.held_back += g->g.held_back;
 		sg->observed_at = g->at;
 		sg->last_error = g->last_error;
 		members[i] = util_xcalloc(g->g.n_members + 1,

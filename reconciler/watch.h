@@ -74,7 +74,8 @@ struct rc_watch_config {
 	const char *status_file;  /* NULL = none */
 	const char *metrics_file; /* NULL = none */
 	unsigned concurrency;	  /* reads and steps in parallel; 0 = 8 */
-	unsigned max_changes;	  /* per plan; 0 = no cap */
+	bool has_max_changes;	  /* else no cap */
+	unsigned max_changes;	  /* per plan; 0 allows none */
 	const char *region;	  /* recorded in plans; may be NULL */
 	/*
 	 * The region comes from the command line: the spec's `region:` may

@@ -10,6 +10,9 @@ import declares the live state so exactly that planning it changes nothing.
 
 import json
 import os
+import resource
+import signal
+import subprocess
 import sys
 import unittest
 
@@ -209,8 +212,17 @@ class EngineTest(unittest.TestCase):
         r = e.moor("plan", self.spec, "--max-changes", "5", expect=1)
         self.assertIn("the plan makes 24 changes, more than --max-changes "
                       "5 allows", r.stderr)
+        # --max-changes 0: no change allowed, a no-op plan passes.
+        r = e.moor("plan", self.spec, "--max-changes", "0", expect=1)
+        self.assertIn("the plan makes 24 changes, more than --max-changes "
+                      "0 allows", r.stderr)
+        e.moor("apply", self.spec, "--max-changes", "0", "--yes", expect=1)
+        self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
+        e.moor("plan", self.spec, "--max-changes", "-1", expect=64)
         # Mass deregistration: a selector that matches nothing.
         e.moor("apply", self.spec, "--yes", expect=0)
+        e.moor("plan", self.spec, "--max-changes", "0",
+               "--detailed-exitcode", expect=0)
         typo = e.write("typo.yaml", L.SPEC.replace("role: web", "role: wbe"))
         r = e.moor("plan", typo, expect=1)
         self.assertIn("typo.yaml:4:5: refusing to deregister 6 of 6 members "
@@ -234,6 +246,65 @@ class EngineTest(unittest.TestCase):
         self.assertNotIn("elb:DescribeLoadBalancers", calls)
         r = e.moor("plan", self.spec, "--only", "nope", expect=1)
         self.assertIn("--only: 'nope' is not declared", r.stderr)
+
+    def test_held_back_by_min_healthy_is_a_difference(self):
+        # Issue 10: min_healthy 3, a declared target stopped, an undeclared
+        # one healthy.  Nothing may be done, but live state differs from
+        # the spec: a CI drift check (--detailed-exitcode) must see it.
+        e = self.e
+        st = L.world()
+        for tg in st["target_groups"]:
+            if tg["name"] == "web-tg":
+                tg["targets"] = [{"id": i} for i in WEB[:4]]
+        e.fa.load_state(st)
+        for i in (WEB[0], WEB[1], WEB[3]):
+            e.fa.set_target_health("web-tg", i, "healthy")
+        e.fa.set_instance_state(WEB[2], "stopped")
+        spec = e.write("r22.yaml", """\
+version: 1
+load_balancers:
+  - target_group: web-tg
+    members: [%s, %s, %s]
+    min_healthy: 3
+""" % tuple(WEB[:3]))
+        held = ("web-tg: held back by min_healthy: deregistering %s:8080 "
+                "would leave 2 healthy, the floor is 3" % WEB[3])
+        e.fa.reset_counters()
+        r = e.moor("plan", spec, "--detailed-exitcode", expect=2)
+        self.assertIn("! " + held + "\n", r.stdout)
+        self.assertIn("Plan: 1 held back (0 changes): live state differs "
+                      "from %s." % spec, r.stdout)
+        self.assertNotIn("No changes", r.stdout)
+        r = e.moor("plan", spec, "--format", "json", "--detailed-exitcode",
+                   expect=2)
+        doc = json.loads(r.stdout)
+        self.assertTrue(doc["summary"]["has_changes"])
+        self.assertEqual(doc["summary"]["held_back"], 1)
+        self.assertEqual(doc["summary"]["changes"], 0)
+        self.assertEqual(doc["steps"], [])
+        [h] = doc["held_back"]
+        self.assertEqual((h["action"], h["guard"], h["floor"], h["healthy"]),
+                         ("deregister", "min_healthy", 3, 2))
+        self.assertEqual(h["resource"]["key"], "tg:web-tg")
+        self.assertEqual(h["members"][0]["id"], WEB[3])
+        self.assertEqual(h["location"], {"line": 5, "column": 18})
+        r = e.moor("plan", spec, "--format", "markdown", expect=0)
+        self.assertIn("**Held back**", r.stdout)
+        # Apply has nothing it may do: no question, no call, exit 0.
+        r = e.moor("apply", spec, "--yes", expect=0)
+        self.assertIn("! " + held, r.stdout)
+        self.assertIn("nothing to apply", r.stderr)
+        saved = e.path("r22.plan")
+        e.moor("plan", spec, "-o", saved, expect=0)
+        r = e.moor("apply", saved, expect=0)  # no terminal, no --yes
+        self.assertIn("nothing to apply", r.stderr)
+        self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
+        # Once the declared target is back, the held one goes.
+        e.fa.set_instance_state(WEB[2], "running")
+        e.fa.set_target_health("web-tg", WEB[2], "healthy")
+        r = e.moor("plan", spec, "--detailed-exitcode", expect=2)
+        self.assertIn("- web-tg: deregister %s:8080" % WEB[3], r.stdout)
+        self.assertNotIn("held back", r.stdout)
 
     def test_preconditions_reported_with_locations(self):
         e = self.e
@@ -278,6 +349,28 @@ elastic_ips:
         self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
         r = e.moor("import", "--target-group", "nope-tg", expect=1)
         self.assertIn("target group 'nope-tg' does not exist", r.stderr)
+
+    def test_import_failed_write_keeps_the_old_file(self):
+        # A write that fails midway (a file size limit here, a full disk
+        # in life) must leave the old file whole, as plan -o does.
+        e = self.e
+        out = e.write("imported.yaml", "# the old spec\n")
+
+        def small_files():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+        r = subprocess.run(
+            [L.MOOR, "import", "--classic", "web-classic", "-o", out],
+            env=e.env(), stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=60, preexec_fn=small_files)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot write", r.stderr)
+        with open(out) as f:
+            self.assertEqual(f.read(), "# the old spec\n")
+        self.assertEqual(os.listdir(e.dir.name).count("imported.yaml"), 1)
+        self.assertEqual([n for n in os.listdir(e.dir.name)
+                          if n.startswith("imported.yaml.tmp")], [])
 
 
 if __name__ == "__main__":

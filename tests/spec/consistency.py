@@ -10,7 +10,8 @@ the JSON Schema (spec/moor.schema.json) and the man page
 - a set of invalid specs whose fault the schema can express is rejected by
   both, `moor validate` with a FILE:LINE:COL: line at the expected place;
 - every key and every enumerated value the schema knows is documented in
-  the man page.
+  the man page;
+- every long option of reconciler/main.c has an entry in docs/moor.1.
 
 Run from the repository root with MOOR set (make test does this).
 Needs python3-yaml and python3-jsonschema (Debian 12).
@@ -306,6 +307,29 @@ class Checker:
             if not re.search(r"(?<![A-Za-z0-9_-])" + re.escape(w) + r"(?![A-Za-z0-9_-])", page):
                 self.fail("docs/moor-spec.5 does not mention '%s'" % w)
 
+    def options_documented(self):
+        """Every long option main.c parses has its own entry in moor(1).
+
+        An entry is a .TP tag line naming the option; a mention in a list
+        ("and the AWS options --region, ...") says nothing of its syntax.
+        """
+        with open(os.path.join(ROOT, "reconciler", "main.c")) as f:
+            src = f.read()
+        with open(os.path.join(ROOT, "docs", "moor.1")) as f:
+            lines = f.read().splitlines()
+        tags = [lines[i + 1].replace("\\-", "-")
+                for i in range(len(lines) - 1) if lines[i] == ".TP"]
+        names = set(re.findall(
+            r'"([a-z][a-z0-9-]*)",\s*(?:required|no|optional)_argument', src))
+        if len(names) < 10:
+            self.fail("found only %d long options in reconciler/main.c"
+                      % len(names))
+        for name in sorted(names):
+            self.checks += 1
+            pat = r"--" + re.escape(name) + r"(?![a-z0-9-])"
+            if not any(re.search(pat, t) for t in tags):
+                self.fail("docs/moor.1 has no entry for --%s" % name)
+
 
 def main():
     c = Checker()
@@ -331,6 +355,7 @@ def main():
         c.reject(name, text, line, col)
     c.cli()
     c.documented()
+    c.options_documented()
     c.tmpdir.cleanup()
     for f in c.failures:
         print("FAIL " + f)

@@ -440,11 +440,64 @@ static void test_min_healthy_holds_back(void **state)
 	expect_plan(f, "1 register web-tg " C ":8080\n"
 		       "2 wait web-tg registered " C ":8080 <- 1\n"
 		       "3 deregister web-tg " B ":8080 min=1 <- 1,2\n");
-	assert_string_equal(
-		f->notes, "warning: web-tg: min_healthy needs 1 healthy "
-			  "members and only 0 declared ones will be; keeping " A
-			  ":8080 registered\n");
-	assert_int_equal(f->plan->notes.v[0].loc.line, 5);
+	assert_int_equal(f->plan->n_held, 1);
+	assert_string_equal(f->plan->held[0].reason,
+			    "deregistering " A ":8080 would leave 0 healthy, "
+			    "the floor is 1");
+	assert_int_equal(f->plan->held[0].loc.line, 5);
+}
+
+/*
+ * Issue 10: min_healthy 3, a declared member down (its instance stopped),
+ * an undeclared one healthy.  Nothing may be done, yet live state differs
+ * from the spec: the plan must say so, not "no changes".
+ */
+static void test_min_healthy_held_back_is_a_difference(void **state)
+{
+	struct fx *f = *state;
+	const struct rc_held *h;
+	struct rc_plan_counts c;
+
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", B, 8080);
+	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_UNHEALTHY);
+	memprov_set_instance_state(f->m, C, "stopped");
+	healthy(f, "web-tg", D, 8080);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" A ", " B ", " C "]\n"
+		"    min_healthy: 3\n",
+	     NULL);
+	expect_plan(f, "");
+	assert_false(rc_plan_has_changes(f->plan)); /* apply calls nothing */
+	assert_true(rc_plan_differs(f->plan));
+	assert_int_equal(f->plan->n_held, 1);
+	h = &f->plan->held[0];
+	assert_int_equal(h->action, RC_ACT_DEREGISTER);
+	assert_string_equal(h->key, "tg:web-tg");
+	assert_string_equal(h->label, "web-tg");
+	assert_string_equal(h->guard, "min_healthy");
+	assert_int_equal(h->n_members, 1);
+	assert_string_equal(h->members[0].id, D);
+	assert_int_equal(h->members[0].port, 8080);
+	assert_int_equal(h->floor, 3);
+	assert_int_equal(h->healthy, 2);
+	assert_string_equal(h->reason, "deregistering " D ":8080 would leave "
+				       "2 healthy, the floor is 3");
+	assert_int_equal(h->loc.line, 5);
+	assert_int_equal(h->loc.col, 18);
+	rc_plan_count(f->plan, &c);
+	assert_int_equal(c.held_back, 1);
+	assert_int_equal(c.changes, 0);
+	/* The member really is needed: with it healthy, nothing differs. */
+	healthy(f, "web-tg", C, 8080);
+	memprov_set_instance_state(f->m, C, "running");
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" A ", " B ", " C "]\n"
+		"    min_healthy: 3\n",
+	     NULL);
+	expect_plan(f, "1 deregister web-tg " D ":8080 min=3\n");
 }
 
 static void test_min_healthy_unhealthy_extras_go(void **state)
@@ -540,7 +593,7 @@ static void test_mass_deregister_all(void **state)
 static void test_max_changes(void **state)
 {
 	struct fx *f = *state;
-	struct rc_plan_opts o = { .max_changes = 8 };
+	struct rc_plan_opts o = { .has_max_changes = true, .max_changes = 8 };
 
 	plan(f, converge_yaml, &o);
 	expect_errors(f, "spec.yaml: the plan makes 9 changes, more than "
@@ -548,6 +601,18 @@ static void test_max_changes(void **state)
 	o.max_changes = 9;
 	plan(f, converge_yaml, &o);
 	assert_non_null(f->plan);
+	/* 0 allows no change at all, not "no cap". */
+	o.max_changes = 0;
+	plan(f, converge_yaml, &o);
+	expect_errors(f, "spec.yaml: the plan makes 9 changes, more than "
+			 "--max-changes 0 allows\n");
+	/* A no-op plan passes a cap of 0. */
+	healthy(f, "web-classic", A, 0);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    members: [" A "]\n",
+	     &o);
+	expect_plan(f, "");
 }
 
 static const char eip_yaml[] = V1 "load_balancers:\n"
@@ -848,6 +913,7 @@ int main(void)
 		T(test_mass_deregister),
 		T(test_mass_deregister_all),
 		T(test_max_changes),
+		T(test_min_healthy_held_back_is_a_difference),
 		T(test_address_hijack),
 		T(test_address_move_declared),
 		T(test_address_private_ip),

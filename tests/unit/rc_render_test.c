@@ -136,6 +136,135 @@ static void test_text_no_changes(void **state)
 	buf_release(&b);
 }
 
+/*
+ * Issue 10: min_healthy holds back the only difference (C healthy and
+ * undeclared, B declared and down).  Not "No changes", in any format.
+ */
+static const char held_yaml[] = V1 "load_balancers:\n"
+				   "  - target_group: web-tg\n"
+				   "    members: [" A ", " B "]\n"
+				   "    min_healthy: 2\n";
+
+static struct rc_plan *held_plan(struct fx *f, struct spec **s)
+{
+	char *errors = NULL;
+	struct rc_plan *p;
+
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_UNHEALTHY);
+	*s = t_spec(held_yaml);
+	p = t_plan(f->p, *s, NULL, &errors);
+	assert_non_null(p);
+	return p;
+}
+
+static const char held_line[] =
+	"web-tg: held back by min_healthy: deregistering " C
+	":8080 would leave 1 healthy, the floor is 2";
+
+static void test_held_back_text(void **state)
+{
+	struct fx *f = *state;
+	struct buf b = BUF_INIT, want = BUF_INIT;
+	struct spec *s, *s2;
+	struct rc_plan *p = held_plan(f, &s), *p2;
+	char *errors = NULL;
+
+	rc_render_text(p, 0, &b);
+	buf_addf(&want,
+		 "! %s\n\nPlan: 1 held back (0 changes): live state differs "
+		 "from spec.yaml.\n",
+		 held_line);
+	assert_string_equal(b.buf, want.buf);
+	buf_reset(&b);
+	rc_render_text(p, RC_RENDER_COLOR, &b);
+	assert_non_null(strstr(b.buf, "\033[33m!\033[0m "));
+	/* With changes beside it, the summary counts both. */
+	s2 = t_spec(V1 "load_balancers:\n"
+		       "  - target_group: web-tg\n"
+		       "    members: [" A ", " B ", i-0000000d]\n"
+		       "    wait: registered\n"
+		       "    min_healthy: 2\n");
+	p2 = t_plan(f->p, s2, NULL, &errors);
+	assert_non_null(p2);
+	buf_reset(&b);
+	rc_render_summary(p2, &b);
+	assert_string_equal(b.buf, "Plan: 1 to register, 1 held back (1 "
+				   "change, 1 wait).");
+	rc_plan_free(p2);
+	spec_free(s2);
+	rc_plan_free(p);
+	spec_free(s);
+	buf_release(&b);
+	buf_release(&want);
+}
+
+static void test_held_back_markdown(void **state)
+{
+	struct fx *f = *state;
+	struct buf b = BUF_INIT;
+	struct spec *s;
+	struct rc_plan *p = held_plan(f, &s);
+
+	rc_render_markdown(p, &b);
+	assert_non_null(strstr(b.buf, "**Plan: 1 held back (0 changes): live "
+				      "state differs from spec.yaml.**"));
+	assert_non_null(strstr(b.buf,
+			       "**Held back** (live state differs; a guard "
+			       "keeps moor from changing it)\n\n"
+			       "- ⏸️ web-tg: held back by min\\_healthy: "
+			       "deregistering " C ":8080 would leave 1 "
+			       "healthy, the floor is 2 (`spec.yaml:5:18`)\n"));
+	assert_non_null(strstr(b.buf, "<details><summary>0 steps</summary>"));
+	assert_non_null(strstr(b.buf, "```diff\n! "));
+	assert_non_null(strstr(b.buf, held_line));
+	rc_plan_free(p);
+	spec_free(s);
+	buf_release(&b);
+}
+
+static void test_held_back_json_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct util_err err = UTIL_ERR_INIT;
+	struct spec *s;
+	struct rc_plan *p = held_plan(f, &s), *q = NULL;
+
+	assert_int_equal(rc_plan_to_json(p, &a, &err), 0);
+	assert_non_null(strstr(a.buf, "\"has_changes\":\ttrue"));
+	assert_non_null(strstr(a.buf, "\"changes\":\t0"));
+	assert_non_null(strstr(a.buf, "\"held_back\":\t1"));
+	assert_non_null(strstr(a.buf, "\"guard\":\t\"min_healthy\""));
+	assert_int_equal(rc_plan_from_json("p.json", a.buf, a.len, &q, &err),
+			 0);
+	assert_int_equal(q->n_held, 1);
+	assert_string_equal(q->held[0].key, "tg:web-tg");
+	assert_string_equal(q->held[0].members[0].id, C);
+	assert_int_equal(q->held[0].members[0].port, 8080);
+	assert_int_equal(q->held[0].floor, 2);
+	assert_int_equal(q->held[0].healthy, 1);
+	assert_int_equal(q->held[0].loc.line, 5);
+	assert_true(rc_plan_differs(q));
+	assert_false(rc_plan_has_changes(q));
+	assert_int_equal(rc_plan_to_json(q, &b, &err), 0);
+	assert_string_equal(a.buf, b.buf);
+	rc_plan_free(q);
+	q = NULL;
+	/* An unknown guard is refused. */
+	buf_reset(&b);
+	buf_addstr(&b, a.buf);
+	memcpy(strstr(b.buf, "min_healthy"), "max_healthy", 11);
+	assert_int_equal(rc_plan_from_json("p.json", b.buf, b.len, &q, &err),
+			 UTIL_EINVAL);
+	assert_string_equal(err.msg, "p.json: not a valid moor plan: guard "
+				     "'max_healthy' is unknown");
+	assert_null(q);
+	rc_plan_free(p);
+	spec_free(s);
+	buf_release(&a);
+	buf_release(&b);
+}
+
 static void test_markdown(void **state)
 {
 	struct fx *f = *state;
@@ -381,6 +510,9 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_text),
 		T(test_text_no_changes),
+		T(test_held_back_text),
+		T(test_held_back_markdown),
+		T(test_held_back_json_round_trip),
 		T(test_markdown),
 		T(test_json_round_trip),
 		T(test_json_fields),

@@ -182,6 +182,38 @@ static void test_full_leaves_failover_alone(void **state)
 	assert_int_equal(f->res.changes, 0);
 }
 
+/*
+ * Issue 10: min_healthy keeps a healthy undeclared member while a declared
+ * one is down.  Nothing fails and nothing is called, but the cycle says
+ * how many members it held back, for the status file and metrics.
+ */
+static void test_full_counts_held_back(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_UNHEALTHY);
+	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_HEALTHY);
+	load(f, V1 "load_balancers:\n"
+		   "  - target_group: web-tg\n"
+		   "    members: [" A ", " B "]\n"
+		   "    min_healthy: 2\n");
+	assert_int_equal(full(f, false), 0);
+	assert_int_equal(f->res.status, RC_CYCLE_OK);
+	expect_mutations(f, "");
+	assert_int_equal(f->res.changes, 0);
+	assert_int_equal(f->res.held_back, 1);
+	assert_int_equal(f->res.n_groups, 1);
+	assert_int_equal(f->res.groups[0].held_back, 1);
+	/* B recovers: C goes, nothing is held back any more. */
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_HEALTHY);
+	memprov_clear_calls(f->m);
+	assert_int_equal(full(f, false), 0);
+	expect_mutations(f, "tg_deregister web-tg " C ":8080\n");
+	assert_int_equal(f->res.held_back, 0);
+	assert_int_equal(f->res.groups[0].held_back, 0);
+}
+
 static void test_full_sets_refused_aside(void **state)
 {
 	struct fx *f = *state;
@@ -450,6 +482,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_full_leaves_failover_alone),
+		T(test_full_counts_held_back),
 		T(test_full_sets_refused_aside),
 		T(test_full_never_mass_deregisters),
 		T(test_full_apply_failure),

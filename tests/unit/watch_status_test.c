@@ -53,6 +53,7 @@ static void fill(struct rc_status *s, struct rc_status_addr *a,
 	g->n_members = 2;
 	g->total = 3;
 	g->healthy = 1;
+	g->held_back = 1;
 	g->observed_at = 1700000003;
 	s->moor_version = "0.1.0";
 	s->pid = 42;
@@ -66,6 +67,7 @@ static void fill(struct rc_status *s, struct rc_status_addr *a,
 	s->last_reconcile_trigger = "resync";
 	s->last_reconcile_result = "error";
 	s->last_reconcile_changes = 1;
+	s->last_reconcile_held_back = 1;
 	s->last_success_at = 1700000001;
 	s->last_error_at = 1700000003;
 	s->last_error = "register i-0abc with web-tg: Throttling";
@@ -77,6 +79,7 @@ static void fill(struct rc_status *s, struct rc_status_addr *a,
 	s->reconcile_refused = 2;
 	s->drift_corrections = 3;
 	s->resources_backing_off = 1;
+	s->held_back = 1;
 	s->addrs = a;
 	s->n_addrs = 2;
 	s->groups = g;
@@ -123,11 +126,13 @@ static void test_json(void **state)
 	o = cJSON_GetObjectItem(root, "last_reconcile");
 	assert_string_equal(str(o, "result"), "error");
 	assert_string_equal(str(o, "trigger"), "resync");
+	assert_int_equal((int)num(o, "held_back"), 1);
 	o = cJSON_GetObjectItem(root, "last_error");
 	assert_string_equal(str(o, "aws_code"), "Throttling");
 	assert_string_equal(str(o, "request_id"), "rid-1");
 	o = cJSON_GetObjectItem(root, "counters");
 	assert_int_equal((int)num(o, "drift_corrections"), 3);
+	assert_int_equal((int)num(o, "held_back"), 1);
 
 	arr = cJSON_GetObjectItem(root, "addresses");
 	assert_int_equal(cJSON_GetArraySize(arr), 2);
@@ -148,6 +153,7 @@ static void test_json(void **state)
 	o = cJSON_GetArrayItem(arr, 0);
 	assert_string_equal(str(o, "label"), "web-tg");
 	assert_int_equal((int)num(o, "members_total"), 3);
+	assert_int_equal((int)num(o, "held_back"), 1);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "members_truncated")));
 	c = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "members"), 1);
 	assert_string_equal(str(c, "health"), "initial");
@@ -194,6 +200,8 @@ static void test_metrics(void **state)
 			       "instance=\"i-0aaaaaaaaaaaaaaaa\"} 0\n"));
 	assert_non_null(strstr(b.buf, "instance=\"i-0bbbbbbbbbbbbbbbb\"} 1\n"));
 	assert_non_null(strstr(b.buf, "moor_spec_in_force 0\n"));
+	assert_non_null(strstr(b.buf, "# TYPE moor_held_back gauge\n"
+				      "moor_held_back 1\n"));
 	assert_non_null(strstr(b.buf,
 			       "moor_group_healthy_members{group=\"web-tg\"} "
 			       "1\n"));
