@@ -26,6 +26,7 @@
 #include "reconciler/observe.h"
 #include "reconciler/plan.h"
 #include "reconciler/planfile.h"
+#include "reconciler/planverify.h"
 #include "reconciler/render.h"
 #include "spec/spec.h"
 #include "util/alloc.h"
@@ -508,6 +509,10 @@ static int engine_make_plan(const char *path, const char *data, size_t len,
 	po.max_changes = eo->max_changes;
 	po.region = prov_aws_region(p, NULL);
 	po.moor_version = MOOR_VERSION;
+	po.spec_content = data;
+	po.spec_content_len = len;
+	po.only = eo->only;
+	po.n_only = eo->n_only;
 	if (rc_plan_build(s, ret_world, &po, ret_plan, &errors, &err) < 0) {
 		engine_print_notes(&errors);
 		print_err(&err);
@@ -614,7 +619,7 @@ static int cmd_plan(int argc, char **argv)
 	struct rc_plan *plan = NULL;
 	struct spec *s = NULL;
 	struct prov *p = NULL;
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, data = BUF_INIT;
 	const char *path = NULL, *format = "text", *save = NULL;
 	bool detailed = false, only_mode = false;
 	int c, rc = EXIT_USAGE;
@@ -656,7 +661,12 @@ static int cmd_plan(int argc, char **argv)
 		goto usage;
 
 	rc = 1;
-	if (engine_make_plan(path, NULL, 0, &eo, &s, &p, &w, &plan))
+	/* Read here: a saved plan carries the bytes it was made from. */
+	if (engine_read_file(path, RC_PLAN_MAX_FILE_SIZE, &data, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w, &plan))
 		goto out;
 	if (!strcmp(format, "json")) {
 		if (rc_plan_to_json(plan, &out, &err) < 0) {
@@ -682,6 +692,7 @@ usage:
 	rc = EXIT_USAGE;
 out:
 	buf_release(&out);
+	buf_release(&data);
 	rc_plan_free(plan);
 	rc_world_release(&w);
 	spec_free(s);
@@ -795,6 +806,85 @@ static int engine_confirm(const struct rc_plan *plan, bool yes)
 	return 0;
 }
 
+/* The plan's account must be the credentials' account. */
+static int engine_check_account(struct prov *p, const struct rc_plan *plan)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct prov_identity id = { 0 };
+	int rc = 0;
+
+	if (!plan->account || !p)
+		return 0;
+	if (p->ops->identity(p, &id, &err) < 0) {
+		print_err(&err);
+		return 1;
+	}
+	if (!util_streq(id.account, plan->account)) {
+		fprintf(stderr,
+			"moor apply: the plan was made for account %s; these "
+			"credentials are for %s\n",
+			plan->account, id.account ? id.account : "?");
+		rc = 1;
+	}
+	prov_identity_release(&id);
+	return rc;
+}
+
+/*
+ * moor apply PLAN: read the saved plan and refuse it unless it is what
+ * moor plans now (planverify.h), with apply's own guard flags.  Prints
+ * every problem itself; returns 0 or 1 (the exit code).
+ */
+static int engine_load_saved(const char *path, const struct buf *data,
+			     const struct engine_plan_opts *eo,
+			     struct prov **ret_prov, struct rc_plan **ret_plan)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_notes errors = { 0 };
+	struct rc_report rep = { 0 };
+	struct rc_verify_opts vo = { 0 };
+	struct rc_plan *plan = NULL;
+	struct prov *p = NULL;
+	struct buf out = BUF_INIT;
+	int rc = 1;
+
+	if (rc_plan_from_json(path, data->buf, data->len, &plan, &err) < 0 ||
+	    make_provider(&eo->aws, plan->region, &p, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (engine_check_account(p, plan))
+		goto out;
+	vo.path = path;
+	vo.allow_mass_deregister = eo->allow_mass;
+	vo.max_changes = eo->max_changes;
+	vo.region = prov_aws_region(p, NULL);
+	vo.moor_version = MOOR_VERSION;
+	if (rc_plan_verify(p, plan, &vo, &rep, &errors, &err) < 0) {
+		if (rep.n_stale) {
+			rc_render_report(plan, &rep,
+					 engine_color(STDOUT_FILENO), &out);
+			fwrite(out.buf, 1, out.len, stdout);
+			fflush(stdout);
+		}
+		engine_print_notes(&errors);
+		print_err(&err);
+		goto out;
+	}
+	*ret_prov = p;
+	*ret_plan = plan;
+	p = NULL;
+	plan = NULL;
+	rc = 0;
+out:
+	buf_release(&out);
+	rc_report_release(&rep);
+	rc_notes_release(&errors);
+	rc_plan_free(plan);
+	prov_free(p);
+	return rc;
+}
+
 static const char apply_usage[] =
 	"usage: moor apply SPEC|PLAN [options]\n"
 	"\n"
@@ -876,14 +966,12 @@ static int cmd_apply(int argc, char **argv)
 		goto usage;
 
 	rc = 1;
-	if (engine_read_file(path, SPEC_MAX_FILE_SIZE * 8u, &data, &err) < 0) {
+	if (engine_read_file(path, RC_PLAN_MAX_FILE_SIZE, &data, &err) < 0) {
 		print_err(&err);
 		goto out;
 	}
 	saved = rc_plan_is_json(data.buf, data.len);
 	if (saved) {
-		struct prov_identity id = { 0 };
-
 		if (eo.n_only) {
 			fputs("moor apply: --only applies to a spec, not to a "
 			      "saved plan\n",
@@ -891,29 +979,8 @@ static int cmd_apply(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		if (rc_plan_from_json(path, data.buf, data.len, &plan, &err) <
-			    0 ||
-		    make_provider(&eo.aws, plan->region, &p, &err) < 0) {
-			print_err(&err);
+		if (engine_load_saved(path, &data, &eo, &p, &plan))
 			goto out;
-		}
-		if (plan->account && p) {
-			if (p->ops->identity(p, &id, &err) < 0) {
-				print_err(&err);
-				goto out;
-			}
-			if (!util_streq(id.account, plan->account)) {
-				fprintf(stderr,
-					"moor apply: the plan was made for "
-					"account %s; these credentials are for "
-					"%s\n",
-					plan->account,
-					id.account ? id.account : "?");
-				prov_identity_release(&id);
-				goto out;
-			}
-			prov_identity_release(&id);
-		}
 	} else if (engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w,
 				    &plan)) {
 		goto out;
