@@ -890,7 +890,7 @@ static const char apply_usage[] =
 	"\n"
 	"Make live state equal to the spec: plan, then apply (asking on a\n"
 	"terminal).  With a plan saved by 'moor plan -o', apply exactly that\n"
-	"plan, refusing if anything it depends on changed since.\n"
+	"plan, refusing it unless moor plans just that again now.\n"
 	"\n"
 	"  -y, --yes              do not ask (required without a terminal)\n"
 	"  --concurrency N        steps run in parallel per phase (default 8)\n"
