@@ -833,7 +833,7 @@ static int engine_check_account(struct prov *p, const struct rc_plan *plan)
 /*
  * moor apply PLAN: read the saved plan and refuse it unless it is what
  * moor plans now (planverify.h), with apply's own guard flags.  Prints
- * every problem itself; returns 0 or 1 (the exit code).
+ * every problem itself; returns 0, 1 or EXIT_USAGE (the exit code).
  */
 static int engine_load_saved(const char *path, const struct buf *data,
 			     const struct engine_plan_opts *eo,
@@ -848,6 +848,12 @@ static int engine_load_saved(const char *path, const struct buf *data,
 	struct buf out = BUF_INIT;
 	int rc = 1;
 
+	if (eo->n_only) {
+		fputs("moor apply: --only applies to a spec, not to a saved "
+		      "plan\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
 	if (rc_plan_from_json(path, data->buf, data->len, &plan, &err) < 0 ||
 	    make_provider(&eo->aws, plan->region, &p, &err) < 0) {
 		print_err(&err);
@@ -885,6 +891,47 @@ out:
 	return rc;
 }
 
+/*
+ * Run plan, with progress on a terminal, and print the report.  fresh:
+ * the world the plan was just made from, or NULL to re-read first (and
+ * refuse a stale plan).  Returns the exit code.
+ */
+static int engine_run(struct prov *p, const struct rc_plan *plan,
+		      const struct rc_world *fresh, unsigned concurrency,
+		      unsigned color)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_report rep = { 0 };
+	struct engine_progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct rc_apply_progress cb = { progress_phase, progress_step,
+					progress_wait, &prog };
+	struct rc_apply_opts ao = { 0 };
+	struct buf out = BUF_INIT;
+	int rc = 1;
+
+	engine_catch_signals();
+	ao.concurrency = concurrency;
+	ao.cancel = &s_cancel;
+	ao.check_stale = !fresh;
+	ao.fresh = fresh;
+	prog.total = plan->n_steps;
+	if (isatty(STDERR_FILENO))
+		ao.progress = &cb;
+	fputc('\n', stderr);
+	if (rc_apply(p, plan, &ao, &rep, &err) == 0)
+		rc = 0;
+	pthread_mutex_lock(&prog.lock);
+	progress_clear(&prog);
+	pthread_mutex_unlock(&prog.lock);
+	rc_render_report(plan, &rep, color, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	if (rc)
+		print_err(&err);
+	rc_report_release(&rep);
+	buf_release(&out);
+	return rc;
+}
+
 static const char apply_usage[] =
 	"usage: moor apply SPEC|PLAN [options]\n"
 	"\n"
@@ -915,14 +962,9 @@ static int cmd_apply(int argc, char **argv)
 	struct util_err err = UTIL_ERR_INIT;
 	struct rc_world w = { 0 };
 	struct rc_plan *plan = NULL;
-	struct rc_report rep = { 0 };
 	struct spec *s = NULL;
 	struct prov *p = NULL;
 	struct buf data = BUF_INIT, out = BUF_INIT;
-	struct engine_progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct rc_apply_progress cb = { progress_phase, progress_step,
-					progress_wait, &prog };
-	struct rc_apply_opts ao = { 0 };
 	const char *path = NULL;
 	bool yes = false, only_mode = false, saved;
 	int c, concurrency = 8, rc = EXIT_USAGE;
@@ -971,21 +1013,12 @@ static int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	saved = rc_plan_is_json(data.buf, data.len);
-	if (saved) {
-		if (eo.n_only) {
-			fputs("moor apply: --only applies to a spec, not to a "
-			      "saved plan\n",
-			      stderr);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (engine_load_saved(path, &data, &eo, &p, &plan))
-			goto out;
-	} else if (engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w,
-				    &plan)) {
+	rc = saved ? engine_load_saved(path, &data, &eo, &p, &plan)
+		   : engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w,
+				      &plan);
+	if (rc)
 		goto out;
-	}
-
+	rc = 1;
 	rc_render_text(plan, color, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
@@ -996,31 +1029,14 @@ static int cmd_apply(int argc, char **argv)
 	if (engine_confirm(plan, yes))
 		goto out;
 
-	engine_catch_signals();
-	ao.concurrency = (unsigned)concurrency;
-	ao.cancel = &s_cancel;
-	ao.check_stale = saved || !yes; /* time passed since observing */
-	ao.fresh = saved || !yes ? NULL : &w;
-	prog.total = plan->n_steps;
-	if (isatty(STDERR_FILENO))
-		ao.progress = &cb;
-	fputc('\n', stderr);
-	if (rc_apply(p, plan, &ao, &rep, &err) == 0)
-		rc = 0;
-	pthread_mutex_lock(&prog.lock);
-	progress_clear(&prog);
-	pthread_mutex_unlock(&prog.lock);
-	buf_reset(&out);
-	rc_render_report(plan, &rep, color, &out);
-	fwrite(out.buf, 1, out.len, stdout);
-	if (rc)
-		print_err(&err);
+	/* Time passed since observing when a plan was saved or confirmed. */
+	rc = engine_run(p, plan, saved || !yes ? NULL : &w,
+			(unsigned)concurrency, color);
 	goto out;
 usage:
 	fputs(apply_usage, stderr);
 	rc = EXIT_USAGE;
 out:
-	rc_report_release(&rep);
 	buf_release(&out);
 	buf_release(&data);
 	rc_plan_free(plan);
