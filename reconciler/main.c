@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -423,6 +424,7 @@ static int engine_read_file(const char *path, size_t max, struct buf *out,
 			    struct util_err *err)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	char tmp[65536];
 	size_t n;
 	int r = 0;
@@ -430,6 +432,13 @@ static int engine_read_file(const char *path, size_t max, struct buf *out,
 	if (!f)
 		return util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
 				    strerror(errno));
+	/* A regular file too large is refused before reading a byte. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > max) {
+		fclose(f);
+		return util_err_set(err, UTIL_ELIMIT,
+				    "'%s' is larger than %zu bytes", path, max);
+	}
 	buf_init(out, max);
 	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
 		if (buf_add(out, tmp, n) < 0) {

@@ -10,6 +10,7 @@
 #include "spec/spec.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/hash.h"
 #include "util/banned.h"
 

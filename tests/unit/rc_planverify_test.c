@@ -22,6 +22,7 @@
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/banned.h"
 
 #define A "i-0000000a"
