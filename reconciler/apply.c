@@ -713,6 +713,23 @@ static void run_waits(struct applier *a, const struct rc_step **v, size_t n)
 
 /* --- the whole plan -------------------------------------------------------- */
 
+int rc_report_stale_err(const struct rc_report *rep, struct util_err *err)
+{
+	struct buf b = BUF_INIT;
+	int rv;
+
+	for (size_t i = 0; i < rep->n_stale && i < 5; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", rep->stale[i]);
+	if (rep->n_stale > 5)
+		buf_addf(&b, " and %zu more", rep->n_stale - 5);
+	rv = util_err_set(err, UTIL_ECONFLICT,
+			  "stale plan: %s changed since the plan was "
+			  "made; nothing was done (run moor plan again)",
+			  b.buf);
+	buf_release(&b);
+	return rv;
+}
+
 static int check_stale(struct applier *a, struct util_err *err)
 {
 	struct rc_reads r = RC_READS_INIT;
@@ -747,20 +764,8 @@ static int check_stale(struct applier *a, struct util_err *err)
 					   (rep->n_stale + 1) * sizeof(char *));
 		rep->stale[rep->n_stale++] = util_xstrdup(keys[i]);
 	}
-	if (rep->n_stale) {
-		struct buf b = BUF_INIT;
-
-		for (size_t i = 0; i < rep->n_stale && i < 5; i++)
-			buf_addf(&b, "%s%s", i ? ", " : "", rep->stale[i]);
-		if (rep->n_stale > 5)
-			buf_addf(&b, " and %zu more", rep->n_stale - 5);
-		rv = util_err_set(
-			err, UTIL_ECONFLICT,
-			"stale plan: %s changed since the plan was "
-			"made; nothing was done (run moor plan again)",
-			b.buf);
-		buf_release(&b);
-	}
+	if (rep->n_stale)
+		rv = rc_report_stale_err(rep, err);
 out:
 	rc_strv_free(keys, n);
 	rc_world_release(&w);

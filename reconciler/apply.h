@@ -75,6 +75,8 @@ struct rc_report {
 };
 
 void rc_report_release(struct rc_report *r);
+/* UTIL_ECONFLICT in err, naming the first of rep->stale. */
+int rc_report_stale_err(const struct rc_report *rep, struct util_err *err);
 const char *rc_outcome_name(enum rc_outcome o);
 
 struct rc_apply_progress {

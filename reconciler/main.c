@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "reconciler/observe.h"
 #include "reconciler/plan.h"
 #include "reconciler/planfile.h"
+#include "reconciler/planverify.h"
 #include "reconciler/render.h"
 #include "spec/spec.h"
 #include "util/alloc.h"
@@ -425,6 +427,7 @@ static int engine_read_file(const char *path, size_t max, struct buf *out,
 			    struct util_err *err)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	char tmp[65536];
 	size_t n;
 	int r = 0;
@@ -432,6 +435,13 @@ static int engine_read_file(const char *path, size_t max, struct buf *out,
 	if (!f)
 		return util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
 				    strerror(errno));
+	/* A regular file too large is refused before reading a byte. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > max) {
+		fclose(f);
+		return util_err_set(err, UTIL_ELIMIT,
+				    "'%s' is larger than %zu bytes", path, max);
+	}
 	buf_init(out, max);
 	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
 		if (buf_add(out, tmp, n) < 0) {
@@ -513,6 +523,10 @@ static int engine_make_plan(const char *path, const char *data, size_t len,
 	po.max_changes = eo->max_changes;
 	po.region = prov_aws_region(p, NULL);
 	po.moor_version = MOOR_VERSION;
+	po.spec_content = data;
+	po.spec_content_len = len;
+	po.only = eo->only;
+	po.n_only = eo->n_only;
 	if (rc_plan_build(s, ret_world, &po, ret_plan, &errors, &err) < 0) {
 		engine_print_notes(&errors);
 		print_err(&err);
@@ -621,7 +635,7 @@ static int cmd_plan(int argc, char **argv)
 	struct rc_plan *plan = NULL;
 	struct spec *s = NULL;
 	struct prov *p = NULL;
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, data = BUF_INIT;
 	const char *path = NULL, *format = "text", *save = NULL;
 	bool detailed = false, only_mode = false;
 	int c, rc = EXIT_USAGE;
@@ -663,7 +677,12 @@ static int cmd_plan(int argc, char **argv)
 		goto usage;
 
 	rc = 1;
-	if (engine_make_plan(path, NULL, 0, &eo, &s, &p, &w, &plan))
+	/* Read here: a saved plan carries the bytes it was made from. */
+	if (engine_read_file(path, RC_PLAN_MAX_FILE_SIZE, &data, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w, &plan))
 		goto out;
 	if (!strcmp(format, "json")) {
 		if (rc_plan_to_json(plan, &out, &err) < 0) {
@@ -690,6 +709,7 @@ usage:
 	rc = EXIT_USAGE;
 out:
 	buf_release(&out);
+	buf_release(&data);
 	rc_plan_free(plan);
 	rc_world_release(&w);
 	spec_free(s);
@@ -803,12 +823,139 @@ static int engine_confirm(const struct rc_plan *plan, bool yes)
 	return 0;
 }
 
+/* The plan's account must be the credentials' account. */
+static int engine_check_account(struct prov *p, const struct rc_plan *plan)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct prov_identity id = { 0 };
+	int rc = 0;
+
+	if (!plan->account || !p)
+		return 0;
+	if (p->ops->identity(p, &id, &err) < 0) {
+		print_err(&err);
+		return 1;
+	}
+	if (!util_streq(id.account, plan->account)) {
+		fprintf(stderr,
+			"moor apply: the plan was made for account %s; these "
+			"credentials are for %s\n",
+			plan->account, id.account ? id.account : "?");
+		rc = 1;
+	}
+	prov_identity_release(&id);
+	return rc;
+}
+
+/*
+ * moor apply PLAN: read the saved plan and refuse it unless it is what
+ * moor plans now (planverify.h), with apply's own guard flags.  Prints
+ * every problem itself; returns 0, 1 or EXIT_USAGE (the exit code).
+ */
+static int engine_load_saved(const char *path, const struct buf *data,
+			     const struct engine_plan_opts *eo,
+			     struct prov **ret_prov, struct rc_plan **ret_plan)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_notes errors = { 0 };
+	struct rc_report rep = { 0 };
+	struct rc_verify_opts vo = { 0 };
+	struct rc_plan *plan = NULL;
+	struct prov *p = NULL;
+	struct buf out = BUF_INIT;
+	int rc = 1;
+
+	if (eo->n_only) {
+		fputs("moor apply: --only applies to a spec, not to a saved "
+		      "plan\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	if (rc_plan_from_json(path, data->buf, data->len, &plan, &err) < 0 ||
+	    make_provider(&eo->aws, plan->region, &p, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (engine_check_account(p, plan))
+		goto out;
+	vo.path = path;
+	vo.allow_mass_deregister = eo->allow_mass;
+	vo.has_max_changes = eo->has_max_changes;
+	vo.max_changes = eo->max_changes;
+	vo.region = prov_aws_region(p, NULL);
+	vo.moor_version = MOOR_VERSION;
+	if (rc_plan_verify(p, plan, &vo, &rep, &errors, &err) < 0) {
+		if (rep.n_stale) {
+			rc_render_report(plan, &rep,
+					 engine_color(STDOUT_FILENO), &out);
+			fwrite(out.buf, 1, out.len, stdout);
+			fflush(stdout);
+		}
+		engine_print_notes(&errors);
+		print_err(&err);
+		goto out;
+	}
+	*ret_prov = p;
+	*ret_plan = plan;
+	p = NULL;
+	plan = NULL;
+	rc = 0;
+out:
+	buf_release(&out);
+	rc_report_release(&rep);
+	rc_notes_release(&errors);
+	rc_plan_free(plan);
+	prov_free(p);
+	return rc;
+}
+
+/*
+ * Run plan, with progress on a terminal, and print the report.  fresh:
+ * the world the plan was just made from, or NULL to re-read first (and
+ * refuse a stale plan).  Returns the exit code.
+ */
+static int engine_run(struct prov *p, const struct rc_plan *plan,
+		      const struct rc_world *fresh, unsigned concurrency,
+		      unsigned color)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_report rep = { 0 };
+	struct engine_progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct rc_apply_progress cb = { progress_phase, progress_step,
+					progress_wait, &prog };
+	struct rc_apply_opts ao = { 0 };
+	struct buf out = BUF_INIT;
+	int rc = 1;
+
+	engine_catch_signals();
+	ao.concurrency = concurrency;
+	ao.cancel = &s_cancel;
+	ao.check_stale = !fresh;
+	ao.fresh = fresh;
+	prog.total = plan->n_steps;
+	if (isatty(STDERR_FILENO))
+		ao.progress = &cb;
+	fputc('\n', stderr);
+	if (rc_apply(p, plan, &ao, &rep, &err) == 0)
+		rc = 0;
+	pthread_mutex_lock(&prog.lock);
+	progress_clear(&prog);
+	pthread_mutex_unlock(&prog.lock);
+	rc_render_report(plan, &rep, color, &out);
+	fwrite(out.buf, 1, out.len, stdout);
+	if (rc)
+		print_err(&err);
+	rc_report_release(&rep);
+	buf_release(&out);
+	return rc;
+}
+
 static const char apply_usage[] =
 	"usage: moor apply SPEC|PLAN [options]\n"
 	"\n"
 	"Make live state equal to the spec: plan, then apply (asking on a\n"
 	"terminal).  With a plan saved by 'moor plan -o', apply exactly that\n"
-	"plan, refusing if anything it depends on changed since.\n"
+	"plan, refusing it unless moor plans just that again now.\n"
 	"\n"
 	"  -y, --yes              do not ask (required without a terminal)\n"
 	"  --concurrency N        steps run in parallel per phase (default 8)\n"
@@ -833,14 +980,9 @@ static int cmd_apply(int argc, char **argv)
 	struct util_err err = UTIL_ERR_INIT;
 	struct rc_world w = { 0 };
 	struct rc_plan *plan = NULL;
-	struct rc_report rep = { 0 };
 	struct spec *s = NULL;
 	struct prov *p = NULL;
 	struct buf data = BUF_INIT, out = BUF_INIT;
-	struct engine_progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct rc_apply_progress cb = { progress_phase, progress_step,
-					progress_wait, &prog };
-	struct rc_apply_opts ao = { 0 };
 	const char *path = NULL;
 	bool yes = false, only_mode = false, saved;
 	int c, concurrency = 8, rc = EXIT_USAGE;
@@ -884,49 +1026,17 @@ static int cmd_apply(int argc, char **argv)
 		goto usage;
 
 	rc = 1;
-	if (engine_read_file(path, SPEC_MAX_FILE_SIZE * 8u, &data, &err) < 0) {
+	if (engine_read_file(path, RC_PLAN_MAX_FILE_SIZE, &data, &err) < 0) {
 		print_err(&err);
 		goto out;
 	}
 	saved = rc_plan_is_json(data.buf, data.len);
-	if (saved) {
-		struct prov_identity id = { 0 };
-
-		if (eo.n_only) {
-			fputs("moor apply: --only applies to a spec, not to a "
-			      "saved plan\n",
-			      stderr);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (rc_plan_from_json(path, data.buf, data.len, &plan, &err) <
-			    0 ||
-		    make_provider(&eo.aws, plan->region, &p, &err) < 0) {
-			print_err(&err);
-			goto out;
-		}
-		if (plan->account && p) {
-			if (p->ops->identity(p, &id, &err) < 0) {
-				print_err(&err);
-				goto out;
-			}
-			if (!util_streq(id.account, plan->account)) {
-				fprintf(stderr,
-					"moor apply: the plan was made for "
-					"account %s; these credentials are for "
-					"%s\n",
-					plan->account,
-					id.account ? id.account : "?");
-				prov_identity_release(&id);
-				goto out;
-			}
-			prov_identity_release(&id);
-		}
-	} else if (engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w,
-				    &plan)) {
+	rc = saved ? engine_load_saved(path, &data, &eo, &p, &plan)
+		   : engine_make_plan(path, data.buf, data.len, &eo, &s, &p, &w,
+				      &plan);
+	if (rc)
 		goto out;
-	}
-
+	rc = 1;
 	rc_render_text(plan, color, &out);
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
@@ -942,31 +1052,14 @@ static int cmd_apply(int argc, char **argv)
 	if (engine_confirm(plan, yes))
 		goto out;
 
-	engine_catch_signals();
-	ao.concurrency = (unsigned)concurrency;
-	ao.cancel = &s_cancel;
-	ao.check_stale = saved || !yes; /* time passed since observing */
-	ao.fresh = saved || !yes ? NULL : &w;
-	prog.total = plan->n_steps;
-	if (isatty(STDERR_FILENO))
-		ao.progress = &cb;
-	fputc('\n', stderr);
-	if (rc_apply(p, plan, &ao, &rep, &err) == 0)
-		rc = 0;
-	pthread_mutex_lock(&prog.lock);
-	progress_clear(&prog);
-	pthread_mutex_unlock(&prog.lock);
-	buf_reset(&out);
-	rc_render_report(plan, &rep, color, &out);
-	fwrite(out.buf, 1, out.len, stdout);
-	if (rc)
-		print_err(&err);
+	/* Time passed since observing when a plan was saved or confirmed. */
+	rc = engine_run(p, plan, saved || !yes ? NULL : &w,
+			(unsigned)concurrency, color);
 	goto out;
 usage:
 	fputs(apply_usage, stderr);
 	rc = EXIT_USAGE;
 out:
-	rc_report_release(&rep);
 	buf_release(&out);
 	buf_release(&data);
 	rc_plan_free(plan);

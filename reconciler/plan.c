@@ -260,6 +260,9 @@ void rc_plan_free(struct rc_plan *p)
 		return;
 	free(p->moor_version);
 	free(p->spec_path);
+	free(p->spec_content);
+	rc_strv_free(p->only, p->n_only);
+	free(p->summary_json);
 	free(p->region);
 	free(p->account);
 	for (size_t i = 0; i < p->n_observed; i++)
@@ -1626,6 +1629,23 @@ static void order_steps(struct builder *b)
 	free(map);
 }
 
+/* What moor apply PLAN needs to plan again: the spec and the selection. */
+static void record_input(struct rc_plan *p, const struct rc_plan_opts *o)
+{
+	if (o->spec_content) {
+		p->spec_content = util_xmalloc(o->spec_content_len + 1);
+		memcpy(p->spec_content, o->spec_content, o->spec_content_len);
+		p->spec_content[o->spec_content_len] = '\0';
+		p->spec_content_len = o->spec_content_len;
+	}
+	if (o->n_only) {
+		p->only = util_xcalloc(o->n_only, sizeof(*p->only));
+		for (size_t i = 0; i < o->n_only; i++)
+			p->only[i] = util_xstrdup(o->only[i]);
+		p->n_only = o->n_only;
+	}
+}
+
 int rc_plan_build(const struct spec *s, const struct rc_world *w,
 		  const struct rc_plan_opts *opts, struct rc_plan **ret,
 		  struct rc_notes *errors, struct util_err *err)
@@ -1646,6 +1666,7 @@ int rc_plan_build(const struct spec *s, const struct rc_world *w,
 	p->spec_path = util_xstrdup(s->path ? s->path : "-");
 	memcpy(p->spec_sha256, s->sha256, sizeof(p->spec_sha256));
 	p->spec_sha256[UTIL_SHA256_HEX_SIZE - 1] = '\0';
+	record_input(p, b.o);
 	if (b.o->region)
 		p->region = util_xstrdup(b.o->region);
 	else if (s->region)

@@ -68,7 +68,11 @@
  * so (and --detailed-exitcode exits 2), apply has nothing to do.
  */
 
-#define RC_PLAN_FORMAT_VERSION 1
+/*
+ * 2: a saved plan carries its spec (spec.content) and selection
+ * (options.only), so that apply can plan again and compare.
+ */
+#define RC_PLAN_FORMAT_VERSION 2
 
 enum rc_phase {
 	RC_PHASE_ALLOCATE = 1,
@@ -220,6 +224,13 @@ struct rc_plan {
 	char *moor_version;
 	char *spec_path;
 	char spec_sha256[UTIL_SHA256_HEX_SIZE];
+	/* The spec's bytes (NUL-terminated), NULL when not recorded. */
+	char *spec_content;
+	size_t spec_content_len;
+	char **only; /* --only names the plan was made with */
+	size_t n_only;
+	/* Read from a file: its summary, as JSON (planfile.h); else NULL. */
+	char *summary_json;
 	char *region;  /* may be NULL */
 	char *account; /* may be NULL */
 	/* Fingerprint of everything observed (hash of `observed`). */
@@ -257,6 +268,11 @@ struct rc_plan_opts {
 	unsigned max_changes;
 	const char *region; /* recorded in the plan; may be NULL */
 	const char *moor_version;
+	/* Recorded in the plan for moor apply PLAN; may be NULL / 0. */
+	const char *spec_content;
+	size_t spec_content_len;
+	const char *const *only;
+	size_t n_only;
 	/*
 	 * Failover: whether candidate i of e (instance `in`, which exists and
 	 * is running) may hold the address.  NULL = every running candidate

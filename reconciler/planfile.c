@@ -2,6 +2,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/file.h"
+#include "util/hash.h"
 #include "util/str.h"
 #include "util/banned.h"
 
@@ -180,32 +183,13 @@ static cJSON *notes_json(const struct rc_notes *n, enum rc_note_level level)
 	return a;
 }
 
-int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
-		    struct util_err *err)
+/* Every count is derived from the steps and notes (rc_plan_count). */
+static cJSON *summary_json(const struct rc_plan *p)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON *o, *a;
+	cJSON *o = cJSON_CreateObject();
 	struct rc_plan_counts c;
-	char *text;
-	int r = 0;
 
 	rc_plan_count(p, &c);
-	cJSON_AddNumberToObject(root, "format_version", p->format_version);
-	add_str(root, "moor_version", p->moor_version);
-	o = cJSON_CreateObject();
-	add_str(o, "path", p->spec_path);
-	add_str(o, "sha256", p->spec_sha256[0] ? p->spec_sha256 : NULL);
-	cJSON_AddItemToObject(root, "spec", o);
-	add_str(root, "region", p->region);
-	add_str(root, "account", p->account);
-
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "fingerprint", p->fingerprint);
-	cJSON_AddItemToObject(o, "resources",
-			      precond_json(p->observed, p->n_observed));
-	cJSON_AddItemToObject(root, "observed", o);
-
-	o = cJSON_CreateObject();
 	/* Live state differs from the spec (changes or held back). */
 	cJSON_AddBoolToObject(o, "has_changes", rc_plan_differs(p));
 	cJSON_AddNumberToObject(o, "changes", (double)c.changes);
@@ -220,7 +204,52 @@ int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
 	cJSON_AddNumberToObject(o, "waits", (double)c.waits);
 	cJSON_AddNumberToObject(o, "warnings", (double)c.warnings);
 	cJSON_AddNumberToObject(o, "infos", (double)c.infos);
-	cJSON_AddItemToObject(root, "summary", o);
+	return o;
+}
+
+static cJSON *spec_json(const struct rc_plan *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add_str(o, "path", p->spec_path);
+	add_str(o, "sha256", p->spec_sha256[0] ? p->spec_sha256 : NULL);
+	add_str(o, "content", p->spec_content);
+	return o;
+}
+
+static cJSON *options_json(const struct rc_plan *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < p->n_only; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(p->only[i]));
+	cJSON_AddItemToObject(o, "only", a);
+	return o;
+}
+
+int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
+		    struct util_err *err)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *o, *a;
+	char *text;
+	int r = 0;
+
+	cJSON_AddNumberToObject(root, "format_version", p->format_version);
+	add_str(root, "moor_version", p->moor_version);
+	cJSON_AddItemToObject(root, "spec", spec_json(p));
+	cJSON_AddItemToObject(root, "options", options_json(p));
+	add_str(root, "region", p->region);
+	add_str(root, "account", p->account);
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "fingerprint", p->fingerprint);
+	cJSON_AddItemToObject(o, "resources",
+			      precond_json(p->observed, p->n_observed));
+	cJSON_AddItemToObject(root, "observed", o);
+
+	cJSON_AddItemToObject(root, "summary", summary_json(p));
 
 	a = cJSON_CreateArray();
 	for (size_t i = 0; i < p->n_steps; i++)
@@ -287,11 +316,119 @@ int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
 	return r;
 }
 
+/* --- comparing ------------------------------------------------------------ */
+
+/* Where two JSON values first differ. */
+struct jdiff {
+	struct buf path;    /* "members", "address.to.instance", "members[2]" */
+	const cJSON *a, *b; /* the differing values; NULL = absent */
+};
+
+static bool jdiff_find(const cJSON *a, const cJSON *b, struct jdiff *d)
+{
+	const cJSON *x;
+	size_t mark = d->path.len;
+
+	if (a && b && cJSON_Compare(a, b, true))
+		return false;
+	if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+		cJSON_ArrayForEach(x, a)
+		{
+			buf_addf(&d->path, "%s%s", mark ? "." : "", x->string);
+			if (jdiff_find(x,
+				       cJSON_GetObjectItemCaseSensitive(
+					       b, x->string),
+				       d))
+				return true;
+			buf_setlen(&d->path, mark);
+		}
+		cJSON_ArrayForEach(x, b)
+		{
+			if (cJSON_GetObjectItemCaseSensitive(a, x->string))
+				continue;
+			buf_addf(&d->path, "%s%s", mark ? "." : "", x->string);
+			d->a = NULL;
+			d->b = x;
+			return true;
+		}
+	}
+	if (cJSON_IsArray(a) && cJSON_IsArray(b) &&
+	    cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+		for (int i = 0; i < cJSON_GetArraySize(a); i++) {
+			buf_addf(&d->path, "[%d]", i);
+			if (jdiff_find(cJSON_GetArrayItem(a, i),
+				       cJSON_GetArrayItem(b, i), d))
+				return true;
+			buf_setlen(&d->path, mark);
+		}
+	}
+	d->a = a;
+	d->b = b;
+	return true;
+}
+
+/* A short rendering of a JSON value for a message. */
+static void jdiff_value(struct buf *out, const cJSON *v)
+{
+	char *t = cJSON_PrintUnformatted(v);
+
+	if (t && strlen(t) > 60)
+		buf_addf(out, "%.57s...", t);
+	else
+		buf_addstr(out, t ? t : "?");
+	free(t);
+}
+
+/* "members differ (the plan lists 3, moor plans 1)" */
+static void jdiff_describe(const struct jdiff *d, const char *a_who,
+			   const char *b_who, struct buf *out)
+{
+	const char *what = d->path.len ? d->path.buf : "the value";
+
+	if (cJSON_IsArray(d->a) && cJSON_IsArray(d->b)) {
+		buf_addf(out, "%s differ (%s lists %d, %s %d)", what, a_who,
+			 cJSON_GetArraySize(d->a), b_who,
+			 cJSON_GetArraySize(d->b));
+		return;
+	}
+	buf_addf(out, "%s differs (%s ", what, a_who);
+	if (d->a) {
+		buf_addstr(out, "says ");
+		jdiff_value(out, d->a);
+	} else {
+		buf_addstr(out, "has none");
+	}
+	buf_addf(out, ", %s ", b_who);
+	if (d->b)
+		jdiff_value(out, d->b);
+	else
+		buf_addstr(out, "none");
+	buf_addch(out, ')');
+}
+
+int rc_step_diff(const struct rc_step *a, const struct rc_step *b,
+		 struct buf *out)
+{
+	cJSON *ja = step_json(a), *jb = step_json(b);
+	struct jdiff d = { .path = BUF_INIT };
+	int r = 0;
+
+	if (jdiff_find(ja, jb, &d)) {
+		jdiff_describe(&d, "the plan", "moor plans", out);
+		r = 1;
+	}
+	buf_release(&d.path);
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+	return r;
+}
+
 /* --- reading ------------------------------------------------------------- */
 
 struct rd {
 	const char *path;
 	struct util_err *err;
+	unsigned step; /* the step being read, for messages; 0 = none */
 	bool bad;
 };
 
@@ -308,8 +445,14 @@ static void bad(struct rd *rd, const char *what, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	util_err_set(rd->err, UTIL_EINVAL, "%s: not a valid moor plan: %s %s",
-		     rd->path, what, msg);
+	if (rd->step)
+		util_err_set(rd->err, UTIL_EINVAL,
+			     "%s: not a valid moor plan: step %u: %s %s",
+			     rd->path, rd->step, what, msg);
+	else
+		util_err_set(rd->err, UTIL_EINVAL,
+			     "%s: not a valid moor plan: %s %s", rd->path, what,
+			     msg);
 }
 
 static const cJSON *get(struct rd *rd, const cJSON *o, const char *name,
@@ -423,6 +566,51 @@ static void get_binding(struct rd *rd, const cJSON *o, const char *name,
 	b->private_ip = get_str(rd, v, "private_ip", false);
 }
 
+/* The phase each action runs in (docs/plan-json.md, plan.h). */
+static bool action_in_phase(enum rc_action a, enum rc_phase ph)
+{
+	switch (a) {
+	case RC_ACT_ALLOCATE:
+		return ph == RC_PHASE_ALLOCATE;
+	case RC_ACT_REGISTER:
+		return ph == RC_PHASE_REGISTER;
+	case RC_ACT_WAIT:
+		return ph == RC_PHASE_WAIT_HEALTHY ||
+		       ph == RC_PHASE_WAIT_DRAINED;
+	case RC_ACT_ASSOCIATE:
+	case RC_ACT_MOVE:
+		return ph == RC_PHASE_ADDRESS;
+	case RC_ACT_DEREGISTER:
+		return ph == RC_PHASE_DEREGISTER;
+	case RC_ACT_DISASSOCIATE:
+		return ph == RC_PHASE_DISASSOCIATE;
+	}
+	return false;
+}
+
+/*
+ * What the file says of a step must be exactly what the step read from it
+ * writes back: no field the reader skips or that contradicts another
+ * (phase_number, resource.kind) can hide in a plan apply runs.
+ */
+static void check_step_round_trip(struct rd *rd, const cJSON *o,
+				  const struct rc_step *s)
+{
+	cJSON *w = step_json(s);
+	struct jdiff d = { .path = BUF_INIT };
+
+	if (jdiff_find(w, o, &d)) {
+		if (!d.a)
+			bad(rd, d.path.buf, "does not belong in a %s step",
+			    rc_action_name(s->action));
+		else
+			bad(rd, d.path.buf,
+			    "does not agree with the rest of the step");
+	}
+	buf_release(&d.path);
+	cJSON_Delete(w);
+}
+
 static void get_members(struct rd *rd, const cJSON *v, struct rc_member **ret,
 			size_t *ret_n)
 {
@@ -495,6 +683,29 @@ static void read_held_list(struct rd *rd, const cJSON *a, struct rc_plan *p)
 	}
 }
 
+static void read_deps(struct rd *rd, const cJSON *v, struct rc_step *s,
+		      size_t n_steps)
+{
+	const cJSON *x;
+
+	if (!cJSON_IsArray(v)) {
+		bad(rd, "depends_on", "must be a list");
+		return;
+	}
+	s->deps = util_xcalloc((size_t)cJSON_GetArraySize(v) + 1,
+			       sizeof(*s->deps));
+	cJSON_ArrayForEach(x, v)
+	{
+		if (!cJSON_IsNumber(x) || x->valuedouble < 1 ||
+		    x->valuedouble > (double)n_steps ||
+		    x->valuedouble >= (double)s->id) {
+			bad(rd, "depends_on", "must name earlier steps");
+			return;
+		}
+		s->deps[s->n_deps++] = (unsigned)x->valuedouble;
+	}
+}
+
 static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		      size_t index, size_t n_steps)
 {
@@ -502,6 +713,7 @@ static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 	const cJSON *v;
 	char *word;
 
+	rd->step = (unsigned)index + 1;
 	s->id = (unsigned)get_num(rd, o, "id", true, 1, 1e9);
 	if (s->id != index + 1)
 		bad(rd, "steps", "must be numbered 1, 2, ... in order");
@@ -512,6 +724,9 @@ static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 	word = get_str(rd, o, "action", true);
 	if (word && rc_action_parse(word, &s->action) < 0)
 		bad(rd, "action", "'%s' is unknown", word);
+	else if (word && !rd->bad && !action_in_phase(s->action, s->phase))
+		bad(rd, "action", "'%s' does not run in phase '%s'", word,
+		    rc_phase_name(s->phase));
 	free(word);
 	if (r) {
 		s->key = get_str(rd, r, "key", true);
@@ -554,29 +769,12 @@ static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		get_binding(rd, v, "to", &s->to);
 		s->hijack = h && cJSON_IsTrue(h);
 	}
-	if ((v = get(rd, o, "depends_on", false)) != NULL) {
-		const cJSON *x;
-
-		if (!cJSON_IsArray(v)) {
-			bad(rd, "depends_on", "must be a list");
-			return;
-		}
-		s->deps = util_xcalloc((size_t)cJSON_GetArraySize(v) + 1,
-				       sizeof(*s->deps));
-		cJSON_ArrayForEach(x, v)
-		{
-			if (!cJSON_IsNumber(x) || x->valuedouble < 1 ||
-			    x->valuedouble > (double)n_steps ||
-			    x->valuedouble >= (double)s->id) {
-				bad(rd, "depends_on",
-				    "must name earlier steps");
-				return;
-			}
-			s->deps[s->n_deps++] = (unsigned)x->valuedouble;
-		}
-	}
+	if ((v = get(rd, o, "depends_on", false)) != NULL)
+		read_deps(rd, v, s, n_steps);
 	if ((v = get(rd, o, "precondition", true)) != NULL)
 		get_preconds(rd, v, "precondition", &s->pre, &s->n_pre);
+	if (!rd->bad)
+		check_step_round_trip(rd, o, s);
 }
 
 static void read_notes(struct rd *rd, const cJSON *a, enum rc_note_level lv,
@@ -656,44 +854,169 @@ static void read_summaries(struct rd *rd, const cJSON *root, struct rc_plan *p)
 	}
 }
 
+static void read_spec(struct rd *rd, const cJSON *v, struct rc_plan *p)
+{
+	char *sha = get_str(rd, v, "sha256", false);
+	const cJSON *c = get(rd, v, "content", false);
+
+	p->spec_path = get_str(rd, v, "path", false);
+	if (sha && strlen(sha) == UTIL_SHA256_HEX_SIZE - 1)
+		memcpy(p->spec_sha256, sha, UTIL_SHA256_HEX_SIZE);
+	free(sha);
+	if (c && cJSON_IsString(c)) {
+		char hex[UTIL_SHA256_HEX_SIZE];
+
+		p->spec_content_len = strlen(c->valuestring);
+		p->spec_content = util_xstrdup(c->valuestring);
+		util_sha256_hex(p->spec_content, p->spec_content_len, hex);
+		if (strcmp(hex, p->spec_sha256))
+			bad(rd, "spec content", "does not match spec sha256");
+	} else if (c && !cJSON_IsNull(c)) {
+		bad(rd, "spec content", "must be a string or null");
+	}
+}
+
+static void read_options(struct rd *rd, const cJSON *root, struct rc_plan *p)
+{
+	const cJSON *o = get(rd, root, "options", true), *a, *x;
+
+	if (!o)
+		return;
+	a = get(rd, o, "only", true);
+	if (!a)
+		return;
+	if (!cJSON_IsArray(a)) {
+		bad(rd, "options only", "must be a list");
+		return;
+	}
+	p->only = util_xcalloc((size_t)cJSON_GetArraySize(a) + 1,
+			       sizeof(*p->only));
+	cJSON_ArrayForEach(x, a)
+	{
+		if (!cJSON_IsString(x)) {
+			bad(rd, "options only", "must be a list of names");
+			return;
+		}
+		p->only[p->n_only++] = util_xstrdup(x->valuestring);
+	}
+}
+
+/* Keep the file's summary: apply compares it (rc_plan_summary_diff()). */
+static void read_summary(struct rd *rd, const cJSON *root, struct rc_plan *p)
+{
+	const cJSON *v = get(rd, root, "summary", true);
+
+	if (!v)
+		return;
+	if (!cJSON_IsObject(v)) {
+		bad(rd, "summary", "must be an object");
+		return;
+	}
+	p->summary_json = cJSON_PrintUnformatted(v);
+}
+
+int rc_plan_summary_diff(const struct rc_plan *p, struct buf *out)
+{
+	cJSON *said = p->summary_json ? cJSON_Parse(p->summary_json) : NULL;
+	cJSON *w = summary_json(p);
+	struct jdiff d = { .path = BUF_INIT };
+	int r = 0;
+
+	if (said && jdiff_find(said, w, &d)) {
+		if (d.a && d.b) {
+			buf_addstr(out, "the summary says ");
+			jdiff_value(out, d.a);
+			buf_addf(out, " %s, the steps make ", d.path.buf);
+			jdiff_value(out, d.b);
+		} else {
+			buf_addf(out,
+				 "the summary does not match the steps "
+				 "(%s)",
+				 d.path.buf);
+		}
+		r = 1;
+	}
+	buf_release(&d.path);
+	cJSON_Delete(w);
+	cJSON_Delete(said);
+	return r;
+}
+
+static int check_version(struct rd *rd, const cJSON *root)
+{
+	int version = (int)get_num(rd, root, "format_version", true, 0, 1e6);
+
+	if (rd->bad || version == RC_PLAN_FORMAT_VERSION)
+		return version;
+	rd->bad = true;
+	if (version < RC_PLAN_FORMAT_VERSION)
+		util_err_set(rd->err, UTIL_EINVAL,
+			     "%s: plan format version %d was made by an older "
+			     "moor; run moor plan again",
+			     rd->path, version);
+	else
+		util_err_set(rd->err, UTIL_EINVAL,
+			     "%s: plan format version %d is not supported "
+			     "(this moor reads version %d)",
+			     rd->path, version, RC_PLAN_FORMAT_VERSION);
+	return version;
+}
+
+static void read_steps(struct rd *rd, const cJSON *root, struct rc_plan *p)
+{
+	const cJSON *v = get(rd, root, "steps", true), *x;
+	size_t n;
+
+	if (!v)
+		return;
+	if (!cJSON_IsArray(v)) {
+		bad(rd, "steps", "must be a list");
+		return;
+	}
+	n = (size_t)cJSON_GetArraySize(v);
+	p->steps = util_xcalloc(n + 1, sizeof(*p->steps));
+	cJSON_ArrayForEach(x, v)
+	{
+		read_step(rd, x, &p->steps[p->n_steps], p->n_steps, n);
+		p->n_steps++;
+		if (rd->bad)
+			return;
+	}
+	rd->step = 0;
+}
+
 int rc_plan_from_json(const char *path, const char *data, size_t len,
 		      struct rc_plan **ret, struct util_err *err)
 {
 	struct rd rd = { .path = path, .err = err };
-	cJSON *root = cJSON_ParseWithLength(data, len);
+	cJSON *root = NULL;
 	struct rc_plan *p = NULL;
 	const cJSON *v, *x;
 	int version;
 
+	if (len > RC_PLAN_MAX_FILE_SIZE) {
+		util_err_set(err, UTIL_EINVAL,
+			     "%s: %zu bytes is more than a saved plan may have "
+			     "(%u MiB)",
+			     path, len, RC_PLAN_MAX_FILE_SIZE / (1024 * 1024));
+		goto out;
+	}
+	root = cJSON_ParseWithLength(data, len);
 	if (!root || !cJSON_IsObject(root)) {
 		util_err_set(err, UTIL_EINVAL,
 			     "%s: not a valid moor plan: not a JSON object",
 			     path);
 		goto out;
 	}
-	version = (int)get_num(&rd, root, "format_version", true, 0, 1e6);
+	version = check_version(&rd, root);
 	if (rd.bad)
 		goto out;
-	if (version != RC_PLAN_FORMAT_VERSION) {
-		util_err_set(
-			err, UTIL_EINVAL,
-			"%s: plan format version %d is not supported (this "
-			"moor reads version %d)",
-			path, version, RC_PLAN_FORMAT_VERSION);
-		rd.bad = true;
-		goto out;
-	}
 	p = util_xcalloc(1, sizeof(*p));
 	p->format_version = version;
 	p->moor_version = get_str(&rd, root, "moor_version", false);
-	if ((v = get(&rd, root, "spec", true)) != NULL) {
-		char *sha = get_str(&rd, v, "sha256", false);
-
-		p->spec_path = get_str(&rd, v, "path", false);
-		if (sha && strlen(sha) == UTIL_SHA256_HEX_SIZE - 1)
-			memcpy(p->spec_sha256, sha, UTIL_SHA256_HEX_SIZE);
-		free(sha);
-	}
+	if ((v = get(&rd, root, "spec", true)) != NULL)
+		read_spec(&rd, v, p);
+	read_options(&rd, root, p);
 	p->region = get_str(&rd, root, "region", false);
 	p->account = get_str(&rd, root, "account", false);
 	if ((v = get(&rd, root, "observed", true)) != NULL) {
@@ -702,23 +1025,10 @@ int rc_plan_from_json(const char *path, const char *data, size_t len,
 			get_preconds(&rd, x, "observed resources", &p->observed,
 				     &p->n_observed);
 	}
-	if ((v = get(&rd, root, "steps", true)) != NULL) {
-		size_t n = (size_t)cJSON_GetArraySize(v);
-
-		if (!cJSON_IsArray(v)) {
-			bad(&rd, "steps", "must be a list");
-			goto out;
-		}
-		p->steps = util_xcalloc(n + 1, sizeof(*p->steps));
-		cJSON_ArrayForEach(x, v)
-		{
-			read_step(&rd, x, &p->steps[p->n_steps], p->n_steps, n);
-			p->n_steps++;
-			if (rd.bad)
-				goto out;
-		}
-	}
-	read_held_list(&rd, get(&rd, root, "held_back", false), p);
+	if (!rd.bad)
+		read_steps(&rd, root, p);
+	if (!rd.bad)
+		read_held_list(&rd, get(&rd, root, "held_back", false), p);
 	if (rd.bad)
 		goto out;
 	p->notes.path = p->spec_path ? util_xstrdup(p->spec_path) : NULL;
@@ -727,6 +1037,7 @@ int rc_plan_from_json(const char *path, const char *data, size_t len,
 	read_notes(&rd, get(&rd, root, "infos", false), RC_NOTE_INFO,
 		   &p->notes);
 	read_summaries(&rd, root, p);
+	read_summary(&rd, root, p);
 	if (!rd.bad) {
 		char fp[UTIL_SHA256_HEX_SIZE];
 
@@ -764,6 +1075,13 @@ int rc_plan_save(const struct rc_plan *p, const char *path,
 	struct buf b = BUF_INIT;
 	int r = rc_plan_to_json(p, &b, err);
 
+	/* Never write a plan moor apply would refuse to read. */
+	if (r == 0 && b.len > RC_PLAN_MAX_FILE_SIZE)
+		r = util_err_set(
+			err, UTIL_ELIMIT,
+			"the plan is %zu bytes, more than moor apply "
+			"reads (%u MiB); plan fewer groups with --only",
+			b.len, RC_PLAN_MAX_FILE_SIZE / (1024 * 1024));
 	if (r == 0)
 		r = util_write_file_atomic(path, b.buf, b.len, 0644, err);
 	buf_release(&b);

@@ -3,7 +3,8 @@
 
 Converge from empty with the fewest mutating calls in the right order; a
 no-op plan and apply make zero mutating calls; drift is found and repaired;
-a stale saved plan is refused; one group's failures do not stop the others
+a stale saved plan is refused, and so is a saved plan edited by hand; one
+group's failures do not stop the others
 and a re-run converges; the output formats; the guards and exit codes; and
 import declares the live state so exactly that planning it changes nothing.
 """
@@ -160,7 +161,7 @@ class EngineTest(unittest.TestCase):
         e = self.e
         r = e.moor("plan", self.spec, "--format", "json", expect=0)
         doc = json.loads(r.stdout)
-        self.assertEqual(doc["format_version"], 1)
+        self.assertEqual(doc["format_version"], 2)
         self.assertEqual(doc["spec"]["sha256"], L.sha256_file(self.spec))
         self.assertEqual(doc["account"], "123456789012")
         self.assertEqual(doc["region"], "us-east-1")
@@ -371,6 +372,79 @@ elastic_ips:
         self.assertEqual(os.listdir(e.dir.name).count("imported.yaml"), 1)
         self.assertEqual([n for n in os.listdir(e.dir.name)
                           if n.startswith("imported.yaml.tmp")], [])
+
+
+class SavedPlanTest(unittest.TestCase):
+    """A saved plan is input: apply plans again and refuses a bent one."""
+
+    SPEC = """\
+version: 1
+region: us-east-1
+load_balancers:
+  - classic: web-classic
+    members: [%s, %s]
+""" % (WEB[0], WEB[1])
+
+    def setUp(self):
+        st = L.world()
+        st["classic_load_balancers"][0]["instances"] = WEB[:3]
+        self.e = L.Env(st).__enter__()
+        self.addCleanup(self.e.__exit__)
+        self.spec = self.e.write("s.yaml", self.SPEC)
+        self.plan = self.e.path("s.plan")
+        self.e.moor("plan", self.spec, "-o", self.plan, expect=0)
+        with open(self.plan) as f:
+            self.doc = json.load(f)
+
+    def apply_edited(self, *args):
+        with open(self.plan, "w") as f:
+            json.dump(self.doc, f, indent=1)
+        self.e.fa.reset_counters()
+        r = self.e.moor("apply", self.plan, "--yes", *args, expect=1)
+        self.assertEqual(self.e.fa.counters()["totals"]["mutating"], 0)
+        self.assertEqual(self.e.members("web-classic"), sorted(WEB[:3]))
+        return r
+
+    def test_issue_10_members_edited(self):
+        # The plan deregisters one member; the file is edited to list all.
+        (step,) = self.doc["steps"]
+        self.assertEqual(step["action"], "deregister")
+        self.assertEqual([m["id"] for m in step["members"]], [WEB[2]])
+        step["members"] = [{"id": i} for i in WEB[:3]]
+        r = self.apply_edited()
+        self.assertIn("s.plan: step 1 (deregister web-classic) is not what "
+                      "moor plans from its spec and the live state: members "
+                      "differ (the plan lists 3, moor plans 1); run moor "
+                      "plan again", r.stderr)
+        # The summary edited to match changes nothing.
+        self.doc["summary"]["changes"] = 3
+        self.doc["summary"]["deregister"] = 3
+        r = self.apply_edited()
+        self.assertIn("step 1 (deregister web-classic)", r.stderr)
+        # Neither does the guard flag: the group would be emptied.
+        r = self.apply_edited("--allow-mass-deregister")
+        self.assertIn("step 1 (deregister web-classic)", r.stderr)
+
+    def test_summary_and_spec_edited(self):
+        self.doc["summary"]["changes"] = 0
+        r = self.apply_edited()
+        self.assertIn("s.plan: the summary says 0 changes, the steps make 1",
+                      r.stderr)
+        self.doc["summary"]["changes"] = 1
+        # The spec it carries must be the one it was made from.
+        self.doc["spec"]["content"] += "# edited\n"
+        r = self.apply_edited()
+        self.assertIn("spec content does not match spec sha256", r.stderr)
+
+    def test_honest_plan_applies(self):
+        self.assertEqual(self.doc["format_version"], 2)
+        self.assertEqual(self.doc["spec"]["content"], self.SPEC)
+        self.assertEqual(self.doc["options"], {"only": []})
+        self.e.fa.reset_counters()
+        self.e.moor("apply", self.plan, "--yes", expect=0)
+        self.assertEqual(self.e.mutations(),
+                         ["elb:DeregisterInstancesFromLoadBalancer"])
+        self.assertEqual(self.e.members("web-classic"), sorted(WEB[:2]))
 
 
 if __name__ == "__main__":

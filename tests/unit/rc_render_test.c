@@ -355,7 +355,7 @@ static void test_json_fields(void **state)
 	struct util_err err = UTIL_ERR_INIT;
 
 	assert_int_equal(rc_plan_to_json(f->plan, &a, &err), 0);
-	assert_non_null(strstr(a.buf, "\"format_version\":\t1,"));
+	assert_non_null(strstr(a.buf, "\"format_version\":\t2,"));
 	assert_non_null(strstr(a.buf, "\"account\":\t\"123456789012\""));
 	assert_non_null(strstr(a.buf, "\"phase\":\t\"wait-healthy\""));
 	assert_non_null(strstr(a.buf, "\"has_changes\":\ttrue"));
@@ -384,10 +384,10 @@ static void test_json_malformed(void **state)
 
 	(void)f;
 	expect_bad("[1]", "p.json: not a valid moor plan: not a JSON object");
+	expect_bad("{\"format_version\": 3}",
+		   "p.json: plan format version 3 is not supported (this moor "
+		   "reads version 2)");
 	expect_bad("{\"format_version\": 2}",
-		   "p.json: plan format version 2 is not supported (this moor "
-		   "reads version 1)");
-	expect_bad("{\"format_version\": 1}",
 		   "p.json: not a valid moor plan: spec is missing");
 	/* Editing the observed set is caught. */
 	assert_int_equal(rc_plan_to_json(f->plan, &a, &err), 0);
