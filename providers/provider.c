@@ -150,6 +150,26 @@ void prov_target_group_list_release(struct prov_target_group_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void prov_lb_release(struct prov_lb *lb)
+{
+	if (!lb)
+		return;
+	free(lb->arn);
+	free(lb->name);
+	free_strv(lb->azs, lb->n_azs);
+	memset(lb, 0, sizeof(*lb));
+}
+
+void prov_lb_list_release(struct prov_lb_list *l)
+{
+	if (!l)
+		return;
+	for (size_t k = 0; k < l->n; k++)
+		prov_lb_release(&l->v[k]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 void prov_address_release(struct prov_address *a)
 {
 	if (!a)

@@ -166,6 +166,19 @@ struct prov_target_group_list {
 	size_t n;
 };
 
+/* An ELBv2 load balancer, as far as its target groups need it. */
+struct prov_lb {
+	char *arn;
+	char *name;
+	char **azs; /* zones of its subnets: where its targets get traffic */
+	size_t n_azs;
+};
+
+struct prov_lb_list {
+	struct prov_lb *v;
+	size_t n;
+};
+
 struct prov_address {
 	char *allocation_id;
 	char *public_ip;
@@ -256,6 +269,9 @@ struct prov_ops {
 			     struct util_err *err);
 	int (*addresses)(struct prov *p, const struct prov_address_query *q,
 			 struct prov_address_list *ret, struct util_err *err);
+	/* ELBv2 load balancers by ARN (target groups' lb_arns). */
+	int (*lbs_v2)(struct prov *p, const char *const *arns, size_t n,
+		      struct prov_lb_list *ret, struct util_err *err);
 
 	/*
 	 * Mutate.  Register/deregister take any number of members and batch
@@ -268,6 +284,10 @@ struct prov_ops {
 	int (*classic_deregister)(struct prov *p, const char *lb,
 				  const char *const *instance_ids, size_t n,
 				  struct util_err *err);
+	/* Add Availability Zones to a Classic ELB (idempotent). */
+	int (*classic_enable_zones)(struct prov *p, const char *lb,
+				    const char *const *zones, size_t n,
+				    struct util_err *err);
 	int (*tg_register)(struct prov *p, const char *tg_arn,
 			   const struct prov_target_ref *targets, size_t n,
 			   struct util_err *err);
@@ -304,6 +324,8 @@ void prov_classic_lb_list_release(struct prov_classic_lb_list *l);
 void prov_target_release(struct prov_target *t);
 void prov_target_group_release(struct prov_target_group *tg);
 void prov_target_group_list_release(struct prov_target_group_list *l);
+void prov_lb_release(struct prov_lb *lb);
+void prov_lb_list_release(struct prov_lb_list *l);
 void prov_address_release(struct prov_address *a);
 void prov_address_list_release(struct prov_address_list *l);
 void prov_identity_release(struct prov_identity *id);

@@ -246,6 +246,21 @@ static bool bound_as_planned(const struct prov_address *ad,
 	       util_streq(ad->private_ip, s->to.private_ip);
 }
 
+static bool zones_enabled(const struct rc_obs_group *g, const struct rc_step *s)
+{
+	if (!g || !g->classic)
+		return false;
+	for (size_t i = 0; i < s->n_zones; i++) {
+		bool on = false;
+
+		for (size_t k = 0; k < g->classic->n_azs && !on; k++)
+			on = util_streq(g->classic->azs[k], s->zones[i]);
+		if (!on)
+			return false;
+	}
+	return true;
+}
+
 /* Whether the world already looks as s would leave it. */
 static bool already(struct applier *a, const struct rc_world *w,
 		    const struct rc_step *s)
@@ -285,6 +300,8 @@ static bool already(struct applier *a, const struct rc_world *w,
 		ad = step_address(a, w, s, &n);
 		return ad && !ad->association_id && !ad->instance_id &&
 		       !ad->eni_id;
+	case RC_ACT_ENABLE_ZONES:
+		return zones_enabled(step_group(w, s), s);
 	case RC_ACT_WAIT:
 		break;
 	}
@@ -457,6 +474,11 @@ static int call(struct applier *a, const struct rc_world *w,
 		r = p->ops->disassociate(p, ad->association_id, err);
 		break;
 	}
+	case RC_ACT_ENABLE_ZONES:
+		r = p->ops->classic_enable_zones(p, s->label,
+						 (const char *const *)s->zones,
+						 s->n_zones, err);
+		break;
 	case RC_ACT_WAIT:
 		break;
 	}

@@ -81,6 +81,12 @@ void rc_reads_release(struct rc_reads *r)
 	rc_strv_free(r->public_ips, r->n_public_ips);
 	rc_strv_free(r->names, r->n_names);
 	rc_strv_free(r->eni_ids, r->n_eni_ids);
+	for (size_t i = 0; i < r->n_tg_wants; i++) {
+		free(r->tg_wants[i].tg);
+		free(r->tg_wants[i].id);
+		free(r->tg_wants[i].selector);
+	}
+	free(r->tg_wants);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -194,6 +200,23 @@ int rc_reads_add_selector(struct rc_reads *r, const struct spec_tag *tags,
 	return 0;
 }
 
+static void tg_want_add(struct rc_reads *r, const struct spec_lb *lb,
+			const struct spec_member *m)
+{
+	struct rc_tg_want *tw;
+
+	r->tg_wants = util_xrealloc(r->tg_wants,
+				    (r->n_tg_wants + 1) * sizeof(*r->tg_wants));
+	tw = &r->tg_wants[r->n_tg_wants++];
+	tw->tg = util_xstrdup(lb->name);
+	tw->id = m->kind == SPEC_MEMBER_ID ? util_xstrdup(m->id) : NULL;
+	tw->selector = m->kind == SPEC_MEMBER_SELECTOR
+			       ? rc_selector_key(m->tags, m->n_tags, m->states,
+						 m->n_states)
+			       : NULL;
+	tw->port = m->port;
+}
+
 int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 		       const bool *use_lb, const bool *use_eip,
 		       struct util_err *err)
@@ -210,6 +233,9 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 		for (size_t k = 0; k < lb->n_members; k++) {
 			const struct spec_member *m = &lb->members[k];
 
+			if (lb->kind == SPEC_LB_TARGET_GROUP &&
+			    m->kind != SPEC_MEMBER_IP)
+				tg_want_add(r, lb, m);
 			if (m->kind == SPEC_MEMBER_ID) {
 				strv_push(&r->instance_ids, &r->n_instance_ids,
 					  m->id);
@@ -307,6 +333,7 @@ enum task_kind {
 	T_ADDRESSES,
 	T_ENIS,
 	T_IDENTITY,
+	T_LBS,
 };
 
 struct task {
@@ -320,12 +347,15 @@ struct task {
 	struct prov_address_list addresses;
 	struct prov_eni_list enis;
 	struct prov_identity identity;
+	struct prov_lb_list lbs;
 };
 
 struct observe_ctx {
 	struct prov *p;
 	const struct rc_reads *r;
 	struct task *tasks;
+	char **lb_arns; /* T_LBS */
+	size_t n_lb_arns;
 };
 
 static void run_task(void *arg, size_t i)
@@ -402,6 +432,11 @@ static void run_task(void *arg, size_t i)
 		t->r = p->ops->identity(p, &t->identity, &t->err);
 		util_err_prefix(&t->err, "get caller identity");
 		break;
+	case T_LBS:
+		t->r = p->ops->lbs_v2(p, (const char *const *)c->lb_arns,
+				      c->n_lb_arns, &t->lbs, &t->err);
+		util_err_prefix(&t->err, "describe load balancers");
+		break;
 	}
 }
 
@@ -463,6 +498,7 @@ static void task_release(struct task *t)
 	prov_address_list_release(&t->addresses);
 	prov_eni_list_release(&t->enis);
 	prov_identity_release(&t->identity);
+	prov_lb_list_release(&t->lbs);
 }
 
 static int cmp_instance(const void *a, const void *b)
@@ -564,6 +600,81 @@ static void build_selector_results(struct rc_world *w, const struct rc_reads *r,
 	}
 }
 
+/* Whether instance id on port is a present target of tg. */
+static bool tg_has(const struct prov_target_group *tg, const char *id, int port)
+{
+	for (size_t i = 0; i < tg->n_targets; i++)
+		if (util_streq(tg->targets[i].id, id) &&
+		    tg->targets[i].port == port &&
+		    rc_target_present(&tg->targets[i]))
+			return true;
+	return false;
+}
+
+/* Whether the planner will register one of tw's instances with its group. */
+static bool tg_want_missing(const struct rc_world *w,
+			    const struct rc_tg_want *tw,
+			    const struct prov_target_group **ret_tg)
+{
+	const struct rc_obs_group *g = rc_world_group(w, SPEC_LB_TARGET_GROUP,
+						      tw->tg);
+	const struct rc_obs_selector *sel;
+	int port;
+
+	if (!g || !g->tg || g->tg->target_type != PROV_TARGET_INSTANCE ||
+	    !g->tg->n_lb_arns)
+		return false;
+	*ret_tg = g->tg;
+	port = tw->port ? tw->port : g->tg->port;
+	if (tw->id)
+		return !tg_has(g->tg, tw->id, port);
+	sel = rc_world_selector(w, tw->selector);
+	for (size_t i = 0; sel && i < sel->n_ids; i++)
+		if (!tg_has(g->tg, sel->ids[i], port))
+			return true;
+	return false;
+}
+
+/*
+ * The zones of the load balancers of the target groups the planner will
+ * register instances with, in one call after the others (it needs their
+ * answers); no call when no such registration is coming.
+ */
+static int observe_lb_zones(struct prov *p, const struct rc_reads *r,
+			    const struct rc_observe_opts *opts,
+			    struct rc_world *w, struct util_err *err)
+{
+	struct task t = { .kind = T_LBS };
+	struct observe_ctx ctx = { .p = p, .r = r, .tasks = &t };
+	int rv = 0;
+
+	for (size_t i = 0; i < r->n_tg_wants; i++) {
+		const struct prov_target_group *tg = NULL;
+
+		if (!tg_want_missing(w, &r->tg_wants[i], &tg))
+			continue;
+		for (size_t k = 0; k < tg->n_lb_arns; k++)
+			strv_push(&ctx.lb_arns, &ctx.n_lb_arns, tg->lb_arns[k]);
+	}
+	rc_strv_sort_uniq(ctx.lb_arns, &ctx.n_lb_arns);
+	if (!ctx.n_lb_arns)
+		goto out;
+	run_task(&ctx, 0);
+	retry_failed(&ctx, 1, opts);
+	w->n_calls++;
+	if (t.r < 0) {
+		util_err_copy(err, &t.err);
+		rv = t.r;
+		goto out;
+	}
+	w->lbs = t.lbs;
+	memset(&t.lbs, 0, sizeof(t.lbs));
+out:
+	task_release(&t);
+	rc_strv_free(ctx.lb_arns, ctx.n_lb_arns);
+	return rv;
+}
+
 int rc_observe(struct prov *p, struct rc_reads *r,
 	       const struct rc_observe_opts *opts, struct rc_world *ret,
 	       struct util_err *err)
@@ -640,6 +751,7 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 			w.have_identity = true;
 			break;
 		case T_SELECTOR:
+		case T_LBS:
 			break;
 		}
 	}
@@ -663,6 +775,8 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 		g->tg = find_tg(&w.tgs, g->ref);
 	}
 	/* Already sorted: classic before target groups, refs sorted. */
+	if ((rv = observe_lb_zones(p, r, opts, &w, err)) < 0)
+		goto out;
 	*ret = w;
 	memset(&w, 0, sizeof(w));
 out:
@@ -682,6 +796,7 @@ void rc_world_release(struct rc_world *w)
 	prov_address_list_release(&w->addresses);
 	prov_classic_lb_list_release(&w->classic);
 	prov_target_group_list_release(&w->tgs);
+	prov_lb_list_release(&w->lbs);
 	for (size_t i = 0; i < w->n_groups; i++)
 		free(w->groups[i].ref);
 	free(w->groups);
@@ -735,6 +850,14 @@ const struct rc_obs_selector *rc_world_selector(const struct rc_world *w,
 	for (size_t i = 0; i < w->n_selectors; i++)
 		if (!strcmp(w->selectors[i].key, key))
 			return &w->selectors[i];
+	return NULL;
+}
+
+const struct prov_lb *rc_world_lb(const struct rc_world *w, const char *arn)
+{
+	for (size_t i = 0; arn && i < w->lbs.n; i++)
+		if (util_streq(w->lbs.v[i].arn, arn))
+			return &w->lbs.v[i];
 	return NULL;
 }
 
@@ -924,9 +1047,34 @@ static void fp_eni(const struct prov_eni *e, char out[UTIL_SHA256_HEX_SIZE])
 	util_sha256_final_hex(&h, out);
 }
 
+/* The sorted distinct union of a Classic ELB's zones and more. */
+static void fp_zones(struct util_sha256 *h, const struct prov_classic_lb *lb,
+		     char *const *more, size_t n_more)
+{
+	char **z = util_xcalloc(lb->n_azs + n_more + 1, sizeof(*z));
+	size_t n = 0;
+
+	for (size_t i = 0; i < lb->n_azs; i++)
+		z[n++] = util_xstrdup(lb->azs[i]);
+	for (size_t i = 0; i < n_more; i++)
+		z[n++] = util_xstrdup(more[i]);
+	rc_strv_sort_uniq(z, &n);
+	field_int(h, (long)n);
+	for (size_t i = 0; i < n; i++)
+		field(h, z[i]);
+	rc_strv_free(z, n);
+}
+
 void rc_fp_group_members(const struct rc_obs_group *g,
 			 char *const *sorted_members, size_t n,
 			 char out[UTIL_SHA256_HEX_SIZE])
+{
+	rc_fp_group_zones(g, NULL, 0, sorted_members, n, out);
+}
+
+void rc_fp_group_zones(const struct rc_obs_group *g, char *const *zones,
+		       size_t n_zones, char *const *sorted_members, size_t n,
+		       char out[UTIL_SHA256_HEX_SIZE])
 {
 	struct util_sha256 h;
 
@@ -936,6 +1084,7 @@ void rc_fp_group_members(const struct rc_obs_group *g,
 	field(&h, g->ref);
 	if (g->classic) {
 		field(&h, g->classic->vpc_id);
+		fp_zones(&h, g->classic, zones, n_zones);
 	} else if (g->tg) {
 		field(&h, g->tg->arn);
 		field(&h, g->tg->vpc_id);

@@ -40,7 +40,9 @@
  *   instance   found, state, VPC, subnet, AZ, primary private IP, the ENIs
  *              (ids, device index, private IPs)
  *   eni        found, VPC, attached instance, private IPs
- *   group      found, VPC, (target groups: ARN, target type, port), the
+ *   group      found, VPC, (Classic ELBs: the sorted enabled zones, which
+ *              registrations depend on and the enable-zones step
+ *              changes; target groups: ARN, target type, port), the
  *              sorted set of present members (id, or id:port for target
  *              groups) -- not their health, which changes by itself
  *   address    how many match, allocation id, public IP, domain, and the
@@ -67,6 +69,17 @@ struct rc_selector {
 #define RC_ADDRESS_FILTER_MAX 200
 
 /*
+ * An instance member declared for a target group (rc_reads_from_spec):
+ * an id, or the instances a selector matches, on port (0 = the group's).
+ */
+struct rc_tg_want {
+	char *tg;	/* the group as the spec names it */
+	char *id;	/* an instance id, or NULL */
+	char *selector; /* else a selector key (rc_selector.key) */
+	int port;
+};
+
+/*
  * What rc_observe() reads.  The rc_reads_add*() functions append;
  * rc_observe() sorts and de-duplicates before reading.
  */
@@ -88,6 +101,14 @@ struct rc_reads {
 	char **eni_ids;
 	size_t n_eni_ids;
 	bool identity; /* also ask who we are (plan records the account) */
+	/*
+	 * When one of these is not registered yet, rc_observe() also reads
+	 * the zones of that target group's load balancers (one batched
+	 * lbs_v2 call after the others), for the planner's zone check; when
+	 * every one is, nothing more is read.
+	 */
+	struct rc_tg_want *tg_wants;
+	size_t n_tg_wants;
 };
 
 #define RC_READS_INIT \
@@ -147,6 +168,7 @@ struct rc_world {
 	struct prov_address_list addresses;
 	struct prov_classic_lb_list classic;
 	struct prov_target_group_list tgs;
+	struct prov_lb_list lbs; /* ELBv2, only when tg_wants needed them */
 	struct rc_obs_group *groups;
 	size_t n_groups;
 	struct rc_obs_selector *selectors;
@@ -188,6 +210,7 @@ const struct rc_obs_group *rc_world_group(const struct rc_world *w,
 					  const char *ref);
 const struct rc_obs_selector *rc_world_selector(const struct rc_world *w,
 						const char *key);
+const struct prov_lb *rc_world_lb(const struct rc_world *w, const char *arn);
 /*
  * The addresses matching (ref, value): *ret_n is how many (0, 1, or more
  * when several share a Name tag); returns the first or NULL.
@@ -240,6 +263,10 @@ int rc_fingerprint(const struct rc_world *w, const char *key,
 void rc_fp_group_members(const struct rc_obs_group *g,
 			 char *const *sorted_members, size_t n,
 			 char out[UTIL_SHA256_HEX_SIZE]);
+/* The same once zones (any order) are also enabled on a Classic ELB. */
+void rc_fp_group_zones(const struct rc_obs_group *g, char *const *zones,
+		       size_t n_zones, char *const *sorted_members, size_t n,
+		       char out[UTIL_SHA256_HEX_SIZE]);
 
 /* Sorted string arrays (char **, size_t). */
 void rc_strv_sort_uniq(char **v, size_t *n);

@@ -15,6 +15,7 @@
 
 static const char *const phase_names[] = {
 	[RC_PHASE_ALLOCATE] = "allocate",
+	[RC_PHASE_ENABLE_ZONES] = "enable-zones",
 	[RC_PHASE_REGISTER] = "register",
 	[RC_PHASE_WAIT_HEALTHY] = "wait-healthy",
 	[RC_PHASE_ADDRESS] = "address",
@@ -31,6 +32,7 @@ static const char *const action_names[] = {
 	[RC_ACT_MOVE] = "move",
 	[RC_ACT_DEREGISTER] = "deregister",
 	[RC_ACT_DISASSOCIATE] = "disassociate",
+	[RC_ACT_ENABLE_ZONES] = "enable-zones",
 };
 
 static const char *const until_names[] = {
@@ -118,6 +120,7 @@ size_t rc_step_changes(const struct rc_step *s)
 	case RC_ACT_ASSOCIATE:
 	case RC_ACT_MOVE:
 	case RC_ACT_DISASSOCIATE:
+	case RC_ACT_ENABLE_ZONES: /* one call, whatever the zones */
 		break;
 	}
 	return 1;
@@ -242,6 +245,9 @@ void rc_step_release(struct rc_step *s)
 	free(s->reason);
 	free(s->tg_arn);
 	members_release(s->members, s->n_members);
+	for (size_t i = 0; i < s->n_zones; i++)
+		free(s->zones[i]);
+	free(s->zones);
 	free(s->allocation_id);
 	free(s->public_ip);
 	free(s->name);
@@ -316,6 +322,9 @@ void rc_plan_count(const struct rc_plan *p, struct rc_plan_counts *c)
 			break;
 		case RC_ACT_DISASSOCIATE:
 			c->disassociate++;
+			break;
+		case RC_ACT_ENABLE_ZONES:
+			c->enable_zones += s->n_zones;
 			break;
 		}
 	}
@@ -686,6 +695,8 @@ struct group_ctx {
 	size_t n_wants;
 	struct have *have;
 	size_t n_have;
+	char **add_zones; /* enable_zones: zones to enable, sorted */
+	size_t n_add_zones;
 };
 
 static bool port_ok(struct builder *b, struct group_ctx *c,
@@ -828,7 +839,92 @@ static void collect_have(struct group_ctx *c)
 		qsort(c->have, c->n_have, sizeof(*c->have), cmp_have);
 }
 
-/* Preconditions of registering w: it exists, runs, sits in the VPC. */
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (util_streq(v[i], s))
+			return true;
+	return false;
+}
+
+static void zones_list(struct buf *out, char *const *zones, size_t n)
+{
+	if (!n)
+		buf_addstr(out, "none");
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s%s", i ? ", " : "", zones[i]);
+}
+
+/*
+ * A Classic ELB routes only to instances in its enabled zones: any other
+ * would never turn healthy.  With enable_zones, note the zone to enable.
+ */
+static bool classic_zone_ok(struct builder *b, struct group_ctx *c,
+			    const struct want *wv,
+			    const struct prov_instance *in)
+{
+	const struct prov_classic_lb *lb = c->g->classic;
+	struct buf m = BUF_INIT;
+
+	if (in->az && strv_has(lb->azs, lb->n_azs, in->az))
+		return true;
+	if (in->az && c->lb->enable_zones) {
+		if (!strv_has(c->add_zones, c->n_add_zones, in->az)) {
+			c->add_zones =
+				util_xrealloc(c->add_zones,
+					      (c->n_add_zones + 1) *
+						      sizeof(*c->add_zones));
+			c->add_zones[c->n_add_zones++] = util_xstrdup(in->az);
+			rc_strv_sort_uniq(c->add_zones, &c->n_add_zones);
+		}
+		return true;
+	}
+	zones_list(&m, lb->azs, lb->n_azs);
+	err_at(b, c->label, wv->loc,
+	       "cannot register %s with %s: instance is in %s, which %s does "
+	       "not serve (it serves %s); enable the zone on the load "
+	       "balancer, or set 'enable_zones: true' on this entry",
+	       wv->id, c->label, in->az ? in->az : "no zone", c->label, m.buf);
+	buf_release(&m);
+	return false;
+}
+
+/*
+ * A target group's targets get traffic only in the zones of its load
+ * balancers' subnets, which moor does not change.  A load balancer that
+ * no longer exists sets no condition.
+ */
+static bool tg_zone_ok(struct builder *b, struct group_ctx *c,
+		       const struct want *wv, const struct prov_instance *in)
+{
+	const struct prov_target_group *tg = c->g->tg;
+
+	for (size_t i = 0; i < tg->n_lb_arns; i++) {
+		const struct prov_lb *lb = rc_world_lb(b->w, tg->lb_arns[i]);
+		struct buf m = BUF_INIT;
+		const char *name;
+
+		if (!lb || (in->az && strv_has(lb->azs, lb->n_azs, in->az)))
+			continue;
+		name = lb->name ? lb->name : lb->arn;
+		zones_list(&m, lb->azs, lb->n_azs);
+		err_at(b, c->label, wv->loc,
+		       "cannot register %s with %s: instance is in %s, where "
+		       "its load balancer %s has no subnet (it serves %s); add "
+		       "a subnet in that zone to %s, or declare an instance in "
+		       "a zone it serves",
+		       wv->id, c->label, in->az ? in->az : "no zone", name,
+		       m.buf, name);
+		buf_release(&m);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Preconditions of registering w: it exists, runs, sits in the VPC and in
+ * a zone the load balancer serves.
+ */
 static bool check_register(struct builder *b, struct group_ctx *c,
 			   const struct want *wv)
 {
@@ -859,24 +955,16 @@ static bool check_register(struct builder *b, struct group_ctx *c,
 		       vpc);
 		return false;
 	}
-	if (c->g->classic) {
-		bool served = false;
-
-		for (size_t i = 0; i < c->g->classic->n_azs; i++)
-			served |= util_streq(c->g->classic->azs[i], in->az);
-		if (!served)
-			rc_notes_add(&b->p->notes, RC_NOTE_WARNING, c->label,
-				     wv->loc,
-				     "%s is in %s, which %s does not serve: "
-				     "it would get no traffic",
-				     wv->id, in->az ? in->az : "no zone",
-				     c->label);
-	}
-	return true;
+	if (c->g->classic)
+		return classic_zone_ok(b, c, wv, in);
+	return tg_zone_ok(b, c, wv, in);
 }
 
-/* Sorted union / difference of key arrays (borrowed strings). */
-static void keys_fp(const struct rc_obs_group *g, const char **keys, size_t n,
+/*
+ * The group's fingerprint with members keys (borrowed, any order), once
+ * the plan has enabled its zones.
+ */
+static void keys_fp(const struct group_ctx *c, const char **keys, size_t n,
 		    char out[UTIL_SHA256_HEX_SIZE])
 {
 	char **dup = util_xcalloc(n + 1, sizeof(*dup));
@@ -884,7 +972,7 @@ static void keys_fp(const struct rc_obs_group *g, const char **keys, size_t n,
 	for (size_t i = 0; i < n; i++)
 		dup[i] = util_xstrdup(keys[i]);
 	rc_strv_sort_uniq(dup, &n);
-	rc_fp_group_members(g, dup, n, out);
+	rc_fp_group_zones(c->g, c->add_zones, c->n_add_zones, dup, n, out);
 	rc_strv_free(dup, n);
 }
 
@@ -926,6 +1014,32 @@ static void hold_back(struct builder *b, const struct group_ctx *c,
 	free(keys);
 }
 
+/*
+ * Enable the zones new members need, before registering them; returns
+ * the step's id.
+ */
+static unsigned plan_enable_zones(struct builder *b, struct group_ctx *c)
+{
+	struct rc_step *st;
+	struct buf m = BUF_INIT;
+
+	if (!c->n_add_zones)
+		return 0;
+	st = new_step(b, RC_PHASE_ENABLE_ZONES, RC_ACT_ENABLE_ZONES, c->key,
+		      c->label, c->lb->loc);
+	st->group_kind = c->lb->kind;
+	st->zones = util_xcalloc(c->n_add_zones, sizeof(*st->zones));
+	for (size_t i = 0; i < c->n_add_zones; i++)
+		st->zones[st->n_zones++] = util_xstrdup(c->add_zones[i]);
+	zones_list(&m, c->add_zones, c->n_add_zones);
+	st->reason = util_xasprintf("enable_zones: new members sit in %s, "
+				    "which %s does not serve",
+				    m.buf, c->label);
+	buf_release(&m);
+	step_pre_now(b, st, c->key);
+	return st->id;
+}
+
 static unsigned min_healthy_floor(const struct spec_lb *lb, size_t desired)
 {
 	const struct spec_min_healthy *mh = &lb->min_healthy;
@@ -949,7 +1063,7 @@ static void plan_group(struct builder *b, size_t idx)
 	size_t stay_healthy = 0, healthy_now = 0, undeclared = 0;
 	unsigned floor;
 	bool ok = true;
-	unsigned reg_id = 0, wait_id = 0, dereg_id = 0;
+	unsigned reg_id = 0, wait_id = 0, dereg_id = 0, zones_id = 0;
 	size_t n_errors_before = b->errors->n_errors;
 	char fp[UTIL_SHA256_HEX_SIZE];
 
@@ -1057,6 +1171,7 @@ static void plan_group(struct builder *b, size_t idx)
 	fpkeys = util_xcalloc(c.n_have + n_reg + 1, sizeof(*fpkeys));
 	for (size_t i = 0; i < c.n_have; i++)
 		fpkeys[n_fpkeys++] = c.have[i].key;
+	zones_id = plan_enable_zones(b, &c);
 	if (n_reg) {
 		struct rc_step *st = new_step(b, RC_PHASE_REGISTER,
 					      RC_ACT_REGISTER, c.key, c.label,
@@ -1066,7 +1181,10 @@ static void plan_group(struct builder *b, size_t idx)
 		if (c.g->tg)
 			st->tg_arn = util_xstrdup(c.g->tg->arn);
 		st->reason = util_xstrdup("declared, not registered");
-		step_pre_now(b, st, c.key);
+		/* The group as the enable-zones step leaves it. */
+		keys_fp(&c, fpkeys, n_fpkeys, fp);
+		step_pre(st, c.key, fp);
+		step_dep(st, zones_id);
 		for (size_t i = 0; i < n_reg; i++) {
 			add_member(st, b->w, reg[i]->id, reg[i]->port,
 				   reg[i]->az);
@@ -1080,7 +1198,7 @@ static void plan_group(struct builder *b, size_t idx)
 		}
 		reg_id = st->id;
 	}
-	keys_fp(c.g, fpkeys, n_fpkeys, fp);
+	keys_fp(&c, fpkeys, n_fpkeys, fp);
 
 	if (lb->wait != SPEC_WAIT_NONE && (n_reg || n_extra)) {
 		struct rc_step *st;
@@ -1153,7 +1271,7 @@ static void plan_group(struct builder *b, size_t idx)
 			if (!gone)
 				left[n_left++] = fpkeys[i];
 		}
-		keys_fp(c.g, left, n_left, fp);
+		keys_fp(&c, left, n_left, fp);
 		free(left);
 		if (lb->drain_wait) {
 			st = new_step(b, RC_PHASE_WAIT_DRAINED, RC_ACT_WAIT,
@@ -1196,6 +1314,7 @@ out:
 	for (size_t i = 0; i < c.n_have; i++)
 		free(c.have[i].key);
 	free(c.have);
+	rc_strv_free(c.add_zones, c.n_add_zones);
 	free(reg);
 	free(extra);
 	free(hold);

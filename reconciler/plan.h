@@ -20,15 +20,17 @@
  * an address is never left unattached:
  *
  *   1 allocate      addresses declared `allocate: true`, none found by name
- *   2 register      missing members, one batched step per group
- *   3 wait          until the new members are healthy (or registered),
+ *   2 enable-zones  Classic ELBs with `enable_zones: true`: the zones of new
+ *                   members the ELB does not serve yet, one step per ELB
+ *   3 register      missing members, one batched step per group
+ *   4 wait          until the new members are healthy (or registered),
  *                   as the group's `wait` says, up to its `timeout`
- *   4 address       associate (unbound -> target), move (bound elsewhere ->
+ *   5 address       associate (unbound -> target), move (bound elsewhere ->
  *                   target: one AssociateAddress, reassociation allowed)
- *   5 deregister    undeclared members of exclusive groups, only after the
+ *   6 deregister    undeclared members of exclusive groups, only after the
  *                   group's registrations and waits succeeded
- *   6 wait          until deregistered members have drained (`drain: wait`)
- *   7 disassociate  addresses declared `none`
+ *   7 wait          until deregistered members have drained (`drain: wait`)
+ *   8 disassociate  addresses declared `none`
  *
  * Steps of one phase touch different resources and run concurrently.
  *
@@ -39,6 +41,13 @@
  * and skips a step whose world changed.  rc_plan.observed holds the
  * fingerprints as observed when planning; a saved plan is stale when any
  * of them changed.
+ *
+ * Zones: an instance to register must sit in an Availability Zone the load
+ * balancer serves (a Classic ELB's enabled zones; for a target group, the
+ * zones of every load balancer it is attached to), else it gets no
+ * traffic and never turns healthy.  That is an error at the member's
+ * line, unless the Classic ELB's entry says `enable_zones: true`: then
+ * the enable-zones step comes first and its registration depends on it.
  *
  * Guards (errors, the plan is refused):
  *  - min_healthy: a deregistration never takes a group below its floor of
@@ -58,8 +67,8 @@
  *    adds as many as it removes passes; an empty or mistyped selector that
  *    would empty the group does not.  Additive groups never deregister.
  *  - max_changes: member registrations + member deregistrations + address
- *    operations (allocate, associate, move, disassociate) must not exceed
- *    it.  Waits are not changes.
+ *    operations (allocate, associate, move, disassociate) + zone
+ *    enablings (one per step) must not exceed it.  Waits are not changes.
  *
  * A plan *differs* (rc_plan_differs) when live state differs from the
  * spec: it has changes, or changes held back by a guard.  It *has
@@ -76,6 +85,7 @@
 
 enum rc_phase {
 	RC_PHASE_ALLOCATE = 1,
+	RC_PHASE_ENABLE_ZONES,
 	RC_PHASE_REGISTER,
 	RC_PHASE_WAIT_HEALTHY,
 	RC_PHASE_ADDRESS,
@@ -83,7 +93,7 @@ enum rc_phase {
 	RC_PHASE_WAIT_DRAINED,
 	RC_PHASE_DISASSOCIATE,
 };
-#define RC_N_PHASES 7
+#define RC_N_PHASES 8
 
 enum rc_action {
 	RC_ACT_ALLOCATE = 0,
@@ -93,6 +103,7 @@ enum rc_action {
 	RC_ACT_MOVE,
 	RC_ACT_DEREGISTER,
 	RC_ACT_DISASSOCIATE,
+	RC_ACT_ENABLE_ZONES, /* Classic ELB: enable Availability Zones */
 };
 
 enum rc_until {
@@ -139,6 +150,8 @@ struct rc_step {
 	enum rc_until until;  /* RC_ACT_WAIT */
 	uint64_t timeout_ms;  /* RC_ACT_WAIT */
 	unsigned min_healthy; /* RC_ACT_DEREGISTER: floor, 0 = none */
+	char **zones;	      /* RC_ACT_ENABLE_ZONES: sorted, distinct */
+	size_t n_zones;
 
 	/* Addresses. */
 	char *allocation_id; /* NULL until allocated */
@@ -252,6 +265,7 @@ struct rc_plan_counts {
 	size_t changes; /* as --max-changes counts them */
 	size_t allocate, register_members, deregister_members;
 	size_t associate, move, disassociate;
+	size_t enable_zones; /* zones enabled (all steps) */
 	size_t waits;
 	size_t held_back; /* members held back by a guard */
 	size_t warnings, infos;

@@ -144,6 +144,14 @@ static cJSON *step_json(const struct rc_step *s)
 	}
 	if (s->action == RC_ACT_DEREGISTER)
 		cJSON_AddNumberToObject(o, "min_healthy", s->min_healthy);
+	if (s->action == RC_ACT_ENABLE_ZONES) {
+		cJSON *z = cJSON_CreateArray();
+
+		for (size_t i = 0; i < s->n_zones; i++)
+			cJSON_AddItemToArray(z,
+					     cJSON_CreateString(s->zones[i]));
+		cJSON_AddItemToObject(o, "zones", z);
+	}
 	if (!group) {
 		cJSON *a = cJSON_CreateObject();
 
@@ -201,6 +209,7 @@ static cJSON *summary_json(const struct rc_plan *p)
 	cJSON_AddNumberToObject(o, "associate", (double)c.associate);
 	cJSON_AddNumberToObject(o, "move", (double)c.move);
 	cJSON_AddNumberToObject(o, "disassociate", (double)c.disassociate);
+	cJSON_AddNumberToObject(o, "enable_zones", (double)c.enable_zones);
 	cJSON_AddNumberToObject(o, "waits", (double)c.waits);
 	cJSON_AddNumberToObject(o, "warnings", (double)c.warnings);
 	cJSON_AddNumberToObject(o, "infos", (double)c.infos);
@@ -584,6 +593,8 @@ static bool action_in_phase(enum rc_action a, enum rc_phase ph)
 		return ph == RC_PHASE_DEREGISTER;
 	case RC_ACT_DISASSOCIATE:
 		return ph == RC_PHASE_DISASSOCIATE;
+	case RC_ACT_ENABLE_ZONES:
+		return ph == RC_PHASE_ENABLE_ZONES;
 	}
 	return false;
 }
@@ -706,6 +717,30 @@ static void read_deps(struct rd *rd, const cJSON *v, struct rc_step *s,
 	}
 }
 
+/* An enable-zones step's "zones": a non-empty list of zone names. */
+static void read_zones(struct rd *rd, const cJSON *o, struct rc_step *s)
+{
+	const cJSON *v = get(rd, o, "zones", s->action == RC_ACT_ENABLE_ZONES);
+	const cJSON *x;
+
+	if (!v)
+		return;
+	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+		bad(rd, "zones", "must be a non-empty list");
+		return;
+	}
+	s->zones = util_xcalloc((size_t)cJSON_GetArraySize(v),
+				sizeof(*s->zones));
+	cJSON_ArrayForEach(x, v)
+	{
+		if (!cJSON_IsString(x) || !*x->valuestring) {
+			bad(rd, "zones", "must be zone names");
+			return;
+		}
+		s->zones[s->n_zones++] = util_xstrdup(x->valuestring);
+	}
+}
+
 static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		      size_t index, size_t n_steps)
 {
@@ -759,6 +794,7 @@ static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 						  9e15);
 	}
 	s->min_healthy = (unsigned)get_num(rd, o, "min_healthy", false, 0, 1e9);
+	read_zones(rd, o, s);
 	if ((v = get(rd, o, "address", false)) != NULL && cJSON_IsObject(v)) {
 		const cJSON *h = get(rd, v, "hijack", false);
 

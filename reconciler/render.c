@@ -24,6 +24,7 @@ static char sign_of(const struct rc_step *s)
 		return '*';
 	case RC_ACT_REGISTER:
 	case RC_ACT_ASSOCIATE:
+	case RC_ACT_ENABLE_ZONES:
 		return '+';
 	case RC_ACT_MOVE:
 		return '~';
@@ -136,6 +137,11 @@ void rc_render_step(const struct rc_step *s, unsigned flags, size_t max_members,
 		buf_addstr(out, "disassociate from ");
 		binding(out, &s->from);
 		break;
+	case RC_ACT_ENABLE_ZONES:
+		buf_addf(out, "enable zone%s ", s->n_zones == 1 ? "" : "s");
+		for (size_t i = 0; i < s->n_zones; i++)
+			buf_addf(out, "%s%s", i ? ", " : "", s->zones[i]);
+		break;
 	}
 	if (s->reason) {
 		if (color)
@@ -181,6 +187,12 @@ void rc_render_summary(const struct rc_plan *p, struct buf *out)
 	} else {
 		buf_addstr(out, "Plan: ");
 		count(out, &first, c.allocate, "allocate");
+		if (c.enable_zones) {
+			buf_addf(out, "%s%zu zone%s to enable",
+				 first ? "" : ", ", c.enable_zones,
+				 c.enable_zones == 1 ? "" : "s");
+			first = false;
+		}
 		count(out, &first, c.register_members, "register");
 		count(out, &first, c.associate, "associate");
 		count(out, &first, c.move, "move");

@@ -881,12 +881,13 @@ static void decode_lb(struct dec *c, const struct spec_node *n,
 		DRAIN,
 		DRAIN_TIMEOUT,
 		MIN_HEALTHY,
+		ENABLE_ZONES,
 	};
-	static const char *const names[] = { "classic",	    "target_group",
-					     "members",	    "ownership",
-					     "wait",	    "timeout",
-					     "drain",	    "drain_timeout",
-					     "min_healthy", NULL };
+	static const char *const names[] = {
+		"classic",     "target_group", "members", "ownership",
+		"wait",	       "timeout",      "drain",	  "drain_timeout",
+		"min_healthy", "enable_zones", NULL
+	};
 	static const struct hint hints[] = { { "instances", "members" },
 					     { "targets", "members" },
 					     { "elb", "classic" },
@@ -983,6 +984,13 @@ static void decode_lb(struct dec *c, const struct spec_node *n,
 			     &lb->drain_timeout_ms);
 	if (f[MIN_HEALTHY].key)
 		decode_min_healthy(c, f[MIN_HEALTHY].val, &lb->min_healthy);
+	if (f[ENABLE_ZONES].key && k == TARGET_GROUP)
+		err(c, f[ENABLE_ZONES].key->loc,
+		    "'enable_zones' is only for classic ELBs: a target group "
+		    "serves the zones of its load balancers' subnets");
+	else if (f[ENABLE_ZONES].key)
+		get_bool(c, f[ENABLE_ZONES].val, "'enable_zones'",
+			 &lb->enable_zones);
 
 	if (f[TIMEOUT].key && f[WAIT].key && lb->wait == SPEC_WAIT_NONE)
 		warn(c, f[TIMEOUT].key->loc,

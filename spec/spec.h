@@ -95,6 +95,12 @@ struct spec_lb {
 	bool drain_wait;
 	uint64_t drain_timeout_ms;
 	struct spec_min_healthy min_healthy;
+	/*
+	 * Classic ELBs only: enable the Availability Zones of new members the
+	 * ELB does not serve yet (one EnableAvailabilityZonesForLoadBalancer
+	 * before the registrations), instead of refusing them.  Default off.
+	 */
+	bool enable_zones;
 };
 
 enum spec_eip_ref {

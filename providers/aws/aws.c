@@ -116,6 +116,22 @@ static int aws_target_groups(struct prov *p, const char *const *names_or_arns,
 					a->concurrency, a->tg_cache, ret, err);
 }
 
+static int aws_lbs_v2(struct prov *p, const char *const *arns, size_t n,
+		      struct prov_lb_list *ret, struct util_err *err)
+{
+	struct aws *a = aws_of(p);
+
+	return awsp_elbv2_load_balancers(a->client, arns, n, a->concurrency,
+					 ret, err);
+}
+
+static int aws_classic_enable_zones(struct prov *p, const char *lb,
+				    const char *const *zones, size_t n,
+				    struct util_err *err)
+{
+	return awsp_elb_enable_zones(aws_of(p)->client, lb, zones, n, err);
+}
+
 static int aws_addresses(struct prov *p, const struct prov_address_query *q,
 			 struct prov_address_list *ret, struct util_err *err)
 {
@@ -184,8 +200,10 @@ static const struct prov_ops aws_ops = {
 	.classic_lbs = aws_classic_lbs,
 	.target_groups = aws_target_groups,
 	.addresses = aws_addresses,
+	.lbs_v2 = aws_lbs_v2,
 	.classic_register = aws_classic_register,
 	.classic_deregister = aws_classic_deregister,
+	.classic_enable_zones = aws_classic_enable_zones,
 	.tg_register = aws_tg_register,
 	.tg_deregister = aws_tg_deregister,
 	.associate = aws_associate,

@@ -429,6 +429,14 @@ static int reg_parse_cb(void *ctx, const char *xml, size_t len,
 	return awsp_elb_parse_instances(xml, len, rc->root, NULL, err);
 }
 
+static int zones_parse_cb(void *ctx, const char *xml, size_t len,
+			  struct util_err *err)
+{
+	const struct reg_ctx *rc = ctx;
+
+	return awsp_query_parse_empty(xml, len, rc->root, err);
+}
+
 int awsp_elb_register(struct awsp_client *c, const char *lb,
 		      const char *const *ids, size_t n, bool deregister,
 		      struct util_err *err)
@@ -467,5 +475,29 @@ int awsp_elb_register(struct awsp_client *c, const char *lb,
 		awsp_query_release(&q);
 	}
 	free(uniq);
+	return r;
+}
+
+/* --- EnableAvailabilityZonesForLoadBalancer -------------------------------- */
+
+int awsp_elb_enable_zones(struct awsp_client *c, const char *lb,
+			  const char *const *zones, size_t n,
+			  struct util_err *err)
+{
+	static const char action[] = "EnableAvailabilityZonesForLoadBalancer";
+	struct reg_ctx rc = {
+		"EnableAvailabilityZonesForLoadBalancerResponse"
+	};
+	struct awsp_query q;
+	int r;
+
+	/* Enabling an enabled zone changes nothing: idempotent. */
+	awsp_query_init(&q, action, elb_version());
+	awsp_query_add(&q, "LoadBalancerName", lb);
+	awsp_query_add_member_list(&q, "AvailabilityZones", zones, n);
+	r = awsp_call_parse(c, AWSP_SVC_ELB, &q, action,
+			    AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT,
+			    zones_parse_cb, &rc, NULL, err);
+	awsp_query_release(&q);
 	return r;
 }

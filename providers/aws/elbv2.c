@@ -681,3 +681,184 @@ int awsp_elbv2_register(struct awsp_client *c, const char *tg_arn,
 	}
 	return r;
 }
+
+/* --- DescribeLoadBalancers -------------------------------------------------- */
+
+#define P_LB "DescribeLoadBalancersResult/LoadBalancers/member"
+
+struct lb_parse {
+	struct prov_lb_list *out;
+	size_t alloc;
+	struct prov_lb *cur;
+	char *next;
+};
+
+static int lb_start(void *ctx, const char *path, struct util_err *err)
+{
+	struct lb_parse *p = ctx;
+
+	(void)err;
+	if (!strcmp(path, P_LB)) {
+		UTIL_GROW(p->out->v, p->alloc, p->out->n + 1);
+		p->cur = &p->out->v[p->out->n++];
+		memset(p->cur, 0, sizeof(*p->cur));
+	}
+	return 0;
+}
+
+static int lb_text(void *ctx, const char *path, const char *text, size_t len,
+		   struct util_err *err)
+{
+	struct lb_parse *p = ctx;
+	struct prov_lb *lb = p->cur;
+	const char *rel;
+
+	(void)len;
+	(void)err;
+	if (!strcmp(path, "DescribeLoadBalancersResult/NextMarker")) {
+		awsp_set_str(&p->next, text);
+		return 0;
+	}
+	if (!lb || !(rel = awsp_xml_under(path, P_LB)))
+		return 0;
+	if (!strcmp(rel, "LoadBalancerArn"))
+		awsp_set_str(&lb->arn, text);
+	else if (!strcmp(rel, "LoadBalancerName"))
+		awsp_set_str(&lb->name, text);
+	else if (!strcmp(rel, "AvailabilityZones/member/ZoneName") && *text)
+		awsp_strv_push(&lb->azs, &lb->n_azs, text);
+	return 0;
+}
+
+static int lb_end(void *ctx, const char *path, struct util_err *err)
+{
+	struct lb_parse *p = ctx;
+
+	if (p->cur && !strcmp(path, P_LB)) {
+		if (!p->cur->arn)
+			return util_err_set(err, UTIL_EINVAL,
+					    "load balancer without "
+					    "LoadBalancerArn");
+		p->cur = NULL;
+	}
+	return 0;
+}
+
+int awsp_elbv2_parse_load_balancers(const char *xml, size_t len,
+				    struct prov_lb_list *out, char **ret_next,
+				    struct util_err *err)
+{
+	static const struct awsp_xml_handler h = { .start = lb_start,
+						   .text = lb_text,
+						   .end = lb_end };
+	struct lb_parse p = { .out = out, .alloc = out->n };
+	size_t n0 = out->n;
+	int r;
+
+	r = awsp_parse_page(xml, len, "DescribeLoadBalancersResponse", &h, &p,
+			    &p.next, ret_next, err);
+	while (r < 0 && out->n > n0)
+		prov_lb_release(&out->v[--out->n]);
+	return r;
+}
+
+struct lb_batch {
+	const char *const *arns;
+	size_t n;
+	struct prov_lb_list *out;
+};
+
+static void lb_build(void *ctx, struct awsp_query *q)
+{
+	struct lb_batch *b = ctx;
+
+	awsp_query_add_member_list(q, "LoadBalancerArns", b->arns, b->n);
+	awsp_query_add_int(q, "PageSize", AWSP_ELB_PAGE_SIZE);
+}
+
+static int lb_parse_page(void *ctx, const char *xml, size_t len,
+			 char **ret_next, struct util_err *err)
+{
+	struct lb_batch *b = ctx;
+
+	return awsp_elbv2_parse_load_balancers(xml, len, b->out, ret_next, err);
+}
+
+static int describe_lbs(struct awsp_client *c, const char *const *arns,
+			size_t n, struct prov_lb_list *out,
+			struct util_err *err)
+{
+	struct lb_batch b = { arns, n, out };
+	struct awsp_pager pg = { .svc = AWSP_SVC_ELBV2,
+				 .action = "DescribeLoadBalancers",
+				 .token_param = "Marker",
+				 .build = lb_build,
+				 .parse = lb_parse_page,
+				 .ctx = &b };
+
+	return awsp_paginate(c, &pg, err);
+}
+
+struct lbs_q {
+	struct awsp_client *c;
+	const char **arns;
+	size_t n_arns;
+	struct prov_lb_list *batches;
+};
+
+static bool lb_not_found(const struct util_err *e)
+{
+	return !strcmp(e->aws_code, "LoadBalancerNotFound");
+}
+
+/* One batch; when one ARN of it is unknown, each is asked alone. */
+static int lbs_batch(void *ctx, size_t i, struct util_err *err)
+{
+	struct lbs_q *q = ctx;
+	size_t start = i * AWSP_ELB_NAMES;
+	size_t n = awsp_chunk_len(q->n_arns, AWSP_ELB_NAMES, i);
+	struct util_err e = UTIL_ERR_INIT;
+	int r;
+
+	r = describe_lbs(q->c, q->arns + start, n, &q->batches[i], &e);
+	if (r == 0)
+		return 0;
+	prov_lb_list_release(&q->batches[i]);
+	if (!lb_not_found(&e)) {
+		util_err_copy(err, &e);
+		return r;
+	}
+	for (size_t k = 0; n > 1 && k < n; k++) {
+		util_err_clear(&e);
+		r = describe_lbs(q->c, q->arns + start + k, 1, &q->batches[i],
+				 &e);
+		if (r < 0 && !lb_not_found(&e)) {
+			util_err_copy(err, &e);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int awsp_elbv2_load_balancers(struct awsp_client *c, const char *const *arns,
+			      size_t n, unsigned conc, struct prov_lb_list *ret,
+			      struct util_err *err)
+{
+	struct lbs_q q = { .c = c };
+	size_t n_batches;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	q.arns = awsp_strv_unique(arns, n, &q.n_arns);
+	n_batches = (q.n_arns + AWSP_ELB_NAMES - 1) / AWSP_ELB_NAMES;
+	q.batches = util_xcalloc(n_batches ? n_batches : 1, sizeof(*q.batches));
+	r = awsp_ops_parallel(n_batches, conc, lbs_batch, &q, err);
+	for (size_t i = 0; i < n_batches; i++) {
+		if (r == 0)
+			AWSP_LIST_MOVE(ret, &q.batches[i]);
+		prov_lb_list_release(&q.batches[i]);
+	}
+	free(q.batches);
+	free(q.arns);
+	return r;
+}

@@ -155,6 +155,11 @@ int awsp_elb_register(struct awsp_client *c, const char *lb,
 		      const char *const *ids, size_t n, bool deregister,
 		      struct util_err *err);
 
+/* EnableAvailabilityZonesForLoadBalancer: AvailabilityZones.member.N. */
+int awsp_elb_enable_zones(struct awsp_client *c, const char *lb,
+			  const char *const *zones, size_t n,
+			  struct util_err *err);
+
 /* --- ELBv2 --------------------------------------------------------------- */
 
 int awsp_elbv2_parse_target_groups(const char *xml, size_t len,
@@ -202,6 +207,21 @@ int awsp_elbv2_target_groups(struct awsp_client *c,
 			     unsigned conc, struct awsp_tg_cache *cache,
 			     struct prov_target_group_list *ret,
 			     struct util_err *err);
+/*
+ * DescribeLoadBalancers page: ARN, name and the ZoneName of each
+ * AvailabilityZones member; NextMarker.
+ */
+int awsp_elbv2_parse_load_balancers(const char *xml, size_t len,
+				    struct prov_lb_list *out, char **ret_next,
+				    struct util_err *err);
+/*
+ * Load balancers by ARN: LoadBalancerArns.member.N, AWSP_ELB_NAMES per
+ * request (batches in parallel).  AWS fails a batch naming an unknown ARN:
+ * then each is asked alone, and unknown ones are absent.
+ */
+int awsp_elbv2_load_balancers(struct awsp_client *c, const char *const *arns,
+			      size_t n, unsigned conc, struct prov_lb_list *ret,
+			      struct util_err *err);
 int awsp_elbv2_register(struct awsp_client *c, const char *tg_arn,
 			const struct prov_target_ref *targets, size_t n,
 			bool deregister, struct util_err *err);

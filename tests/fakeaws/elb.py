@@ -120,6 +120,19 @@ def classic_deregister(ctx, p):
     return {"Instances": [{"InstanceId": i} for i in lb["instances"]]}
 
 
+def classic_enable_zones(ctx, p):
+    """EnableAvailabilityZonesForLoadBalancer: adds the zones (enabling an
+    enabled one changes nothing) and answers the updated list.  The API
+    reference documents LoadBalancerNotFound as its only own error."""
+    st = ctx.state
+    lb = st.find_classic(p["LoadBalancerName"])
+    with st.lock:
+        for z in p["AvailabilityZones"]:
+            if z not in lb["availability_zones"]:
+                lb["availability_zones"].append(z)
+        return {"AvailabilityZones": list(lb["availability_zones"])}
+
+
 def classic_describe_attributes(ctx, p):
     lb = ctx.state.find_classic(p["LoadBalancerName"])
     cd = lb["connection_draining"]
@@ -140,6 +153,7 @@ CLASSIC_HANDLERS = {
     "RegisterInstancesWithLoadBalancer": classic_register,
     "DeregisterInstancesFromLoadBalancer": classic_deregister,
     "DescribeLoadBalancerAttributes": classic_describe_attributes,
+    "EnableAvailabilityZonesForLoadBalancer": classic_enable_zones,
 }
 
 

@@ -172,6 +172,9 @@ class FakeAws:
     def create_classic_lb(self, **spec):
         return self.call("POST", "/classic-load-balancers", spec)
 
+    def create_v2_lb(self, **spec):
+        return self.call("POST", "/load-balancers-v2", spec)
+
     def create_target_group(self, **spec):
         return self.call("POST", "/target-groups", spec)
 

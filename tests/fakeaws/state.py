@@ -555,8 +555,10 @@ class State:
                 "arn": arn, "name": name, "type": lb_type,
                 "vpc_id": spec.get("vpc_id") or self.config["default_vpc_id"],
                 "scheme": spec.get("scheme", "internet-facing"),
+                # An ALB needs subnets in at least two zones.
                 "availability_zones": list(spec.get("availability_zones") or
-                                           [self.config["region"] + "a"]),
+                                           [self.config["region"] + "a",
+                                            self.config["region"] + "b"]),
                 "dns_name": spec.get("dns_name") or "%s-%d.%s.elb.amazonaws.com"
                 % (name, 2000000 + len(self.v2_lbs), self.config["region"]),
                 "created_time": spec.get("created_time", 1700000000.0),

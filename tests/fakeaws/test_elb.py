@@ -118,6 +118,39 @@ class ClassicElb(FakeAwsCase):
         self.assertError("ValidationError", self.elb.describe_load_balancers,
                          PageSize=401)
 
+    def test_enable_zones(self):
+        far = self.inst(availability_zone="us-east-1c")
+        out = self.elb.enable_availability_zones_for_load_balancer(
+            LoadBalancerName="web", AvailabilityZones=["us-east-1c"])
+        self.assertEqual(out["AvailabilityZones"],
+                         ["us-east-1a", "us-east-1b", "us-east-1c"])
+        # Enabling an enabled zone changes nothing.
+        out = self.elb.enable_availability_zones_for_load_balancer(
+            LoadBalancerName="web", AvailabilityZones=["us-east-1a",
+                                                       "us-east-1c"])
+        self.assertEqual(out["AvailabilityZones"],
+                         ["us-east-1a", "us-east-1b", "us-east-1c"])
+        lb = self.elb.describe_load_balancers(LoadBalancerNames=["web"])[
+            "LoadBalancerDescriptions"][0]
+        self.assertEqual(lb["AvailabilityZones"],
+                         ["us-east-1a", "us-east-1b", "us-east-1c"])
+        # An instance there now gets traffic.
+        self.elb.register_instances_with_load_balancer(
+            LoadBalancerName="web", Instances=[{"InstanceId": far}])
+        time.sleep(0.6)
+        self.assertEqual(self.health()[far]["State"], "InService")
+        self.assertError("LoadBalancerNotFound",
+                         self.elb.enable_availability_zones_for_load_balancer,
+                         LoadBalancerName="nope",
+                         AvailabilityZones=["us-east-1c"])
+        # Both parameters are required by the model.
+        status, body, _ = self.raw_signed(
+            "Action=EnableAvailabilityZonesForLoadBalancer&Version=2012-06-01"
+            "&LoadBalancerName=web", service="elasticloadbalancing")
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>ValidationError</Code>", body)
+        self.assertIn("availabilityZones", body)
+
     def test_attributes(self):
         self.fa.create_classic_lb(name="drain", connection_draining={
             "enabled": True, "timeout": 120})
@@ -286,6 +319,22 @@ class TargetGroups(FakeAwsCase):
                           ("10.0.3.8", 9090, None)])
         self.assertError("ValidationError", self.v2.register_targets,
                          TargetGroupArn=tg["arn"], Targets=[{"Id": "nope"}])
+
+    def test_load_balancers_by_arn(self):
+        lb = self.fa.create_v2_lb(name="two", availability_zones=[
+            "us-east-1a", "us-east-1c"])
+        got = self.v2.describe_load_balancers(
+            LoadBalancerArns=[lb["arn"]])["LoadBalancers"]
+        self.assertEqual([z["ZoneName"] for z in got[0]["AvailabilityZones"]],
+                         ["us-east-1a", "us-east-1c"])
+        # An ALB spans at least two zones: the default has two.
+        mine = self.v2.describe_load_balancers(
+            LoadBalancerArns=self.tg["load_balancer_arns"])["LoadBalancers"]
+        self.assertEqual([z["ZoneName"] for z in mine[0]["AvailabilityZones"]],
+                         ["us-east-1a", "us-east-1b"])
+        self.assertError("LoadBalancerNotFound",
+                         self.v2.describe_load_balancers,
+                         LoadBalancerArns=[lb["arn"] + "0"])
 
     def test_load_balancers(self):
         lbs = self.v2.describe_load_balancers()["LoadBalancers"]

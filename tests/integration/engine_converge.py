@@ -75,6 +75,8 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(calls.count("elbv2:DescribeTargetHealth"), 3)
         self.assertEqual(calls.count("elb:DescribeInstanceHealth"), 1)
         self.assertEqual(calls.count("sts:GetCallerIdentity"), 1)
+        # Nothing to register: no load balancer zones to check.
+        self.assertEqual(calls.count("elbv2:DescribeLoadBalancers"), 0)
         # A no-op apply changes nothing either.
         e.fa.reset_counters()
         r = e.moor("apply", self.spec, "--yes", expect=0)

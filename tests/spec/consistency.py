@@ -97,6 +97,9 @@ VALID = [
      "123456789012:targetgroup/t/0123456789abcdef\n    members: [i-01234567]\n"),
     ("durations", "version: 1\nload_balancers:\n  - classic: a\n    members: []\n"
      "    timeout: 1m30s\n    drain: wait\n    drain_timeout: 1.5s\n"),
+    ("enable_zones on a classic ELB",
+     "version: 1\nload_balancers:\n  - classic: a\n    members: [i-01234567]\n"
+     "    enable_zones: true\n"),
 ]
 
 # (name, yaml, line, col): faults the schema can express; moor must point
@@ -152,6 +155,11 @@ INVALID = [
      "    timeout: 0s\n", 5, 14),
     ("min_healthy 101%", "version: 1\nload_balancers:\n  - classic: a\n    members: []\n"
      "    min_healthy: 101%\n", 5, 18),
+    ("enable_zones on a target group", "version: 1\nload_balancers:\n"
+     "  - target_group: a\n    members: [i-01234567]\n    enable_zones: true\n",
+     5, 5),
+    ("enable_zones yes", "version: 1\nload_balancers:\n  - classic: a\n"
+     "    members: []\n    enable_zones: yes\n", 5, 19),
     ("min_healthy negative", "version: 1\nload_balancers:\n  - classic: a\n    members: []\n"
      "    min_healthy: -1\n", 5, 18),
     ("eip without reference", "version: 1\nelastic_ips:\n  - none: true\n", 3, 5),

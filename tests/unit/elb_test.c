@@ -286,6 +286,51 @@ static void test_register_batches(void **state)
 	free(ids);
 }
 
+static void test_enable_zones(void **state)
+{
+	struct test_env *e = *state;
+	const char *zones[] = { "us-east-1c", "us-east-1d" };
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push(&e->s, 200,
+		    "<EnableAvailabilityZonesForLoadBalancerResponse>"
+		    "<EnableAvailabilityZonesForLoadBalancerResult>"
+		    "<AvailabilityZones><member>us-east-1a</member>"
+		    "<member>us-east-1c</member><member>us-east-1d</member>"
+		    "</AvailabilityZones>"
+		    "</EnableAvailabilityZonesForLoadBalancerResult>"
+		    "</EnableAvailabilityZonesForLoadBalancerResponse>");
+	assert_int_equal(awsp_elb_enable_zones(e->c, "web-classic", zones, 2,
+					       &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 1);
+	assert_true(body_has(e->s.reqs[0].body,
+			     "Action=EnableAvailabilityZonesForLoadBalancer"));
+	assert_true(
+		body_has(e->s.reqs[0].body, "LoadBalancerName=web-classic"));
+	assert_true(body_has(e->s.reqs[0].body,
+			     "AvailabilityZones.member.1=us-east-1c"));
+	assert_true(body_has(e->s.reqs[0].body,
+			     "AvailabilityZones.member.2=us-east-1d"));
+	assert_true(body_has(e->s.reqs[0].body, "Version=2012-06-01"));
+
+	/* A lost answer is retried: enabling is idempotent. */
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_NETWORK,
+			 UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN);
+	script_push(&e->s, 200,
+		    "<EnableAvailabilityZonesForLoadBalancerResponse>"
+		    "</EnableAvailabilityZonesForLoadBalancerResponse>");
+	assert_int_equal(awsp_elb_enable_zones(e->c, "web-classic", zones, 1,
+					       &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 3);
+
+	script_push_file(&e->s, 400, "elb_error_not_found.xml");
+	assert_int_equal(awsp_elb_enable_zones(e->c, "gone", zones, 1, &err),
+			 UTIL_EAWS);
+	assert_string_equal(err.aws_code, "LoadBalancerNotFound");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +347,9 @@ int main(void)
 			test_load_balancers_throttled_then_error,
 			test_env_setup, test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_register_batches,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_enable_zones,
 						test_env_setup,
 						test_env_teardown),
 	};

@@ -362,6 +362,65 @@ static void test_is_arn(void **state)
 	assert_false(awsp_elbv2_is_arn("arnold-tg"));
 }
 
+#define ALB_ARN                                                \
+	"arn:aws:elasticloadbalancing:us-east-1:123456789012:" \
+	"loadbalancer/app/web-alb/50dc6c495c0c9188"
+#define ALB_ARN_FORM                                                     \
+	"arn%3Aaws%3Aelasticloadbalancing%3Aus-east-1%3A123456789012%3A" \
+	"loadbalancer%2Fapp%2Fweb-alb%2F50dc6c495c0c9188"
+
+static const char lb_answer[] =
+	"<DescribeLoadBalancersResponse xmlns=\"http://elasticloadbalancing."
+	"amazonaws.com/doc/2015-12-01/\"><DescribeLoadBalancersResult>"
+	"<LoadBalancers><member><LoadBalancerArn>" ALB_ARN
+	"</LoadBalancerArn><LoadBalancerName>web-alb</LoadBalancerName>"
+	"<Type>application</Type><AvailabilityZones>"
+	"<member><ZoneName>us-east-1a</ZoneName><SubnetId>subnet-1</SubnetId>"
+	"<LoadBalancerAddresses/></member>"
+	"<member><ZoneName>us-east-1b</ZoneName><SubnetId>subnet-2</SubnetId>"
+	"</member></AvailabilityZones></member></LoadBalancers>"
+	"</DescribeLoadBalancersResult></DescribeLoadBalancersResponse>";
+
+static const char lb_not_found[] =
+	"<ErrorResponse><Error><Type>Sender</Type>"
+	"<Code>LoadBalancerNotFound</Code>"
+	"<Message>One or more load balancers not found</Message></Error>"
+	"<RequestId>r-1</RequestId></ErrorResponse>";
+
+/* By ARN, with the zones; an unknown ARN is absent, not an error. */
+static void test_load_balancers_by_arn(void **state)
+{
+	struct test_env *e = *state;
+	const char *arns[] = { ALB_ARN, ALB_ARN "0", ALB_ARN };
+	struct prov_lb_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push(&e->s, 400, lb_not_found);
+	script_push(&e->s, 200, lb_answer);
+	script_push(&e->s, 400, lb_not_found);
+	assert_int_equal(awsp_elbv2_load_balancers(e->c, arns, 3, 1, &l, &err),
+			 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].arn, ALB_ARN);
+	assert_string_equal(l.v[0].name, "web-alb");
+	assert_int_equal(l.v[0].n_azs, 2);
+	assert_string_equal(l.v[0].azs[0], "us-east-1a");
+	assert_string_equal(l.v[0].azs[1], "us-east-1b");
+	/* One batch of the two distinct ARNs, then each alone. */
+	assert_int_equal(e->s.n_reqs, 3);
+	assert_true(
+		body_has(e->s.reqs[0].body, "Action=DescribeLoadBalancers"));
+	assert_true(body_has(e->s.reqs[0].body, "Version=2015-12-01"));
+	assert_true(body_has(e->s.reqs[0].body,
+			     "LoadBalancerArns.member.1=" ALB_ARN_FORM));
+	assert_true(body_has(e->s.reqs[0].body,
+			     "LoadBalancerArns.member.2=" ALB_ARN_FORM "0"));
+	assert_null(strstr(e->s.reqs[0].body, "member.3"));
+	assert_null(strstr(e->s.reqs[1].body, "member.2"));
+	prov_lb_list_release(&l);
+	assert_false(util_err_isset(&err));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +437,9 @@ int main(void)
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_register_targets,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_load_balancers_by_arn,
 						test_env_setup,
 						test_env_teardown),
 	};

@@ -39,6 +39,8 @@ struct m_group {
 	char *name, *arn, *vpc;
 	char **azs;
 	size_t n_azs;
+	char **lb_arns; /* target groups: ELBv2 load balancers using it */
+	size_t n_lb_arns;
 	enum prov_target_type type;
 	int port, delay_s;
 	struct m_member *members;
@@ -57,8 +59,17 @@ struct m_fault {
 	bool applied;
 };
 
+/* An ELBv2 load balancer: only what target groups need of it. */
+struct m_lb {
+	char *name, *arn;
+	char **azs;
+	size_t n_azs;
+};
+
 struct memprov {
 	pthread_mutex_t lock;
+	struct m_lb *lbs;
+	size_t n_lbs;
 	struct m_instance *inst;
 	size_t n_inst;
 	struct m_eni *enis;
@@ -396,6 +407,37 @@ void memprov_add_tg(struct memprov *m, const char *name, const char *type,
 	g->type = t;
 	g->port = port;
 	g->delay_s = delay_s;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void memprov_add_lb(struct memprov *m, const char *name, const char *azs)
+{
+	struct m_lb *lb;
+
+	pthread_mutex_lock(&m->lock);
+	GROW1(m->lbs, m->n_lbs);
+	lb = &m->lbs[m->n_lbs++];
+	lb->name = util_xstrdup(name);
+	lb->arn =
+		util_xasprintf("arn:aws:elasticloadbalancing:us-east-1:" ACCOUNT
+			       ":loadbalancer/app/%s/0123456789abcdef",
+			       name);
+	split(azs, &lb->azs, &lb->n_azs);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void memprov_attach_tg(struct memprov *m, const char *tg, const char *lb)
+{
+	struct m_group *g;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, tg);
+	for (size_t i = 0; g && i < m->n_lbs; i++) {
+		if (strcmp(m->lbs[i].name, lb))
+			continue;
+		GROW1(g->lb_arns, g->n_lb_arns);
+		g->lb_arns[g->n_lb_arns++] = util_xstrdup(m->lbs[i].arn);
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -946,9 +988,10 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 		o->port = g->port;
 		o->target_type = g->type;
 		o->deregistration_delay_s = g->delay_s;
-		o->lb_arns = util_xcalloc(1, sizeof(char *));
-		o->lb_arns[0] = util_xstrdup("arn:aws:elasticloadbalancing:lb");
-		o->n_lb_arns = 1;
+		o->lb_arns = util_xcalloc(g->n_lb_arns + 1, sizeof(char *));
+		for (size_t k = 0; k < g->n_lb_arns; k++)
+			o->lb_arns[o->n_lb_arns++] = util_xstrdup(
+				g->lb_arns[k]);
 		o->targets = util_xcalloc(g->n_members ? g->n_members : 1,
 					  sizeof(*o->targets));
 		for (size_t k = 0; k < g->n_members; k++) {
@@ -965,6 +1008,35 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 			else if (h == PROV_HEALTH_INITIAL)
 				t->reason = util_xstrdup(
 					"Elb.RegistrationInProgress");
+		}
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_lbs_v2(struct prov *p, const char *const *arns, size_t n,
+		     struct prov_lb_list *ret, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	int r = begin_read(m, "lbs_v2", arns, n, err);
+
+	if (r < 0)
+		goto out;
+	ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < m->n_lbs; k++) {
+			const struct m_lb *lb = &m->lbs[k];
+			struct prov_lb *o;
+
+			if (strcmp(lb->arn, arns[i]))
+				continue;
+			o = &ret->v[ret->n++];
+			o->arn = util_xstrdup(lb->arn);
+			o->name = util_xstrdup(lb->name);
+			o->azs = util_xcalloc(lb->n_azs + 1, sizeof(*o->azs));
+			for (size_t z = 0; z < lb->n_azs; z++)
+				o->azs[o->n_azs++] = util_xstrdup(lb->azs[z]);
 		}
 	}
 out:
@@ -1168,6 +1240,43 @@ static int op_classic_deregister(struct prov *p, const char *lb,
 	return group_op(p, "classic_deregister", lb, false, ids, NULL, n, err);
 }
 
+static int op_classic_enable_zones(struct prov *p, const char *lb,
+				   const char *const *zones, size_t n,
+				   struct util_err *err)
+{
+	struct memprov *m = M(p);
+	struct buf line = BUF_INIT;
+	struct m_group *g;
+	bool applied;
+	int r;
+
+	buf_addf(&line, "classic_enable_zones %s ", lb);
+	ids_line(&line, zones, n);
+	r = begin(m, "classic_enable_zones", line.buf, true, &applied, err);
+	if (r < 0 && !applied)
+		goto out;
+	g = find_group(m, lb);
+	if (!g || !g->classic) {
+		r = util_err_set_aws(err, 400, "LoadBalancerNotFound",
+				     "no such load balancer", "req-nf", 0);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool on = false;
+
+		for (size_t k = 0; k < g->n_azs && !on; k++)
+			on = !strcmp(g->azs[k], zones[i]);
+		if (on)
+			continue;
+		GROW1(g->azs, g->n_azs);
+		g->azs[g->n_azs++] = util_xstrdup(zones[i]);
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	buf_release(&line);
+	return r;
+}
+
 static int op_tg_register(struct prov *p, const char *arn,
 			  const struct prov_target_ref *t, size_t n,
 			  struct util_err *err)
@@ -1324,11 +1433,18 @@ static void op_free(struct prov *p)
 		free(g->arn);
 		free(g->vpc);
 		free_strv(g->azs, g->n_azs);
+		free_strv(g->lb_arns, g->n_lb_arns);
 		for (size_t k = 0; k < g->n_members; k++)
 			free(g->members[k].id);
 		free(g->members);
 	}
 	free(m->groups);
+	for (size_t i = 0; i < m->n_lbs; i++) {
+		free(m->lbs[i].name);
+		free(m->lbs[i].arn);
+		free_strv(m->lbs[i].azs, m->lbs[i].n_azs);
+	}
+	free(m->lbs);
 	for (size_t i = 0; i < m->n_addrs; i++) {
 		struct m_address *a = &m->addrs[i];
 
@@ -1354,8 +1470,10 @@ static const struct prov_ops memprov_ops = {
 	.classic_lbs = op_classic_lbs,
 	.target_groups = op_target_groups,
 	.addresses = op_addresses,
+	.lbs_v2 = op_lbs_v2,
 	.classic_register = op_classic_register,
 	.classic_deregister = op_classic_deregister,
+	.classic_enable_zones = op_classic_enable_zones,
 	.tg_register = op_tg_register,
 	.tg_deregister = op_tg_deregister,
 	.associate = op_associate,

@@ -58,6 +58,12 @@ void memprov_add_classic(struct memprov *m, const char *name, const char *vpc,
 /* type: "instance" / "ip"; delay_s: deregistration delay. */
 void memprov_add_tg(struct memprov *m, const char *name, const char *type,
 		    int port, const char *vpc, int delay_s);
+/*
+ * An ELBv2 load balancer serving azs ("us-east-1a,us-east-1b"), and a
+ * target group attached to it (a group may have several; none by default).
+ */
+void memprov_add_lb(struct memprov *m, const char *name, const char *azs);
+void memprov_attach_tg(struct memprov *m, const char *tg, const char *lb);
 /* The ARN memprov gives target group name. */
 const char *memprov_tg_arn(struct memprov *m, const char *name);
 

@@ -336,6 +336,62 @@ static void test_member_leaves_while_waiting(void **state)
 			 PROV_HEALTH_HEALTHY);
 }
 
+static const char zones_yaml[] = V1 "load_balancers:\n"
+				    "  - classic: web-classic\n"
+				    "    enable_zones: true\n"
+				    "    members: [" A ", i-00000003]\n";
+
+/* The zone is enabled first, then the instance in it registered. */
+static void test_enable_zones_then_register(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f, zones_yaml);
+	assert_int_equal(apply(f), 0);
+	expect_mutations(f, "classic_enable_zones web-classic us-east-1c\n"
+			    "classic_register web-classic i-00000003," A "\n");
+	expect_outcomes(f, "done done done");
+	expect_converged(f, zones_yaml);
+	assert_int_equal(f->plan->n_steps, 0);
+}
+
+/*
+ * Someone enabled the zone since the plan: the step is already done, and
+ * the registration, planned against the group with the zone enabled,
+ * goes ahead.
+ */
+static void test_enable_zones_already(void **state)
+{
+	struct fx *f = *state;
+	const char *const zone[] = { "us-east-1c" };
+	struct util_err err = UTIL_ERR_INIT;
+
+	plan(f, zones_yaml);
+	assert_int_equal(f->p->ops->classic_enable_zones(f->p, "web-classic",
+							 zone, 1, &err),
+			 0);
+	assert_int_equal(apply(f), 0);
+	expect_mutations(f, "classic_register web-classic i-00000003," A "\n");
+	expect_outcomes(f, "already done done");
+	assert_string_equal(detail(f, 0), "already in place");
+}
+
+/* A failed enable-zones call skips the registration that needs it. */
+static void test_enable_zones_failure_skips_register(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f, zones_yaml);
+	memprov_fail(f->m, "classic_enable_zones", NULL, -1, "ValidationError",
+		     0, false);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_mutations(f, "classic_enable_zones web-classic us-east-1c\n");
+	expect_outcomes(f, "failed skipped skipped");
+	assert_string_equal(detail(f, 1),
+			    "step 1 (enable-zones web-classic) failed");
+	memprov_clear_faults(f->m);
+}
+
 static void test_stale_precondition_skips(void **state)
 {
 	struct fx *f = *state;
@@ -702,6 +758,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_converge_from_empty),
+		T(test_enable_zones_then_register),
+		T(test_enable_zones_already),
+		T(test_enable_zones_failure_skips_register),
 		T(test_phase_reads),
 		T(test_fresh_world_saves_a_read),
 		T(test_make_before_break_order),

@@ -360,7 +360,7 @@ static void test_preconditions_all_reported(void **state)
 		"      - i-00000001\n"	    /* stopped */
 		"      - i-00000002\n"	    /* other VPC */
 		"      - i-00000099\n"	    /* missing */
-		"      - i-00000003\n"	    /* AZ not served: warning */
+		"      - i-00000003\n"	    /* AZ not served */
 		"  - target_group: ip-tg\n" /* ip group, instance member */
 		"    members: [" A "]\n"
 		"  - target_group: web-tg\n"
@@ -386,6 +386,10 @@ static void test_preconditions_all_reported(void **state)
 		"instance is stopped, not running\n"
 		"spec.yaml:6:9: cannot register i-00000002 with web-classic: "
 		"instance is in vpc-2, the load balancer in vpc-1\n"
+		"spec.yaml:8:9: cannot register i-00000003 with web-classic: "
+		"instance is in us-east-1c, which web-classic does not serve "
+		"(it serves us-east-1a, us-east-1b); enable the zone on the "
+		"load balancer, or set 'enable_zones: true' on this entry\n"
 		"spec.yaml:7:9: instance i-00000099 does not exist\n"
 		"spec.yaml:10:15: ip-tg has target type ip: declare members as "
 		"ip addresses\n"
@@ -402,26 +406,171 @@ static void test_preconditions_all_reported(void **state)
 		"spec.yaml:22:5: vip-web: instance " A " has no private IP "
 		"10.9.9.9\n"
 		"spec.yaml:25:5: eipalloc-0000000d: network interface "
-		"eni-00000099 does not exist\n"
-		"spec.yaml:8:9: warning: i-00000003 is in us-east-1c, which "
-		"web-classic does not serve: it would get no traffic\n");
+		"eni-00000099 does not exist\n");
 }
 
-static void test_classic_az_warning(void **state)
+/*
+ * An instance in a zone the Classic ELB does not serve would never turn
+ * healthy: an error at its line, before any call, naming both fixes.
+ */
+static void test_classic_az_error(void **state)
 {
 	struct fx *f = *state;
 
 	plan(f,
 	     V1 "load_balancers:\n  - classic: web-classic\n"
 		"    wait: none\n"
-		"    members: [i-00000003]\n",
+		"    members: [" A ", i-00000003]\n",
 	     NULL);
-	expect_plan(f, "1 register web-classic i-00000003\n");
-	assert_string_equal(f->notes,
-			    "warning: i-00000003 is in us-east-1c, which "
-			    "web-classic does not serve: it would get no "
-			    "traffic\n");
-	assert_int_equal(f->plan->notes.v[0].loc.line, 5);
+	expect_errors(f, "spec.yaml:5:27: cannot register i-00000003 with "
+			 "web-classic: instance is in us-east-1c, which "
+			 "web-classic does not serve (it serves us-east-1a, "
+			 "us-east-1b); enable the zone on the load balancer, "
+			 "or set 'enable_zones: true' on this entry\n");
+	assert_int_equal(memprov_count(f->m, "classic_register"), 0);
+}
+
+/*
+ * enable_zones: one step per ELB, in its own phase before the
+ * registrations, listing the missing zones sorted; the registration
+ * depends on it and expects the group with the zones enabled.
+ */
+static void test_enable_zones(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_counts c;
+	const struct rc_step *z, *reg;
+
+	memprov_add_instance(f->m, "i-00000004", "running", "vpc-1",
+			     "us-east-1d", "10.0.0.4", NULL);
+	memprov_add_instance(f->m, "i-00000005", "running", "vpc-1",
+			     "us-east-1c", "10.0.0.5", NULL);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    enable_zones: true\n"
+		"    members: [" A ", i-00000004, i-00000003, i-00000005]\n"
+		"  - target_group: web-tg\n"
+		"    members: [" B "]\n",
+	     NULL);
+	expect_plan(f, "1 enable-zones web-classic us-east-1c,us-east-1d\n"
+		       "2 register web-classic i-00000003,i-00000004,"
+		       "i-00000005," A " <- 1\n"
+		       "3 register web-tg " B ":8080\n"
+		       "4 wait web-classic healthy i-00000003,i-00000004,"
+		       "i-00000005," A " <- 2\n"
+		       "5 wait web-tg healthy " B ":8080 <- 3\n");
+	z = rc_plan_step(f->plan, 1);
+	reg = rc_plan_step(f->plan, 2);
+	assert_int_equal(z->phase, RC_PHASE_ENABLE_ZONES);
+	assert_int_equal(reg->phase, RC_PHASE_REGISTER);
+	assert_string_equal(rc_phase_name(z->phase), "enable-zones");
+	assert_string_equal(rc_action_name(z->action), "enable-zones");
+	/* The step depends on the group as observed ... */
+	assert_int_equal(z->n_pre, 1);
+	assert_string_equal(z->pre[0].key, "classic:web-classic");
+	assert_string_equal(z->pre[0].fp,
+			    rc_plan_observed(f->plan, "classic:web-classic"));
+	/* ... the registration on the group once the zones are enabled. */
+	assert_string_equal(reg->pre[0].key, "classic:web-classic");
+	assert_string_not_equal(reg->pre[0].fp, z->pre[0].fp);
+	rc_plan_count(f->plan, &c);
+	assert_int_equal(c.enable_zones, 2);
+	assert_int_equal(c.changes, 1 + 4 + 1);
+	assert_true(rc_plan_has_changes(f->plan));
+	assert_string_equal(f->notes, "");
+
+	/* It counts toward --max-changes. */
+	{
+		struct rc_plan_opts o = { .has_max_changes = true,
+					  .max_changes = 4 };
+
+		plan(f,
+		     V1 "load_balancers:\n  - classic: web-classic\n"
+			"    enable_zones: true\n"
+			"    members: [" A ", i-00000004, i-00000003, "
+			"i-00000005]\n",
+		     &o);
+		expect_errors(f, "spec.yaml: the plan makes 5 changes, more "
+				 "than --max-changes 4 allows\n");
+	}
+}
+
+/*
+ * A target group's instance targets must sit in a zone of every load
+ * balancer it is attached to; there is no auto-enable.  The zones are
+ * read in one call, only when a registration of instance targets is
+ * coming.
+ */
+static void test_tg_zone_error(void **state)
+{
+	struct fx *f = *state;
+
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members:\n"
+		"      - " A "\n"
+		"      - {id: i-00000003, port: 9090}\n",
+	     NULL);
+	expect_errors(f, "spec.yaml:6:9: cannot register i-00000003 with "
+			 "web-tg: instance is in us-east-1c, where its load "
+			 "balancer web-alb has no subnet (it serves "
+			 "us-east-1a, us-east-1b); add a subnet in that zone "
+			 "to web-alb, or declare an instance in a zone it "
+			 "serves\n");
+	assert_int_equal(memprov_count(f->m, "lbs_v2"), 1);
+
+	/* A second load balancer without us-east-1b: A is fine, B is not. */
+	memprov_add_lb(f->m, "nlb", "us-east-1a");
+	memprov_attach_tg(f->m, "web-tg", "nlb");
+	memprov_clear_calls(f->m);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" A ", " B "]\n",
+	     NULL);
+	expect_errors(f, "spec.yaml:4:27: cannot register " B " with web-tg: "
+			 "instance is in us-east-1b, where its load balancer "
+			 "nlb has no subnet (it serves us-east-1a); add a "
+			 "subnet in that zone to nlb, or declare an instance "
+			 "in a zone it serves\n");
+	assert_int_equal(memprov_count(f->m, "lbs_v2"), 1);
+	{
+		char *calls = memprov_calls(f->m);
+
+		/* Both load balancers, in one call. */
+		assert_non_null(strstr(calls, "lbs_v2 "));
+		assert_non_null(strstr(calls, "loadbalancer/app/nlb/"));
+		assert_non_null(strstr(calls, "loadbalancer/app/web-alb/"));
+		free(calls);
+	}
+
+	/* Nothing to register: the zones are not read at all. */
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	memprov_clear_calls(f->m);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" A "]\n",
+	     NULL);
+	expect_plan(f, "");
+	assert_int_equal(memprov_count(f->m, "lbs_v2"), 0);
+}
+
+/* ip targets and groups attached to no load balancer: no zone check. */
+static void test_tg_zone_no_check(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_add_tg(f->m, "lone-tg", "instance", 80, "vpc-1", 0);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: lone-tg\n"
+		"    wait: none\n"
+		"    members: [i-00000003]\n"
+		"  - target_group: ip-tg\n"
+		"    wait: none\n"
+		"    members: [{ip: 10.0.7.7, az: us-east-1c}]\n",
+	     NULL);
+	expect_plan(f, "1 register lone-tg i-00000003:80\n"
+		       "2 register ip-tg 10.0.7.7:80\n");
+	assert_int_equal(memprov_count(f->m, "lbs_v2"), 0);
 }
 
 static void test_min_healthy_holds_back(void **state)
@@ -875,9 +1024,11 @@ static void test_reads_are_batched(void **state)
 	/*
 	 * One call per kind, one per selector: instances by id (A, B from
 	 * the members and addresses, de-duplicated), the selector, classic,
-	 * target groups, addresses, identity.
+	 * target groups, addresses, identity; then, as web-tg gets new
+	 * instance targets, the zones of its load balancer.
 	 */
-	assert_int_equal(memprov_n_calls(f->m), 6);
+	assert_int_equal(memprov_n_calls(f->m), 7);
+	assert_int_equal(memprov_count(f->m, "lbs_v2"), 1);
 	assert_int_equal(memprov_count(f->m, "instances_by_id"), 1);
 	assert_int_equal(memprov_count(f->m, "addresses"), 1);
 	{
@@ -906,7 +1057,10 @@ int main(void)
 		T(test_ip_targets),
 		T(test_selector_states_and_dedup),
 		T(test_preconditions_all_reported),
-		T(test_classic_az_warning),
+		T(test_classic_az_error),
+		T(test_enable_zones),
+		T(test_tg_zone_error),
+		T(test_tg_zone_no_check),
 		T(test_min_healthy_holds_back),
 		T(test_min_healthy_unhealthy_extras_go),
 		T(test_min_healthy_refuses_all),

@@ -29,10 +29,12 @@
 
 static const char yaml[] = V1 "load_balancers:\n"
 			      "  - target_group: web-tg\n"
-			      "    members: [" A ", " B "]\n"
+			      "    members: [" A ", " B
+			      ", {selector: {tags: {role: none}}}]\n"
 			      "  - classic: web-classic\n"
 			      "    ownership: additive\n"
 			      "    members: [i-00000003]\n"
+			      "    enable_zones: true\n"
 			      "elastic_ips:\n"
 			      "  - public_ip: 203.0.113.10\n"
 			      "    instance: " B "\n"
@@ -81,6 +83,8 @@ static int teardown(void **state)
 static const char text_want[] =
 	"* vip-db: allocate a VPC address tagged Name=vip-db  # declared "
 	"with allocate, none found by its Name tag\n"
+	"+ web-classic: enable zone us-east-1c  # enable_zones: new members "
+	"sit in us-east-1c, which web-classic does not serve\n"
 	"+ web-tg: register " B ":8080 (web)  # declared, not registered\n"
 	"+ web-classic: register i-00000003  # declared, not registered\n"
 	"  web-tg: wait until healthy (up to 5m): " B
@@ -91,13 +95,13 @@ static const char text_want[] =
 	"  # declared " B ", bound to " A "\n"
 	"- web-tg: deregister " C ":8080  # registered, not declared\n"
 	"\n"
-	"spec.yaml:7:15: warning: i-00000003 is in us-east-1c, which "
-	"web-classic does not serve: it would get no traffic\n"
+	"spec.yaml:4:39: warning: web-tg: selector role=none|running matches "
+	"no instance\n"
 	"info: spec.yaml:5:5: web-classic: 1 registered member not declared, "
 	"left alone (ownership: additive): i-0000000f\n"
 	"\n"
-	"Plan: 1 to allocate, 2 to register, 1 to move, 1 to deregister (5 "
-	"changes, 2 waits). 1 warning.\n";
+	"Plan: 1 to allocate, 1 zone to enable, 2 to register, 1 to move, 1 "
+	"to deregister (6 changes, 2 waits). 1 warning.\n";
 
 static void test_text(void **state)
 {
@@ -281,8 +285,9 @@ static void test_markdown(void **state)
 	assert_string_equal(
 		b.buf,
 		"### moor plan: `spec.yaml`\n\n"
-		"**Plan: 1 to allocate, 2 to register, 1 to move, 1 to "
-		"deregister (5 changes, 2 waits). 1 warning.** (account "
+		"**Plan: 1 to allocate, 1 zone to enable, 2 to register, 1 to "
+		"move, 1 to deregister (6 changes, 2 waits). 1 warning.** "
+		"(account "
 		"`123456789012`)\n\n"
 		"| load balancer | kind | members before → after | healthy now "
 		"| register | deregister |\n"
@@ -293,14 +298,15 @@ static void test_markdown(void **state)
 		"- `203.0.113.10`: " A " → " B "\n"
 		"- `vip-db`: unbound → unbound (allocated)\n\n"
 		"**Warnings**\n\n"
-		"- ⚠️ spec.yaml:7:15: warning: i-00000003 is in "
-		"us-east-1c, "
-		"which "
-		"web-classic does not serve: it would get no traffic\n\n"
-		"<details><summary>7 steps</summary>\n\n"
+		"- ⚠️ spec.yaml:4:39: warning: web-tg: selector "
+		"role=none\\|running matches no instance\n\n"
+		"<details><summary>8 steps</summary>\n\n"
 		"```diff\n"
 		"* vip-db: allocate a VPC address tagged Name=vip-db  # "
 		"declared with allocate, none found by its Name tag\n"
+		"+ web-classic: enable zone us-east-1c  # enable_zones: new "
+		"members sit in us-east-1c, which web-classic does not "
+		"serve\n"
 		"+ web-tg: register " B ":8080 (web)  # declared, not "
 		"registered\n"
 		"+ web-classic: register i-00000003  # declared, not "
@@ -339,9 +345,16 @@ static void test_json_round_trip(void **state)
 	rc_render_text(f->plan, 0, &a);
 	rc_render_text(q, 0, &b);
 	assert_string_equal(a.buf, b.buf);
-	assert_int_equal(q->n_steps, 7);
-	assert_int_equal(q->steps[6].n_deps, 2);
-	assert_string_equal(q->steps[1].tg_arn, memprov_tg_arn(f->m, "web-tg"));
+	assert_int_equal(q->n_steps, 8);
+	assert_int_equal(q->steps[7].n_deps, 2);
+	assert_string_equal(q->steps[2].tg_arn, memprov_tg_arn(f->m, "web-tg"));
+	/* The enable-zones step, its zones and the registration after it. */
+	assert_int_equal(q->steps[1].action, RC_ACT_ENABLE_ZONES);
+	assert_int_equal(q->steps[1].phase, RC_PHASE_ENABLE_ZONES);
+	assert_int_equal(q->steps[1].n_zones, 1);
+	assert_string_equal(q->steps[1].zones[0], "us-east-1c");
+	assert_int_equal(q->steps[3].n_deps, 1);
+	assert_int_equal(q->steps[3].deps[0], 2);
 	assert_string_equal(q->fingerprint, f->plan->fingerprint);
 	rc_plan_free(q);
 	buf_release(&a);
@@ -360,6 +373,11 @@ static void test_json_fields(void **state)
 	assert_non_null(strstr(a.buf, "\"phase\":\t\"wait-healthy\""));
 	assert_non_null(strstr(a.buf, "\"has_changes\":\ttrue"));
 	assert_non_null(strstr(a.buf, "\"key\":\t\"tg:web-tg\""));
+	assert_non_null(strstr(a.buf, "\"phase\":\t\"enable-zones\",\n"
+				      "\t\t\t\"phase_number\":\t2,\n"
+				      "\t\t\t\"action\":\t\"enable-zones\""));
+	assert_non_null(strstr(a.buf, "\"zones\":\t[\"us-east-1c\"]"));
+	assert_non_null(strstr(a.buf, "\"enable_zones\":\t1,"));
 	buf_release(&a);
 }
 
@@ -453,6 +471,8 @@ static void test_saved_plan_applies_and_goes_stale(void **state)
 
 		assert_string_equal(m,
 				    "allocate Name=vip-db\n"
+				    "classic_enable_zones web-classic "
+				    "us-east-1c\n"
 				    "tg_register web-tg " B ":8080\n"
 				    "classic_register web-classic i-00000003\n"
 				    "associate eipalloc-0000000a instance=" B
@@ -466,7 +486,7 @@ static void test_saved_plan_applies_and_goes_stale(void **state)
 				      "address tagged Name=vip-db  # declared "
 				      "with allocate, none found by its Name "
 				      "tag => eipalloc-m"));
-	assert_non_null(strstr(b.buf, "Apply complete: 7 done, 0 already in "
+	assert_non_null(strstr(b.buf, "Apply complete: 8 done, 0 already in "
 				      "place, 0 skipped, 0 failed.\n"));
 	rc_report_release(&rep);
 	rc_plan_free(q);
@@ -496,9 +516,9 @@ static void test_report_failure_lines(void **state)
 	assert_non_null(strstr(b.buf, "skipped  - web-tg: deregister " C
 				      ":8080  # registered, not "
 				      "declared\n"
-				      "         step 2 (register web-tg) "
+				      "         step 3 (register web-tg) "
 				      "failed\n"));
-	assert_non_null(strstr(b.buf, "Apply incomplete: 4 done, 0 already "
+	assert_non_null(strstr(b.buf, "Apply incomplete: 5 done, 0 already "
 				      "in place, 2 skipped, 1 failed.\n"));
 	rc_report_release(&rep);
 	buf_release(&b);

@@ -62,6 +62,9 @@ struct prov *t_world(void)
 	memprov_add_classic(m, "web-classic", "vpc-1", "us-east-1a,us-east-1b");
 	memprov_add_tg(m, "web-tg", "instance", 8080, "vpc-1", 30);
 	memprov_add_tg(m, "ip-tg", "ip", 80, "vpc-1", 0);
+	memprov_add_lb(m, "web-alb", "us-east-1a,us-east-1b");
+	memprov_attach_tg(m, "web-tg", "web-alb");
+	memprov_attach_tg(m, "ip-tg", "web-alb");
 	memprov_add_address(m, "eipalloc-0000000a", "203.0.113.10", "vip-web",
 			    NULL);
 	memprov_add_address(m, "eipalloc-0000000b", "203.0.113.11", NULL, NULL);
@@ -124,6 +127,8 @@ char *t_steps(const struct rc_plan *p)
 			 s->label);
 		if (s->action == RC_ACT_WAIT)
 			buf_addf(&b, " %s", rc_until_name(s->until));
+		for (size_t k = 0; k < s->n_zones; k++)
+			buf_addf(&b, "%s%s", k ? "," : " ", s->zones[k]);
 		for (size_t k = 0; k < s->n_members; k++) {
 			buf_addf(&b, "%s%s", k ? "," : " ", s->members[k].id);
 			if (s->members[k].port)

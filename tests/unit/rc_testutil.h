@@ -20,7 +20,7 @@ struct spec *t_spec(const char *yaml);
  * i-00000001 stopped, i-00000002 in vpc-2, i-00000003 in us-east-1c, all
  * tagged role=web except i-0000000e/f (role=db); a Classic ELB web-classic
  * (a, b), target groups web-tg (instance, 8080, vpc-1, delay 30) and ip-tg
- * (ip, 80); addresses eipalloc-0000000a (203.0.113.10, Name vip-web),
+ * (ip, 80), both attached to the ALB web-alb (a, b); addresses eipalloc-0000000a (203.0.113.10, Name vip-web),
  * eipalloc-0000000b (203.0.113.11), eipalloc-0000000c (203.0.113.12,
  * domain standard); a standalone ENI eni-0000000e (10.0.9.9).
  */
@@ -38,6 +38,7 @@ struct rc_plan *t_plan(struct prov *p, const struct spec *s,
  *   "1 register web-tg i-0000000a:8080,i-0000000b:8080"
  *   "2 wait web-tg healthy i-0000000a:8080 <- 1"
  *   "3 move vip-web i-0000000a -> i-0000000b"
+ *   "1 enable-zones web-classic us-east-1c,us-east-1d"
  * (caller frees).
  */
 char *t_steps(const struct rc_plan *p);

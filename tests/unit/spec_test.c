@@ -458,6 +458,12 @@ static const struct bad bad_cases[] = {
 	       "]\n      probe: {tcp: 22}\n      failback: prefer-first\n",
 	  7, 17,
 	  "invalid failback 'prefer-first', did you mean 'prefer_first'?" },
+	{ "enable_zones on a target group",
+	  TG "      - " ID_A "\n    enable_zones: true\n", 6, 5,
+	  "'enable_zones' is only for classic ELBs" },
+	{ "enable_zones not a bool",
+	  CLASSIC "      - " ID_A "\n    enable_zones: yes\n", 6, 19,
+	  "'enable_zones' must be true or false, not 'yes'" },
 	{ "failover unknown key",
 	  EIPS "  - name: a\n    failover:\n      candidates: [" ID_C ", " ID_D
 	       "]\n      probe: {tcp: 22}\n      intervall: 3s\n",
@@ -742,6 +748,7 @@ static void test_valid_defaults(void **state)
 	assert_false(s->lbs[0].drain_wait);
 	assert_int_equal(s->lbs[0].drain_timeout_ms, 5 * 60 * 1000);
 	assert_false(s->lbs[0].min_healthy.set);
+	assert_false(s->lbs[0].enable_zones);
 	assert_int_equal(s->lbs[0].members[0].port, 0);
 	assert_int_equal(s->lbs[0].members[0].n_states, 1);
 	assert_string_equal(s->lbs[0].members[0].states[0], "running");
@@ -764,6 +771,11 @@ static void test_valid_defaults(void **state)
 		    &d);
 	assert_true(s->lbs[0].drain_wait);
 	assert_int_equal(s->lbs[0].drain_timeout_ms, 45000);
+	spec_free(s);
+	spec_diags_release(&d);
+
+	s = load_ok(CLASSIC "      - " ID_A "\n    enable_zones: true\n", &d);
+	assert_true(s->lbs[0].enable_zones);
 	spec_free(s);
 	spec_diags_release(&d);
 }
