@@ -241,9 +241,12 @@ struct rc_watch {
 
 	bool stopping, abandoned;
 	volatile sig_atomic_t cancel;
+	/* A newer spec is in force: the full worker's reconcile is moot. */
+	volatile sig_atomic_t preempt;
 	pthread_mutex_t sleep_m;
 	pthread_cond_t sleep_c;
-	struct util_clock wclock;
+	struct util_clock wclock; /* the failover worker's */
+	struct util_clock fclock; /* the full worker's: preempt ends sleeps */
 
 	/* status */
 	time_t started_at;
@@ -326,10 +329,13 @@ static time_t wc_wall(void *ctx)
 	return time(NULL);
 }
 
-/* The engine's sleeps (waits, retries) end at once when stopping. */
-static void wc_sleep(void *ctx, uint64_t ms)
+/*
+ * The engine's sleeps (waits, retries) end at once when stopping, and
+ * the full worker's also when a newer spec preempts its reconcile.
+ */
+static void sleep_unless(struct rc_watch *w, uint64_t ms,
+			 const volatile sig_atomic_t *also)
 {
-	struct rc_watch *w = ctx;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -340,11 +346,23 @@ static void wc_sleep(void *ctx, uint64_t ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&w->sleep_m);
-	while (!w->cancel)
+	while (!w->cancel && !(also && *also))
 		if (pthread_cond_timedwait(&w->sleep_c, &w->sleep_m, &ts) ==
 		    ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&w->sleep_m);
+}
+
+static void wc_sleep(void *ctx, uint64_t ms)
+{
+	sleep_unless(ctx, ms, NULL);
+}
+
+static void wc_sleep_full(void *ctx, uint64_t ms)
+{
+	struct rc_watch *w = ctx;
+
+	sleep_unless(w, ms, &w->preempt);
 }
 
 static void run_job(struct rc_watch *w, struct job *j)
@@ -354,8 +372,9 @@ static void run_job(struct rc_watch *w, struct job *j)
 	o.concurrency = w->cfg.concurrency;
 	o.max_changes = w->cfg.max_changes;
 	o.region = w->cfg.region;
-	o.clock = &w->wclock;
+	o.clock = j->kind == JOB_FULL ? &w->fclock : &w->wclock;
 	o.cancel = &w->cancel;
+	o.preempt = j->kind == JOB_FULL ? &w->preempt : NULL;
 	if (j->kind == JOB_FULL)
 		rc_cycle_full(w->p, j->ws->s, j->use_lb, j->use_eip, j->drift,
 			      &o, &j->res);
@@ -880,6 +899,8 @@ static void count_result(struct rc_watch *w, const struct job *j)
 	case RC_CYCLE_CANCELED:
 		w->n_error++;
 		break;
+	case RC_CYCLE_PREEMPTED: /* neither: the newer spec runs next */
+		break;
 	}
 	w->n_drift += r->drift;
 	w->last_reconcile_at = time(NULL);
@@ -888,7 +909,8 @@ static void count_result(struct rc_watch *w, const struct job *j)
 	w->last_reconcile_result = rc_cycle_status_name(r->status);
 	w->last_reconcile_changes = r->changes;
 	w->last_reconcile_ms = r->elapsed_ms;
-	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_CANCELED)
+	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_CANCELED &&
+	    r->status != RC_CYCLE_PREEMPTED)
 		set_last_error(w, &r->err, r->err_resource);
 }
 
@@ -1093,6 +1115,7 @@ static void full_start(struct rc_watch *w)
 	j->now_ms = now;
 	j->started_at = time(NULL);
 	j->covers_all = n_sel == n_all;
+	w->preempt = 0; /* the worker is idle: nothing reads it now */
 	j->drift = w->applied_sha[0] && !strcmp(w->applied_sha, s->sha256);
 	util_log(UTIL_LOG_DEBUG, "reconcile_started", NULL,
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
@@ -1216,7 +1239,7 @@ static void full_done(struct rc_watch *w, struct job *j)
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
 		memcpy(w->applied_sha, j->ws->s->sha256,
 		       sizeof(w->applied_sha));
-	if (r->status != RC_CYCLE_OK)
+	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_PREEMPTED)
 		lvl = UTIL_LOG_WARN;
 	util_log(lvl, "reconcile", NULL,
 		 "%s reconcile (%s): %s, %zu change%s%s in %llums",
@@ -1258,6 +1281,24 @@ static void log_diags(const struct spec_diags *d, enum spec_severity sev,
  * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
  * again (resync): repeat the warning for a file still not usable.
  */
+/*
+ * A newer spec makes the reconcile in progress moot: its waits end, the
+ * steps it has not sent are skipped, and it is run again on the new spec
+ * (full_request coalesces into that follow-up).  Failover is not touched.
+ */
+static void preempt_full(struct rc_watch *w)
+{
+	if (!w->full.busy || w->preempt)
+		return;
+	util_log(UTIL_LOG_INFO, "reconcile_preempted", NULL,
+		 "a newer spec is in force: the reconcile in progress stops "
+		 "waiting and sends nothing more; reconciling again");
+	pthread_mutex_lock(&w->sleep_m);
+	w->preempt = 1;
+	pthread_cond_broadcast(&w->sleep_c);
+	pthread_mutex_unlock(&w->sleep_m);
+}
+
 static void reload(struct rc_watch *w, const char *trigger, bool force,
 		   bool again)
 {
@@ -1379,6 +1420,7 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 		rc_backoff_clear(&w->bo);
 		rc_ev_timer_disarm(w->retry_t);
 		fo_rebuild(w);
+		preempt_full(w);
 		full_request(w, trigger);
 		fo_request_all(w);
 	}
@@ -1898,6 +1940,8 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	w->wclock.wall = wc_wall;
 	w->wclock.sleep_ms = wc_sleep;
 	w->wclock.ctx = w;
+	w->fclock = w->wclock;
+	w->fclock.sleep_ms = wc_sleep_full;
 
 	sig_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
