@@ -778,18 +778,10 @@ static void fo_evaluate(struct fo_addr *a)
 		break;
 	case RC_FO_DAMPED:
 		if (a->damped_logged != d.retry_at_ms) {
-			char left[32];
-
 			a->damped_logged = d.retry_at_ms;
-			util_log(UTIL_LOG_WARN, "failover_damped", a->label,
-				 "%s should move to %s (%s) but moved %s ago; "
-				 "flap damping holds it for %s",
-				 a->label, a->c[d.target].instance,
-				 rc_fo_reason_name(d.reason),
-				 util_duration_format(now - a->last_move_ms,
-						      left, sizeof(left)),
-				 util_duration_format(d.retry_at_ms - now, left,
-						      sizeof(left)));
+			rc_fo_log_damped(a->label, a->c[d.target].instance,
+					 d.reason, now - a->last_move_ms,
+					 d.retry_at_ms - now);
 		}
 		rc_ev_timer_arm_before(a->recheck, d.retry_at_ms);
 		break;
