@@ -41,13 +41,15 @@ struct wspec {
 	atomic_uint refs;
 	char **lb_keys;	 /* resource key of each group */
 	char **eip_keys; /* ... of each address */
+	uint64_t gen;	 /* 1, 2, ...: one per spec put in force */
 };
 
-static struct wspec *wspec_new(struct spec *s)
+static struct wspec *wspec_new(struct spec *s, uint64_t gen)
 {
 	struct wspec *ws = util_xcalloc(1, sizeof(*ws));
 
 	ws->s = s;
+	ws->gen = gen;
 	atomic_init(&ws->refs, 1);
 	ws->lb_keys = util_xcalloc(s->n_lbs + 1, sizeof(char *));
 	ws->eip_keys = util_xcalloc(s->n_eips + 1, sizeof(char *));
@@ -226,8 +228,14 @@ struct rc_watch {
 	uint64_t rng;
 
 	struct wspec *cur;
-	char seen_sha[UTIL_SHA256_HEX_SIZE];	/* file content last read */
-	char applied_sha[UTIL_SHA256_HEX_SIZE]; /* spec last applied whole */
+	char seen_sha[UTIL_SHA256_HEX_SIZE]; /* file content last read */
+	/*
+	 * The spec generation last applied whole.  Drift is a difference
+	 * found while that generation is still in force: moor left live
+	 * state as it declares, so only someone else changed it.  A spec
+	 * edited back to an earlier text is a new generation, not drift.
+	 */
+	uint64_t applied_gen;
 	enum file_state file;
 	char *file_error;
 	time_t spec_loaded_at;
@@ -1108,7 +1116,7 @@ static void full_start(struct rc_watch *w)
 	j->started_at = time(NULL);
 	j->covers_all = n_sel == n_all;
 	w->preempt = 0; /* the worker is idle: nothing reads it now */
-	j->drift = w->applied_sha[0] && !strcmp(w->applied_sha, s->sha256);
+	j->drift = w->applied_gen && w->applied_gen == j->ws->gen;
 	util_log(UTIL_LOG_DEBUG, "reconcile_started", NULL,
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
 		 j->trigger);
@@ -1229,8 +1237,7 @@ static void full_done(struct rc_watch *w, struct job *j)
 	apply_outcomes(w, j);
 	keep_snapshots(w, r);
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
-		memcpy(w->applied_sha, j->ws->s->sha256,
-		       sizeof(w->applied_sha));
+		w->applied_gen = j->ws->gen;
 	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_PREEMPTED)
 		lvl = UTIL_LOG_WARN;
 	util_log(lvl, "reconcile", NULL,
@@ -1403,7 +1410,7 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 			 path, s->sha256, old->s->sha256, lbs,
 			 lbs == 1 ? "" : "s", members, members == 1 ? "" : "s",
 			 eips, eips == 1 ? "" : "s");
-		w->cur = wspec_new(s);
+		w->cur = wspec_new(s, old->gen + 1);
 		s = NULL;
 		wspec_unref(old);
 		w->spec_loaded_at = time(NULL);
@@ -1994,7 +2001,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 		 (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
 	if (!w->rng)
 		w->rng = 1;
-	w->cur = wspec_new(initial);
+	w->cur = wspec_new(initial, 1);
 	s = initial;
 	w->initial_region = util_xstrdup_or_null(s->region);
 	memcpy(w->seen_sha, s->sha256, sizeof(w->seen_sha));
