@@ -27,7 +27,14 @@ struct applier {
 	struct rc_report *rep;
 	unsigned conc, max_attempts;
 	uint64_t poll_min, poll_max, retry_base;
-	const struct rc_world *fresh; /* consumed by the first phase */
+	const struct rc_world *fresh; /* consumed by the first round */
+	/* Scheduling (indexed like plan->steps). */
+	bool *after; /* after[i * n + k]: step i starts once step k finished */
+	bool *waiting;
+	uint64_t *wait_start, *wait_next, *wait_delay;
+	unsigned *wait_polls;
+	bool announced[RC_N_PHASES + 1];
+	size_t phase_total[RC_N_PHASES + 1];
 };
 
 const char *rc_outcome_name(enum rc_outcome o)
@@ -66,6 +73,21 @@ static bool canceled(const struct applier *a)
 	return a->o->cancel && *a->o->cancel;
 }
 
+static bool preempted(const struct applier *a)
+{
+	return a->o->preempt && *a->o->preempt;
+}
+
+/* Why steps not yet sent must not be sent, or NULL. */
+static const char *stop_reason(const struct applier *a)
+{
+	if (canceled(a))
+		return "canceled";
+	if (preempted(a))
+		return "preempted: a newer spec is in force";
+	return NULL;
+}
+
 static size_t step_index(const struct applier *a, const struct rc_step *s)
 {
 	return (size_t)(s - a->plan->steps);
@@ -74,6 +96,18 @@ static size_t step_index(const struct applier *a, const struct rc_step *s)
 static struct rc_step_result *result(struct applier *a, const struct rc_step *s)
 {
 	return &a->rep->results[step_index(a, s)];
+}
+
+static void announce(struct applier *a, const struct rc_step *s)
+{
+	int ph = (int)s->phase;
+
+	if (ph < 1 || ph > RC_N_PHASES || a->announced[ph])
+		return;
+	a->announced[ph] = true;
+	if (a->o->progress && a->o->progress->phase)
+		a->o->progress->phase(a->o->progress->ctx, s->phase,
+				      a->phase_total[ph]);
 }
 
 static void finish(struct applier *a, const struct rc_step *s,
@@ -87,6 +121,8 @@ static void finish(struct applier *a, const struct rc_step *s,
 	struct buf b = BUF_INIT;
 	va_list ap;
 
+	/* Only the scheduling thread announces (a batch is announced first). */
+	announce(a, s);
 	r->outcome = out;
 	if (fmt) {
 		va_start(ap, fmt);
@@ -506,8 +542,8 @@ static void run_step(struct applier *a, const struct rc_step *s,
 	uint64_t delay = a->retry_base;
 	size_t left;
 
-	if (canceled(a)) {
-		finish(a, s, RC_OUT_SKIPPED, NULL, "canceled");
+	if ((key = stop_reason(a)) != NULL) {
+		finish(a, s, RC_OUT_SKIPPED, NULL, "%s", key);
 		return;
 	}
 	if (already(a, w, s)) {
@@ -564,7 +600,7 @@ static void run_step(struct applier *a, const struct rc_step *s,
 			       "not retried: %s changed meanwhile", key);
 			break;
 		}
-		if (res->attempts >= a->max_attempts || canceled(a)) {
+		if (res->attempts >= a->max_attempts || stop_reason(a)) {
 			finish(a, s, RC_OUT_FAILED, &e, "gave up after %u %s",
 			       res->attempts,
 			       res->attempts == 1 ? "attempt" : "attempts");
@@ -583,12 +619,16 @@ static void run_step_task(void *arg, size_t i)
 	run_step(c->a, c->steps[i], c->w);
 }
 
-static void run_phase(struct applier *a, const struct rc_step **v, size_t n)
+/* Run steps whose turn has come, concurrently, after re-reading their
+ * preconditions (or using the world the plan was just made from). */
+static void run_batch(struct applier *a, const struct rc_step **v, size_t n)
 {
 	struct rc_world w = { 0 };
 	struct util_err e = UTIL_ERR_INIT;
 	struct phase_ctx c = { .a = a, .steps = v };
 
+	for (size_t i = 0; i < n; i++)
+		announce(a, v[i]);
 	if (a->fresh) {
 		c.w = a->fresh;
 	} else if (observe_steps(a, v, n, &w, &e) < 0) {
@@ -637,100 +677,196 @@ static size_t wait_ready(const struct rc_world *w, const struct rc_step *s,
 	return ready;
 }
 
-static void run_waits(struct applier *a, const struct rc_step **v, size_t n)
+/* One poll of wait step i against w; true when the wait is over. */
+static bool wait_eval(struct applier *a, size_t i, const struct rc_world *w,
+		      uint64_t now)
 {
-	const struct rc_step **live = util_xcalloc(n + 1, sizeof(*live));
-	uint64_t start = a->clock->mono_ms(a->clock->ctx);
-	uint64_t delay = a->poll_min;
-	size_t n_live = n;
-	bool first = true;
+	const struct rc_step *s = &a->plan->steps[i];
+	struct rc_step_result *res = result(a, s);
+	struct util_err e = UTIL_ERR_INIT;
+	const char *gone, *key;
+	size_t ready = wait_ready(w, s, &gone);
+	uint64_t elapsed = now - a->wait_start[i];
+	char d[32];
 
-	memcpy(live, v, n * sizeof(*v));
-	while (n_live) {
-		struct rc_world w = { 0 };
-		struct util_err e = UTIL_ERR_INIT;
-		uint64_t now, next_deadline = UINT64_MAX;
-		size_t out = 0;
-
-		if (observe_steps(a, live, n_live, &w, &e) < 0) {
-			for (size_t i = 0; i < n_live; i++)
-				finish(a, live[i], RC_OUT_FAILED, &e,
-				       "could not read the group");
-			break;
-		}
-		now = a->clock->mono_ms(a->clock->ctx);
-		for (size_t i = 0; i < n_live; i++) {
-			const struct rc_step *s = live[i];
-			struct rc_step_result *res = result(a, s);
-			const char *gone, *key;
-			size_t ready = wait_ready(&w, s, &gone);
-			uint64_t elapsed = now - start;
-
-			res->elapsed_ms = elapsed;
-			if (first && (key = changed(&w, s, false)) != NULL) {
-				finish(a, s, RC_OUT_SKIPPED, NULL,
-				       "the world changed since the plan: %s "
-				       "is "
-				       "not as planned",
-				       key);
-				continue;
-			}
-			if (a->o->progress && a->o->progress->waiting)
-				a->o->progress->waiting(a->o->progress->ctx, s,
-							elapsed, ready,
-							s->n_members);
-			if (ready == s->n_members) {
-				finish(a, s, RC_OUT_DONE, NULL, "%zu of %zu %s",
-				       ready, s->n_members,
-				       rc_until_name(s->until));
-				continue;
-			}
-			if (gone) {
-				util_err_set(&e, UTIL_ECONFLICT,
-					     "%s left %s while waiting for it "
-					     "to be healthy",
-					     gone, s->label);
-				finish(a, s, RC_OUT_FAILED, &e, NULL);
-				util_err_clear(&e);
-				continue;
-			}
-			if (elapsed >= s->timeout_ms) {
-				char d[32];
-
-				util_err_set(&e, UTIL_ETIMEOUT,
-					     "timed out after %s waiting for "
-					     "%s: %zu "
-					     "of %zu %s",
-					     util_duration_format(s->timeout_ms,
-								  d, sizeof(d)),
-					     s->label, ready, s->n_members,
-					     rc_until_name(s->until));
-				finish(a, s, RC_OUT_FAILED, &e, NULL);
-				util_err_clear(&e);
-				continue;
-			}
-			if (start + s->timeout_ms < next_deadline)
-				next_deadline = start + s->timeout_ms;
-			live[out++] = s;
-		}
-		rc_world_release(&w);
-		n_live = out;
-		first = false;
-		if (!n_live)
-			break;
-		if (canceled(a)) {
-			for (size_t i = 0; i < n_live; i++)
-				finish(a, live[i], RC_OUT_SKIPPED, NULL,
-				       "canceled while waiting");
-			break;
-		}
-		now = a->clock->mono_ms(a->clock->ctx);
-		sleep_ms(a, next_deadline > now && next_deadline - now < delay
-				    ? next_deadline - now
-				    : delay);
-		delay = delay * 2 > a->poll_max ? a->poll_max : delay * 2;
+	res->elapsed_ms = elapsed;
+	if (!a->wait_polls[i]++ && (key = changed(w, s, false)) != NULL) {
+		finish(a, s, RC_OUT_SKIPPED, NULL,
+		       "the world changed since the plan: %s is not as planned",
+		       key);
+		return true;
 	}
-	free(live);
+	if (a->o->progress && a->o->progress->waiting)
+		a->o->progress->waiting(a->o->progress->ctx, s, elapsed, ready,
+					s->n_members);
+	if (ready == s->n_members) {
+		finish(a, s, RC_OUT_DONE, NULL, "%zu of %zu %s", ready,
+		       s->n_members, rc_until_name(s->until));
+		return true;
+	}
+	if (gone) {
+		util_err_set(&e, UTIL_ECONFLICT,
+			     "%s left %s while waiting for it to be healthy",
+			     gone, s->label);
+	} else if (elapsed >= s->timeout_ms) {
+		util_err_set(&e, UTIL_ETIMEOUT,
+			     "timed out after %s waiting for %s: %zu of %zu %s",
+			     util_duration_format(s->timeout_ms, d, sizeof(d)),
+			     s->label, ready, s->n_members,
+			     rc_until_name(s->until));
+	} else {
+		return false;
+	}
+	finish(a, s, RC_OUT_FAILED, &e, NULL);
+	util_err_clear(&e);
+	return true;
+}
+
+/* When wait step i polls next: backing off, never past its deadline. */
+static void wait_schedule(struct applier *a, size_t i, uint64_t now)
+{
+	uint64_t deadline = a->wait_start[i] + a->plan->steps[i].timeout_ms;
+	uint64_t delay = a->wait_delay[i];
+
+	a->wait_next[i] = deadline > now && deadline - now < delay
+				  ? deadline
+				  : now + delay;
+	a->wait_delay[i] = delay * 2 > a->poll_max ? a->poll_max : delay * 2;
+}
+
+/*
+ * One round of the waits in progress: poll those due (together, one
+ * read), or sleep until the next one is.  False when none is waiting.
+ */
+static bool poll_waits(struct applier *a)
+{
+	size_t n = a->plan->n_steps, n_due = 0, n_live = 0;
+	const struct rc_step **due = util_xcalloc(n + 1, sizeof(*due));
+	uint64_t now = a->clock->mono_ms(a->clock->ctx), next = UINT64_MAX;
+	const char *why = stop_reason(a);
+	struct rc_world w = { 0 };
+	struct util_err e = UTIL_ERR_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!a->waiting[i])
+			continue;
+		n_live++;
+		if (why) {
+			a->waiting[i] = false;
+			finish(a, &a->plan->steps[i], RC_OUT_SKIPPED, NULL,
+			       "%s while waiting", why);
+		} else if (a->wait_next[i] <= now) {
+			due[n_due++] = &a->plan->steps[i];
+		} else if (a->wait_next[i] < next) {
+			next = a->wait_next[i];
+		}
+	}
+	a->fresh = NULL; /* what comes after a wait reads afresh */
+	if (!n_due) {
+		if (!why && next != UINT64_MAX)
+			sleep_ms(a, next - now);
+		free(due);
+		return n_live != 0;
+	}
+	if (observe_steps(a, due, n_due, &w, &e) < 0) {
+		for (size_t k = 0; k < n_due; k++) {
+			a->waiting[step_index(a, due[k])] = false;
+			finish(a, due[k], RC_OUT_FAILED, &e,
+			       "could not read the group");
+		}
+	} else {
+		now = a->clock->mono_ms(a->clock->ctx);
+		for (size_t k = 0; k < n_due; k++) {
+			size_t i = step_index(a, due[k]);
+
+			if (wait_eval(a, i, &w, now))
+				a->waiting[i] = false;
+			else
+				wait_schedule(a, i, now);
+		}
+	}
+	rc_world_release(&w);
+	free(due);
+	return true;
+}
+
+/* --- scheduling --------------------------------------------------------- */
+
+static bool is_address_step(const struct rc_step *s)
+{
+	return s->action == RC_ACT_ALLOCATE || s->action == RC_ACT_ASSOCIATE ||
+	       s->action == RC_ACT_MOVE || s->action == RC_ACT_DISASSOCIATE;
+}
+
+/* Whether the group step g names an instance the address step ad binds. */
+static bool share_instance(const struct rc_step *g, const struct rc_step *ad)
+{
+	for (size_t i = 0; i < g->n_members; i++) {
+		const char *id = g->members[i].id;
+
+		if ((ad->from.instance && util_streq(id, ad->from.instance)) ||
+		    (ad->to.instance && util_streq(id, ad->to.instance)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Steps whose relative order the phases fix: the same resource, or an
+ * address and a group naming the same instance (an address moves to an
+ * instance once its registration and wait are over, and an instance
+ * losing an address leaves its groups after the move).  Steps on
+ * different groups are never related, so a wait on one group holds up
+ * nothing on another.
+ */
+static bool related(const struct rc_step *s, const struct rc_step *t)
+{
+	if (!strcmp(s->key, t->key))
+		return true;
+	if (is_address_step(s) == is_address_step(t))
+		return false;
+	return is_address_step(s) ? share_instance(t, s) : share_instance(s, t);
+}
+
+static void schedule_init(struct applier *a)
+{
+	size_t n = a->plan->n_steps;
+
+	a->after = util_xcalloc(n * n + 1, sizeof(*a->after));
+	a->waiting = util_xcalloc(n + 1, sizeof(*a->waiting));
+	a->wait_start = util_xcalloc(n + 1, sizeof(*a->wait_start));
+	a->wait_next = util_xcalloc(n + 1, sizeof(*a->wait_next));
+	a->wait_delay = util_xcalloc(n + 1, sizeof(*a->wait_delay));
+	a->wait_polls = util_xcalloc(n + 1, sizeof(*a->wait_polls));
+	for (size_t i = 0; i < n; i++) {
+		const struct rc_step *s = &a->plan->steps[i];
+
+		if ((int)s->phase >= 1 && (int)s->phase <= RC_N_PHASES)
+			a->phase_total[s->phase]++;
+		for (size_t k = 0; k < n; k++) {
+			const struct rc_step *t = &a->plan->steps[k];
+
+			a->after[i * n + k] = t->phase < s->phase &&
+					      related(s, t);
+		}
+		for (size_t k = 0; k < s->n_deps; k++) {
+			const struct rc_step *d = rc_plan_step(a->plan,
+							       s->deps[k]);
+
+			if (d)
+				a->after[i * n + step_index(a, d)] = true;
+		}
+	}
+}
+
+static void schedule_release(struct applier *a)
+{
+	free(a->after);
+	free(a->waiting);
+	free(a->wait_start);
+	free(a->wait_next);
+	free(a->wait_delay);
+	free(a->wait_polls);
 }
 
 /* --- the whole plan -------------------------------------------------------- */
@@ -810,13 +946,105 @@ static const char *dep_failure(struct applier *a, const struct rc_step *s,
 	return NULL;
 }
 
+/* Skip what can no longer run: stopped, or a dependency did not succeed. */
+static void skip_doomed(struct applier *a)
+{
+	const char *stop = stop_reason(a);
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < a->plan->n_steps; i++) {
+			const struct rc_step *s = &a->plan->steps[i];
+			const struct rc_step *d = NULL;
+			const char *why;
+
+			if (result(a, s)->outcome != RC_OUT_PENDING ||
+			    a->waiting[i])
+				continue;
+			if (stop) {
+				finish(a, s, RC_OUT_SKIPPED, NULL, "%s", stop);
+				continue;
+			}
+			why = dep_failure(a, s, &d);
+			if (!why || !d ||
+			    result(a, d)->outcome == RC_OUT_PENDING)
+				continue;
+			finish(a, s, RC_OUT_SKIPPED, NULL, "step %u (%s %s) %s",
+			       d->id, rc_action_name(d->action), d->label, why);
+			again = true;
+		}
+	}
+}
+
+/* Whether step i may start: everything it comes after has finished. */
+static bool may_start(const struct applier *a, size_t i)
+{
+	size_t n = a->plan->n_steps;
+
+	if (a->rep->results[i].outcome != RC_OUT_PENDING || a->waiting[i])
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (a->after[i * n + k] &&
+		    (a->rep->results[k].outcome == RC_OUT_PENDING ||
+		     a->waiting[k]))
+			return false;
+	return true;
+}
+
+/*
+ * Run the plan by dependency rather than phase by phase: a step starts
+ * as soon as the steps it depends on succeeded and every step it must
+ * follow (related(), earlier phase) finished.  Calls whose turn has come
+ * run before any wait sleeps; waits poll between them.
+ */
+static void run_plan(struct applier *a)
+{
+	size_t n = a->plan->n_steps;
+	const struct rc_step **v = util_xcalloc(n + 1, sizeof(*v));
+
+	schedule_init(a);
+	for (;;) {
+		size_t nv = 0;
+		uint64_t now;
+
+		skip_doomed(a);
+		for (size_t i = 0; i < n; i++)
+			if (a->plan->steps[i].action != RC_ACT_WAIT &&
+			    may_start(a, i))
+				v[nv++] = &a->plan->steps[i];
+		if (nv) {
+			run_batch(a, v, nv);
+			continue;
+		}
+		now = a->clock->mono_ms(a->clock->ctx);
+		for (size_t i = 0; i < n; i++) {
+			if (a->plan->steps[i].action != RC_ACT_WAIT ||
+			    !may_start(a, i))
+				continue;
+			announce(a, &a->plan->steps[i]);
+			a->waiting[i] = true;
+			a->wait_start[i] = a->wait_next[i] = now;
+			a->wait_delay[i] = a->poll_min;
+		}
+		if (!poll_waits(a))
+			break;
+	}
+	/* Nothing can start: only a dependency cycle would leave steps. */
+	for (size_t i = 0; i < n; i++)
+		if (a->rep->results[i].outcome == RC_OUT_PENDING)
+			finish(a, &a->plan->steps[i], RC_OUT_SKIPPED, NULL,
+			       "its dependencies never finished");
+	schedule_release(a);
+	free(v);
+}
+
 int rc_apply(struct prov *p, const struct rc_plan *plan,
 	     const struct rc_apply_opts *opts, struct rc_report *ret,
 	     struct util_err *err)
 {
 	static const struct rc_apply_opts no_opts;
 	struct applier a = { .p = p, .plan = plan };
-	const struct rc_step **v;
 	struct rc_report *rep = ret;
 	int rv = 0;
 
@@ -843,45 +1071,7 @@ int rc_apply(struct prov *p, const struct rc_plan *plan,
 			return rv;
 	}
 
-	v = util_xcalloc(plan->n_steps + 1, sizeof(*v));
-	for (int ph = RC_PHASE_ALLOCATE; ph <= RC_PHASE_DISASSOCIATE; ph++) {
-		size_t n = 0, total = 0;
-
-		for (size_t i = 0; i < plan->n_steps; i++) {
-			const struct rc_step *s = &plan->steps[i];
-			const struct rc_step *d = NULL;
-			const char *why;
-
-			if ((int)s->phase != ph)
-				continue;
-			total++;
-			if (canceled(&a)) {
-				finish(&a, s, RC_OUT_SKIPPED, NULL, "canceled");
-				continue;
-			}
-			why = dep_failure(&a, s, &d);
-			if (why) {
-				finish(&a, s, RC_OUT_SKIPPED, NULL,
-				       "step %u (%s %s) %s", d ? d->id : 0,
-				       d ? rc_action_name(d->action) : "?",
-				       d ? d->label : "?", why);
-				continue;
-			}
-			v[n++] = s;
-		}
-		if (!total)
-			continue;
-		if (a.o->progress && a.o->progress->phase)
-			a.o->progress->phase(a.o->progress->ctx,
-					     (enum rc_phase)ph, total);
-		if (!n)
-			continue;
-		if (ph == RC_PHASE_WAIT_HEALTHY || ph == RC_PHASE_WAIT_DRAINED)
-			run_waits(&a, v, n);
-		else
-			run_phase(&a, v, n);
-	}
-	free(v);
+	run_plan(&a);
 
 	for (size_t i = 0; i < rep->n; i++) {
 		switch (rep->results[i].outcome) {
@@ -902,9 +1092,12 @@ int rc_apply(struct prov *p, const struct rc_plan *plan,
 		}
 	}
 	rep->canceled = canceled(&a);
-	if (rep->canceled)
+	rep->preempted = !rep->canceled && preempted(&a);
+	if (rep->canceled || rep->preempted)
 		return util_err_set(err, UTIL_ECANCELED,
-				    "canceled: %zu step%s not run",
+				    "%s: %zu step%s not run",
+				    rep->canceled ? "canceled"
+						  : "preempted by a newer spec",
 				    rep->skipped, rep->skipped == 1 ? "" : "s");
 	if (rep->failed)
 		return util_err_set(err, UTIL_EFAIL, "%zu step%s failed",

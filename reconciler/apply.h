@@ -13,10 +13,20 @@
 #include "util/err.h"
 
 /*
- * Apply: run a plan's steps phase by phase (plan.h lists the phases).
+ * Apply: run a plan's steps in dependency order (plan.h lists the
+ * phases; they order related steps, not the whole plan).
  *
- * Before each phase, apply re-reads exactly the resources that phase's
- * steps depend on (one batched observation) and, for every step:
+ * A step starts once every step it depends on (deps) succeeded and every
+ * earlier-phase step on the same resource -- or, between an address and
+ * a group, naming the same instance -- has finished.  Unrelated steps do
+ * not wait for each other: a health wait on one group holds up only that
+ * group's later steps (and the addresses bound to its new members), never
+ * another group's registrations or deregistrations.  Calls whose turn
+ * has come are made before any wait sleeps.
+ *
+ * Right before a batch of steps whose turn has come, apply re-reads
+ * exactly the resources they depend on (one batched observation) and,
+ * for every step:
  *
  *  1. skips it if a step it depends on did not succeed ("dependent steps
  *     are skipped"; independent steps go on);
@@ -32,15 +42,19 @@
  *     preconditions still hold.  An allocation is never retried without
  *     first looking the address up by name, so it is never duplicated.
  *
- * Steps of one phase run concurrently (concurrency).  Waits poll their
- * groups together, with exponential backoff from poll_min_ms to
- * poll_max_ms, each until its own timeout; a member that leaves the group
- * while waited for healthy fails the wait.
+ * Steps whose turn comes together run concurrently (concurrency).  Waits
+ * poll their groups (those due together, one read), each with its own
+ * exponential backoff from poll_min_ms to poll_max_ms, until its own
+ * timeout; a member that leaves the group while waited for healthy fails
+ * the wait.
  *
  * Cancellation: *cancel (set by a signal handler) is checked between
  * steps and between polls; steps in flight finish, the rest are skipped
- * as canceled.  Re-running apply after any failure, cancellation or crash
- * converges, because a new plan starts from what is live.
+ * as canceled.  *preempt (moor watch: a newer spec is in force) works the
+ * same way -- waits end at the next poll or sleep, steps not yet sent are
+ * skipped -- and is reported as preempted, not canceled.  Re-running
+ * apply after any failure, cancellation or crash converges, because a
+ * new plan starts from what is live.
  *
  * Library code: nothing is printed.  Progress goes through struct
  * rc_apply_progress, whose callbacks may be called from several threads
@@ -72,6 +86,7 @@ struct rc_report {
 	char **stale; /* keys that changed (stale saved plan) */
 	size_t n_stale;
 	bool canceled;
+	bool preempted; /* *preempt stopped it (and *cancel did not) */
 };
 
 void rc_report_release(struct rc_report *r);
@@ -90,9 +105,10 @@ struct rc_apply_progress {
 };
 
 struct rc_apply_opts {
-	unsigned concurrency;		/* steps in parallel per phase; 0 = 8 */
-	const struct util_clock *clock; /* NULL = util_clock_system */
+	unsigned concurrency;			  /* steps in parallel; 0 = 8 */
+	const struct util_clock *clock;		  /* NULL = util_clock_system */
 	const volatile sig_atomic_t *cancel;	  /* may be NULL */
+	const volatile sig_atomic_t *preempt;	  /* may be NULL */
 	const struct rc_apply_progress *progress; /* may be NULL */
 	uint64_t poll_min_ms;			  /* 0 = 1000 */
 	uint64_t poll_max_ms;			  /* 0 = 15000 */
@@ -106,8 +122,8 @@ struct rc_apply_opts {
 	bool check_stale;
 	/*
 	 * The world the plan was just built from, if still fresh (apply from
-	 * a spec without a prompt): the first phase uses it instead of
-	 * reading again.
+	 * a spec without a prompt): the first batch of steps uses it
+	 * instead of reading again.
 	 */
 	const struct rc_world *fresh;
 };
@@ -116,8 +132,8 @@ struct rc_apply_opts {
  * Apply plan.  *ret is filled in every case but UTIL_EINVAL (caller frees
  * with rc_report_release()).  Returns 0 when every step is done or
  * already so; UTIL_ECONFLICT for a stale plan (nothing was done);
- * UTIL_ECANCELED when *cancel stopped it; UTIL_EFAIL when a step failed
- * or was skipped (err holds the first failure).
+ * UTIL_ECANCELED when *cancel or *preempt stopped it; UTIL_EFAIL when a
+ * step failed or was skipped (err holds the first failure).
  */
 int rc_apply(struct prov *p, const struct rc_plan *plan,
 	     const struct rc_apply_opts *opts, struct rc_report *ret,

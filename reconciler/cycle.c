@@ -25,6 +25,8 @@ const char *rc_cycle_status_name(enum rc_cycle_status s)
 		return "refused";
 	case RC_CYCLE_CANCELED:
 		return "canceled";
+	case RC_CYCLE_PREEMPTED:
+		return "preempted";
 	}
 	return "?";
 }
@@ -190,6 +192,7 @@ static void apply_opts(const struct rc_cycle_opts *o,
 	ao->concurrency = o->concurrency;
 	ao->clock = o->clock;
 	ao->cancel = o->cancel;
+	ao->preempt = o->preempt;
 	ao->progress = &s_progress;
 	ao->poll_min_ms = o->poll_min_ms;
 	ao->poll_max_ms = o->poll_max_ms;
@@ -423,7 +426,7 @@ static void report_steps(const struct rc_plan *plan,
 			break;
 		case RC_OUT_SKIPPED:
 		case RC_OUT_PENDING:
-			if (rep->canceled)
+			if (rep->canceled || rep->preempted)
 				break;
 			util_err_set(&e, UTIL_ECONFLICT, "%s %s skipped: %s",
 				     rc_action_name(st->action), st->label,
@@ -451,8 +454,9 @@ static void apply_plan(struct prov *p, const struct rc_plan *plan,
 	apply_opts(o, fresh, &ao);
 	rc_apply(p, plan, &ao, rep, &e);
 	report_steps(plan, rep, drift, r);
-	if (rep->canceled) {
-		r->status = RC_CYCLE_CANCELED;
+	if (rep->canceled || rep->preempted) {
+		r->status = rep->canceled ? RC_CYCLE_CANCELED
+					  : RC_CYCLE_PREEMPTED;
 		first_error(r, &e, NULL);
 	}
 }
@@ -463,7 +467,7 @@ static void apply_plan(struct prov *p, const struct rc_plan *plan,
  */
 static void settle_status(struct rc_cycle_result *r)
 {
-	if (r->status == RC_CYCLE_CANCELED)
+	if (r->status == RC_CYCLE_CANCELED || r->status == RC_CYCLE_PREEMPTED)
 		return;
 	r->status = RC_CYCLE_OK;
 	for (size_t i = 0; i < r->n_outcomes; i++) {
@@ -578,7 +582,7 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		}
 	}
 	/* The status shows the groups as they are now. */
-	if (ret->changes && !rep.canceled &&
+	if (ret->changes && !rep.canceled && !rep.preempted &&
 	    rc_observe(p, &reads, &oo, &after, NULL) == 0) {
 		snapshot_groups(s, use_lb, &after, ret);
 		snapshot_addrs(s, use_eip, &after, ret);

@@ -51,7 +51,12 @@ struct rc_cycle_opts {
 	const char *region;		/* recorded in plans; may be NULL */
 	const struct util_clock *clock; /* apply's; NULL = system */
 	const volatile sig_atomic_t *cancel; /* may be NULL */
-	uint64_t poll_min_ms, poll_max_ms;   /* apply's waits; 0 = default */
+	/*
+	 * Set when a newer spec is in force: apply's waits end, steps not yet
+	 * sent are skipped, the status is preempted (apply.h).  May be NULL.
+	 */
+	const volatile sig_atomic_t *preempt;
+	uint64_t poll_min_ms, poll_max_ms; /* apply's waits; 0 = default */
 };
 
 enum rc_cycle_status {
@@ -59,6 +64,7 @@ enum rc_cycle_status {
 	RC_CYCLE_ERROR,	  /* an observation or a step failed */
 	RC_CYCLE_REFUSED, /* a guard or precondition refused (part of) it */
 	RC_CYCLE_CANCELED,
+	RC_CYCLE_PREEMPTED, /* a newer spec stopped it: run that one instead */
 };
 
 const char *rc_cycle_status_name(enum rc_cycle_status s);

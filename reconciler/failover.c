@@ -2,6 +2,8 @@
 
 #include <limits.h>
 
+#include "util/log.h"
+#include "util/parse.h"
 #include "util/banned.h"
 
 const char *rc_health_name(enum rc_health h)
@@ -152,6 +154,20 @@ const char *rc_fo_reason_name(enum rc_fo_reason r)
 		return "not_candidate";
 	}
 	return "?";
+}
+
+void rc_fo_log_damped(const char *label, const char *target,
+		      enum rc_fo_reason reason, uint64_t moved_ago_ms,
+		      uint64_t holds_ms)
+{
+	char ago[32], left[32];
+
+	util_log(UTIL_LOG_WARN, "failover_damped", label,
+		 "%s should move to %s (%s) but moved %s ago; flap damping "
+		 "holds it for %s",
+		 label, target, rc_fo_reason_name(reason),
+		 util_duration_format(moved_ago_ms, ago, sizeof(ago)),
+		 util_duration_format(holds_ms, left, sizeof(left)));
 }
 
 uint64_t rc_fo_damp_ms(const struct spec_failover *f)

@@ -115,6 +115,14 @@ const char *rc_fo_verdict_name(enum rc_fo_verdict v);
 /* "failover", "failback", "drift" ... as log events and JSON name them. */
 const char *rc_fo_reason_name(enum rc_fo_reason r);
 
+/*
+ * Log failover_damped: label should move to target (for reason) but
+ * moved moved_ago_ms ago, and damping holds it for holds_ms more.
+ */
+void rc_fo_log_damped(const char *label, const char *target,
+		      enum rc_fo_reason reason, uint64_t moved_ago_ms,
+		      uint64_t holds_ms);
+
 /* interval x (fall + rise), the damping window of a failover block. */
 uint64_t rc_fo_damp_ms(const struct spec_failover *f);
 

@@ -1205,13 +1205,15 @@ static void plan_group(struct builder *b, size_t idx)
 		size_t n_wait = n_reg;
 
 		/*
-		 * Before deregistering, also wait for declared members still
-		 * in their initial checks (e.g. registered by an apply that
-		 * was interrupted), or make-before-break would not hold.
+		 * Before deregistering, also wait for declared members not
+		 * healthy yet -- in their initial checks, or failing them
+		 * (a Classic ELB's new member is OutOfService until it passes)
+		 * -- e.g. registered by an apply that was interrupted or
+		 * pre-empted, or make-before-break would not hold.
 		 */
 		if (n_extra && lb->wait == SPEC_WAIT_HEALTHY)
 			for (size_t i = 0; i < c.n_have; i++)
-				if (c.have[i].health == PROV_HEALTH_INITIAL &&
+				if (!rc_health_counts(c.have[i].health) &&
 				    find_want(c.wants, c.n_wants,
 					      c.have[i].key))
 					n_wait++;
@@ -1233,7 +1235,7 @@ static void plan_group(struct builder *b, size_t idx)
 				add_member(st, b->w, reg[i]->id, reg[i]->port,
 					   reg[i]->az);
 			for (size_t i = 0; n_wait > n_reg && i < c.n_have; i++)
-				if (c.have[i].health == PROV_HEALTH_INITIAL &&
+				if (!rc_health_counts(c.have[i].health) &&
 				    find_want(c.wants, c.n_wants,
 					      c.have[i].key))
 					add_member(st, b->w, c.have[i].id,

@@ -16,8 +16,8 @@
  * value: it renders as text, markdown or JSON (render.h), is saved and
  * loaded as JSON (planfile.h), and is applied by apply.h.
  *
- * Phases, in the order apply runs them, so that capacity never drops and
- * an address is never left unattached:
+ * Phases, the order in which apply runs related steps (apply.h), so that
+ * capacity never drops and an address is never left unattached:
  *
  *   1 allocate      addresses declared `allocate: true`, none found by name
  *   2 enable-zones  Classic ELBs with `enable_zones: true`: the zones of new
@@ -32,13 +32,13 @@
  *   7 wait          until deregistered members have drained (`drain: wait`)
  *   8 disassociate  addresses declared `none`
  *
- * Steps of one phase touch different resources and run concurrently.
+ * Steps of one phase touch different resources.
  *
  * Each step carries its precondition: the fingerprints (observe.h) of the
  * resources it depends on, as they will be when the step runs -- for a
  * group's deregistration, the membership after the plan's own
- * registrations.  Apply re-reads those resources before running the phase
- * and skips a step whose world changed.  rc_plan.observed holds the
+ * registrations.  Apply re-reads those resources right before the step
+ * runs and skips a step whose world changed.  rc_plan.observed holds the
  * fingerprints as observed when planning; a saved plan is stale when any
  * of them changed.
  *

@@ -41,13 +41,15 @@ struct wspec {
 	atomic_uint refs;
 	char **lb_keys;	 /* resource key of each group */
 	char **eip_keys; /* ... of each address */
+	uint64_t gen;	 /* 1, 2, ...: one per spec put in force */
 };
 
-static struct wspec *wspec_new(struct spec *s)
+static struct wspec *wspec_new(struct spec *s, uint64_t gen)
 {
 	struct wspec *ws = util_xcalloc(1, sizeof(*ws));
 
 	ws->s = s;
+	ws->gen = gen;
 	atomic_init(&ws->refs, 1);
 	ws->lb_keys = util_xcalloc(s->n_lbs + 1, sizeof(char *));
 	ws->eip_keys = util_xcalloc(s->n_eips + 1, sizeof(char *));
@@ -226,8 +228,14 @@ struct rc_watch {
 	uint64_t rng;
 
 	struct wspec *cur;
-	char seen_sha[UTIL_SHA256_HEX_SIZE];	/* file content last read */
-	char applied_sha[UTIL_SHA256_HEX_SIZE]; /* spec last applied whole */
+	char seen_sha[UTIL_SHA256_HEX_SIZE]; /* file content last read */
+	/*
+	 * The spec generation last applied whole.  Drift is a difference
+	 * found while that generation is still in force: moor left live
+	 * state as it declares, so only someone else changed it.  A spec
+	 * edited back to an earlier text is a new generation, not drift.
+	 */
+	uint64_t applied_gen;
 	enum file_state file;
 	char *file_error;
 	time_t spec_loaded_at;
@@ -241,9 +249,12 @@ struct rc_watch {
 
 	bool stopping, abandoned;
 	volatile sig_atomic_t cancel;
+	/* A newer spec is in force: the full worker's reconcile is moot. */
+	volatile sig_atomic_t preempt;
 	pthread_mutex_t sleep_m;
 	pthread_cond_t sleep_c;
-	struct util_clock wclock;
+	struct util_clock wclock; /* the failover worker's */
+	struct util_clock fclock; /* the full worker's: preempt ends sleeps */
 
 	/* status */
 	time_t started_at;
@@ -327,10 +338,13 @@ static time_t wc_wall(void *ctx)
 	return time(NULL);
 }
 
-/* The engine's sleeps (waits, retries) end at once when stopping. */
-static void wc_sleep(void *ctx, uint64_t ms)
+/*
+ * The engine's sleeps (waits, retries) end at once when stopping, and
+ * the full worker's also when a newer spec preempts its reconcile.
+ */
+static void sleep_unless(struct rc_watch *w, uint64_t ms,
+			 const volatile sig_atomic_t *also)
 {
-	struct rc_watch *w = ctx;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -341,11 +355,23 @@ static void wc_sleep(void *ctx, uint64_t ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&w->sleep_m);
-	while (!w->cancel)
+	while (!w->cancel && !(also && *also))
 		if (pthread_cond_timedwait(&w->sleep_c, &w->sleep_m, &ts) ==
 		    ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&w->sleep_m);
+}
+
+static void wc_sleep(void *ctx, uint64_t ms)
+{
+	sleep_unless(ctx, ms, NULL);
+}
+
+static void wc_sleep_full(void *ctx, uint64_t ms)
+{
+	struct rc_watch *w = ctx;
+
+	sleep_unless(w, ms, &w->preempt);
 }
 
 static void run_job(struct rc_watch *w, struct job *j)
@@ -356,8 +382,9 @@ static void run_job(struct rc_watch *w, struct job *j)
 	o.has_max_changes = w->cfg.has_max_changes;
 	o.max_changes = w->cfg.max_changes;
 	o.region = w->cfg.region;
-	o.clock = &w->wclock;
+	o.clock = j->kind == JOB_FULL ? &w->fclock : &w->wclock;
 	o.cancel = &w->cancel;
+	o.preempt = j->kind == JOB_FULL ? &w->preempt : NULL;
 	if (j->kind == JOB_FULL)
 		rc_cycle_full(w->p, j->ws->s, j->use_lb, j->use_eip, j->drift,
 			      &o, &j->res);
@@ -761,18 +788,10 @@ static void fo_evaluate(struct fo_addr *a)
 		break;
 	case RC_FO_DAMPED:
 		if (a->damped_logged != d.retry_at_ms) {
-			char left[32];
-
 			a->damped_logged = d.retry_at_ms;
-			util_log(UTIL_LOG_WARN, "failover_damped", a->label,
-				 "%s should move to %s (%s) but moved %s ago; "
-				 "flap damping holds it for %s",
-				 a->label, a->c[d.target].instance,
-				 rc_fo_reason_name(d.reason),
-				 util_duration_format(now - a->last_move_ms,
-						      left, sizeof(left)),
-				 util_duration_format(d.retry_at_ms - now, left,
-						      sizeof(left)));
+			rc_fo_log_damped(a->label, a->c[d.target].instance,
+					 d.reason, now - a->last_move_ms,
+					 d.retry_at_ms - now);
 		}
 		rc_ev_timer_arm_before(a->recheck, d.retry_at_ms);
 		break;
@@ -882,6 +901,8 @@ static void count_result(struct rc_watch *w, const struct job *j)
 	case RC_CYCLE_CANCELED:
 		w->n_error++;
 		break;
+	case RC_CYCLE_PREEMPTED: /* neither: the newer spec runs next */
+		break;
 	}
 	w->n_drift += r->drift;
 	w->last_reconcile_at = time(NULL);
@@ -891,7 +912,8 @@ static void count_result(struct rc_watch *w, const struct job *j)
 	w->last_reconcile_changes = r->changes;
 	w->last_reconcile_held_back = r->held_back;
 	w->last_reconcile_ms = r->elapsed_ms;
-	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_CANCELED)
+	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_CANCELED &&
+	    r->status != RC_CYCLE_PREEMPTED)
 		set_last_error(w, &r->err, r->err_resource);
 }
 
@@ -1114,7 +1136,8 @@ static void full_start(struct rc_watch *w)
 	j->now_ms = now;
 	j->started_at = time(NULL);
 	j->covers_all = n_sel == n_all;
-	j->drift = w->applied_sha[0] && !strcmp(w->applied_sha, s->sha256);
+	w->preempt = 0; /* the worker is idle: nothing reads it now */
+	j->drift = w->applied_gen && w->applied_gen == j->ws->gen;
 	util_log(UTIL_LOG_DEBUG, "reconcile_started", NULL,
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
 		 j->trigger);
@@ -1235,9 +1258,8 @@ static void full_done(struct rc_watch *w, struct job *j)
 	apply_outcomes(w, j);
 	keep_snapshots(w, r);
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
-		memcpy(w->applied_sha, j->ws->s->sha256,
-		       sizeof(w->applied_sha));
-	if (r->status != RC_CYCLE_OK)
+		w->applied_gen = j->ws->gen;
+	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_PREEMPTED)
 		lvl = UTIL_LOG_WARN;
 	util_log(lvl, "reconcile", NULL,
 		 "%s reconcile (%s): %s, %zu change%s%s in %llums",
@@ -1279,6 +1301,24 @@ static void log_diags(const struct spec_diags *d, enum spec_severity sev,
  * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
  * again (resync): repeat the warning for a file still not usable.
  */
+/*
+ * A newer spec makes the reconcile in progress moot: its waits end, the
+ * steps it has not sent are skipped, and it is run again on the new spec
+ * (full_request coalesces into that follow-up).  Failover is not touched.
+ */
+static void preempt_full(struct rc_watch *w)
+{
+	if (!w->full.busy || w->preempt)
+		return;
+	util_log(UTIL_LOG_INFO, "reconcile_preempted", NULL,
+		 "a newer spec is in force: the reconcile in progress stops "
+		 "waiting and sends nothing more; reconciling again");
+	pthread_mutex_lock(&w->sleep_m);
+	w->preempt = 1;
+	pthread_cond_broadcast(&w->sleep_c);
+	pthread_mutex_unlock(&w->sleep_m);
+}
+
 static void reload(struct rc_watch *w, const char *trigger, bool force,
 		   bool again)
 {
@@ -1391,7 +1431,7 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 			 path, s->sha256, old->s->sha256, lbs,
 			 lbs == 1 ? "" : "s", members, members == 1 ? "" : "s",
 			 eips, eips == 1 ? "" : "s");
-		w->cur = wspec_new(s);
+		w->cur = wspec_new(s, old->gen + 1);
 		s = NULL;
 		wspec_unref(old);
 		w->spec_loaded_at = time(NULL);
@@ -1400,6 +1440,7 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 		rc_backoff_clear(&w->bo);
 		rc_ev_timer_disarm(w->retry_t);
 		fo_rebuild(w);
+		preempt_full(w);
 		full_request(w, trigger);
 		fo_request_all(w);
 	}
@@ -1922,6 +1963,8 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	w->wclock.wall = wc_wall;
 	w->wclock.sleep_ms = wc_sleep;
 	w->wclock.ctx = w;
+	w->fclock = w->wclock;
+	w->fclock.sleep_ms = wc_sleep_full;
 
 	sig_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -1982,7 +2025,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 		 (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
 	if (!w->rng)
 		w->rng = 1;
-	w->cur = wspec_new(initial);
+	w->cur = wspec_new(initial, 1);
 	s = initial;
 	w->initial_region = util_xstrdup_or_null(s->region);
 	memcpy(w->seen_sha, s->sha256, sizeof(w->seen_sha));

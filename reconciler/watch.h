@@ -24,7 +24,10 @@
  *             the probes allow
  *
  * Triggers that arrive while a worker is busy coalesce into one
- * follow-up run.  The loop owns all state; workers get a reference to
+ * follow-up run.  A newer spec pre-empts the full worker's reconcile:
+ * its waits end at once and its unsent steps are skipped (apply.h), and
+ * the follow-up runs the newer spec.  The failover worker is never
+ * pre-empted.  The loop owns all state; workers get a reference to
  * the spec in force and copies of what they need, and hand results back
  * through the eventfd.
  *
@@ -53,11 +56,11 @@
  * Log events (util_log): watch_started, watch_stopping, watch_stopped,
  * stop_timeout, spec_reloaded, spec_unchanged, spec_restored,
  * spec_invalid, spec_missing, spec_empty, spec_unreadable, spec_warning,
- * reconcile, backoff, probe_up, probe_down, failover_damped,
- * all_candidates_down, status, status_address, status_group; and from
- * cycle.h: apply_phase, apply_step, apply_failed, apply_skipped,
- * observe_failed, plan_refused, drift_corrected, failover, failback,
- * associated, holder_changed.
+ * reconcile, reconcile_preempted, backoff, probe_up, probe_down,
+ * failover_damped, all_candidates_down, status, status_address,
+ * status_group; and from cycle.h: apply_phase, apply_step, apply_failed,
+ * apply_skipped, observe_failed, plan_refused, drift_corrected, failover,
+ * failback, associated, holder_changed.
  */
 
 #define RC_WATCH_DEFAULT_RESYNC_MS	 60000

@@ -124,6 +124,40 @@ def drift_corrected_within_one_resync():
 
 
 @case
+def spec_reverted_is_not_drift():
+    """A -> B -> A: moor undoing its own B is no drift; a hand-made
+    change after that is."""
+    with Session() as d:
+        L.wait_until(lambda: resyncs_since(d, 0), 20, "a resync")
+        mark = d.mark()
+        # B adds C and names a group that does not exist, so B is never
+        # applied whole: A stays the spec "last applied in full".
+        L.write_atomic(d.spec, SPEC.replace(
+            "members: [%s, %s]" % (A, B),
+            "members: [%s, %s, %s]" % (A, B, C)).replace(
+            "elastic_ips:\n", "  - target_group: missing-tg\n"
+            "    members: [%s]\nelastic_ips:\n" % A))
+        L.wait_until(lambda: L.tg_members(FA, TG) == [A, B, C], 20,
+                     "C registered by the edit")
+        L.write_atomic(d.spec, SPEC)
+        converged()
+        quiet = d.mark()
+        L.wait_until(lambda: len(resyncs_since(d, quiet)) >= 2, 20,
+                     "two resyncs")
+        L.expect(not d.find("drift_corrected", since=mark),
+                 "reverting the spec counted as drift: %s" %
+                 d.find("drift_corrected", since=mark))
+        L.expect("moor_drift_corrections_total 0" in d.read_metrics(),
+                 d.read_metrics())
+        # A change by hand is drift.
+        FA.call("POST", "/target-groups/deregister",
+                {"target_group": TG, "targets": [{"id": B}]})
+        converged()
+        L.wait_until(lambda: "moor_drift_corrections_total 1" in
+                     d.read_metrics(), 10, "the drift counter")
+
+
+@case
 def aws_outage_backs_off_then_converges():
     with Session(["--max-attempts", "1"]) as d:
         FA.set_faults({"global": {"error_503_rate": 1.0}})

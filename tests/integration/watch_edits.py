@@ -303,6 +303,59 @@ def sighup_rereads_now():
 
 
 @case
+def edit_not_held_behind_a_health_wait():
+    """web-tg replaces A by C, which never becomes healthy (timeout 60s);
+    an edit of api-tg meanwhile is applied at once, not after the wait,
+    and web-tg keeps A (make-before-break)."""
+    FA.reset()
+    FA.load_state(L.world(4, config={"target_health_delay_seconds": 3600},
+                          target_groups=[
+        {"name": TG, "port": 8080, "protocol": "HTTP", "vpc_id": L.VPC,
+         "targets": [{"id": A}]},
+        {"name": "api-tg", "port": 8080, "protocol": "HTTP",
+         "vpc_id": L.VPC, "targets": [{"id": B}]}]))
+    FA.reset_counters()
+
+    def text(api):
+        return ("version: 1\n"
+                "region: us-east-1\n"
+                "load_balancers:\n"
+                "  - target_group: %s\n"
+                "    members: [%s]\n"
+                "    timeout: 60s\n"
+                "  - target_group: api-tg\n"
+                "    members: [%s]\n"
+                "    wait: none\n" % (TG, C, ", ".join(api)))
+    sd = Dir(text([B]))
+    d = L.Daemon(FA, sd.path, ["--resync", "1h", "--log-format",
+                               "text"]).start()
+    try:
+        L.wait_until(lambda: C in L.tg_members(FA, TG), 20, "C registered")
+        waiting_since = [e for e in FA.log() if e["mutating"] and
+                         e["action"] == "RegisterTargets"][0]["time"]
+        mark = d.mark()
+        L.write_atomic(sd.path, text([B, D]))
+        L.wait_until(lambda: L.tg_members(FA, "api-tg") == [B, D], 30,
+                     "the edit applied")
+        reg = [e for e in FA.log() if e["mutating"] and
+               e["action"] == "RegisterTargets"]
+        L.expect(len(reg) == 2, reg)
+        # Before web-tg's wait could have timed out: it did not hold the
+        # edit back.
+        L.expect(reg[1]["time"] < waiting_since + 60,
+                 "the edit waited %.1fs" % (reg[1]["time"] - waiting_since))
+        d.wait_event("reconcile_preempted", 10, since=mark)
+        # web-tg still waits for C before letting A go.
+        L.expect(L.tg_members(FA, TG) == [A, C], L.tg_members(FA, TG))
+        L.expect(not [e for e in FA.log() if e["mutating"] and
+                      e["action"] == "DeregisterTargets"], "deregistered")
+        L.expect(d.stop() == 0, "exit code")
+    finally:
+        d.close()
+        sd.close()
+
+
+@case
 def first_spec_must_be_valid():
     fresh_world()
     sd = Dir("version: 1\nload_balancers:\n  - target_group: web-tg\n"

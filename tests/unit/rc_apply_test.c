@@ -63,7 +63,11 @@ struct fx {
 	struct util_clock clock;
 	struct rc_apply_opts ao;
 	struct util_err err;
-	volatile sig_atomic_t cancel;
+	volatile sig_atomic_t cancel, preempt;
+	uint64_t preempt_at; /* progress: set preempt once a wait is this old */
+	uint64_t dereg_at;   /* clock reading at the first deregistration */
+	unsigned finished[64]; /* step ids in the order they finished */
+	size_t n_finished;
 	char *errors;
 	int cancel_after; /* hook: set cancel after this many mutations */
 };
@@ -81,6 +85,8 @@ static int setup(void **state)
 	f->ao.clock = &f->clock;
 	f->ao.concurrency = 1; /* exact call order */
 	f->ao.cancel = &f->cancel;
+	f->ao.preempt = &f->preempt;
+	f->dereg_at = UINT64_MAX;
 	*state = f;
 	return 0;
 }
@@ -753,6 +759,132 @@ static void test_observe_retries_only_failed_reads(void **state)
 	rc_reads_release(&r);
 }
 
+static void order_step_done(void *ctx, const struct rc_step *s,
+			    const struct rc_step_result *r)
+{
+	struct fx *f = ctx;
+
+	(void)r;
+	if (f->n_finished < 64)
+		f->finished[f->n_finished++] = s->id;
+}
+
+static void order_waiting(void *ctx, const struct rc_step *s,
+			  uint64_t elapsed_ms, size_t ready, size_t total)
+{
+	struct fx *f = ctx;
+
+	(void)s;
+	(void)ready;
+	(void)total;
+	if (f->preempt_at && elapsed_ms >= f->preempt_at)
+		f->preempt = 1;
+}
+
+static void dereg_hook(void *ctx, struct memprov *m, const char *call)
+{
+	struct fx *f = ctx;
+
+	(void)m;
+	if (strstr(call, "_deregister") && f->dereg_at == UINT64_MAX)
+		f->dereg_at = f->fc.now;
+}
+
+/* No step finished before a step it depends on. */
+static void expect_deps_first(struct fx *f)
+{
+	for (size_t i = 0; i < f->n_finished; i++) {
+		const struct rc_step *s = rc_plan_step(f->plan, f->finished[i]);
+
+		for (size_t k = 0; k < s->n_deps; k++) {
+			bool before = false;
+
+			for (size_t j = 0; j < i; j++)
+				before |= f->finished[j] == s->deps[k];
+			assert_true(before);
+		}
+	}
+}
+
+static void test_wait_holds_only_its_group(void **state)
+{
+	struct fx *f = *state;
+	struct rc_apply_progress pr = { .step_done = order_step_done,
+					.waiting = order_waiting,
+					.ctx = f };
+
+	/* web-tg replaces A by C, which never passes its checks. */
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", B, 8080);
+	healthy(f, "web-classic", A, 0);
+	healthy(f, "web-classic", D, 0);
+	memprov_set_healthy_after(f->m, 1000000);
+	plan(f, V1 "load_balancers:\n"
+		   "  - target_group: web-tg\n"
+		   "    timeout: 5m\n"
+		   "    members: [" B ", " C "]\n"
+		   "  - classic: web-classic\n"
+		   "    wait: none\n"
+		   "    members: [" A ", " B "]\n");
+	f->ao.progress = &pr;
+	memprov_set_hook(f->m, dereg_hook, f);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	memprov_set_hook(f->m, NULL, NULL);
+	f->ao.progress = NULL;
+	/* web-classic's steps did not wait for web-tg's five minutes. */
+	expect_mutations(f, "tg_register web-tg " C ":8080\n"
+			    "classic_register web-classic " B "\n"
+			    "classic_deregister web-classic " D "\n");
+	assert_int_equal(f->dereg_at, 0);
+	/* register tg, register classic, wait tg, deregister tg and classic */
+	expect_outcomes(f, "done done failed skipped done");
+	assert_int_equal(f->fc.now, 5 * 60 * 1000);
+	/* ...and web-tg kept make-before-break: A is still there. */
+	assert_int_equal(memprov_member_health(f->m, "web-tg", A, 8080),
+			 PROV_HEALTH_HEALTHY);
+	assert_int_equal(f->n_finished, f->plan->n_steps);
+	expect_deps_first(f);
+}
+
+static void test_preempt_ends_wait(void **state)
+{
+	struct fx *f = *state;
+	struct rc_apply_progress pr = { .step_done = order_step_done,
+					.waiting = order_waiting,
+					.ctx = f };
+	const char yaml[] = V1 "load_balancers:\n  - target_group: web-tg\n"
+			       "    members: [" B "]\n";
+
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_healthy_after(f->m, 1000000);
+	plan(f, yaml);
+	/* A newer spec arrives 3 s into a wait of up to 5 minutes. */
+	f->preempt_at = 3000;
+	f->ao.progress = &pr;
+	assert_int_equal(apply(f), UTIL_ECANCELED);
+	f->ao.progress = NULL;
+	expect_mutations(f, "tg_register web-tg " B ":8080\n");
+	expect_outcomes(f, "done skipped skipped");
+	assert_true(f->rep.preempted);
+	assert_false(f->rep.canceled);
+	assert_string_equal(detail(f, 1), "preempted: a newer spec is in force "
+					  "while waiting");
+	assert_string_equal(detail(f, 2),
+			    "preempted: a newer spec is in force");
+	assert_true(f->fc.now < 10000);
+	assert_int_equal(memprov_member_health(f->m, "web-tg", A, 8080),
+			 PROV_HEALTH_HEALTHY);
+	/* The next plan waits for B again before deregistering A. */
+	f->preempt = 0;
+	f->preempt_at = 0;
+	plan(f, yaml);
+	assert_int_equal(f->plan->n_steps, 2);
+	assert_int_equal(f->plan->steps[0].action, RC_ACT_WAIT);
+	assert_int_equal(f->plan->steps[1].action, RC_ACT_DEREGISTER);
+	assert_int_equal(f->plan->steps[1].n_deps, 1);
+	assert_int_equal(f->plan->steps[1].deps[0], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -781,6 +913,8 @@ int main(void)
 		T(test_concurrent_phase),
 		T(test_move_target_stopped_before_apply),
 		T(test_observe_retries_only_failed_reads),
+		T(test_wait_holds_only_its_group),
+		T(test_preempt_ends_wait),
 #undef T
 	};
 

@@ -243,6 +243,32 @@ static void test_replacement_waits_for_initial_members(void **state)
 		       "2 deregister web-tg " A ":8080 <- 1\n");
 }
 
+static void test_replacement_waits_for_unhealthy_members(void **state)
+{
+	struct fx *f = *state;
+
+	/*
+	 * B and C were registered by an apply that was pre-empted (or timed
+	 * out) and do not pass their checks yet: a Classic ELB reports a new
+	 * member OutOfService until it does.  The old members stay until
+	 * they are healthy.
+	 */
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_UNHEALTHY);
+	healthy(f, "web-classic", A, 0);
+	memprov_set_member(f->m, "web-classic", C, 0, PROV_HEALTH_UNHEALTHY);
+	plan(f,
+	     V1 "load_balancers:\n  - target_group: web-tg\n"
+		"    members: [" B "]\n"
+		"  - classic: web-classic\n"
+		"    members: [" C "]\n",
+	     NULL);
+	expect_plan(f, "1 wait web-tg healthy " B ":8080\n"
+		       "2 wait web-classic healthy " C "\n"
+		       "3 deregister web-tg " A ":8080 <- 1\n"
+		       "4 deregister web-classic " A " <- 2\n");
+}
+
 static void test_drift_member_removed(void **state)
 {
 	struct fx *f = *state;
@@ -1050,6 +1076,7 @@ int main(void)
 		T(test_fingerprint_stable),
 		T(test_replacement_make_before_break),
 		T(test_replacement_waits_for_initial_members),
+		T(test_replacement_waits_for_unhealthy_members),
 		T(test_drift_member_removed),
 		T(test_drift_member_added),
 		T(test_additive),

@@ -52,6 +52,9 @@ struct fx {
 	struct util_clock clock;
 	struct rc_cycle_opts o;
 	volatile sig_atomic_t cancel;
+	/* Preemption: the spec the daemon loads at preempt_at. */
+	volatile sig_atomic_t preempt;
+	uint64_t preempt_at, preempted_at, registered_at;
 };
 
 static int setup(void **state)
@@ -289,6 +292,100 @@ static void test_full_observe_failure(void **state)
 	expect_mutations(f, "");
 }
 
+/*
+ * The full worker's clock in the daemon: its sleeps end when a newer
+ * spec preempts the reconcile.  Here the newer spec arrives at
+ * preempt_at (the loop would set the flag and wake the sleeper).
+ */
+static uint64_t pc_mono(void *ctx)
+{
+	return ((struct fx *)ctx)->now;
+}
+
+static time_t pc_wall(void *ctx)
+{
+	return (time_t)(1700000000 + ((struct fx *)ctx)->now / 1000);
+}
+
+static void register_hook(void *ctx, struct memprov *m, const char *call)
+{
+	struct fx *f = ctx;
+
+	(void)m;
+	if (!strncmp(call, "classic_register", 16))
+		f->registered_at = f->now;
+}
+
+static void pc_sleep(void *ctx, uint64_t ms)
+{
+	struct fx *f = ctx;
+
+	if (f->preempt_at && !f->preempt && f->now + ms >= f->preempt_at) {
+		f->now = f->preempt_at;
+		f->preempted_at = f->now;
+		f->preempt = 1;
+		return;
+	}
+	f->now += ms;
+}
+
+static void test_full_edit_preempts_wait(void **state)
+{
+	struct fx *f = *state;
+	struct util_clock pc = { .mono_ms = pc_mono,
+				 .wall = pc_wall,
+				 .sleep_ms = pc_sleep,
+				 .ctx = f };
+	const uint64_t t0 = f->now;
+	/* web-tg replaces A by C, which never passes its checks. */
+	const char before[] = V1 "load_balancers:\n"
+				 "  - target_group: web-tg\n"
+				 "    members: [" B ", " C "]\n"
+				 "  - classic: web-classic\n"
+				 "    wait: none\n"
+				 "    members: [" A "]\n";
+	/* The edit: B joins web-classic. */
+	const char after[] = V1 "load_balancers:\n"
+				"  - target_group: web-tg\n"
+				"    members: [" B ", " C "]\n"
+				"  - classic: web-classic\n"
+				"    wait: none\n"
+				"    members: [" A ", " B "]\n";
+
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_healthy_after(f->m, 1000000);
+	f->o.clock = &pc;
+	f->o.preempt = &f->preempt;
+	f->preempt_at = t0 + 3000;
+	load(f, before);
+	/* The edit arrives 3 s into web-tg's five-minute wait. */
+	assert_true(full(f, false) < 0);
+	assert_int_equal(f->res.status, RC_CYCLE_PREEMPTED);
+	assert_int_equal(f->preempted_at, t0 + 3000);
+	assert_true(f->now - t0 < 10000);
+	expect_mutations(f, "tg_register web-tg " C ":8080\n");
+	/* Preempted is no failure: nothing backs off. */
+	for (size_t i = 0; i < f->res.n_outcomes; i++)
+		assert_false(f->res.outcomes[i].failed);
+	/* The daemon runs the newer spec at once. */
+	f->preempt = 0;
+	f->preempt_at = 0;
+	load(f, after);
+	memprov_set_hook(f->m, register_hook, f);
+	full(f, false);
+	memprov_set_hook(f->m, NULL, NULL);
+	assert_int_equal(memprov_count(f->m, "classic_register"), 1);
+	/* The edit was applied 3 s after it arrived, not 5 minutes. */
+	assert_int_equal(f->registered_at, t0 + 3000);
+	/* ...and web-tg still does not lose A before C is healthy. */
+	assert_int_equal(memprov_member_health(f->m, "web-tg", A, 8080),
+			 PROV_HEALTH_HEALTHY);
+	f->o.clock = &f->clock;
+	f->o.preempt = NULL;
+}
+
 static void test_full_nothing_selected(void **state)
 {
 	struct fx *f = *state;
@@ -488,6 +585,7 @@ int main(void)
 		T(test_full_apply_failure),
 		T(test_full_observe_failure),
 		T(test_full_nothing_selected),
+		T(test_full_edit_preempts_wait),
 		T(test_failover_moves_with_one_call),
 		T(test_failover_keeps),
 		T(test_failover_damped),

@@ -5,9 +5,11 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "reconciler/failover.h"
+#include "util/log.h"
 
 /* --- fall / rise ---------------------------------------------------------- */
 
@@ -336,6 +338,28 @@ static void test_flapping_is_damped(void **state)
 	assert_true(moves <= 120000 / 3000 + 1);
 }
 
+/* --- the damping message ------------------------------------------------- */
+
+static void damped_sink(void *ctx, const struct util_log_event *ev)
+{
+	if (!strcmp(ev->event, "failover_damped"))
+		snprintf(ctx, 256, "%s", ev->msg);
+}
+
+static void test_damped_message_has_both_durations(void **state)
+{
+	char msg[256] = "";
+
+	(void)state;
+	util_log_set_sink(damped_sink, msg, UTIL_LOG_DEBUG);
+	rc_fo_log_damped("vip", "i-0000000b", RC_FO_WHY_HOLDER_DOWN, 2000,
+			 28000);
+	util_log_set_sink(NULL, NULL, UTIL_LOG_DEBUG);
+	assert_string_equal(msg,
+			    "vip should move to i-0000000b (holder_down) but "
+			    "moved 2s ago; flap damping holds it for 28s");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_failback),
 		cmocka_unit_test(test_damping),
 		cmocka_unit_test(test_flapping_is_damped),
+		cmocka_unit_test(test_damped_message_has_both_durations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
