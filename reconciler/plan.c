@@ -1040,6 +1040,26 @@ static unsigned plan_enable_zones(struct builder *b, struct group_ctx *c)
 	return st->id;
 }
 
+/*
+ * A declared, present member a deregistration must wait for: not healthy
+ * yet (initial checks, or a Classic ELB's OutOfService until it passes),
+ * but able to become so.  A member whose instance is not running cannot;
+ * waiting for it would only time out, and min_healthy is the guard there.
+ */
+static bool awaits_health(const struct builder *b, const struct group_ctx *c,
+			  const struct have *h)
+{
+	const struct prov_instance *in;
+
+	if (rc_health_counts(h->health) ||
+	    !find_want(c->wants, c->n_wants, h->key))
+		return false;
+	if (c->ip_targets)
+		return true;
+	in = rc_world_instance(b->w, h->id);
+	return in && in->state == PROV_INSTANCE_RUNNING;
+}
+
 static unsigned min_healthy_floor(const struct spec_lb *lb, size_t desired)
 {
 	const struct spec_min_healthy *mh = &lb->min_healthy;
@@ -1213,9 +1233,7 @@ static void plan_group(struct builder *b, size_t idx)
 		 */
 		if (n_extra && lb->wait == SPEC_WAIT_HEALTHY)
 			for (size_t i = 0; i < c.n_have; i++)
-				if (!rc_health_counts(c.have[i].health) &&
-				    find_want(c.wants, c.n_wants,
-					      c.have[i].key))
+				if (awaits_health(b, &c, &c.have[i]))
 					n_wait++;
 		if (n_wait) {
 			st = new_step(b, RC_PHASE_WAIT_HEALTHY, RC_ACT_WAIT,
@@ -1235,9 +1253,7 @@ static void plan_group(struct builder *b, size_t idx)
 				add_member(st, b->w, reg[i]->id, reg[i]->port,
 					   reg[i]->az);
 			for (size_t i = 0; n_wait > n_reg && i < c.n_have; i++)
-				if (!rc_health_counts(c.have[i].health) &&
-				    find_want(c.wants, c.n_wants,
-					      c.have[i].key))
+				if (awaits_health(b, &c, &c.have[i]))
 					add_member(st, b->w, c.have[i].id,
 						   c.have[i].port, NULL);
 			step_pre(st, c.key, fp);

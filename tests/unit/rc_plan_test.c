@@ -269,6 +269,25 @@ static void test_replacement_waits_for_unhealthy_members(void **state)
 		       "4 deregister web-classic " A " <- 2\n");
 }
 
+/*
+ * A declared member whose instance is stopped cannot pass its checks:
+ * waiting for it would only time out on every run.  min_healthy, not a
+ * wait, is what keeps the old members then.
+ */
+static void test_stopped_member_is_not_waited_for(void **state)
+{
+	struct fx *f = *state;
+
+	healthy(f, "web-classic", A, 0);
+	memprov_set_member(f->m, "web-classic", C, 0, PROV_HEALTH_UNHEALTHY);
+	memprov_set_instance_state(f->m, C, "stopped");
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    members: [" C "]\n",
+	     NULL);
+	expect_plan(f, "1 deregister web-classic " A "\n");
+}
+
 static void test_drift_member_removed(void **state)
 {
 	struct fx *f = *state;
@@ -1077,6 +1096,7 @@ int main(void)
 		T(test_replacement_make_before_break),
 		T(test_replacement_waits_for_initial_members),
 		T(test_replacement_waits_for_unhealthy_members),
+		T(test_stopped_member_is_not_waited_for),
 		T(test_drift_member_removed),
 		T(test_drift_member_added),
 		T(test_additive),
