@@ -307,8 +307,10 @@ def aws_down_at_start_then_back():
         with sess as d:
             d.wait_event("observe_failed", 20)
             d.wait_event("backoff", 10, resource=ALLOC)
-            st = d.read_status()
-            L.expect(st["addresses"][0]["last_error"], st["addresses"])
+            # The status file is written once the whole outcome is in,
+            # just after the backoff line is logged.
+            L.wait_until(lambda: d.read_status()["addresses"][0]["last_error"],
+                         5, "the address's last_error in the status")
             FA.clear_faults()
             wait_up(d, A, B)
             L.expect(d.read_status()["addresses"][0]["holder"] == A,
