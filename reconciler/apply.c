@@ -416,6 +416,107 @@ static bool breaks_floor(const struct rc_world *w, const struct rc_step *s,
 
 /* --- calls ---------------------------------------------------------------- */
 
+/* An AWS call's error names the step it was made for. */
+static int prefixed(int r, const struct rc_step *s, struct util_err *err)
+{
+	if (r < 0)
+		util_err_prefix(err, "%s %s", rc_action_name(s->action),
+				s->label);
+	return r;
+}
+
+/* A register or deregister call: one batched call for the group. */
+static int call_members(struct prov *p, const struct rc_step *s,
+			struct util_err *err)
+{
+	bool reg = s->action == RC_ACT_REGISTER;
+	int r;
+
+	if (s->group_kind == SPEC_LB_CLASSIC) {
+		const char **ids = util_xcalloc(s->n_members + 1, sizeof(*ids));
+
+		for (size_t i = 0; i < s->n_members; i++)
+			ids[i] = s->members[i].id;
+		r = (reg ? p->ops->classic_register
+			 : p->ops->classic_deregister)(p, s->label, ids,
+						       s->n_members, err);
+		free(ids);
+		return r;
+	}
+	struct prov_target_ref *t = util_xcalloc(s->n_members + 1, sizeof(*t));
+
+	for (size_t i = 0; i < s->n_members; i++) {
+		t[i].id = s->members[i].id;
+		t[i].port = s->members[i].port;
+		t[i].az = s->members[i].az;
+	}
+	r = (reg ? p->ops->tg_register
+		 : p->ops->tg_deregister)(p, s->tg_arn, t, s->n_members, err);
+	free(t);
+	return r;
+}
+
+static int call_allocate(struct applier *a, const struct rc_step *s,
+			 struct util_err *err)
+{
+	struct prov_tag tag = { .key = (char *)(uintptr_t) "Name",
+				.value = s->name };
+	struct prov_address ad = { 0 };
+	struct prov *p = a->p;
+	int r = p->ops->allocate(p, &tag, 1, &ad, err);
+
+	if (r == 0) {
+		free(result(a, s)->allocation_id);
+		free(result(a, s)->public_ip);
+		result(a, s)->allocation_id = util_xstrdup(ad.allocation_id);
+		result(a, s)->public_ip = ad.public_ip
+						  ? util_xstrdup(ad.public_ip)
+						  : NULL;
+	}
+	prov_address_release(&ad);
+	return r;
+}
+
+static int call_associate(struct applier *a, const struct rc_world *w,
+			  const struct rc_step *s, struct util_err *err)
+{
+	struct prov_associate req = { 0 };
+	size_t n = 0;
+	const struct prov_address *ad = step_address(a, w, s, &n);
+
+	req.allocation_id = step_alloc_id(a, s);
+	if (!req.allocation_id && ad)
+		req.allocation_id = ad->allocation_id;
+	if (!req.allocation_id)
+		return util_err_set(err, UTIL_ENOTFOUND, "address %s not found",
+				    s->label);
+	if (s->to.eni)
+		req.eni_id = s->to.eni;
+	else
+		req.instance_id = s->to.instance;
+	req.private_ip = s->to.private_ip;
+	/*
+	 * A move is one call with reassociation, so the address is never
+	 * unattached; a plain associate refuses to take an address someone
+	 * bound since the plan.
+	 */
+	req.allow_reassociation = s->action == RC_ACT_MOVE;
+	return prefixed(a->p->ops->associate(a->p, &req, NULL, err), s, err);
+}
+
+static int call_disassociate(struct applier *a, const struct rc_world *w,
+			     const struct rc_step *s, struct util_err *err)
+{
+	size_t n = 0;
+	const struct prov_address *ad = step_address(a, w, s, &n);
+
+	if (!ad || !ad->association_id)
+		return util_err_set(err, UTIL_ENOTFOUND,
+				    "address %s has no association", s->label);
+	return prefixed(a->p->ops->disassociate(a->p, ad->association_id, err),
+			s, err);
+}
+
 static int call(struct applier *a, const struct rc_world *w,
 		const struct rc_step *s, struct util_err *err)
 {
@@ -424,92 +525,17 @@ static int call(struct applier *a, const struct rc_world *w,
 
 	switch (s->action) {
 	case RC_ACT_REGISTER:
-	case RC_ACT_DEREGISTER: {
-		bool reg = s->action == RC_ACT_REGISTER;
-
-		if (s->group_kind == SPEC_LB_CLASSIC) {
-			const char **ids = util_xcalloc(s->n_members + 1,
-							sizeof(*ids));
-
-			for (size_t i = 0; i < s->n_members; i++)
-				ids[i] = s->members[i].id;
-			r = (reg ? p->ops->classic_register
-				 : p->ops->classic_deregister)(p, s->label, ids,
-							       s->n_members,
-							       err);
-			free(ids);
-		} else {
-			struct prov_target_ref *t = util_xcalloc(s->n_members +
-									 1,
-								 sizeof(*t));
-
-			for (size_t i = 0; i < s->n_members; i++) {
-				t[i].id = s->members[i].id;
-				t[i].port = s->members[i].port;
-				t[i].az = s->members[i].az;
-			}
-			r = (reg ? p->ops->tg_register
-				 : p->ops->tg_deregister)(p, s->tg_arn, t,
-							  s->n_members, err);
-			free(t);
-		}
+	case RC_ACT_DEREGISTER:
+		r = call_members(p, s, err);
 		break;
-	}
-	case RC_ACT_ALLOCATE: {
-		struct prov_tag tag = { .key = (char *)(uintptr_t) "Name",
-					.value = s->name };
-		struct prov_address ad = { 0 };
-
-		r = p->ops->allocate(p, &tag, 1, &ad, err);
-		if (r == 0) {
-			free(result(a, s)->allocation_id);
-			free(result(a, s)->public_ip);
-			result(a, s)->allocation_id = util_xstrdup(
-				ad.allocation_id);
-			result(a, s)->public_ip =
-				ad.public_ip ? util_xstrdup(ad.public_ip)
-					     : NULL;
-		}
-		prov_address_release(&ad);
+	case RC_ACT_ALLOCATE:
+		r = call_allocate(a, s, err);
 		break;
-	}
 	case RC_ACT_ASSOCIATE:
-	case RC_ACT_MOVE: {
-		struct prov_associate req = { 0 };
-		size_t n = 0;
-		const struct prov_address *ad = step_address(a, w, s, &n);
-
-		req.allocation_id = step_alloc_id(a, s);
-		if (!req.allocation_id && ad)
-			req.allocation_id = ad->allocation_id;
-		if (!req.allocation_id)
-			return util_err_set(err, UTIL_ENOTFOUND,
-					    "address %s not found", s->label);
-		if (s->to.eni)
-			req.eni_id = s->to.eni;
-		else
-			req.instance_id = s->to.instance;
-		req.private_ip = s->to.private_ip;
-		/*
-		 * A move is one call with reassociation, so the address is
-		 * never unattached; a plain associate refuses to take an
-		 * address someone bound since the plan.
-		 */
-		req.allow_reassociation = s->action == RC_ACT_MOVE;
-		r = p->ops->associate(p, &req, NULL, err);
-		break;
-	}
-	case RC_ACT_DISASSOCIATE: {
-		size_t n = 0;
-		const struct prov_address *ad = step_address(a, w, s, &n);
-
-		if (!ad || !ad->association_id)
-			return util_err_set(err, UTIL_ENOTFOUND,
-					    "address %s has no association",
-					    s->label);
-		r = p->ops->disassociate(p, ad->association_id, err);
-		break;
-	}
+	case RC_ACT_MOVE:
+		return call_associate(a, w, s, err);
+	case RC_ACT_DISASSOCIATE:
+		return call_disassociate(a, w, s, err);
 	case RC_ACT_ENABLE_ZONES:
 		r = p->ops->classic_enable_zones(p, s->label,
 						 (const char *const *)s->zones,
@@ -518,10 +544,7 @@ static int call(struct applier *a, const struct rc_world *w,
 	case RC_ACT_WAIT:
 		break;
 	}
-	if (r < 0)
-		util_err_prefix(err, "%s %s", rc_action_name(s->action),
-				s->label);
-	return r;
+	return prefixed(r, s, err);
 }
 
 /* --- mutating phases --------------------------------------------------------- */
