@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/banned.h"
 
 void prov_free(struct prov *p)
@@ -224,18 +225,16 @@ static const char *const instance_state_names[] = {
 	[PROV_INSTANCE_STOPPED] = "stopped",
 };
 
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
 const char *prov_instance_state_name(enum prov_instance_state s)
 {
-	if ((size_t)s < N_ELEMS(instance_state_names))
+	if ((size_t)s < ARRAY_SIZE(instance_state_names))
 		return instance_state_names[s];
 	return "unknown";
 }
 
 enum prov_instance_state prov_instance_state_parse(const char *name)
 {
-	for (size_t i = 1; name && i < N_ELEMS(instance_state_names); i++)
+	for (size_t i = 1; name && i < ARRAY_SIZE(instance_state_names); i++)
 		if (!strcmp(name, instance_state_names[i]))
 			return (enum prov_instance_state)i;
 	return PROV_INSTANCE_UNKNOWN;
@@ -271,14 +270,14 @@ static const char *const target_type_names[] = {
 
 const char *prov_target_type_name(enum prov_target_type t)
 {
-	if ((size_t)t < N_ELEMS(target_type_names))
+	if ((size_t)t < ARRAY_SIZE(target_type_names))
 		return target_type_names[t];
 	return "unknown";
 }
 
 int prov_target_type_parse(const char *name, enum prov_target_type *ret)
 {
-	for (size_t i = 0; name && i < N_ELEMS(target_type_names); i++) {
+	for (size_t i = 0; name && i < ARRAY_SIZE(target_type_names); i++) {
 		if (!strcmp(name, target_type_names[i])) {
 			*ret = (enum prov_target_type)i;
 			return 0;

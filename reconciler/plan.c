@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/parse.h"
 #include "util/str.h"
@@ -42,25 +43,23 @@ static const char *const until_names[] = {
 	[RC_UNTIL_DRAINED] = "drained",
 };
 
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
 const char *rc_phase_name(enum rc_phase p)
 {
-	if ((size_t)p < N_ELEMS(phase_names) && phase_names[p])
+	if ((size_t)p < ARRAY_SIZE(phase_names) && phase_names[p])
 		return phase_names[p];
 	return "?";
 }
 
 const char *rc_action_name(enum rc_action a)
 {
-	if ((size_t)a < N_ELEMS(action_names))
+	if ((size_t)a < ARRAY_SIZE(action_names))
 		return action_names[a];
 	return "?";
 }
 
 const char *rc_until_name(enum rc_until u)
 {
-	if ((size_t)u < N_ELEMS(until_names))
+	if ((size_t)u < ARRAY_SIZE(until_names))
 		return until_names[u];
 	return "?";
 }
@@ -75,7 +74,7 @@ static int parse_name(const char *const *names, size_t n, const char *s)
 
 int rc_phase_parse(const char *s, enum rc_phase *ret)
 {
-	int i = parse_name(phase_names, N_ELEMS(phase_names), s);
+	int i = parse_name(phase_names, ARRAY_SIZE(phase_names), s);
 
 	if (i < 0)
 		return -1;
@@ -85,7 +84,7 @@ int rc_phase_parse(const char *s, enum rc_phase *ret)
 
 int rc_action_parse(const char *s, enum rc_action *ret)
 {
-	int i = parse_name(action_names, N_ELEMS(action_names), s);
+	int i = parse_name(action_names, ARRAY_SIZE(action_names), s);
 
 	if (i < 0)
 		return -1;
@@ -95,7 +94,7 @@ int rc_action_parse(const char *s, enum rc_action *ret)
 
 int rc_until_parse(const char *s, enum rc_until *ret)
 {
-	int i = parse_name(until_names, N_ELEMS(until_names), s);
+	int i = parse_name(until_names, ARRAY_SIZE(until_names), s);
 
 	if (i < 0)
 		return -1;
@@ -230,7 +229,7 @@ const char *rc_guard_name(const char *s)
 {
 	static const char *const guards[] = { "min_healthy" };
 
-	for (size_t i = 0; s && i < N_ELEMS(guards); i++)
+	for (size_t i = 0; s && i < ARRAY_SIZE(guards); i++)
 		if (!strcmp(s, guards[i]))
 			return guards[i];
 	return NULL;

@@ -17,12 +17,11 @@
 #include "spec/ids.h"
 #include "spec/internal.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/parse.h"
 #include "util/banned.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define DEFAULT_TIMEOUT_MS	 (5u * 60 * 1000)
 #define DEFAULT_INTERVAL_MS	 2000u

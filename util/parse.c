@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "err.h"
 #include "banned.h"
 
@@ -102,13 +103,13 @@ int util_duration_parse(const char *s, uint64_t *ret_ms, struct util_err *err)
 		}
 		if (!digits)
 			goto bad;
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(units); i++) {
 			ulen = strlen(units[i].name);
 			if (!strncmp(p, units[i].name, ulen) &&
 			    !isalpha((unsigned char)p[ulen]))
 				break;
 		}
-		if (i == sizeof(units) / sizeof(units[0])) {
+		if (i == ARRAY_SIZE(units)) {
 			if (!*p)
 				return util_err_set(err, UTIL_EINVAL,
 						    "duration '%s' has no unit "
@@ -157,7 +158,7 @@ char *util_duration_format(uint64_t ms, char *out, size_t size)
 		return out;
 	}
 	/* Largest unit first, skipping zeros: 90000 -> "1m30s". */
-	for (i = (int)(sizeof(units) / sizeof(units[0])) - 1; i >= 0; i--) {
+	for (i = (int)(ARRAY_SIZE(units)) - 1; i >= 0; i--) {
 		uint64_t q = ms / units[i].ms;
 		int w;
 

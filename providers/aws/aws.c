@@ -8,6 +8,7 @@
 #include "providers/aws/creds.h"
 #include "providers/aws/ops.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/banned.h"
 
 /* The services the provider talks to (DynamoDB belongs to the lease). */
@@ -321,8 +322,7 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 	r = resolve_region(cfg, a, err);
 	if (r < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof(s_services) / sizeof(s_services[0]);
-	     i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(s_services); i++) {
 		enum awsp_service svc = s_services[i];
 
 		r = awsp_endpoint_resolve(svc, a->region, a->env, a->config,

@@ -9,6 +9,7 @@
 
 #include "providers/aws/creds_internal.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/banned.h"
@@ -461,7 +462,7 @@ static const struct {
 
 static const char *step_name(step_fn fn)
 {
-	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(chain); i++)
 		if (chain[i].fn == fn)
 			return chain[i].name;
 	return "?";
@@ -473,7 +474,7 @@ static int run_chain(struct awsp_creds *c, struct awsp_credentials *out,
 	struct buf tried = BUF_INIT, why = BUF_INIT;
 	int r = UTIL_ENOTFOUND;
 
-	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(chain); i++) {
 		buf_reset(&why);
 		r = chain[i].fn(c, out, ret_source, &why, err);
 		if (r == 0) {

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <sys/types.h>
 
+#include "util/array.h"
 #include "util/parse.h"
 #include "util/str.h"
 #include "util/banned.h"
@@ -61,14 +62,12 @@ static bool in_list(const char *code, const char *const *list, size_t n)
 
 bool awsp_retry_is_throttling(const char *code)
 {
-	return in_list(code, throttling_codes,
-		       sizeof(throttling_codes) / sizeof(throttling_codes[0]));
+	return in_list(code, throttling_codes, ARRAY_SIZE(throttling_codes));
 }
 
 bool awsp_retry_is_transient(const char *code)
 {
-	return in_list(code, transient_codes,
-		       sizeof(transient_codes) / sizeof(transient_codes[0]));
+	return in_list(code, transient_codes, ARRAY_SIZE(transient_codes));
 }
 
 enum awsp_retry_class awsp_retry_classify(long status, const char *code)

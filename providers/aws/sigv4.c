@@ -13,6 +13,7 @@
 
 #include "providers/aws/query.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/hash.h"
 #include "util/banned.h"
 
@@ -43,8 +44,7 @@ static const char *const unsigned_headers[] = {
 
 static bool is_unsigned_header(const char *lname)
 {
-	for (size_t i = 0;
-	     i < sizeof(unsigned_headers) / sizeof(unsigned_headers[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(unsigned_headers); i++)
 		if (!strcmp(lname, unsigned_headers[i]))
 			return true;
 	return false;

@@ -17,6 +17,7 @@
 #include "providers/aws/ops.h"
 #include "providers/aws/xml.h"
 #include "providers/provider.h"
+#include "util/array.h"
 #include "util/err.h"
 #include "util/banned.h"
 
@@ -164,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_instance_status, fuzz_classic,
 		fuzz_target_groups,   fuzz_sts_and_errors,
 	};
-	const size_t n_parsers = sizeof(parsers) / sizeof(parsers[0]);
+	const size_t n_parsers = ARRAY_SIZE(parsers);
 
 	if (!size)
 		return 0;

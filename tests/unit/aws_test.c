@@ -12,6 +12,7 @@
 #include "providers/aws/aws.h"
 #include "tests/unit/awsp_testutil.h"
 #include "util/alloc.h"
+#include "util/array.h"
 
 static const char *base_env[] = {
 	"AWS_REGION=eu-central-1",
@@ -69,7 +70,7 @@ static void add_var(struct env *e, const char *kv)
 
 	while (e->vars[n])
 		n++;
-	assert_true(n + 1 < sizeof(e->vars) / sizeof(e->vars[0]));
+	assert_true(n + 1 < ARRAY_SIZE(e->vars));
 	e->vars[n] = kv;
 	e->vars[n + 1] = NULL;
 }

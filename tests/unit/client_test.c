@@ -14,6 +14,7 @@
 #include "providers/aws/ops.h"
 #include "tests/unit/awsp_testutil.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -181,7 +182,7 @@ static void test_session_token_and_endpoints(void **state)
 	static const char *const bad[] = { "ftp://x", "127.0.0.1:4566",
 					   "http://", "http://u:p@h/",
 					   "http://h?x=1" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		util_err_clear(&err);
 		assert_null(
 			client_with(&e->s, &e->fc, bad[i], token_creds, &err));

@@ -18,6 +18,7 @@
 #include "providers/aws/creds_internal.h"
 #include "providers/aws/sigv4.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -259,7 +260,7 @@ static void fx_setenv(struct fixture *fx, const char *assignment)
 
 	while (fx->vars[i])
 		i++;
-	assert_true(i + 1 < sizeof(fx->vars) / sizeof(fx->vars[0]));
+	assert_true(i + 1 < ARRAY_SIZE(fx->vars));
 	fx->vars[i] = assignment;
 }
 

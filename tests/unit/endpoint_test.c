@@ -9,6 +9,7 @@
 
 #include "providers/aws/endpoint.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/err.h"
 #include "util/banned.h"
 
@@ -298,7 +299,7 @@ static void test_url_authority(void **state)
 	struct buf b = BUF_INIT;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		buf_reset(&b);
 		assert_int_equal(awsp_url_authority(cases[i][0], &b, &err), 0);
 		assert_string_equal(b.buf, cases[i][1]);

@@ -18,6 +18,7 @@
 
 #include "providers/aws/http.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -702,7 +703,7 @@ static void test_redact_url(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct buf b = BUF_INIT;
 
 		awsp_http_redact_url(cases[i][0], &b);

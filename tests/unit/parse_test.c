@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "util/array.h"
 #include "util/err.h"
 #include "util/parse.h"
 
@@ -22,7 +23,7 @@ static void test_durations_valid(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct util_err err = UTIL_ERR_INIT;
 		uint64_t ms = 12345;
 
@@ -53,7 +54,7 @@ static void test_durations_invalid(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct util_err err = UTIL_ERR_INIT;
 		uint64_t ms = 7;
 
@@ -77,7 +78,7 @@ static void test_duration_format_roundtrip(void **state)
 			    "1m30s");
 	assert_string_equal(util_duration_format(1500, out, sizeof(out)),
 			    "1s500ms");
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		uint64_t back = 0;
 
 		util_duration_format(v[i], out, sizeof(out));

@@ -9,6 +9,7 @@
 
 #include "providers/aws/ratelimit.h"
 #include "tests/unit/awsp_testutil.h"
+#include "util/array.h"
 
 static void test_defaults(void **state)
 {
@@ -76,7 +77,7 @@ static void test_config_set(void **state)
 		"",
 		"ec2-mutating=1/inf",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		awsp_ratelimit_defaults(&c);
 		util_err_clear(&err);
 		assert_int_equal(awsp_ratelimit_config_set(&c, bad[i], &err),

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "providers/aws/retry.h"
+#include "util/array.h"
 
 static void test_throttling_codes(void **state)
 {
@@ -36,9 +37,9 @@ static void test_throttling_codes(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
 		assert_true(awsp_retry_is_throttling(yes[i]));
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
 		assert_false(awsp_retry_is_throttling(no[i]));
 	assert_true(awsp_retry_is_transient("RequestTimeout"));
 	assert_true(awsp_retry_is_transient("RequestTimeoutException"));
@@ -75,7 +76,7 @@ static void test_classify(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		assert_int_equal(awsp_retry_classify(cases[i].status,
 						     cases[i].code),
 				 cases[i].want);
@@ -158,7 +159,7 @@ static void test_parse_max_attempts(void **state)
 	assert_int_equal(awsp_retry_parse_max_attempts("10", &v, &err), 0);
 	assert_int_equal(v, 10);
 	static const char *const bad[] = { "0", "-1", "", "x", "101", "3 " };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		util_err_clear(&err);
 		v = 42;
 		assert_int_equal(awsp_retry_parse_max_attempts(bad[i], &v,

@@ -15,6 +15,7 @@
 
 #include "providers/aws/sigv4.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -308,7 +309,7 @@ static const char *const classic_cases[] = {
 	"post-x-www-form-urlencoded",
 	"post-x-www-form-urlencoded-parameters",
 };
-#define N_CLASSIC (sizeof(classic_cases) / sizeof(classic_cases[0]))
+#define N_CLASSIC (ARRAY_SIZE(classic_cases))
 
 static char *classic_file(const char *c, const char *ext)
 {
@@ -441,7 +442,7 @@ static const char *const crt_cases[] = {
 	"post-x-www-form-urlencoded",
 	"post-x-www-form-urlencoded-parameters",
 };
-#define N_CRT (sizeof(crt_cases) / sizeof(crt_cases[0]))
+#define N_CRT (ARRAY_SIZE(crt_cases))
 
 static bool json_bool(const cJSON *o, const char *key)
 {

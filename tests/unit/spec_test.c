@@ -13,6 +13,7 @@
 #include "spec/ids.h"
 #include "spec/spec.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -475,7 +476,7 @@ static void test_invalid_table(void **state)
 	size_t failed = 0;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
 		const struct bad *c = &bad_cases[i];
 		struct spec_diags d = { 0 };
 		struct util_err err = UTIL_ERR_INIT;
@@ -496,7 +497,7 @@ static void test_invalid_table(void **state)
 		spec_diags_release(&d);
 	}
 	assert_int_equal(failed, 0);
-	assert_true(sizeof(bad_cases) / sizeof(bad_cases[0]) >= 50);
+	assert_true(ARRAY_SIZE(bad_cases) >= 50);
 }
 
 /* --- valid specs, field by field ------------------------------------------ */

@@ -11,6 +11,7 @@
 
 #include "providers/aws/xml.h"
 #include "util/alloc.h"
+#include "util/array.h"
 #include "util/buf.h"
 
 /* Records every event as one line: "S path", "T path=text", "E path". */
@@ -147,7 +148,7 @@ static void test_malformed_and_truncated(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct rec r = { 0 };
 		struct util_err err = UTIL_ERR_INIT;
 
@@ -256,7 +257,7 @@ static void test_conversions(void **state)
 	static const char *const bad[] = {
 		"", "x", "1x", " 1", "+1", "65536", "99999999999999999999"
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		util_err_clear(&err);
 		v = 7;
 		assert_int_equal(awsp_xml_int("port", bad[i], 0, 65535, &v,
@@ -327,7 +328,7 @@ static void test_not_error_envelopes(void **state)
 	struct awsp_aws_error e;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
 		assert_int_equal(awsp_xml_parse_error(docs[i], strlen(docs[i]),
 						      &e),
 				 UTIL_EINVAL);
