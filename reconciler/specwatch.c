@@ -1,7 +1,6 @@
 #include "reconciler/specwatch.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/err.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/banned.h"
 
@@ -319,42 +320,17 @@ bool rc_spec_text_empty(const char *data, size_t len)
 enum rc_spec_file rc_spec_file_read(const char *path, size_t max,
 				    struct buf *out, struct util_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char tmp[65536];
-	enum rc_spec_file r = RC_SPEC_FILE_OK;
+	struct util_err e = UTIL_ERR_INIT;
+	int r = util_read_file(path, max, out, NULL, &e);
 
-	buf_reset(out);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return RC_SPEC_FILE_MISSING;
-		util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
-			     strerror(errno));
+	if (r == UTIL_ENOTFOUND)
+		return RC_SPEC_FILE_MISSING;
+	util_err_copy(err, &e);
+	if (r == UTIL_ELIMIT)
+		return RC_SPEC_FILE_TOO_BIG;
+	if (r < 0)
 		return RC_SPEC_FILE_UNREADABLE;
-	}
-	for (;;) {
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			util_err_set(err, UTIL_EIO, "cannot read '%s': %s",
-				     path, strerror(errno));
-			r = RC_SPEC_FILE_UNREADABLE;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (out->len + (size_t)n > max) {
-			util_err_set(err, UTIL_ELIMIT,
-				     "'%s' is larger than %zu bytes", path,
-				     max);
-			r = RC_SPEC_FILE_TOO_BIG;
-			break;
-		}
-		buf_add(out, tmp, (size_t)n);
-	}
-	close(fd);
-	if (r == RC_SPEC_FILE_OK && rc_spec_text_empty(out->buf, out->len))
-		r = RC_SPEC_FILE_EMPTY;
-	return r;
+	if (rc_spec_text_empty(out->buf, out->len))
+		return RC_SPEC_FILE_EMPTY;
+	return RC_SPEC_FILE_OK;
 }

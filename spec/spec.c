@@ -1,12 +1,8 @@
 #include "spec/spec.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "spec/diag.h"
 #include "spec/internal.h"
@@ -14,6 +10,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/banned.h"
 
 static void too_large(struct spec_diags *d, unsigned long long size)
@@ -86,64 +83,23 @@ int spec_load_file(const char *path, struct spec **ret,
 		   struct spec_diags *diags, struct util_err *err)
 {
 	struct buf b = BUF_INIT;
-	struct stat st;
-	int fd, r = UTIL_EIO;
+	struct util_read_fail f;
+	int r;
 
 	if (!diags->path)
 		diags->path = util_xstrdup(path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto io;
-	if (fstat(fd, &st) < 0)
-		goto io;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto io;
-	}
-	/* Refuse a big regular file before reading a byte of it. */
-	if (S_ISREG(st.st_mode) &&
-	    (unsigned long long)st.st_size > SPEC_MAX_FILE_SIZE) {
-		too_large(diags, (unsigned long long)st.st_size);
+	r = util_read_file(path, SPEC_MAX_FILE_SIZE, &b, &f, NULL);
+	if (r == UTIL_ELIMIT) {
+		too_large(diags, f.size);
+		spec_diag_finish(diags);
+		summarize(diags, err);
 		r = UTIL_EINVAL;
-		goto invalid;
+	} else if (r < 0) {
+		r = util_err_set(err, UTIL_EIO, "cannot read spec '%s': %s",
+				 path, strerror(f.errnum));
+	} else {
+		r = spec_load_buffer(path, b.buf, b.len, ret, diags, err);
 	}
-	/* Pipes and the like: read at most one byte past the limit. */
-	buf_init(&b, SPEC_MAX_FILE_SIZE + 1);
-	for (;;) {
-		size_t want = SPEC_MAX_FILE_SIZE + 1 - b.len;
-		ssize_t n;
-
-		if (want > 65536)
-			want = 65536;
-		if (!want || buf_grow(&b, want) < 0)
-			break;
-		n = read(fd, b.buf + b.len, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto io;
-		if (n == 0)
-			break;
-		buf_setlen(&b, b.len + (size_t)n);
-	}
-	if (b.len > SPEC_MAX_FILE_SIZE) {
-		too_large(diags, b.len);
-		r = UTIL_EINVAL;
-		goto invalid;
-	}
-	r = spec_load_buffer(path, b.buf, b.len, ret, diags, err);
-	goto out;
-invalid:
-	spec_diag_finish(diags);
-	summarize(diags, err);
-	goto out;
-io:
-	util_err_set(err, UTIL_EIO, "cannot read spec '%s': %s", path,
-		     strerror(errno));
-	r = UTIL_EIO;
-out:
-	if (fd >= 0)
-		close(fd);
 	buf_release(&b);
 	return r;
 }

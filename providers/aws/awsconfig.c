@@ -1,16 +1,16 @@
 #include "providers/aws/awsconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/err.h"
+#include "util/file.h"
 #include "util/banned.h"
 
 /* Config files are a few KiB; anything this big is not one. */
@@ -335,49 +335,30 @@ out:
 int awsp_ini_load(const char *path, struct awsp_ini **ret, struct util_err *err)
 {
 	struct buf b;
-	char chunk[4096];
-	int fd, r = -1;
-	struct stat st;
+	struct util_read_fail f;
+	int r;
 
 	buf_init(&b, INI_MAX_BYTES);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR) {
-			*ret = util_xcalloc(1, sizeof(**ret));
-			return 0;
-		}
-		return util_err_set(err, UTIL_EIO, "cannot open '%s': %s", path,
-				    strerror(errno));
+	r = util_read_file(path, INI_MAX_BYTES, &b, &f, NULL);
+	if (r == UTIL_ENOTFOUND) {
+		*ret = util_xcalloc(1, sizeof(**ret));
+		r = 0;
+	} else if (r == UTIL_ELIMIT) {
+		r = util_err_set(err, r, "'%s' is larger than %u bytes", path,
+				 INI_MAX_BYTES);
+	} else if (r < 0 && !f.opened) {
+		r = util_err_set(err, r, "cannot open '%s': %s", path,
+				 strerror(f.errnum));
+	} else if (r < 0 && f.errnum == EISDIR) {
+		r = util_err_set(err, r, "'%s' is a directory", path);
+	} else if (r < 0) {
+		r = util_err_set(err, r, "cannot read '%s': %s", path,
+				 strerror(f.errnum));
+	} else {
+		r = awsp_ini_parse(b.buf, b.len, path, ret, err);
 	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		r = util_err_set(err, UTIL_EIO, "'%s' is a directory", path);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = util_err_set(err, UTIL_EIO, "cannot read '%s': %s",
-					 path, strerror(errno));
-			goto out;
-		}
-		if (!n)
-			break;
-		if (buf_add(&b, chunk, (size_t)n) < 0) {
-			r = util_err_set(err, UTIL_ELIMIT,
-					 "'%s' is larger than %u bytes", path,
-					 INI_MAX_BYTES);
-			goto out;
-		}
-	}
-	r = awsp_ini_parse(b.buf, b.len, path, ret, err);
-out:
-	util_wipe(chunk, sizeof(chunk));
 	util_wipe(b.buf, b.len);
 	buf_release(&b);
-	close(fd);
 	return r;
 }
 

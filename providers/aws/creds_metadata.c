@@ -1,7 +1,5 @@
 #include "providers/aws/creds_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,13 +7,15 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "providers/aws/endpoint.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/clock.h"
+#include "util/err.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/banned.h"
@@ -512,37 +512,19 @@ out:
 int awsp_credsrc_read_token_file(const char *path, const char *what,
 				 struct buf *out, struct util_err *err)
 {
-	char chunk[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int r = 0;
+	struct util_read_fail f;
+	int r;
 
-	if (fd < 0)
-		return util_err_set(err, UTIL_EIO, "cannot open %s'%s': %s",
-				    what, path, strerror(errno));
 	buf_init(out, AWSP_CREDSRC_TOKEN_MAX);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = util_err_set(err, UTIL_EIO,
-					 "cannot read %s'%s': %s", what, path,
-					 strerror(errno));
-			break;
-		}
-		if (!n)
-			break;
-		if (buf_add(out, chunk, (size_t)n) < 0) {
-			r = util_err_set(err, UTIL_ELIMIT,
-					 "%s'%s' is larger than %u bytes", what,
-					 path, AWSP_CREDSRC_TOKEN_MAX);
-			break;
-		}
-	}
-	util_wipe(chunk, sizeof(chunk));
-	close(fd);
-	return r;
+	r = util_read_file(path, AWSP_CREDSRC_TOKEN_MAX, out, &f, NULL);
+	if (r == UTIL_ELIMIT)
+		return util_err_set(err, r, "%s'%s' is larger than %u bytes",
+				    what, path, AWSP_CREDSRC_TOKEN_MAX);
+	if (r < 0)
+		return util_err_set(err, UTIL_EIO, "cannot %s %s'%s': %s",
+				    f.opened ? "read" : "open", what, path,
+				    strerror(f.errnum));
+	return 0;
 }
 
 int awsp_credsrc_container(const struct awsp_creds_config *cfg,
