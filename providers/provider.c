@@ -4,19 +4,13 @@
 #include <string.h>
 
 #include "util/array.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 void prov_free(struct prov *p)
 {
 	if (p && p->ops && p->ops->free)
 		p->ops->free(p);
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 void prov_tag_array_free(struct prov_tag *tags, size_t n)
@@ -38,7 +32,7 @@ void prov_eni_release(struct prov_eni *e)
 	free(e->az);
 	free(e->status);
 	free(e->instance_id);
-	free_strv(e->private_ips, e->n_private_ips);
+	util_strv_free(e->private_ips, e->n_private_ips);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -97,7 +91,7 @@ void prov_classic_lb_release(struct prov_classic_lb *lb)
 	free(lb->name);
 	free(lb->dns_name);
 	free(lb->vpc_id);
-	free_strv(lb->azs, lb->n_azs);
+	util_strv_free(lb->azs, lb->n_azs);
 	for (size_t k = 0; k < lb->n_members; k++)
 		prov_classic_member_release(&lb->members[k]);
 	free(lb->members);
@@ -134,7 +128,7 @@ void prov_target_group_release(struct prov_target_group *tg)
 	free(tg->name);
 	free(tg->vpc_id);
 	free(tg->protocol);
-	free_strv(tg->lb_arns, tg->n_lb_arns);
+	util_strv_free(tg->lb_arns, tg->n_lb_arns);
 	for (size_t k = 0; k < tg->n_targets; k++)
 		prov_target_release(&tg->targets[k]);
 	free(tg->targets);
@@ -157,7 +151,7 @@ void prov_lb_release(struct prov_lb *lb)
 		return;
 	free(lb->arn);
 	free(lb->name);
-	free_strv(lb->azs, lb->n_azs);
+	util_strv_free(lb->azs, lb->n_azs);
 	memset(lb, 0, sizeof(*lb));
 }
 

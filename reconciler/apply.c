@@ -11,6 +11,7 @@
 #include "util/parse.h"
 #include "util/pool.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 #define DEFAULT_CONCURRENCY   8
@@ -64,7 +65,7 @@ void rc_report_release(struct rc_report *r)
 		free(r->results[i].public_ip);
 	}
 	free(r->results);
-	rc_strv_free(r->stale, r->n_stale);
+	util_strv_free(r->stale, r->n_stale);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -929,7 +930,7 @@ static int check_stale(struct applier *a, struct util_err *err)
 		for (size_t k = 0; k < s->n_pre; k++)
 			keys[n++] = util_xstrdup(s->pre[k].key);
 	}
-	rc_strv_sort_uniq(keys, &n);
+	util_strv_sort_uniq(keys, &n);
 	for (size_t i = 0; i < n; i++)
 		rc_reads_add_key(&r, keys[i], NULL);
 	rv = n ? observe(a, &r, &w, err) : 0;
@@ -948,7 +949,7 @@ static int check_stale(struct applier *a, struct util_err *err)
 	if (rep->n_stale)
 		rv = rc_report_stale_err(rep, err);
 out:
-	rc_strv_free(keys, n);
+	util_strv_free(keys, n);
 	rc_world_release(&w);
 	rc_reads_release(&r);
 	return rv;

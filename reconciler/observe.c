@@ -9,53 +9,10 @@
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 #define DEFAULT_CONCURRENCY 8
-
-/* --- sorted string arrays ---------------------------------------------- */
-
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void rc_strv_sort_uniq(char **v, size_t *n)
-{
-	size_t out = 0;
-
-	if (*n == 0)
-		return;
-	qsort(v, *n, sizeof(*v), cmp_strp);
-	for (size_t i = 0; i < *n; i++) {
-		if (out && !strcmp(v[out - 1], v[i])) {
-			free(v[i]);
-			continue;
-		}
-		v[out++] = v[i];
-	}
-	*n = out;
-}
-
-bool rc_strv_contains(char *const *sorted, size_t n, const char *s)
-{
-	return n && bsearch(&s, sorted, n, sizeof(*sorted), cmp_strp) != NULL;
-}
-
-void rc_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void strv_push(char ***v, size_t *n, const char *s)
-{
-	/* Arrays grow by doubling; the allocation size is a power of two. */
-	if ((*n & (*n - 1)) == 0)
-		*v = util_xrealloc(*v, (*n ? *n * 2 : 1) * sizeof(**v));
-	(*v)[(*n)++] = util_xstrdup(s);
-}
 
 /* --- read sets ------------------------------------------------------------ */
 
@@ -71,16 +28,16 @@ void rc_reads_release(struct rc_reads *r)
 {
 	if (!r)
 		return;
-	rc_strv_free(r->instance_ids, r->n_instance_ids);
+	util_strv_free(r->instance_ids, r->n_instance_ids);
 	for (size_t i = 0; i < r->n_selectors; i++)
 		selector_release(&r->selectors[i]);
 	free(r->selectors);
-	rc_strv_free(r->classic, r->n_classic);
-	rc_strv_free(r->tgs, r->n_tgs);
-	rc_strv_free(r->alloc_ids, r->n_alloc_ids);
-	rc_strv_free(r->public_ips, r->n_public_ips);
-	rc_strv_free(r->names, r->n_names);
-	rc_strv_free(r->eni_ids, r->n_eni_ids);
+	util_strv_free(r->classic, r->n_classic);
+	util_strv_free(r->tgs, r->n_tgs);
+	util_strv_free(r->alloc_ids, r->n_alloc_ids);
+	util_strv_free(r->public_ips, r->n_public_ips);
+	util_strv_free(r->names, r->n_names);
+	util_strv_free(r->eni_ids, r->n_eni_ids);
 	for (size_t i = 0; i < r->n_tg_wants; i++) {
 		free(r->tg_wants[i].tg);
 		free(r->tg_wants[i].id);
@@ -227,9 +184,9 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 		if (use_lb && !use_lb[i])
 			continue;
 		if (lb->kind == SPEC_LB_CLASSIC)
-			strv_push(&r->classic, &r->n_classic, lb->name);
+			util_strv_push(&r->classic, &r->n_classic, lb->name);
 		else
-			strv_push(&r->tgs, &r->n_tgs, lb->name);
+			util_strv_push(&r->tgs, &r->n_tgs, lb->name);
 		for (size_t k = 0; k < lb->n_members; k++) {
 			const struct spec_member *m = &lb->members[k];
 
@@ -237,8 +194,8 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 			    m->kind != SPEC_MEMBER_IP)
 				tg_want_add(r, lb, m);
 			if (m->kind == SPEC_MEMBER_ID) {
-				strv_push(&r->instance_ids, &r->n_instance_ids,
-					  m->id);
+				util_strv_push(&r->instance_ids,
+					       &r->n_instance_ids, m->id);
 			} else if (m->kind == SPEC_MEMBER_SELECTOR) {
 				if (rc_reads_add_selector(r, m->tags, m->n_tags,
 							  m->states,
@@ -256,25 +213,27 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 		if (use_eip && !use_eip[i])
 			continue;
 		if (e->ref == SPEC_EIP_BY_ALLOCATION_ID)
-			strv_push(&r->alloc_ids, &r->n_alloc_ids,
-				  e->allocation_id);
+			util_strv_push(&r->alloc_ids, &r->n_alloc_ids,
+				       e->allocation_id);
 		else if (e->ref == SPEC_EIP_BY_PUBLIC_IP)
-			strv_push(&r->public_ips, &r->n_public_ips,
-				  e->public_ip);
+			util_strv_push(&r->public_ips, &r->n_public_ips,
+				       e->public_ip);
 		else
-			strv_push(&r->names, &r->n_names, e->name);
+			util_strv_push(&r->names, &r->n_names, e->name);
 		switch (e->bind) {
 		case SPEC_BIND_INSTANCE:
-			strv_push(&r->instance_ids, &r->n_instance_ids,
-				  e->instance);
+			util_strv_push(&r->instance_ids, &r->n_instance_ids,
+				       e->instance);
 			break;
 		case SPEC_BIND_ENI:
-			strv_push(&r->eni_ids, &r->n_eni_ids, e->eni);
+			util_strv_push(&r->eni_ids, &r->n_eni_ids, e->eni);
 			break;
 		case SPEC_BIND_FAILOVER:
 			for (size_t k = 0; k < e->failover.n_candidates; k++)
-				strv_push(&r->instance_ids, &r->n_instance_ids,
-					  e->failover.candidates[k].instance);
+				util_strv_push(&r->instance_ids,
+					       &r->n_instance_ids,
+					       e->failover.candidates[k]
+						       .instance);
 			break;
 		case SPEC_BIND_NONE:
 			break;
@@ -291,19 +250,19 @@ int rc_reads_add_key(struct rc_reads *r, const char *key, struct util_err *err)
 		goto bad;
 	v++;
 	if (util_starts_with(key, "instance:"))
-		strv_push(&r->instance_ids, &r->n_instance_ids, v);
+		util_strv_push(&r->instance_ids, &r->n_instance_ids, v);
 	else if (util_starts_with(key, "eni:"))
-		strv_push(&r->eni_ids, &r->n_eni_ids, v);
+		util_strv_push(&r->eni_ids, &r->n_eni_ids, v);
 	else if (util_starts_with(key, "classic:"))
-		strv_push(&r->classic, &r->n_classic, v);
+		util_strv_push(&r->classic, &r->n_classic, v);
 	else if (util_starts_with(key, "tg:"))
-		strv_push(&r->tgs, &r->n_tgs, v);
+		util_strv_push(&r->tgs, &r->n_tgs, v);
 	else if (util_starts_with(key, "eip:alloc:") && key[10])
-		strv_push(&r->alloc_ids, &r->n_alloc_ids, key + 10);
+		util_strv_push(&r->alloc_ids, &r->n_alloc_ids, key + 10);
 	else if (util_starts_with(key, "eip:ip:") && key[7])
-		strv_push(&r->public_ips, &r->n_public_ips, key + 7);
+		util_strv_push(&r->public_ips, &r->n_public_ips, key + 7);
 	else if (util_starts_with(key, "eip:name:") && key[9])
-		strv_push(&r->names, &r->n_names, key + 9);
+		util_strv_push(&r->names, &r->n_names, key + 9);
 	else
 		goto bad;
 	return 0;
@@ -314,13 +273,13 @@ bad:
 
 static void reads_normalise(struct rc_reads *r)
 {
-	rc_strv_sort_uniq(r->instance_ids, &r->n_instance_ids);
-	rc_strv_sort_uniq(r->classic, &r->n_classic);
-	rc_strv_sort_uniq(r->tgs, &r->n_tgs);
-	rc_strv_sort_uniq(r->alloc_ids, &r->n_alloc_ids);
-	rc_strv_sort_uniq(r->public_ips, &r->n_public_ips);
-	rc_strv_sort_uniq(r->names, &r->n_names);
-	rc_strv_sort_uniq(r->eni_ids, &r->n_eni_ids);
+	util_strv_sort_uniq(r->instance_ids, &r->n_instance_ids);
+	util_strv_sort_uniq(r->classic, &r->n_classic);
+	util_strv_sort_uniq(r->tgs, &r->n_tgs);
+	util_strv_sort_uniq(r->alloc_ids, &r->n_alloc_ids);
+	util_strv_sort_uniq(r->public_ips, &r->n_public_ips);
+	util_strv_sort_uniq(r->names, &r->n_names);
+	util_strv_sort_uniq(r->eni_ids, &r->n_eni_ids);
 }
 
 /* --- observing ------------------------------------------------------------ */
@@ -594,8 +553,9 @@ static void build_selector_results(struct rc_world *w, const struct rc_reads *r,
 		s = &w->selectors[w->n_selectors++];
 		s->key = util_xstrdup(r->selectors[t->sel].key);
 		for (size_t k = 0; k < t->instances.n; k++)
-			strv_push(&s->ids, &s->n_ids, t->instances.v[k].id);
-		rc_strv_sort_uniq(s->ids, &s->n_ids);
+			util_strv_push(&s->ids, &s->n_ids,
+				       t->instances.v[k].id);
+		util_strv_sort_uniq(s->ids, &s->n_ids);
 		instances_take(&w->instances, &t->instances);
 	}
 }
@@ -654,9 +614,10 @@ static int observe_lb_zones(struct prov *p, const struct rc_reads *r,
 		if (!tg_want_missing(w, &r->tg_wants[i], &tg))
 			continue;
 		for (size_t k = 0; k < tg->n_lb_arns; k++)
-			strv_push(&ctx.lb_arns, &ctx.n_lb_arns, tg->lb_arns[k]);
+			util_strv_push(&ctx.lb_arns, &ctx.n_lb_arns,
+				       tg->lb_arns[k]);
 	}
-	rc_strv_sort_uniq(ctx.lb_arns, &ctx.n_lb_arns);
+	util_strv_sort_uniq(ctx.lb_arns, &ctx.n_lb_arns);
 	if (!ctx.n_lb_arns)
 		goto out;
 	run_task(&ctx, 0);
@@ -671,7 +632,7 @@ static int observe_lb_zones(struct prov *p, const struct rc_reads *r,
 	memset(&t.lbs, 0, sizeof(t.lbs));
 out:
 	task_release(&t);
-	rc_strv_free(ctx.lb_arns, ctx.n_lb_arns);
+	util_strv_free(ctx.lb_arns, ctx.n_lb_arns);
 	return rv;
 }
 
@@ -802,7 +763,7 @@ void rc_world_release(struct rc_world *w)
 	free(w->groups);
 	for (size_t i = 0; i < w->n_selectors; i++) {
 		free(w->selectors[i].key);
-		rc_strv_free(w->selectors[i].ids, w->selectors[i].n_ids);
+		util_strv_free(w->selectors[i].ids, w->selectors[i].n_ids);
 	}
 	free(w->selectors);
 	prov_identity_release(&w->identity);
@@ -935,7 +896,7 @@ void rc_group_members(const struct rc_obs_group *g, char ***ret, size_t *ret_n)
 				&g->classic->members[i];
 
 			if (rc_classic_member_present(m))
-				strv_push(&v, &n, m->instance_id);
+				util_strv_push(&v, &n, m->instance_id);
 		}
 	} else if (g && g->tg) {
 		for (size_t i = 0; i < g->tg->n_targets; i++) {
@@ -948,7 +909,7 @@ void rc_group_members(const struct rc_obs_group *g, char ***ret, size_t *ret_n)
 					       t->port);
 		}
 	}
-	rc_strv_sort_uniq(v, &n);
+	util_strv_sort_uniq(v, &n);
 	*ret = v;
 	*ret_n = n;
 }
@@ -1058,11 +1019,11 @@ static void fp_zones(struct util_sha256 *h, const struct prov_classic_lb *lb,
 		z[n++] = util_xstrdup(lb->azs[i]);
 	for (size_t i = 0; i < n_more; i++)
 		z[n++] = util_xstrdup(more[i]);
-	rc_strv_sort_uniq(z, &n);
+	util_strv_sort_uniq(z, &n);
 	field_int(h, (long)n);
 	for (size_t i = 0; i < n; i++)
 		field(h, z[i]);
-	rc_strv_free(z, n);
+	util_strv_free(z, n);
 }
 
 void rc_fp_group_members(const struct rc_obs_group *g,
@@ -1107,7 +1068,7 @@ static void fp_group(const struct rc_obs_group *g,
 
 	rc_group_members(g, &m, &n);
 	rc_fp_group_members(g, m, n, out);
-	rc_strv_free(m, n);
+	util_strv_free(m, n);
 }
 
 static void fp_address(const struct rc_world *w, enum spec_eip_ref ref,

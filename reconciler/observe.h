@@ -268,9 +268,4 @@ void rc_fp_group_zones(const struct rc_obs_group *g, char *const *zones,
 		       size_t n_zones, char *const *sorted_members, size_t n,
 		       char out[UTIL_SHA256_HEX_SIZE]);
 
-/* Sorted string arrays (char **, size_t). */
-void rc_strv_sort_uniq(char **v, size_t *n);
-bool rc_strv_contains(char *const *sorted, size_t n, const char *s);
-void rc_strv_free(char **v, size_t n);
-
 #endif

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/parse.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 /* --- names ------------------------------------------------------------ */
@@ -266,7 +267,7 @@ void rc_plan_free(struct rc_plan *p)
 	free(p->moor_version);
 	free(p->spec_path);
 	free(p->spec_content);
-	rc_strv_free(p->only, p->n_only);
+	util_strv_free(p->only, p->n_only);
 	free(p->summary_json);
 	free(p->region);
 	free(p->account);
@@ -538,7 +539,7 @@ static void err_at(struct builder *b, const char *res, struct spec_loc loc,
 
 static bool named(const struct builder *b, const char *id)
 {
-	return id && rc_strv_contains(b->named, b->n_named, id);
+	return id && util_strv_contains(b->named, b->n_named, id);
 }
 
 static void collect_named(struct builder *b)
@@ -579,7 +580,7 @@ static void collect_named(struct builder *b)
 			b->named[b->n_named++] = util_xstrdup(in->enis[k].id);
 		}
 	}
-	rc_strv_sort_uniq(b->named, &b->n_named);
+	util_strv_sort_uniq(b->named, &b->n_named);
 }
 
 static const char *instance_name(const struct rc_world *w, const char *id)
@@ -838,14 +839,6 @@ static void collect_have(struct group_ctx *c)
 		qsort(c->have, c->n_have, sizeof(*c->have), cmp_have);
 }
 
-static bool strv_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (util_streq(v[i], s))
-			return true;
-	return false;
-}
-
 static void zones_list(struct buf *out, char *const *zones, size_t n)
 {
 	if (!n)
@@ -865,16 +858,16 @@ static bool classic_zone_ok(struct builder *b, struct group_ctx *c,
 	const struct prov_classic_lb *lb = c->g->classic;
 	struct buf m = BUF_INIT;
 
-	if (in->az && strv_has(lb->azs, lb->n_azs, in->az))
+	if (in->az && util_strv_has(lb->azs, lb->n_azs, in->az))
 		return true;
 	if (in->az && c->lb->enable_zones) {
-		if (!strv_has(c->add_zones, c->n_add_zones, in->az)) {
+		if (!util_strv_has(c->add_zones, c->n_add_zones, in->az)) {
 			c->add_zones =
 				util_xrealloc(c->add_zones,
 					      (c->n_add_zones + 1) *
 						      sizeof(*c->add_zones));
 			c->add_zones[c->n_add_zones++] = util_xstrdup(in->az);
-			rc_strv_sort_uniq(c->add_zones, &c->n_add_zones);
+			util_strv_sort_uniq(c->add_zones, &c->n_add_zones);
 		}
 		return true;
 	}
@@ -903,7 +896,8 @@ static bool tg_zone_ok(struct builder *b, struct group_ctx *c,
 		struct buf m = BUF_INIT;
 		const char *name;
 
-		if (!lb || (in->az && strv_has(lb->azs, lb->n_azs, in->az)))
+		if (!lb ||
+		    (in->az && util_strv_has(lb->azs, lb->n_azs, in->az)))
 			continue;
 		name = lb->name ? lb->name : lb->arn;
 		zones_list(&m, lb->azs, lb->n_azs);
@@ -970,9 +964,9 @@ static void keys_fp(const struct group_ctx *c, const char **keys, size_t n,
 
 	for (size_t i = 0; i < n; i++)
 		dup[i] = util_xstrdup(keys[i]);
-	rc_strv_sort_uniq(dup, &n);
+	util_strv_sort_uniq(dup, &n);
 	rc_fp_group_zones(c->g, c->add_zones, c->n_add_zones, dup, n, out);
-	rc_strv_free(dup, n);
+	util_strv_free(dup, n);
 }
 
 /*
@@ -1331,7 +1325,7 @@ out:
 	for (size_t i = 0; i < c.n_have; i++)
 		free(c.have[i].key);
 	free(c.have);
-	rc_strv_free(c.add_zones, c.n_add_zones);
+	util_strv_free(c.add_zones, c.n_add_zones);
 	free(reg);
 	free(extra);
 	free(hold);
@@ -1852,7 +1846,7 @@ int rc_plan_build(const struct spec *s, const struct rc_world *w,
 	p = NULL;
 	r = 0;
 out:
-	rc_strv_free(b.named, b.n_named);
+	util_strv_free(b.named, b.n_named);
 	for (size_t i = 0; i < b.n_steps; i++)
 		rc_step_release(&b.steps[i]);
 	free(b.steps);

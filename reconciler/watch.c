@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 /* Status writes caused by probes: at most one per this. */
@@ -70,8 +71,8 @@ static void wspec_unref(struct wspec *ws)
 {
 	if (!ws || atomic_fetch_sub(&ws->refs, 1) != 1)
 		return;
-	rc_strv_free(ws->lb_keys, ws->s->n_lbs);
-	rc_strv_free(ws->eip_keys, ws->s->n_eips);
+	util_strv_free(ws->lb_keys, ws->s->n_lbs);
+	util_strv_free(ws->eip_keys, ws->s->n_eips);
 	spec_free(ws->s);
 	free(ws);
 }

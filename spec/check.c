@@ -15,6 +15,7 @@
 #include "spec/internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 /* Separators inside keys; decode rejects control characters in values. */
@@ -148,11 +149,6 @@ static void check_lb_dups(struct ctx *c)
 	buf_release(&key);
 }
 
-static int cmp_str(const void *pa, const void *pb)
-{
-	return strcmp(*(char *const *)pa, *(char *const *)pb);
-}
-
 /* The identity of a member: kind, id / address / selector, and port. */
 static bool member_key(const struct spec_member *m, struct buf *key)
 {
@@ -178,7 +174,7 @@ static bool member_key(const struct spec_member *m, struct buf *key)
 		for (i = 0; i < m->n_tags; i++)
 			parts[i] = util_xasprintf("%s" SUB "%s", m->tags[i].key,
 						  m->tags[i].value);
-		qsort(parts, m->n_tags, sizeof(*parts), cmp_str);
+		qsort(parts, m->n_tags, sizeof(*parts), util_strv_cmp);
 		buf_addstr(key, "s");
 		for (i = 0; i < m->n_tags; i++) {
 			buf_addf(key, SEP "%s", parts[i]);
@@ -187,7 +183,7 @@ static bool member_key(const struct spec_member *m, struct buf *key)
 		free(parts);
 		parts = util_xmemdup(m->states,
 				     m->n_states * sizeof(*m->states));
-		qsort(parts, m->n_states, sizeof(*parts), cmp_str);
+		qsort(parts, m->n_states, sizeof(*parts), util_strv_cmp);
 		buf_addstr(key, SEP SEP);
 		for (i = 0; i < m->n_states; i++)
 			buf_addf(key, "%s" SUB, parts[i]);

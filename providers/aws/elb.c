@@ -9,6 +9,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 /*
@@ -68,7 +69,7 @@ static int lb_text(void *ctx, const char *path, const char *text, size_t len,
 	else if (!strcmp(rel, "VPCId"))
 		awsp_set_str(&lb->vpc_id, text);
 	else if (!strcmp(rel, "AvailabilityZones/member") && *text)
-		awsp_strv_push(&lb->azs, &lb->n_azs, text);
+		util_strv_push(&lb->azs, &lb->n_azs, text);
 	return 0;
 }
 

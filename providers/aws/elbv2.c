@@ -11,6 +11,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 /*
@@ -102,7 +103,7 @@ static int tg_text(void *ctx, const char *path, const char *text, size_t len,
 					    "unknown TargetType '%.40s'", text);
 		p->have_type = true;
 	} else if (!strcmp(rel, "LoadBalancerArns/member") && *text) {
-		awsp_strv_push(&tg->lb_arns, &tg->n_lb_arns, text);
+		util_strv_push(&tg->lb_arns, &tg->n_lb_arns, text);
 	}
 	return 0;
 }
@@ -726,7 +727,7 @@ static int lb_text(void *ctx, const char *path, const char *text, size_t len,
 	else if (!strcmp(rel, "LoadBalancerName"))
 		awsp_set_str(&lb->name, text);
 	else if (!strcmp(rel, "AvailabilityZones/member/ZoneName") && *text)
-		awsp_strv_push(&lb->azs, &lb->n_azs, text);
+		util_strv_push(&lb->azs, &lb->n_azs, text);
 	return 0;
 }
 

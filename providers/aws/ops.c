@@ -8,12 +8,6 @@
 #include "util/pool.h"
 #include "util/banned.h"
 
-void awsp_strv_push(char ***v, size_t *n, const char *s)
-{
-	*v = util_xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = util_xstrdup(s);
-}
-
 size_t awsp_chunk_len(size_t total, size_t per, size_t i)
 {
 	size_t start = i * per;

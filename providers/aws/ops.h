@@ -239,9 +239,6 @@ int awsp_sts_caller_identity(struct awsp_client *c, struct prov_identity *ret,
 /* The length of chunk i when total items are cut in chunks of per. */
 size_t awsp_chunk_len(size_t total, size_t per, size_t i);
 
-/* Append a copy of s to a malloc'd string vector (grown one by one). */
-void awsp_strv_push(char ***v, size_t *n, const char *s);
-
 /*
  * The distinct strings of v in first-seen order, as a malloc'd array of
  * pointers into v (the caller frees the array only).
