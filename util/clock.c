@@ -53,6 +53,18 @@ char *util_time_iso8601(time_t t, char *out, size_t size)
 	return out;
 }
 
+char *util_time_iso8601_ms(const struct timespec *ts, char *out, size_t size)
+{
+	struct tm tm;
+	char sec[24];
+
+	if (!gmtime_r(&ts->tv_sec, &tm) ||
+	    !strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(sec, sizeof(sec), "1970-01-01T00:00:00");
+	snprintf(out, size, "%s.%03ldZ", sec, ts->tv_nsec / 1000000L);
+	return out;
+}
+
 int util_time_parse_iso8601(const char *s, time_t *ret)
 {
 	struct tm tm;

@@ -29,6 +29,11 @@ uint64_t util_mono_ms(void);
  * Returns out.
  */
 char *util_time_iso8601(time_t t, char *out, size_t size);
+/*
+ * The same with milliseconds, for log lines ("2026-11-25T11:41:04.123Z",
+ * size >= 25).  Returns out.
+ */
+char *util_time_iso8601_ms(const struct timespec *ts, char *out, size_t size);
 /* Parse "YYYY-MM-DDTHH:MM:SS[.fff]Z" (or +00:00); -1 on error. */
 int util_time_parse_iso8601(const char *s, time_t *ret);
 

@@ -46,6 +46,24 @@ static void test_iso8601_rejects(void **state)
 	assert_int_equal(t, 42);
 }
 
+static void test_iso8601_ms(void **state)
+{
+	struct timespec ts = { .tv_sec = 1440938160, .tv_nsec = 123456789 };
+	char out[32];
+
+	(void)state;
+	assert_string_equal(util_time_iso8601_ms(&ts, out, sizeof(out)),
+			    "2015-08-30T12:36:00.123Z");
+	/* Milliseconds are cut, not rounded up into the next second. */
+	ts.tv_nsec = 999999999;
+	assert_string_equal(util_time_iso8601_ms(&ts, out, sizeof(out)),
+			    "2015-08-30T12:36:00.999Z");
+	ts.tv_sec = 0;
+	ts.tv_nsec = 0;
+	assert_string_equal(util_time_iso8601_ms(&ts, out, sizeof(out)),
+			    "1970-01-01T00:00:00.000Z");
+}
+
 static void test_monotonic_advances(void **state)
 {
 	uint64_t a, b;
@@ -62,6 +80,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iso8601_roundtrip),
 		cmocka_unit_test(test_iso8601_rejects),
+		cmocka_unit_test(test_iso8601_ms),
 		cmocka_unit_test(test_monotonic_advances),
 	};
 
