@@ -165,6 +165,16 @@ void prov_lb_list_release(struct prov_lb_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void prov_vpc_list_release(struct prov_vpc_list *l)
+{
+	if (!l)
+		return;
+	for (size_t k = 0; k < l->n; k++)
+		free(l->v[k].id);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 void prov_address_release(struct prov_address *a)
 {
 	if (!a)

@@ -179,6 +179,17 @@ struct prov_lb_list {
 	size_t n;
 };
 
+/* A VPC, as far as a Classic ELB's zones need it. */
+struct prov_vpc {
+	char *id;
+	bool is_default; /* the account's default VPC in its region */
+};
+
+struct prov_vpc_list {
+	struct prov_vpc *v;
+	size_t n;
+};
+
 struct prov_address {
 	char *allocation_id;
 	char *public_ip;
@@ -272,6 +283,12 @@ struct prov_ops {
 	/* ELBv2 load balancers by ARN (target groups' lb_arns). */
 	int (*lbs_v2)(struct prov *p, const char *const *arns, size_t n,
 		      struct prov_lb_list *ret, struct util_err *err);
+	/*
+	 * VPCs by id (whether each is the default VPC: a Classic ELB's zones
+	 * can be enabled only there).
+	 */
+	int (*vpcs)(struct prov *p, const char *const *ids, size_t n,
+		    struct prov_vpc_list *ret, struct util_err *err);
 
 	/*
 	 * Mutate.  Register/deregister take any number of members and batch
@@ -326,6 +343,7 @@ void prov_target_group_release(struct prov_target_group *tg);
 void prov_target_group_list_release(struct prov_target_group_list *l);
 void prov_lb_release(struct prov_lb *lb);
 void prov_lb_list_release(struct prov_lb_list *l);
+void prov_vpc_list_release(struct prov_vpc_list *l);
 void prov_address_release(struct prov_address *a);
 void prov_address_list_release(struct prov_address_list *l);
 void prov_identity_release(struct prov_identity *id);

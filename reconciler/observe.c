@@ -44,6 +44,12 @@ void rc_reads_release(struct rc_reads *r)
 		free(r->tg_wants[i].selector);
 	}
 	free(r->tg_wants);
+	for (size_t i = 0; i < r->n_classic_wants; i++) {
+		free(r->classic_wants[i].lb);
+		free(r->classic_wants[i].id);
+		free(r->classic_wants[i].selector);
+	}
+	free(r->classic_wants);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -174,6 +180,23 @@ static void tg_want_add(struct rc_reads *r, const struct spec_lb *lb,
 	tw->port = m->port;
 }
 
+static void classic_want_add(struct rc_reads *r, const struct spec_lb *lb,
+			     const struct spec_member *m)
+{
+	struct rc_classic_want *cw;
+
+	r->classic_wants = util_xrealloc(r->classic_wants,
+					 (r->n_classic_wants + 1) *
+						 sizeof(*r->classic_wants));
+	cw = &r->classic_wants[r->n_classic_wants++];
+	cw->lb = util_xstrdup(lb->name);
+	cw->id = m->kind == SPEC_MEMBER_ID ? util_xstrdup(m->id) : NULL;
+	cw->selector = m->kind == SPEC_MEMBER_SELECTOR
+			       ? rc_selector_key(m->tags, m->n_tags, m->states,
+						 m->n_states)
+			       : NULL;
+}
+
 int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 		       const bool *use_lb, const bool *use_eip,
 		       struct util_err *err)
@@ -193,6 +216,9 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 			if (lb->kind == SPEC_LB_TARGET_GROUP &&
 			    m->kind != SPEC_MEMBER_IP)
 				tg_want_add(r, lb, m);
+			else if (lb->kind == SPEC_LB_CLASSIC &&
+				 lb->enable_zones && m->kind != SPEC_MEMBER_IP)
+				classic_want_add(r, lb, m);
 			if (m->kind == SPEC_MEMBER_ID) {
 				util_strv_push(&r->instance_ids,
 					       &r->n_instance_ids, m->id);
@@ -293,6 +319,7 @@ enum task_kind {
 	T_ENIS,
 	T_IDENTITY,
 	T_LBS,
+	T_VPCS,
 };
 
 struct task {
@@ -307,6 +334,7 @@ struct task {
 	struct prov_eni_list enis;
 	struct prov_identity identity;
 	struct prov_lb_list lbs;
+	struct prov_vpc_list vpcs;
 };
 
 struct observe_ctx {
@@ -315,6 +343,8 @@ struct observe_ctx {
 	struct task *tasks;
 	char **lb_arns; /* T_LBS */
 	size_t n_lb_arns;
+	char **vpc_ids; /* T_VPCS */
+	size_t n_vpc_ids;
 };
 
 static void run_task(void *arg, size_t i)
@@ -396,6 +426,11 @@ static void run_task(void *arg, size_t i)
 				      c->n_lb_arns, &t->lbs, &t->err);
 		util_err_prefix(&t->err, "describe load balancers");
 		break;
+	case T_VPCS:
+		t->r = p->ops->vpcs(p, (const char *const *)c->vpc_ids,
+				    c->n_vpc_ids, &t->vpcs, &t->err);
+		util_err_prefix(&t->err, "describe VPCs");
+		break;
 	}
 }
 
@@ -458,6 +493,7 @@ static void task_release(struct task *t)
 	prov_eni_list_release(&t->enis);
 	prov_identity_release(&t->identity);
 	prov_lb_list_release(&t->lbs);
+	prov_vpc_list_release(&t->vpcs);
 }
 
 static int cmp_instance(const void *a, const void *b)
@@ -595,44 +631,116 @@ static bool tg_want_missing(const struct rc_world *w,
 	return false;
 }
 
-/*
- * The zones of the load balancers of the target groups the planner will
- * register instances with, in one call after the others (it needs their
- * answers); no call when no such registration is coming.
- */
-static int observe_lb_zones(struct prov *p, const struct rc_reads *r,
-			    const struct rc_observe_opts *opts,
-			    struct rc_world *w, struct util_err *err)
+/* Whether the planner would enable a zone for instance id on lb. */
+static bool classic_needs_zone(const struct rc_world *w,
+			       const struct prov_classic_lb *lb, const char *id)
 {
-	struct task t = { .kind = T_LBS };
-	struct observe_ctx ctx = { .p = p, .r = r, .tasks = &t };
-	int rv = 0;
+	const struct prov_instance *in = rc_world_instance(w, id);
 
+	for (size_t i = 0; i < lb->n_members; i++)
+		if (util_streq(lb->members[i].instance_id, id) &&
+		    rc_classic_member_present(&lb->members[i]))
+			return false;
+	if (!in || !in->az || in->state != PROV_INSTANCE_RUNNING ||
+	    !util_streq(in->vpc_id, lb->vpc_id))
+		return false;
+	for (size_t i = 0; i < lb->n_azs; i++)
+		if (util_streq(lb->azs[i], in->az))
+			return false;
+	return true;
+}
+
+/* The VPC of cw's ELB when the planner would enable a zone there. */
+static const char *classic_want_vpc(const struct rc_world *w,
+				    const struct rc_classic_want *cw)
+{
+	const struct rc_obs_group *g = rc_world_group(w, SPEC_LB_CLASSIC,
+						      cw->lb);
+	const struct rc_obs_selector *sel;
+
+	if (!g || !g->classic || !g->classic->vpc_id)
+		return NULL;
+	if (cw->id)
+		return classic_needs_zone(w, g->classic, cw->id)
+			       ? g->classic->vpc_id
+			       : NULL;
+	sel = rc_world_selector(w, cw->selector);
+	for (size_t i = 0; sel && i < sel->n_ids; i++)
+		if (classic_needs_zone(w, g->classic, sel->ids[i]))
+			return g->classic->vpc_id;
+	return NULL;
+}
+
+/* What the zone checks need to read: ELBv2 ARNs and VPC ids. */
+static void zone_reads(const struct rc_reads *r, const struct rc_world *w,
+		       struct observe_ctx *ctx)
+{
 	for (size_t i = 0; i < r->n_tg_wants; i++) {
 		const struct prov_target_group *tg = NULL;
 
 		if (!tg_want_missing(w, &r->tg_wants[i], &tg))
 			continue;
 		for (size_t k = 0; k < tg->n_lb_arns; k++)
-			util_strv_push(&ctx.lb_arns, &ctx.n_lb_arns,
+			util_strv_push(&ctx->lb_arns, &ctx->n_lb_arns,
 				       tg->lb_arns[k]);
 	}
-	util_strv_sort_uniq(ctx.lb_arns, &ctx.n_lb_arns);
-	if (!ctx.n_lb_arns)
-		goto out;
-	run_task(&ctx, 0);
-	retry_failed(&ctx, 1, opts);
-	w->n_calls++;
-	if (t.r < 0) {
-		util_err_copy(err, &t.err);
-		rv = t.r;
-		goto out;
+	util_strv_sort_uniq(ctx->lb_arns, &ctx->n_lb_arns);
+	for (size_t i = 0; i < r->n_classic_wants; i++) {
+		const char *vpc = classic_want_vpc(w, &r->classic_wants[i]);
+
+		if (vpc)
+			util_strv_push(&ctx->vpc_ids, &ctx->n_vpc_ids, vpc);
 	}
-	w->lbs = t.lbs;
-	memset(&t.lbs, 0, sizeof(t.lbs));
+	util_strv_sort_uniq(ctx->vpc_ids, &ctx->n_vpc_ids);
+}
+
+/*
+ * What the zone checks need, in at most two calls after the others (they
+ * need their answers), run together: the zones of the load balancers of
+ * the target groups the planner will register instances with, and the
+ * VPCs of the Classic ELBs it would enable a zone on.  No call when no
+ * such registration is coming.
+ */
+static int observe_zones(struct prov *p, const struct rc_reads *r,
+			 const struct rc_observe_opts *opts, struct rc_world *w,
+			 struct util_err *err)
+{
+	struct task t[2] = { { .kind = T_LBS }, { .kind = T_VPCS } };
+	struct observe_ctx ctx = { .p = p, .r = r, .tasks = t };
+	size_t n = 0;
+	int rv = 0;
+
+	zone_reads(r, w, &ctx);
+	if (ctx.n_lb_arns)
+		t[n++].kind = T_LBS;
+	if (ctx.n_vpc_ids)
+		t[n++].kind = T_VPCS;
+	if (!n)
+		goto out;
+	util_parallel(n, 2, run_task, &ctx);
+	retry_failed(&ctx, n, opts);
+	w->n_calls += n;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].r < 0) {
+			util_err_copy(err, &t[i].err);
+			rv = t[i].r;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].kind == T_LBS) {
+			w->lbs = t[i].lbs;
+			memset(&t[i].lbs, 0, sizeof(t[i].lbs));
+		} else {
+			w->vpcs = t[i].vpcs;
+			memset(&t[i].vpcs, 0, sizeof(t[i].vpcs));
+		}
+	}
 out:
-	task_release(&t);
+	task_release(&t[0]);
+	task_release(&t[1]);
 	util_strv_free(ctx.lb_arns, ctx.n_lb_arns);
+	util_strv_free(ctx.vpc_ids, ctx.n_vpc_ids);
 	return rv;
 }
 
@@ -713,6 +821,7 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 			break;
 		case T_SELECTOR:
 		case T_LBS:
+		case T_VPCS:
 			break;
 		}
 	}
@@ -736,7 +845,7 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 		g->tg = find_tg(&w.tgs, g->ref);
 	}
 	/* Already sorted: classic before target groups, refs sorted. */
-	if ((rv = observe_lb_zones(p, r, opts, &w, err)) < 0)
+	if ((rv = observe_zones(p, r, opts, &w, err)) < 0)
 		goto out;
 	*ret = w;
 	memset(&w, 0, sizeof(w));
@@ -758,6 +867,7 @@ void rc_world_release(struct rc_world *w)
 	prov_classic_lb_list_release(&w->classic);
 	prov_target_group_list_release(&w->tgs);
 	prov_lb_list_release(&w->lbs);
+	prov_vpc_list_release(&w->vpcs);
 	for (size_t i = 0; i < w->n_groups; i++)
 		free(w->groups[i].ref);
 	free(w->groups);
@@ -819,6 +929,14 @@ const struct prov_lb *rc_world_lb(const struct rc_world *w, const char *arn)
 	for (size_t i = 0; arn && i < w->lbs.n; i++)
 		if (util_streq(w->lbs.v[i].arn, arn))
 			return &w->lbs.v[i];
+	return NULL;
+}
+
+const struct prov_vpc *rc_world_vpc(const struct rc_world *w, const char *id)
+{
+	for (size_t i = 0; id && i < w->vpcs.n; i++)
+		if (util_streq(w->vpcs.v[i].id, id))
+			return &w->vpcs.v[i];
 	return NULL;
 }
 

@@ -80,6 +80,16 @@ struct rc_tg_want {
 };
 
 /*
+ * An instance member declared for a Classic ELB with enable_zones
+ * (rc_reads_from_spec): an id, or the instances a selector matches.
+ */
+struct rc_classic_want {
+	char *lb;	/* the ELB's name */
+	char *id;	/* an instance id, or NULL */
+	char *selector; /* else a selector key (rc_selector.key) */
+};
+
+/*
  * What rc_observe() reads.  The rc_reads_add*() functions append;
  * rc_observe() sorts and de-duplicates before reading.
  */
@@ -109,6 +119,14 @@ struct rc_reads {
 	 */
 	struct rc_tg_want *tg_wants;
 	size_t n_tg_wants;
+	/*
+	 * When one of these is to be registered in a zone its ELB does not
+	 * serve, rc_observe() also reads the ELB's VPC (one vpcs call for
+	 * all, beside the lbs_v2 one): a zone can be enabled only in the
+	 * default VPC.  Otherwise nothing more is read.
+	 */
+	struct rc_classic_want *classic_wants;
+	size_t n_classic_wants;
 };
 
 #define RC_READS_INIT \
@@ -168,7 +186,8 @@ struct rc_world {
 	struct prov_address_list addresses;
 	struct prov_classic_lb_list classic;
 	struct prov_target_group_list tgs;
-	struct prov_lb_list lbs; /* ELBv2, only when tg_wants needed them */
+	struct prov_lb_list lbs;   /* ELBv2, only when tg_wants needed them */
+	struct prov_vpc_list vpcs; /* only when classic_wants needed them */
 	struct rc_obs_group *groups;
 	size_t n_groups;
 	struct rc_obs_selector *selectors;
@@ -211,6 +230,7 @@ const struct rc_obs_group *rc_world_group(const struct rc_world *w,
 const struct rc_obs_selector *rc_world_selector(const struct rc_world *w,
 						const char *key);
 const struct prov_lb *rc_world_lb(const struct rc_world *w, const char *arn);
+const struct prov_vpc *rc_world_vpc(const struct rc_world *w, const char *id);
 /*
  * The addresses matching (ref, value): *ret_n is how many (0, 1, or more
  * when several share a Name tag); returns the first or NULL.

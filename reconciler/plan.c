@@ -848,6 +848,33 @@ static void zones_list(struct buf *out, char *const *zones, size_t n)
 }
 
 /*
+ * EnableAvailabilityZonesForLoadBalancer serves EC2-Classic and the
+ * default VPC only; elsewhere a zone is enabled by attaching a subnet,
+ * and which subnet (public or private) is the user's call, not moor's.
+ */
+static bool classic_vpc_default(struct builder *b, struct group_ctx *c,
+				const struct want *wv,
+				const struct prov_instance *in)
+{
+	const struct prov_classic_lb *lb = c->g->classic;
+	const struct prov_vpc *v = rc_world_vpc(b->w, lb->vpc_id);
+	struct buf m = BUF_INIT;
+
+	if (!lb->vpc_id || (v && v->is_default))
+		return true;
+	zones_list(&m, lb->azs, lb->n_azs);
+	err_at(b, c->label, wv->loc,
+	       "cannot register %s with %s: instance is in %s, which %s does "
+	       "not serve (it serves %s); %s is in %s, %s, where a zone is "
+	       "enabled by attaching a subnet in it (aws elb "
+	       "attach-load-balancer-to-subnets), which moor leaves to you",
+	       wv->id, c->label, in->az, c->label, m.buf, c->label, lb->vpc_id,
+	       v ? "not the default VPC" : "a VPC DescribeVpcs does not list");
+	buf_release(&m);
+	return false;
+}
+
+/*
  * A Classic ELB routes only to instances in its enabled zones: any other
  * would never turn healthy.  With enable_zones, note the zone to enable.
  */
@@ -860,6 +887,8 @@ static bool classic_zone_ok(struct builder *b, struct group_ctx *c,
 
 	if (in->az && util_strv_has(lb->azs, lb->n_azs, in->az))
 		return true;
+	if (in->az && c->lb->enable_zones && !classic_vpc_default(b, c, wv, in))
+		return false;
 	if (in->az && c->lb->enable_zones) {
 		if (!util_strv_has(c->add_zones, c->n_add_zones, in->az)) {
 			c->add_zones =

@@ -126,6 +126,12 @@ static int aws_lbs_v2(struct prov *p, const char *const *arns, size_t n,
 					 ret, err);
 }
 
+static int aws_vpcs(struct prov *p, const char *const *ids, size_t n,
+		    struct prov_vpc_list *ret, struct util_err *err)
+{
+	return awsp_ec2_vpcs(aws_of(p)->client, ids, n, ret, err);
+}
+
 static int aws_classic_enable_zones(struct prov *p, const char *lb,
 				    const char *const *zones, size_t n,
 				    struct util_err *err)
@@ -202,6 +208,7 @@ static const struct prov_ops aws_ops = {
 	.target_groups = aws_target_groups,
 	.addresses = aws_addresses,
 	.lbs_v2 = aws_lbs_v2,
+	.vpcs = aws_vpcs,
 	.classic_register = aws_classic_register,
 	.classic_deregister = aws_classic_deregister,
 	.classic_enable_zones = aws_classic_enable_zones,

@@ -410,6 +410,82 @@ int awsp_ec2_parse_enis(const char *xml, size_t len, struct prov_eni_list *out,
 	return r;
 }
 
+/* --- DescribeVpcs --------------------------------------------------------- */
+
+#define P_VPC "vpcSet/item"
+
+struct vpc_parse {
+	struct prov_vpc_list *out;
+	size_t alloc;
+	struct prov_vpc *cur;
+	char *next;
+};
+
+static int vpc_start(void *ctx, const char *path, struct util_err *err)
+{
+	struct vpc_parse *p = ctx;
+
+	(void)err;
+	if (!strcmp(path, P_VPC)) {
+		UTIL_GROW(p->out->v, p->alloc, p->out->n + 1);
+		p->cur = &p->out->v[p->out->n++];
+		memset(p->cur, 0, sizeof(*p->cur));
+	}
+	return 0;
+}
+
+static int vpc_text(void *ctx, const char *path, const char *text, size_t len,
+		    struct util_err *err)
+{
+	struct vpc_parse *p = ctx;
+	const char *rel;
+
+	(void)len;
+	(void)err;
+	if (!strcmp(path, "nextToken")) {
+		awsp_set_str(&p->next, text);
+		return 0;
+	}
+	if (!p->cur || !(rel = awsp_xml_under(path, P_VPC)))
+		return 0;
+	if (!strcmp(rel, "vpcId"))
+		awsp_set_str(&p->cur->id, text);
+	else if (!strcmp(rel, "isDefault"))
+		p->cur->is_default = !strcmp(text, "true");
+	return 0;
+}
+
+static int vpc_end(void *ctx, const char *path, struct util_err *err)
+{
+	struct vpc_parse *p = ctx;
+
+	if (p->cur && !strcmp(path, P_VPC)) {
+		if (!p->cur->id)
+			return util_err_set(err, UTIL_EINVAL,
+					    "VPC without vpcId in DescribeVpcs "
+					    "response");
+		p->cur = NULL;
+	}
+	return 0;
+}
+
+int awsp_ec2_parse_vpcs(const char *xml, size_t len, struct prov_vpc_list *out,
+			char **ret_next, struct util_err *err)
+{
+	static const struct awsp_xml_handler h = { .start = vpc_start,
+						   .text = vpc_text,
+						   .end = vpc_end };
+	struct vpc_parse p = { .out = out, .alloc = out->n };
+	size_t n0 = out->n;
+	int r;
+
+	r = awsp_parse_page(xml, len, "DescribeVpcsResponse", &h, &p, &p.next,
+			    ret_next, err);
+	while (r < 0 && out->n > n0)
+		free(out->v[--out->n].id);
+	return r;
+}
+
 /* --- DescribeAddresses ---------------------------------------------------- */
 
 #define P_ADDR "addressesSet/item"
@@ -779,6 +855,12 @@ static int parse_enis_cb(const char *xml, size_t len, void *out,
 	return awsp_ec2_parse_enis(xml, len, out, ret_next, err);
 }
 
+static int parse_vpcs_cb(const char *xml, size_t len, void *out,
+			 char **ret_next, struct util_err *err)
+{
+	return awsp_ec2_parse_vpcs(xml, len, out, ret_next, err);
+}
+
 /*
  * The resources whose ids are vals, through `filter`: its answers simply
  * leave out the ids that do not exist.  AWSP_EC2_FILTER_VALUES values per
@@ -1037,6 +1119,26 @@ int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
 	}
 	free(ch.enis);
 	free(ch.ids);
+	return r;
+}
+
+int awsp_ec2_vpcs(struct awsp_client *c, const char *const *ids, size_t n,
+		  struct prov_vpc_list *ret, struct util_err *err)
+{
+	size_t n_ids;
+	const char **uniq = awsp_strv_unique(ids, n, &n_ids);
+	int r;
+
+	/*
+	 * The vpc-id filter, not VpcId.N: AWS fails a whole VpcId.N request
+	 * for one unknown id, while the filter leaves it out.
+	 */
+	memset(ret, 0, sizeof(*ret));
+	r = read_by_filter(c, "DescribeVpcs", "vpc-id", uniq, n_ids, ret,
+			   parse_vpcs_cb, err);
+	if (r < 0)
+		prov_vpc_list_release(ret);
+	free(uniq);
 	return r;
 }
 

@@ -108,6 +108,12 @@ size_t awsp_ec2_error_ids(const char *msg, const char *const *ids, size_t n,
 int awsp_ec2_enis_by_id(struct awsp_client *c, const char *const *ids, size_t n,
 			unsigned conc, struct prov_eni_list *ret,
 			struct util_err *err);
+/* DescribeVpcs page: vpcId and isDefault of each; nextToken. */
+int awsp_ec2_parse_vpcs(const char *xml, size_t len, struct prov_vpc_list *out,
+			char **ret_next, struct util_err *err);
+/* VPCs by id: a `vpc-id` filter (paginated); unknown ids are absent. */
+int awsp_ec2_vpcs(struct awsp_client *c, const char *const *ids, size_t n,
+		  struct prov_vpc_list *ret, struct util_err *err);
 /*
  * Every instance's status (include_all: not only running ones), or those
  * of ids (AWSP_EC2_STATUS_IDS per request; unknown ids are absent).

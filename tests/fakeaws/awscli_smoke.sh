@@ -196,6 +196,15 @@ expect "describe-network-interfaces" "10.0.9.10 10.0.9.11" \
 		--filters Name=attachment.instance-id,Values=i-0bbbbbbbbbbbbbbb2 \
 		--query 'NetworkInterfaces[?Attachment.DeviceIndex==`0`].PrivateIpAddresses[].PrivateIpAddress' \
 		--output text | tr '\t' ' ')"
+expect "describe-vpcs (isDefault)" \
+	"vpc-0123456789abcdef0 False vpc-0a0a0a0a0a0a0a0a0 True" \
+	"$(aws ec2 describe-vpcs --vpc-ids vpc-0a0a0a0a0a0a0a0a0 vpc-0123456789abcdef0 \
+		--query 'Vpcs[].[VpcId,IsDefault]' --output text | tr '\t\n' '  ' | sed 's/ $//')"
+expect "describe-vpcs is-default filter" vpc-0a0a0a0a0a0a0a0a0 \
+	"$(aws ec2 describe-vpcs --filters Name=is-default,Values=true \
+		--query 'Vpcs[].VpcId' --output text)"
+expect_error "describe-vpcs unknown id" InvalidVpcID.NotFound \
+	aws ec2 describe-vpcs --vpc-ids vpc-0eeeeeeeeeeeeeeee
 
 alloc=$(aws ec2 allocate-address --domain vpc \
 	--tag-specifications 'ResourceType=elastic-ip,Tags=[{Key=Name,Value=vip-smoke}]' \
@@ -263,6 +272,14 @@ expect_error "elb register other-VPC instance" InvalidInstance \
 	--instances i-0bbbbbbbbbbbbbbb1
 expect_error "elb unknown load balancer" LoadBalancerNotFound \
 	aws elb describe-instance-health --load-balancer-name nope
+expect_error "elb enable-availability-zones outside the default VPC" \
+	InvalidConfigurationRequest \
+	aws elb enable-availability-zones-for-load-balancer \
+	--load-balancer-name web-classic --availability-zones us-east-1b
+expect "elb enable-availability-zones (default VPC)" "us-east-1a us-east-1b" \
+	"$(aws elb enable-availability-zones-for-load-balancer \
+		--load-balancer-name extra0 --availability-zones us-east-1b \
+		--query 'AvailabilityZones' --output text | tr '\t' ' ')"
 expect "elb deregister-instances" i-000000000000000a2 \
 	"$(aws elb deregister-instances-from-load-balancer --load-balancer-name web-classic \
 		--instances i-000000000000000a1 --query 'Instances[].InstanceId' --output text)"

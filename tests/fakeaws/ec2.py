@@ -455,6 +455,75 @@ def describe_network_interfaces(ctx, p):
     return {"NetworkInterfaces": out, "NextToken": nxt}
 
 
+# -- VPCs ------------------------------------------------------------------------
+
+DEFAULT_VPC_CIDR = "172.31.0.0/16"   # every default VPC's, per the VPC guide
+OTHER_VPC_CIDR = "10.0.0.0/16"
+
+
+def render_vpc(st, vpc_id):
+    default = st.vpc_is_default(vpc_id)
+    cidr = DEFAULT_VPC_CIDR if default else OTHER_VPC_CIDR
+    return {
+        "VpcId": vpc_id,
+        "OwnerId": st.config["account_id"],
+        "State": "available",
+        "CidrBlock": cidr,
+        "CidrBlockAssociationSet": [{
+            "CidrBlock": cidr,
+            "AssociationId": "vpc-cidr-assoc-" + vpc_id[4:],
+            "CidrBlockState": {"State": "associated"}}],
+        "DhcpOptionsId": "dopt-0fa0e0000000000d1",
+        "InstanceTenancy": "default",
+        "IsDefault": default,
+        "Tags": [],
+    }
+
+
+def _vpc_filters(st):
+    def cidr(v):
+        return [DEFAULT_VPC_CIDR if st.vpc_is_default(v) else OTHER_VPC_CIDR]
+    return {
+        "vpc-id": lambda v: [v],
+        "is-default": lambda v: ["true" if st.vpc_is_default(v)
+                                 else "false"],
+        "state": lambda v: ["available"],
+        "owner-id": lambda v: [st.config["account_id"]],
+        "cidr": cidr,
+        "cidr-block-association.cidr-block": cidr,
+        "cidr-block-association.state": lambda v: ["associated"],
+        "dhcp-options-id": lambda v: ["dopt-0fa0e0000000000d1"],
+        "tag-key": lambda v: [],
+        "tag-value": lambda v: [],
+    }
+
+
+def describe_vpcs(ctx, p):
+    """VpcId.N names VPCs that must exist (InvalidVpcID.NotFound), the
+    vpc-id filter only narrows; MaxResults 5..1000 / NextToken."""
+    st = ctx.state
+    known = st.vpcs()
+    ids = p.get("VpcIds") or []
+    for vid in ids:
+        if not re.fullmatch(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})", vid):
+            raise ApiError("InvalidVpcID.Malformed",
+                           'Invalid id: "%s" (expecting "vpc-...")' % vid)
+    missing = [v for v in ids if v not in known]
+    if missing:
+        raise ApiError("InvalidVpcID.NotFound",
+                       "The vpc ID '%s' does not exist" % missing[0])
+    candidates = sorted(set(ids)) if ids else known
+    filters = p.get("Filters") or []
+    preds = compile_filters([f for f in filters if not f.get("Name", "")
+                             .startswith("tag:")], _vpc_filters(st))
+    # The fake's VPCs carry no tags; a tag filter matches none.
+    if any(f.get("Name", "").startswith("tag:") for f in filters):
+        candidates = []
+    page, nxt = paginate([v for v in candidates if preds(v)], p,
+                         "DescribeVpcs")
+    return {"Vpcs": [render_vpc(st, v) for v in page], "NextToken": nxt}
+
+
 def render_address(st, addr):
     inst = st.address_instance(addr)
     return {
@@ -614,6 +683,7 @@ HANDLERS = {
     "DescribeInstanceStatus": describe_instance_status,
     "DescribeNetworkInterfaces": describe_network_interfaces,
     "DescribeAddresses": describe_addresses,
+    "DescribeVpcs": describe_vpcs,
     "AllocateAddress": allocate_address,
     "AssociateAddress": associate_address,
     "DisassociateAddress": disassociate_address,

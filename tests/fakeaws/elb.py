@@ -123,9 +123,19 @@ def classic_deregister(ctx, p):
 def classic_enable_zones(ctx, p):
     """EnableAvailabilityZonesForLoadBalancer: adds the zones (enabling an
     enabled one changes nothing) and answers the updated list.  The API
-    reference documents LoadBalancerNotFound as its only own error."""
+    reference documents LoadBalancerNotFound as its only own error, and
+    that the action serves EC2-Classic and the default VPC only."""
     st = ctx.state
     lb = st.find_classic(p["LoadBalancerName"])
+    if not st.vpc_is_default(lb["vpc_id"]):
+        # The reference: "For load balancers in a non-default VPC, use
+        # AttachLoadBalancerToSubnets."  It names no error code for the
+        # refusal; this is the code ELB gives invalid configuration changes.
+        raise ApiError("InvalidConfigurationRequest",
+                       "Availability Zones can be enabled only for a load "
+                       "balancer in EC2-Classic or a default VPC; %s is in "
+                       "%s: use AttachLoadBalancerToSubnets"
+                       % (lb["name"], lb["vpc_id"]), status=409)
     with st.lock:
         for z in p["AvailabilityZones"]:
             if z not in lb["availability_zones"]:

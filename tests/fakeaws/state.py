@@ -416,6 +416,24 @@ class State:
                            "The instance ID '%s' does not exist" % iid)
         return inst
 
+    # -- VPCs ------------------------------------------------------------
+
+    def vpc_is_default(self, vpc_id):
+        """The account's default VPC is config default_vpc_id: where AWS
+        puts what names no VPC, as the fake does."""
+        return vpc_id == self.config["default_vpc_id"]
+
+    def vpcs(self):
+        """The VPCs that exist: the default one and every VPC a resource
+        names, sorted by id."""
+        with self.lock:
+            ids = {self.config["default_vpc_id"]}
+            ids.update(i["vpc_id"] for i in self.instances.values()
+                       if i["state"] != "terminated")
+            for coll in (self.classic, self.v2_lbs, self.tgs):
+                ids.update(r["vpc_id"] for r in coll.values())
+            return sorted(v for v in ids if v)
+
     # -- Classic ELB -----------------------------------------------------
 
     def create_classic(self, spec):

@@ -185,6 +185,68 @@ class DescribeInstances(FakeAwsCase):
         self.assertTrue(other)
 
 
+class Vpcs(FakeAwsCase):
+    OTHER = "vpc-0bbbbbbbbbbbbbbbb"
+
+    def setUp(self):
+        super().setUp()
+        self.ec2 = self.client("ec2")
+        self.default = "vpc-0a0a0a0a0a0a0a0a0"  # the fake's default
+
+    def ids(self, resp):
+        return [v["VpcId"] for v in resp["Vpcs"]]
+
+    def test_default_and_named_vpcs(self):
+        self.instance(vpc_id=self.OTHER)
+        resp = self.ec2.describe_vpcs(VpcIds=[self.OTHER, self.default])
+        got = {v["VpcId"]: v for v in resp["Vpcs"]}
+        self.assertEqual(sorted(got), sorted([self.default, self.OTHER]))
+        self.assertTrue(got[self.default]["IsDefault"])
+        self.assertEqual(got[self.default]["CidrBlock"], "172.31.0.0/16")
+        self.assertFalse(got[self.OTHER]["IsDefault"])
+        self.assertEqual(got[self.OTHER]["State"], "available")
+        self.assertEqual(got[self.OTHER]["OwnerId"], "123456789012")
+        # Which VPC is the default is the state's to say.
+        self.fa.set_config(default_vpc_id=self.OTHER)
+        self.assertTrue(self.ec2.describe_vpcs(VpcIds=[self.OTHER])[
+            "Vpcs"][0]["IsDefault"])
+
+    def test_filters_leave_unknown_ids_out(self):
+        self.fa.create_classic_lb(name="web", vpc_id=self.OTHER)
+        f = self.ec2.describe_vpcs
+        self.assertEqual(self.ids(f(Filters=[
+            {"Name": "vpc-id", "Values": [self.OTHER,
+                                          "vpc-0cccccccccccccccc"]}],
+            MaxResults=5)), [self.OTHER])
+        self.assertEqual(self.ids(f(Filters=[
+            {"Name": "is-default", "Values": ["true"]}])), [self.default])
+        self.assertEqual(self.ids(f(Filters=[
+            {"Name": "is-default", "Values": ["false"]}])), [self.OTHER])
+        self.assertEqual(self.ids(f(Filters=[
+            {"Name": "tag:Name", "Values": ["x"]}])), [])
+        self.assertError("InvalidParameterValue", f,
+                         Filters=[{"Name": "nope", "Values": ["x"]}])
+
+    def test_id_errors_and_pagination(self):
+        self.assertError("InvalidVpcID.NotFound", self.ec2.describe_vpcs,
+                         VpcIds=["vpc-0cccccccccccccccc"])
+        self.assertError("InvalidVpcID.Malformed", self.ec2.describe_vpcs,
+                         VpcIds=["vpc-xyz"])
+        others = ["vpc-%017x" % n for n in range(1, 8)]
+        for v in others:
+            self.instance(vpc_id=v)
+        made = sorted(others + [self.default])
+        pag = self.ec2.get_paginator("describe_vpcs")
+        pages = list(pag.paginate(PaginationConfig={"PageSize": 5}))
+        self.assertEqual(len(pages), 2)
+        self.assertEqual([v["VpcId"] for p in pages for v in p["Vpcs"]],
+                         made)
+        status, body, _ = self.raw_signed(
+            "Action=DescribeVpcs&Version=2016-11-15&MaxResults=4")
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>InvalidParameterValue</Code>", body)
+
+
 class Addresses(FakeAwsCase):
     def setUp(self):
         super().setUp()

@@ -120,6 +120,18 @@ class ClassicElb(FakeAwsCase):
 
     def test_enable_zones(self):
         far = self.inst(availability_zone="us-east-1c")
+        # Only in EC2-Classic or the default VPC ("For load balancers in a
+        # non-default VPC, use AttachLoadBalancerToSubnets").
+        r = self.assertError(
+            "InvalidConfigurationRequest",
+            self.elb.enable_availability_zones_for_load_balancer,
+            LoadBalancerName="web", AvailabilityZones=["us-east-1c"])
+        self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 409)
+        self.assertIn("AttachLoadBalancerToSubnets", r["Error"]["Message"])
+        lb = self.elb.describe_load_balancers(LoadBalancerNames=["web"])[
+            "LoadBalancerDescriptions"][0]
+        self.assertEqual(lb["AvailabilityZones"], ["us-east-1a", "us-east-1b"])
+        self.fa.set_config(default_vpc_id="vpc-0aaaaaaaaaaaaaaaa")
         out = self.elb.enable_availability_zones_for_load_balancer(
             LoadBalancerName="web", AvailabilityZones=["us-east-1c"])
         self.assertEqual(out["AvailabilityZones"],

@@ -3,8 +3,11 @@
 
 An instance in an Availability Zone its load balancer does not serve makes
 `moor plan` fail at the member's spec line, before any mutating call; with
-`enable_zones: true` on a Classic ELB, apply first enables the zone
-(EnableAvailabilityZonesForLoadBalancer), then registers.  A target group
+`enable_zones: true` on a Classic ELB in the default VPC, apply first
+enables the zone (EnableAvailabilityZonesForLoadBalancer), then registers;
+in another VPC, where AWS enables a zone only by attaching a subnet, it is
+an error at the member's line (the VPC is read with EC2 DescribeVpcs, only
+when a zone would be enabled).  A target group
 checks the zones of its load balancers (ELBv2 DescribeLoadBalancers, read
 only when instance targets are to be registered).
 """
@@ -81,10 +84,30 @@ class ZonesTest(unittest.TestCase):
         self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
         self.assertEqual(self.zones(), ["us-east-1a", "us-east-1b"])
 
-    def test_enable_zones_then_register(self):
+    def test_enable_zones_outside_default_vpc(self):
         e = self.e
         spec = self.spec(CLASSIC, "    enable_zones: true\n")
+        e.fa.reset_counters()
+        for args in (["plan"], ["apply", "--yes"]):
+            r = e.moor(args[0], spec, *args[1:], expect=1)
+            self.assertIn(
+                "%s:10:9: cannot register %s with web-classic: instance is "
+                "in us-east-1c, which web-classic does not serve (it serves "
+                "us-east-1a, us-east-1b); web-classic is in %s, not the "
+                "default VPC, where a zone is enabled by attaching a subnet "
+                "in it (aws elb attach-load-balancer-to-subnets), which moor "
+                "leaves to you" % (spec, FAR, L.VPC), r.stderr)
+        self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
+        self.assertEqual(e.fa.calls().count("ec2:DescribeVpcs"), 2)
+        self.assertEqual(self.zones(), ["us-east-1a", "us-east-1b"])
+
+    def test_enable_zones_then_register(self):
+        e = self.e
+        e.fa.set_config(default_vpc_id=L.VPC)
+        spec = self.spec(CLASSIC, "    enable_zones: true\n")
+        e.fa.reset_counters()
         r = e.moor("plan", spec, "--detailed-exitcode", expect=2)
+        self.assertEqual(e.fa.calls().count("ec2:DescribeVpcs"), 1)
         self.assertIn("+ web-classic: enable zone us-east-1c  # "
                       "enable_zones: new members sit in us-east-1c, which "
                       "web-classic does not serve\n", r.stdout)
@@ -103,9 +126,12 @@ class ZonesTest(unittest.TestCase):
                                         "us-east-1c"])
         self.assertIn(FAR, e.members("web-classic"))
         before = e.mutating()
+        e.fa.reset_counters()
         e.moor("plan", spec, "--detailed-exitcode", expect=0)
+        # No zone to enable: the VPC is not read.
+        self.assertEqual(e.fa.calls().count("ec2:DescribeVpcs"), 0)
         e.moor("apply", spec, "--yes", expect=0)
-        self.assertEqual(e.mutating(), before)
+        self.assertEqual(e.fa.counters()["totals"]["mutating"], 0)
 
     def test_target_group_zone_is_an_error(self):
         e = self.e

@@ -1052,12 +1052,74 @@ static void test_instance_status_not_found(void **state)
 	assert_int_equal(e->s.n_reqs, 3);
 }
 
+/* DescribeVpcs: vpcId and isDefault, not the nested items' fields. */
+static void test_parse_vpcs(void **state)
+{
+	struct prov_vpc_list l = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+	char *next = NULL;
+	size_t len;
+	char *xml = test_data_read("ec2_describe_vpcs.xml", &len);
+
+	(void)state;
+	assert_int_equal(awsp_ec2_parse_vpcs(xml, len, &l, &next, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].id, "vpc-0a0a0a0a0a0a0a0a0");
+	assert_true(l.v[0].is_default);
+	assert_string_equal(l.v[1].id, "vpc-0123456789abcdef0");
+	assert_false(l.v[1].is_default);
+	assert_string_equal(next, "eyJ2IjoiMiIsImMiOiJ2cGNzMiJ9");
+	free(next);
+	/* A cut page leaves the list as it was. */
+	next = NULL;
+	assert_int_equal(awsp_ec2_parse_vpcs(xml, len - 40, &l, &next, &err),
+			 UTIL_EINVAL);
+	assert_int_equal(l.n, 2);
+	assert_null(next);
+	free(xml);
+	prov_vpc_list_release(&l);
+}
+
+/* VPCs by id: one vpc-id filter with each id once, pages followed. */
+static void test_vpcs_filter_pages(void **state)
+{
+	struct test_env *e = *state;
+	const char *ids[] = { "vpc-0123456789abcdef0", "vpc-0a0a0a0a0a0a0a0a0",
+			      "vpc-0123456789abcdef0",
+			      "vpc-0ffffffffffffffff" };
+	struct prov_vpc_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push_file(&e->s, 200, "ec2_describe_vpcs.xml");
+	script_push(&e->s, 200,
+		    "<DescribeVpcsResponse><vpcSet/></DescribeVpcsResponse>");
+	assert_int_equal(awsp_ec2_vpcs(e->c, ids, 4, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_true(l.v[0].is_default);
+	assert_false(l.v[1].is_default);
+	assert_int_equal(e->s.n_reqs, 2);
+	const char *b0 = e->s.reqs[0].body;
+	assert_true(body_has(b0, "Action=DescribeVpcs"));
+	assert_true(body_has(b0, "Version=2016-11-15"));
+	assert_true(body_has(b0, "Filter.1.Name=vpc-id"));
+	assert_true(body_has(b0, "Filter.1.Value.1=vpc-0123456789abcdef0"));
+	assert_true(body_has(b0, "Filter.1.Value.2=vpc-0a0a0a0a0a0a0a0a0"));
+	assert_true(body_has(b0, "Filter.1.Value.3=vpc-0ffffffffffffffff"));
+	assert_null(strstr(b0, "Filter.1.Value.4"));
+	assert_null(strstr(b0, "VpcId."));
+	assert_true(body_has(b0, "MaxResults=1000"));
+	assert_true(body_has(e->s.reqs[1].body,
+			     "NextToken=eyJ2IjoiMiIsImMiOiJ2cGNzMiJ9"));
+	prov_vpc_list_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_instances_pages),
 		cmocka_unit_test(test_parse_instances_bad),
 		cmocka_unit_test(test_parse_enis),
+		cmocka_unit_test(test_parse_vpcs),
 		cmocka_unit_test(test_parse_addresses),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_parse_instance_status),
@@ -1112,6 +1174,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_associate, test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_disassociate,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_vpcs_filter_pages,
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_instance_status_not_found,

@@ -70,6 +70,8 @@ struct memprov {
 	pthread_mutex_t lock;
 	struct m_lb *lbs;
 	size_t n_lbs;
+	char **nondefault_vpcs; /* every other VPC is a default one */
+	size_t n_nondefault_vpcs;
 	struct m_instance *inst;
 	size_t n_inst;
 	struct m_eni *enis;
@@ -424,6 +426,22 @@ void memprov_add_lb(struct memprov *m, const char *name, const char *azs)
 			       name);
 	split(azs, &lb->azs, &lb->n_azs);
 	pthread_mutex_unlock(&m->lock);
+}
+
+void memprov_set_vpc_nondefault(struct memprov *m, const char *vpc)
+{
+	pthread_mutex_lock(&m->lock);
+	GROW1(m->nondefault_vpcs, m->n_nondefault_vpcs);
+	m->nondefault_vpcs[m->n_nondefault_vpcs++] = util_xstrdup(vpc);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static bool vpc_is_default(const struct memprov *m, const char *vpc)
+{
+	for (size_t i = 0; i < m->n_nondefault_vpcs; i++)
+		if (!strcmp(m->nondefault_vpcs[i], vpc))
+			return false;
+	return true;
 }
 
 void memprov_attach_tg(struct memprov *m, const char *tg, const char *lb)
@@ -1044,6 +1062,41 @@ out:
 	return r;
 }
 
+/* Every VPC an instance, ENI or group names exists. */
+static bool vpc_known(const struct memprov *m, const char *vpc)
+{
+	for (size_t i = 0; i < m->n_inst; i++)
+		if (util_streq(m->inst[i].vpc, vpc))
+			return true;
+	for (size_t i = 0; i < m->n_enis; i++)
+		if (util_streq(m->enis[i].vpc, vpc))
+			return true;
+	for (size_t i = 0; i < m->n_groups; i++)
+		if (util_streq(m->groups[i].vpc, vpc))
+			return true;
+	return false;
+}
+
+static int op_vpcs(struct prov *p, const char *const *ids, size_t n,
+		   struct prov_vpc_list *ret, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	int r = begin_read(m, "vpcs", ids, n, err);
+
+	if (r < 0)
+		goto out;
+	ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
+	for (size_t i = 0; i < n; i++) {
+		if (!vpc_known(m, ids[i]))
+			continue;
+		ret->v[ret->n].id = util_xstrdup(ids[i]);
+		ret->v[ret->n++].is_default = vpc_is_default(m, ids[i]);
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
 static void fill_address(const struct m_address *a, struct prov_address *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -1261,6 +1314,13 @@ static int op_classic_enable_zones(struct prov *p, const char *lb,
 				     "no such load balancer", "req-nf", 0);
 		goto out;
 	}
+	if (!vpc_is_default(m, g->vpc)) {
+		/* AWS: "For load balancers in a non-default VPC, use
+		 * AttachLoadBalancerToSubnets." */
+		r = util_err_set_aws(err, 409, "InvalidConfigurationRequest",
+				     "not in the default VPC", "req-vpc", 0);
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		bool on = false;
 
@@ -1445,6 +1505,7 @@ static void op_free(struct prov *p)
 		free_strv(m->lbs[i].azs, m->lbs[i].n_azs);
 	}
 	free(m->lbs);
+	free_strv(m->nondefault_vpcs, m->n_nondefault_vpcs);
 	for (size_t i = 0; i < m->n_addrs; i++) {
 		struct m_address *a = &m->addrs[i];
 
@@ -1471,6 +1532,7 @@ static const struct prov_ops memprov_ops = {
 	.target_groups = op_target_groups,
 	.addresses = op_addresses,
 	.lbs_v2 = op_lbs_v2,
+	.vpcs = op_vpcs,
 	.classic_register = op_classic_register,
 	.classic_deregister = op_classic_deregister,
 	.classic_enable_zones = op_classic_enable_zones,

@@ -64,6 +64,13 @@ void memprov_add_tg(struct memprov *m, const char *name, const char *type,
  */
 void memprov_add_lb(struct memprov *m, const char *name, const char *azs);
 void memprov_attach_tg(struct memprov *m, const char *tg, const char *lb);
+/*
+ * Every VPC named by an instance, ENI or group exists, and is a default
+ * VPC (EnableAvailabilityZonesForLoadBalancer works there) unless marked
+ * so.  In a non-default VPC classic_enable_zones fails like AWS
+ * (InvalidConfigurationRequest).
+ */
+void memprov_set_vpc_nondefault(struct memprov *m, const char *vpc);
 /* The ARN memprov gives target group name. */
 const char *memprov_tg_arn(struct memprov *m, const char *name);
 

@@ -518,6 +518,8 @@ static void test_enable_zones(void **state)
 	/* ... the registration on the group once the zones are enabled. */
 	assert_string_equal(reg->pre[0].key, "classic:web-classic");
 	assert_string_not_equal(reg->pre[0].fp, z->pre[0].fp);
+	/* The ELB's VPC was read, once, to learn that it is the default. */
+	assert_int_equal(memprov_count(f->m, "vpcs"), 1);
 	rc_plan_count(f->plan, &c);
 	assert_int_equal(c.enable_zones, 2);
 	assert_int_equal(c.changes, 1 + 4 + 1);
@@ -538,6 +540,62 @@ static void test_enable_zones(void **state)
 		expect_errors(f, "spec.yaml: the plan makes 5 changes, more "
 				 "than --max-changes 4 allows\n");
 	}
+}
+
+/*
+ * EnableAvailabilityZonesForLoadBalancer serves only the default VPC: in
+ * another, enable_zones is an error at the member's line, before any
+ * call, naming the fix moor leaves to the user.  The VPC is read (one
+ * call) only when a zone would be enabled.
+ */
+static void test_enable_zones_nondefault_vpc(void **state)
+{
+	struct fx *f = *state;
+	char *muts;
+
+	memprov_set_vpc_nondefault(f->m, "vpc-1");
+	memprov_clear_calls(f->m);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    enable_zones: true\n"
+		"    members:\n"
+		"      - " A "\n"
+		"      - i-00000003\n",
+	     NULL);
+	expect_errors(f, "spec.yaml:7:9: cannot register i-00000003 with "
+			 "web-classic: instance is in us-east-1c, which "
+			 "web-classic does not serve (it serves us-east-1a, "
+			 "us-east-1b); web-classic is in vpc-1, not the "
+			 "default VPC, where a zone is enabled by attaching a "
+			 "subnet in it (aws elb attach-load-balancer-to-"
+			 "subnets), which moor leaves to you\n");
+	assert_int_equal(memprov_count(f->m, "vpcs"), 1);
+	muts = memprov_mutations(f->m);
+	assert_string_equal(muts, "");
+	free(muts);
+
+	/* No zone to enable: the same VPC is fine, and not read. */
+	memprov_clear_calls(f->m);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    enable_zones: true\n"
+		"    wait: none\n"
+		"    members: [" A "]\n",
+	     NULL);
+	expect_plan(f, "1 register web-classic " A "\n");
+	assert_int_equal(memprov_count(f->m, "vpcs"), 0);
+
+	/* Nothing to register (a no-op plan): no VPC read either. */
+	healthy(f, "web-classic", "i-00000003", 0);
+	memprov_clear_calls(f->m);
+	plan(f,
+	     V1 "load_balancers:\n  - classic: web-classic\n"
+		"    enable_zones: true\n"
+		"    ownership: additive\n"
+		"    members: [i-00000003]\n",
+	     NULL);
+	expect_plan(f, "");
+	assert_int_equal(memprov_count(f->m, "vpcs"), 0);
 }
 
 /*
@@ -1106,6 +1164,7 @@ int main(void)
 		T(test_preconditions_all_reported),
 		T(test_classic_az_error),
 		T(test_enable_zones),
+		T(test_enable_zones_nondefault_vpc),
 		T(test_tg_zone_error),
 		T(test_tg_zone_no_check),
 		T(test_min_healthy_holds_back),
