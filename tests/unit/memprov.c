@@ -8,6 +8,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 #define ACCOUNT "123456789012"
@@ -176,13 +177,6 @@ static void split(const char *s, char ***ret, size_t *ret_n)
 	free(copy);
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Record a call; returns a stable copy of the line for fault matching. */
 static void record(struct memprov *m, const char *line, bool mutating)
 {
@@ -305,7 +299,7 @@ void memprov_add_instance(struct memprov *m, const char *id, const char *state,
 		in->tags[i].value = util_xstrdup(eq ? eq + 1 : "");
 	}
 	in->n_tags = n;
-	free_strv(kv, n);
+	util_strv_free(kv, n);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -342,7 +336,7 @@ static void instance_free(struct m_instance *in)
 	free(in->az);
 	free(in->private_ip);
 	free(in->eni);
-	free_strv(in->secondary, in->n_secondary);
+	util_strv_free(in->secondary, in->n_secondary);
 	prov_tag_array_free(in->tags, in->n_tags);
 }
 
@@ -549,7 +543,7 @@ char *memprov_members(struct memprov *m, const char *group)
 		qsort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		buf_addf(&b, "%s%s", i ? "," : "", v[i]);
-	free_strv(v, n);
+	util_strv_free(v, n);
 	return buf_detach(&b, NULL);
 }
 
@@ -739,7 +733,7 @@ size_t memprov_count(struct memprov *m, const char *op)
 void memprov_clear_calls(struct memprov *m)
 {
 	pthread_mutex_lock(&m->lock);
-	free_strv(m->calls, m->n_calls);
+	util_strv_free(m->calls, m->n_calls);
 	free(m->mutating);
 	m->calls = NULL;
 	m->mutating = NULL;
@@ -1492,8 +1486,8 @@ static void op_free(struct prov *p)
 		free(g->name);
 		free(g->arn);
 		free(g->vpc);
-		free_strv(g->azs, g->n_azs);
-		free_strv(g->lb_arns, g->n_lb_arns);
+		util_strv_free(g->azs, g->n_azs);
+		util_strv_free(g->lb_arns, g->n_lb_arns);
 		for (size_t k = 0; k < g->n_members; k++)
 			free(g->members[k].id);
 		free(g->members);
@@ -1502,10 +1496,10 @@ static void op_free(struct prov *p)
 	for (size_t i = 0; i < m->n_lbs; i++) {
 		free(m->lbs[i].name);
 		free(m->lbs[i].arn);
-		free_strv(m->lbs[i].azs, m->lbs[i].n_azs);
+		util_strv_free(m->lbs[i].azs, m->lbs[i].n_azs);
 	}
 	free(m->lbs);
-	free_strv(m->nondefault_vpcs, m->n_nondefault_vpcs);
+	util_strv_free(m->nondefault_vpcs, m->n_nondefault_vpcs);
 	for (size_t i = 0; i < m->n_addrs; i++) {
 		struct m_address *a = &m->addrs[i];
 
