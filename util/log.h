@@ -5,7 +5,7 @@
 
 /*
  * The logging sink.  Library code never prints; it reports events here and
- * the program (reconciler/main.c) decides whether and how they reach stderr
+ * the command line (reconciler/cli/) decides whether and how they reach stderr
  * (text or JSON lines).  With no sink installed, events are dropped.
  *
  * An event is a level, a short machine-readable name ("http_exchange",

@@ -11,7 +11,8 @@ the JSON Schema (spec/moor.schema.json) and the man page
   both, `moor validate` with a FILE:LINE:COL: line at the expected place;
 - every key and every enumerated value the schema knows is documented in
   the man page;
-- every long option of reconciler/main.c has an entry in docs/moor.1.
+- every long option of the command line (reconciler/cli/) has an entry in
+  docs/moor.1.
 
 Run from the repository root with MOOR set (make test does this).
 Needs python3-yaml and python3-jsonschema (Debian 12).
@@ -316,13 +317,16 @@ class Checker:
                 self.fail("docs/moor-spec.5 does not mention '%s'" % w)
 
     def options_documented(self):
-        """Every long option main.c parses has its own entry in moor(1).
+        """Every long option reconciler/cli/ parses has its own entry in moor(1).
 
         An entry is a .TP tag line naming the option; a mention in a list
         ("and the AWS options --region, ...") says nothing of its syntax.
         """
-        with open(os.path.join(ROOT, "reconciler", "main.c")) as f:
-            src = f.read()
+        src = ""
+        for path in sorted(glob.glob(os.path.join(ROOT, "reconciler", "cli",
+                                                  "*.[ch]"))):
+            with open(path) as f:
+                src += f.read()
         with open(os.path.join(ROOT, "docs", "moor.1")) as f:
             lines = f.read().splitlines()
         tags = [lines[i + 1].replace("\\-", "-")
@@ -330,7 +334,7 @@ class Checker:
         names = set(re.findall(
             r'"([a-z][a-z0-9-]*)",\s*(?:required|no|optional)_argument', src))
         if len(names) < 10:
-            self.fail("found only %d long options in reconciler/main.c"
+            self.fail("found only %d long options in reconciler/cli/"
                       % len(names))
         for name in sorted(names):
             self.checks += 1

@@ -1,0 +1,246 @@
+/*
+ * What moor plan and moor apply share (engine_cmd.h): options, reading
+ * the SPEC|PLAN file, making a plan from a spec.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "providers/aws/aws.h"
+#include "providers/provider.h"
+#include "reconciler/cli/common.h"
+#include "reconciler/cli/engine_cmd.h"
+#include "reconciler/cli/output.h"
+#include "reconciler/observe.h"
+#include "reconciler/plan.h"
+#include "reconciler/planfile.h"
+#include "spec/spec.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/parse.h"
+#include "util/banned.h"
+
+/* Read a whole file of at most max bytes into out. */
+static int engine_read_file(const char *path, size_t max, struct buf *out,
+			    struct util_err *err)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+	char tmp[65536];
+	size_t n;
+	int r = 0;
+
+	if (!f)
+		return util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
+				    strerror(errno));
+	/* A regular file too large is refused before reading a byte. */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > max) {
+		fclose(f);
+		return util_err_set(err, UTIL_ELIMIT,
+				    "'%s' is larger than %zu bytes", path, max);
+	}
+	buf_init(out, max);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (buf_add(out, tmp, n) < 0) {
+			r = util_err_set(err, UTIL_ELIMIT,
+					 "'%s' is larger than %zu bytes", path,
+					 max);
+			break;
+		}
+	}
+	if (!r && ferror(f))
+		r = util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
+				 strerror(errno));
+	fclose(f);
+	return r;
+}
+
+/*
+ * Options common to plan and apply.  1 parsed, 0 not ours, -1 bad value.
+ * Non-option words after --only are more names (only_mode).
+ */
+static int engine_plan_opt(int c, char *arg, struct engine_plan_opts *eo,
+			   bool *only_mode)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	int r = parse_common_opt(c, arg, &eo->aws);
+
+	if (r)
+		return r;
+	switch (c) {
+	case OPT_ONLY:
+		cli_add_names(&eo->only, &eo->n_only, arg);
+		*only_mode = true;
+		return 1;
+	case OPT_ALLOW_MASS:
+		eo->allow_mass = true;
+		return 1;
+	case OPT_MAX_CHANGES: {
+		int v;
+
+		/* 0 is "no change allowed", a no-op plan's drift check. */
+		if (util_parse_int(arg, 0, 1000000000, &v, &err) < 0) {
+			fprintf(stderr, "moor: --max-changes: %s\n", err.msg);
+			return -1;
+		}
+		eo->has_max_changes = true;
+		eo->max_changes = (unsigned)v;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+/*
+ * A word that is not an option: the file first, then more names when it
+ * follows --only (only_mode).  -1 when it is neither (said for cmd).
+ */
+static int engine_plan_word(const char *cmd, char *arg, const char **path,
+			    struct engine_plan_opts *eo, bool only_mode)
+{
+	if (!*path) {
+		*path = arg;
+	} else if (only_mode) {
+		cli_add_names(&eo->only, &eo->n_only, arg);
+	} else {
+		fprintf(stderr, "moor %s: unexpected '%s'\n", cmd, arg);
+		return -1;
+	}
+	return 0;
+}
+
+int engine_cmd_parse(struct engine_cmd *ec, int argc, char **argv,
+		     const char *shortopts, const struct option *longopts,
+		     engine_own_opt_fn *own, void *ctx)
+{
+	bool only_mode = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int r = engine_plan_opt(c, optarg, &ec->eo, &only_mode);
+
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (c == 1) {
+			if (engine_plan_word(ec->name, optarg, &ec->path,
+					     &ec->eo, only_mode) < 0)
+				goto usage;
+			continue;
+		}
+		if (c == 'h') {
+			fputs(ec->usage, stdout);
+			return 0;
+		}
+		r = own(ctx, c, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r == 0)
+			goto usage;
+		only_mode = false;
+	}
+	if (ec->path)
+		return -1;
+usage:
+	fputs(ec->usage, stderr);
+	return EXIT_USAGE;
+}
+
+int engine_cmd_read(struct engine_cmd *ec)
+{
+	struct util_err err = UTIL_ERR_INIT;
+
+	/* Read here: a saved plan carries the bytes it was made from. */
+	if (engine_read_file(ec->path, RC_PLAN_MAX_FILE_SIZE, &ec->data, &err) <
+	    0) {
+		print_err(&err);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Owns the CLI's spec -> observe -> plan pipeline: every step, its error
+ * printing and who frees what when a step fails.
+ */
+int engine_make_plan(struct engine_cmd *ec)
+{
+	const struct engine_plan_opts *eo = &ec->eo;
+	struct util_err err = UTIL_ERR_INIT;
+	struct rc_reads r = RC_READS_INIT;
+	struct rc_notes errors = { 0 };
+	struct rc_plan_opts po = { 0 };
+	struct spec *s = NULL;
+	struct prov *p = NULL;
+	bool *use_lb = NULL, *use_eip = NULL;
+	int rc = 1;
+
+	if (cli_load_spec(ec->path, ec->data.buf, ec->data.len, &s))
+		goto out;
+	if (eo->n_only &&
+	    rc_select_only(s, eo->only, eo->n_only, &use_lb, &use_eip, &err)) {
+		print_err(&err);
+		goto out;
+	}
+	if (make_provider(&eo->aws, s->region, &p, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	if (rc_reads_from_spec(&r, s, use_lb, use_eip, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	r.identity = true;
+	if (rc_observe(p, &r, NULL, &ec->world, &err) < 0) {
+		print_err(&err);
+		goto out;
+	}
+	po.use_lb = use_lb;
+	po.use_eip = use_eip;
+	po.allow_mass_deregister = eo->allow_mass;
+	po.has_max_changes = eo->has_max_changes;
+	po.max_changes = eo->max_changes;
+	po.region = prov_aws_region(p, NULL);
+	po.moor_version = MOOR_VERSION;
+	po.spec_content = ec->data.buf;
+	po.spec_content_len = ec->data.len;
+	po.only = eo->only;
+	po.n_only = eo->n_only;
+	if (rc_plan_build(s, &ec->world, &po, &ec->plan, &errors, &err) < 0) {
+		print_notes(&errors);
+		print_err(&err);
+		rc_world_release(&ec->world);
+		goto out;
+	}
+	ec->spec = s;
+	ec->prov = p;
+	s = NULL;
+	p = NULL;
+	rc = 0;
+out:
+	free(use_lb);
+	free(use_eip);
+	rc_notes_release(&errors);
+	rc_reads_release(&r);
+	spec_free(s);
+	prov_free(p);
+	return rc;
+}
+
+void engine_cmd_release(struct engine_cmd *ec)
+{
+	buf_release(&ec->data);
+	rc_plan_free(ec->plan);
+	rc_world_release(&ec->world);
+	spec_free(ec->spec);
+	prov_free(ec->prov);
+	free(ec->eo.only);
+}
