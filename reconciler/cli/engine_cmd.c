@@ -2,14 +2,11 @@
  * What moor plan and moor apply share (engine_cmd.h): options, reading
  * the SPEC|PLAN file, making a plan from a spec.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "providers/aws/aws.h"
 #include "providers/provider.h"
@@ -22,44 +19,9 @@
 #include "spec/spec.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/parse.h"
 #include "util/banned.h"
-
-/* Read a whole file of at most max bytes into out. */
-static int engine_read_file(const char *path, size_t max, struct buf *out,
-			    struct util_err *err)
-{
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	char tmp[65536];
-	size_t n;
-	int r = 0;
-
-	if (!f)
-		return util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
-				    strerror(errno));
-	/* A regular file too large is refused before reading a byte. */
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-	    (unsigned long long)st.st_size > max) {
-		fclose(f);
-		return util_err_set(err, UTIL_ELIMIT,
-				    "'%s' is larger than %zu bytes", path, max);
-	}
-	buf_init(out, max);
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-		if (buf_add(out, tmp, n) < 0) {
-			r = util_err_set(err, UTIL_ELIMIT,
-					 "'%s' is larger than %zu bytes", path,
-					 max);
-			break;
-		}
-	}
-	if (!r && ferror(f))
-		r = util_err_set(err, UTIL_EIO, "cannot read '%s': %s", path,
-				 strerror(errno));
-	fclose(f);
-	return r;
-}
 
 /*
  * Options common to plan and apply.  1 parsed, 0 not ours, -1 bad value.
@@ -159,8 +121,8 @@ int engine_cmd_read(struct engine_cmd *ec)
 	struct util_err err = UTIL_ERR_INIT;
 
 	/* Read here: a saved plan carries the bytes it was made from. */
-	if (engine_read_file(ec->path, RC_PLAN_MAX_FILE_SIZE, &ec->data, &err) <
-	    0) {
+	if (util_read_file(ec->path, RC_PLAN_MAX_FILE_SIZE, &ec->data, NULL,
+			   &err)) {
 		print_err(&err);
 		return 1;
 	}

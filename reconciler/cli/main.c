@@ -17,6 +17,7 @@
 
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
+#include "util/array.h"
 #include "util/alloc.h"
 #include "util/banned.h"
 
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
 		printf("moor %s\n", MOOR_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "moor: unknown command '%s'\n\n%s", argv[1],

@@ -15,7 +15,9 @@
 #include "reconciler/plan.h"
 #include "reconciler/render.h"
 #include "spec/spec.h"
+#include "util/array.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -75,16 +77,13 @@ void output_log_text(void *ctx, const struct util_log_event *ev)
 {
 	struct buf line = BUF_INIT;
 	struct timespec ts;
-	struct tm tm;
 	char when[32];
 
 	(void)ctx;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm) ||
-	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(when, sizeof(when), "-");
-	buf_addf(&line, "%s.%03ldZ %s %s", when, ts.tv_nsec / 1000000L,
-		 util_log_level_name(ev->level), ev->event);
+	util_time_iso8601_ms(&ts, when, sizeof(when));
+	buf_addf(&line, "%s %s %s", when, util_log_level_name(ev->level),
+		 ev->event);
 	if (ev->resource)
 		buf_addf(&line, " %s", ev->resource);
 	buf_addf(&line, ": %s", ev->msg);
@@ -201,16 +200,12 @@ void output_log_json(void *ctx, const struct util_log_event *ev)
 					     "resource", "msg" };
 	struct buf line = BUF_INIT;
 	struct timespec ts;
-	struct tm tm;
 	char when[40];
 
 	(void)ctx;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm) ||
-	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(when, sizeof(when), "-");
-	buf_addf(&line, "{\"time\":\"%s.%03ldZ\",\"level\":", when,
-		 ts.tv_nsec / 1000000L);
+	util_time_iso8601_ms(&ts, when, sizeof(when));
+	buf_addf(&line, "{\"time\":\"%s\",\"level\":", when);
 	json_add_str(&line, util_log_level_name(ev->level));
 	buf_addstr(&line, ",\"event\":");
 	json_add_str(&line, ev->event);
@@ -223,7 +218,7 @@ void output_log_json(void *ctx, const struct util_log_event *ev)
 	for (const char *const *f = ev->fields; f && f[0] && f[1]; f += 2) {
 		bool clash = false;
 
-		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 			clash |= !strcmp(f[0], fixed[i]);
 		buf_addstr(&line, clash ? ",\"field_" : ",\"");
 		buf_addf(&line, "%s\":", f[0]);

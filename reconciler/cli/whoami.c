@@ -11,6 +11,7 @@
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
+#include "util/array.h"
 #include "util/err.h"
 #include "util/banned.h"
 
@@ -48,7 +49,7 @@ static void whoami_print(struct prov *p, const struct prov_identity *id)
 	printf("profile:      %s\n", prov_aws_profile(p));
 	printf("max attempts: %u\n", prov_aws_max_attempts(p));
 	printf("endpoints:\n");
-	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
 		const char *url = prov_aws_endpoint(p, shown[i].svc, &src);
 
 		printf("  %-6s %s (%s)\n", shown[i].label, url ? url : "-",
