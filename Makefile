@@ -104,8 +104,9 @@ include spec/Makefile.inc
 include providers/Makefile.inc
 include providers/aws/auth.mk
 include providers/aws/Makefile.inc
-include reconciler/Makefile.inc
-include reconciler/watch.mk
+include reconciler/engine/Makefile.inc
+include reconciler/daemon/Makefile.inc
+include reconciler/cli/Makefile.inc
 include tests/Makefile.inc
 
 B_LIB_OBJS = $(addprefix $(BUILD)/,$(LIB_OBJS))

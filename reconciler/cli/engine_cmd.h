@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "reconciler/cli/common.h"
-#include "reconciler/observe.h"
+#include "reconciler/engine/observe.h"
 #include "util/buf.h"
 
 struct prov;

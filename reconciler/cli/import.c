@@ -12,7 +12,7 @@
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
-#include "reconciler/import.h"
+#include "reconciler/engine/import.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/file.h"

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "reconciler/cli/output.h"
-#include "reconciler/plan.h"
-#include "reconciler/render.h"
+#include "reconciler/engine/plan.h"
+#include "reconciler/engine/render.h"
 #include "spec/spec.h"
 #include "util/array.h"
 #include "util/buf.h"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reconciler/apply.h"
+#include "reconciler/engine/apply.h"
 #include "util/log.h"
 
 struct rc_notes;

@@ -1,5 +1,5 @@
 /*
- * moor watch SPEC: start the daemon (reconciler/watch.h) with the options
+ * moor watch SPEC: start the daemon (reconciler/daemon/watch.h) with the options
  * and the log sink asked for.
  */
 #include <getopt.h>
@@ -14,7 +14,7 @@
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
-#include "reconciler/watch.h"
+#include "reconciler/daemon/watch.h"
 #include "spec/spec.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "reconciler/apply.h"
-#include "reconciler/plan.h"
+#include "reconciler/engine/apply.h"
+#include "reconciler/engine/plan.h"
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/buf.h"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconciler/import.h"
-#include "reconciler/plan.h"
+#include "reconciler/engine/import.h"
+#include "reconciler/engine/plan.h"
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/buf.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconciler/plan.h"
+#include "reconciler/engine/plan.h"
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/banned.h"

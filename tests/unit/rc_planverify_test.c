@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconciler/apply.h"
-#include "reconciler/planfile.h"
-#include "reconciler/planverify.h"
+#include "reconciler/engine/apply.h"
+#include "reconciler/engine/planfile.h"
+#include "reconciler/engine/planverify.h"
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/buf.h"

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reconciler/apply.h"
-#include "reconciler/planfile.h"
-#include "reconciler/render.h"
+#include "reconciler/engine/apply.h"
+#include "reconciler/engine/planfile.h"
+#include "reconciler/engine/render.h"
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/buf.h"

@@ -11,7 +11,7 @@
 
 #include "tests/unit/rc_testutil.h"
 
-#include "reconciler/observe.h"
+#include "reconciler/engine/observe.h"
 #include "tests/unit/memprov.h"
 #include "util/buf.h"
 #include "util/banned.h"

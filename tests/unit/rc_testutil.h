@@ -2,7 +2,7 @@
 #define TESTS_UNIT_RC_TESTUTIL_H
 
 #include "providers/provider.h"
-#include "reconciler/plan.h"
+#include "reconciler/engine/plan.h"
 #include "spec/spec.h"
 
 /*

@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "reconciler/backoff.h"
+#include "reconciler/daemon/backoff.h"
 
 static void test_exponential_capped(void **state)
 {

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "reconciler/cycle.h"
+#include "reconciler/daemon/cycle.h"
 #include "tests/unit/memprov.h"
 #include "tests/unit/rc_testutil.h"
 #include "util/banned.h"

@@ -9,7 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "reconciler/evloop.h"
+#include "reconciler/daemon/evloop.h"
 #include "util/clock.h"
 
 struct rec {

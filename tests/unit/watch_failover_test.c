@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reconciler/failover.h"
+#include "reconciler/daemon/failover.h"
 #include "util/log.h"
 
 /* --- fall / rise ---------------------------------------------------------- */

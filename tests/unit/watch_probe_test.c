@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reconciler/probe.h"
+#include "reconciler/daemon/probe.h"
 #include "util/clock.h"
 
 /*

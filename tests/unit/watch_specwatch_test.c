@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconciler/specwatch.h"
+#include "reconciler/daemon/specwatch.h"
 #include "util/buf.h"
 
 struct fx {

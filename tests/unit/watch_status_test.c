@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "reconciler/status.h"
+#include "reconciler/daemon/status.h"
 #include "util/buf.h"
 
 static const struct rc_status_cand s_cands[] = {

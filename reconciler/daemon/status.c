@@ -1,0 +1,290 @@
+#include "reconciler/daemon/status.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/file.h"
+#include "util/banned.h"
+
+#define STATUS_FORMAT	      "moor-watch-status"
+#define STATUS_FORMAT_VERSION 1
+
+/* --- JSON --------------------------------------------------------------------- */
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void add_time(cJSON *o, const char *k, time_t t)
+{
+	char b[32];
+
+	if (t)
+		cJSON_AddStringToObject(o, k,
+					util_time_iso8601(t, b, sizeof(b)));
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+	cJSON_AddNumberToObject(o, k, v);
+}
+
+static cJSON *cand_json(const struct rc_status_cand *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add_str(o, "instance", c->instance);
+	add_str(o, "private_ip", c->private_ip);
+	cJSON_AddBoolToObject(o, "observed", c->observed);
+	add_str(o, "state", c->state);
+	add_str(o, "health", c->health ? c->health : "unknown");
+	add_num(o, "ok_streak", c->ok_streak);
+	add_num(o, "fail_streak", c->fail_streak);
+	add_str(o, "probe", c->probe);
+	add_str(o, "last_result", c->last_result);
+	add_time(o, "last_probe_at", c->last_probe_at);
+	return o;
+}
+
+static cJSON *addr_json(const struct rc_status_addr *a)
+{
+	cJSON *o = cJSON_CreateObject(), *cs;
+
+	add_str(o, "label", a->label);
+	add_str(o, "public_ip", a->public_ip);
+	add_str(o, "holder", a->holder);
+	cJSON_AddBoolToObject(o, "failover", a->failover);
+	if (a->failover) {
+		add_str(o, "failback", a->failback);
+		add_str(o, "verdict", a->verdict);
+		add_str(o, "desired", a->desired);
+		add_time(o, "damped_until", a->damped_until);
+		add_num(o, "moves", (double)a->moves);
+		add_time(o, "last_move_at", a->last_move_at);
+		cs = cJSON_AddArrayToObject(o, "candidates");
+		for (size_t i = 0; i < a->n_cands; i++)
+			cJSON_AddItemToArray(cs, cand_json(&a->cands[i]));
+	}
+	add_str(o, "last_error", a->last_error);
+	return o;
+}
+
+static cJSON *group_json(const struct rc_status_group *g)
+{
+	cJSON *o = cJSON_CreateObject(), *ms;
+
+	add_str(o, "label", g->label);
+	add_str(o, "kind", g->kind);
+	cJSON_AddBoolToObject(o, "found", g->found);
+	add_num(o, "members_total", (double)g->total);
+	add_num(o, "healthy", (double)g->healthy);
+	add_num(o, "held_back", (double)g->held_back);
+	cJSON_AddBoolToObject(o, "members_truncated", g->n_members < g->total);
+	ms = cJSON_AddArrayToObject(o, "members");
+	for (size_t i = 0; i < g->n_members; i++) {
+		const struct rc_status_member *m = &g->members[i];
+		cJSON *mo = cJSON_CreateObject();
+
+		add_str(mo, "id", m->id);
+		if (m->port)
+			add_num(mo, "port", m->port);
+		add_str(mo, "health", m->health);
+		cJSON_AddItemToArray(ms, mo);
+	}
+	add_time(o, "observed_at", g->observed_at);
+	add_str(o, "last_error", g->last_error);
+	return o;
+}
+
+int rc_status_to_json(const struct rc_status *s, struct buf *out,
+		      struct util_err *err)
+{
+	cJSON *root = cJSON_CreateObject(), *o, *a;
+	char *text;
+	int r = 0;
+
+	cJSON_AddStringToObject(root, "format", STATUS_FORMAT);
+	add_num(root, "format_version", STATUS_FORMAT_VERSION);
+	add_str(root, "moor_version", s->moor_version);
+	add_num(root, "pid", (double)s->pid);
+	add_time(root, "started_at", s->started_at);
+	add_time(root, "updated_at", s->updated_at);
+
+	o = cJSON_AddObjectToObject(root, "spec");
+	add_str(o, "path", s->spec_path);
+	add_str(o, "sha256", s->spec_sha256);
+	add_time(o, "loaded_at", s->spec_loaded_at);
+	add_str(o, "file", s->spec_file);
+	add_str(o, "file_error", s->spec_file_error);
+
+	o = cJSON_AddObjectToObject(root, "last_reconcile");
+	add_time(o, "at", s->last_reconcile_at);
+	add_str(o, "trigger", s->last_reconcile_trigger);
+	add_str(o, "result", s->last_reconcile_result);
+	add_num(o, "changes", (double)s->last_reconcile_changes);
+	add_num(o, "held_back", (double)s->last_reconcile_held_back);
+	add_num(o, "duration_ms", (double)s->last_reconcile_ms);
+	add_time(root, "last_success_at", s->last_success_at);
+
+	if (s->last_error) {
+		o = cJSON_AddObjectToObject(root, "last_error");
+		add_time(o, "at", s->last_error_at);
+		add_str(o, "resource", s->last_error_resource);
+		add_str(o, "message", s->last_error);
+		add_str(o, "aws_code", s->last_error_code);
+		add_str(o, "request_id", s->last_error_request_id);
+	} else {
+		cJSON_AddNullToObject(root, "last_error");
+	}
+
+	o = cJSON_AddObjectToObject(root, "counters");
+	add_num(o, "reconcile_ok", (double)s->reconcile_ok);
+	add_num(o, "reconcile_error", (double)s->reconcile_error);
+	add_num(o, "reconcile_refused", (double)s->reconcile_refused);
+	add_num(o, "drift_corrections", (double)s->drift_corrections);
+	add_num(o, "resources_backing_off", (double)s->resources_backing_off);
+	add_num(o, "held_back", (double)s->held_back);
+
+	a = cJSON_AddArrayToObject(root, "addresses");
+	for (size_t i = 0; i < s->n_addrs; i++)
+		cJSON_AddItemToArray(a, addr_json(&s->addrs[i]));
+	a = cJSON_AddArrayToObject(root, "groups");
+	for (size_t i = 0; i < s->n_groups; i++)
+		cJSON_AddItemToArray(a, group_json(&s->groups[i]));
+
+	text = cJSON_Print(root);
+	if (!text) {
+		r = util_err_set(err, UTIL_EFAIL, "cannot render the status");
+	} else {
+		buf_addstr(out, text);
+		buf_addch(out, '\n');
+		free(text);
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
+/* --- Prometheus -------------------------------------------------------------- */
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label(struct buf *out, const char *v)
+{
+	for (const char *p = v ? v : ""; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			buf_addch(out, '\\');
+		if (*p == '\n') {
+			buf_addstr(out, "\\n");
+			continue;
+		}
+		buf_addch(out, *p);
+	}
+}
+
+static void head(struct buf *out, const char *name, const char *type,
+		 const char *help)
+{
+	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
+{
+	head(out, "moor_reconcile_total", "counter",
+	     "Reconciles (observe, plan, apply) by result.");
+	buf_addf(out, "moor_reconcile_total{result=\"ok\"} %llu\n",
+		 (unsigned long long)s->reconcile_ok);
+	buf_addf(out, "moor_reconcile_total{result=\"error\"} %llu\n",
+		 (unsigned long long)s->reconcile_error);
+	buf_addf(out, "moor_reconcile_total{result=\"refused\"} %llu\n",
+		 (unsigned long long)s->reconcile_refused);
+
+	head(out, "moor_drift_corrections_total", "counter",
+	     "Changes made to undo drift: live state changed behind moor's "
+	     "back.");
+	buf_addf(out, "moor_drift_corrections_total %llu\n",
+		 (unsigned long long)s->drift_corrections);
+
+	head(out, "moor_failovers_total", "counter",
+	     "Moves of a floating IP made by failover or failback.");
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		if (!s->addrs[i].failover)
+			continue;
+		buf_addstr(out, "moor_failovers_total{address=\"");
+		label(out, s->addrs[i].label);
+		buf_addf(out, "\"} %llu\n",
+			 (unsigned long long)s->addrs[i].moves);
+	}
+
+	head(out, "moor_last_success_timestamp_seconds", "gauge",
+	     "When moor last found live state equal to the spec "
+	     "(0 = not yet).");
+	buf_addf(out, "moor_last_success_timestamp_seconds %lld\n",
+		 (long long)s->last_success_at);
+
+	head(out, "moor_probe_up", "gauge",
+	     "1 when a failover candidate passes its health probes, 0 when "
+	     "down or not known yet.");
+	for (size_t i = 0; i < s->n_addrs; i++) {
+		const struct rc_status_addr *a = &s->addrs[i];
+
+		for (size_t k = 0; k < a->n_cands; k++) {
+			buf_addstr(out, "moor_probe_up{address=\"");
+			label(out, a->label);
+			buf_addstr(out, "\",instance=\"");
+			label(out, a->cands[k].instance);
+			buf_addf(out, "\"} %d\n",
+				 a->cands[k].health &&
+					 !strcmp(a->cands[k].health, "up"));
+		}
+	}
+
+	head(out, "moor_spec_in_force", "gauge",
+	     "1 when the file on disk is the spec in force, 0 when it is "
+	     "invalid, missing or empty and the last good spec is kept.");
+	buf_addf(out, "moor_spec_in_force %d\n",
+		 s->spec_file && !strcmp(s->spec_file, "ok"));
+
+	head(out, "moor_resources_backing_off", "gauge",
+	     "Resources whose last attempt failed, waiting to be retried.");
+	buf_addf(out, "moor_resources_backing_off %zu\n",
+		 s->resources_backing_off);
+
+	head(out, "moor_held_back", "gauge",
+	     "Changes a guard holds back (members min_healthy keeps "
+	     "registered): live state differs from the spec.");
+	buf_addf(out, "moor_held_back %zu\n", s->held_back);
+
+	head(out, "moor_group_members", "gauge",
+	     "Present members of a load balancer group.");
+	for (size_t i = 0; i < s->n_groups; i++) {
+		buf_addstr(out, "moor_group_members{group=\"");
+		label(out, s->groups[i].label);
+		buf_addf(out, "\"} %zu\n", s->groups[i].total);
+	}
+	head(out, "moor_group_healthy_members", "gauge",
+	     "Healthy members of a load balancer group.");
+	for (size_t i = 0; i < s->n_groups; i++) {
+		buf_addstr(out, "moor_group_healthy_members{group=\"");
+		label(out, s->groups[i].label);
+		buf_addf(out, "\"} %zu\n", s->groups[i].healthy);
+	}
+}
+
+/* --- files -------------------------------------------------------------------- */
+
+int rc_status_write_file(const char *path, const char *data, size_t len,
+			 struct util_err *err)
+{
+	return util_write_file_atomic(path, data, len, 0644, err);
+}
