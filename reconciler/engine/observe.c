@@ -1034,33 +1034,6 @@ void rc_group_members(const struct rc_obs_group *g, char ***ret, size_t *ret_n)
 
 /* --- keys and fingerprints ------------------------------------------------ */
 
-char *rc_key_group(enum spec_lb_kind kind, const char *ref)
-{
-	return util_xasprintf("%s:%s",
-			      kind == SPEC_LB_CLASSIC ? "classic" : "tg", ref);
-}
-
-char *rc_key_address(enum spec_eip_ref ref, const char *value)
-{
-	static const char *const prefix[] = {
-		[SPEC_EIP_BY_ALLOCATION_ID] = "eip:alloc:",
-		[SPEC_EIP_BY_PUBLIC_IP] = "eip:ip:",
-		[SPEC_EIP_BY_NAME] = "eip:name:",
-	};
-
-	return util_xasprintf("%s%s", prefix[ref], value);
-}
-
-char *rc_key_instance(const char *id)
-{
-	return util_xasprintf("instance:%s", id);
-}
-
-char *rc_key_eni(const char *id)
-{
-	return util_xasprintf("eni:%s", id);
-}
-
 static void field(struct util_sha256 *h, const char *s)
 {
 	/* NULL and "" must differ: \x01 marks a missing optional field. */
