@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/key.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/engine/render.h"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/key.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -190,9 +191,12 @@ static int observe_steps(struct applier *a, const struct rc_step *const *v,
 static const struct rc_obs_group *step_group(const struct rc_world *w,
 					     const struct rc_step *s)
 {
-	const char *ref = strchr(s->key, ':') + 1;
+	struct rc_key k;
 
-	return rc_world_group(w, s->group_kind, ref);
+	/* A step's key was parsed when the plan was built or read. */
+	if (rc_key_parse(s->key, &k, NULL) < 0)
+		return NULL;
+	return rc_world_group(w, s->group_kind, k.value);
 }
 
 struct member_state {
@@ -255,17 +259,18 @@ static const struct prov_address *step_address(struct applier *a,
 {
 	const char *alloc = s->action == RC_ACT_ALLOCATE ? NULL
 							 : step_alloc_id(a, s);
+	struct rc_key k;
 
 	if (alloc)
 		return rc_world_address(w, SPEC_EIP_BY_ALLOCATION_ID, alloc,
 					ret_n);
-	if (util_starts_with(s->key, "eip:alloc:"))
-		return rc_world_address(w, SPEC_EIP_BY_ALLOCATION_ID,
-					s->key + 10, ret_n);
-	if (util_starts_with(s->key, "eip:ip:"))
-		return rc_world_address(w, SPEC_EIP_BY_PUBLIC_IP, s->key + 7,
-					ret_n);
-	return rc_world_address(w, SPEC_EIP_BY_NAME, s->key + 9, ret_n);
+	if (rc_key_parse(s->key, &k, NULL) < 0 ||
+	    !rc_key_kind_is_address(k.kind)) {
+		if (ret_n)
+			*ret_n = 0;
+		return NULL;
+	}
+	return rc_world_address(w, rc_key_eip_ref(k.kind), k.value, ret_n);
 }
 
 static bool bound_as_planned(const struct prov_address *ad,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/key.h"
 #include "reconciler/engine/observe.h"
 #include "spec/ids.h"
 #include "util/alloc.h"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/key.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -270,31 +271,34 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 
 int rc_reads_add_key(struct rc_reads *r, const char *key, struct util_err *err)
 {
-	const char *v;
+	struct rc_key k;
 
-	if ((v = strchr(key, ':')) == NULL || !v[1])
-		goto bad;
-	v++;
-	if (util_starts_with(key, "instance:"))
-		util_strv_push(&r->instance_ids, &r->n_instance_ids, v);
-	else if (util_starts_with(key, "eni:"))
-		util_strv_push(&r->eni_ids, &r->n_eni_ids, v);
-	else if (util_starts_with(key, "classic:"))
-		util_strv_push(&r->classic, &r->n_classic, v);
-	else if (util_starts_with(key, "tg:"))
-		util_strv_push(&r->tgs, &r->n_tgs, v);
-	else if (util_starts_with(key, "eip:alloc:") && key[10])
-		util_strv_push(&r->alloc_ids, &r->n_alloc_ids, key + 10);
-	else if (util_starts_with(key, "eip:ip:") && key[7])
-		util_strv_push(&r->public_ips, &r->n_public_ips, key + 7);
-	else if (util_starts_with(key, "eip:name:") && key[9])
-		util_strv_push(&r->names, &r->n_names, key + 9);
-	else
-		goto bad;
+	if (rc_key_parse(key, &k, err) < 0)
+		return UTIL_EINVAL;
+	switch (k.kind) {
+	case RC_KEY_INSTANCE:
+		util_strv_push(&r->instance_ids, &r->n_instance_ids, k.value);
+		break;
+	case RC_KEY_ENI:
+		util_strv_push(&r->eni_ids, &r->n_eni_ids, k.value);
+		break;
+	case RC_KEY_CLASSIC:
+		util_strv_push(&r->classic, &r->n_classic, k.value);
+		break;
+	case RC_KEY_TARGET_GROUP:
+		util_strv_push(&r->tgs, &r->n_tgs, k.value);
+		break;
+	case RC_KEY_EIP_ALLOC:
+		util_strv_push(&r->alloc_ids, &r->n_alloc_ids, k.value);
+		break;
+	case RC_KEY_EIP_IP:
+		util_strv_push(&r->public_ips, &r->n_public_ips, k.value);
+		break;
+	case RC_KEY_EIP_NAME:
+		util_strv_push(&r->names, &r->n_names, k.value);
+		break;
+	}
 	return 0;
-bad:
-	return util_err_set(err, UTIL_EINVAL, "malformed resource key '%s'",
-			    key);
 }
 
 static void reads_normalise(struct rc_reads *r)
@@ -1034,33 +1038,6 @@ void rc_group_members(const struct rc_obs_group *g, char ***ret, size_t *ret_n)
 
 /* --- keys and fingerprints ------------------------------------------------ */
 
-char *rc_key_group(enum spec_lb_kind kind, const char *ref)
-{
-	return util_xasprintf("%s:%s",
-			      kind == SPEC_LB_CLASSIC ? "classic" : "tg", ref);
-}
-
-char *rc_key_address(enum spec_eip_ref ref, const char *value)
-{
-	static const char *const prefix[] = {
-		[SPEC_EIP_BY_ALLOCATION_ID] = "eip:alloc:",
-		[SPEC_EIP_BY_PUBLIC_IP] = "eip:ip:",
-		[SPEC_EIP_BY_NAME] = "eip:name:",
-	};
-
-	return util_xasprintf("%s%s", prefix[ref], value);
-}
-
-char *rc_key_instance(const char *id)
-{
-	return util_xasprintf("instance:%s", id);
-}
-
-char *rc_key_eni(const char *id)
-{
-	return util_xasprintf("eni:%s", id);
-}
-
 static void field(struct util_sha256 *h, const char *s)
 {
 	/* NULL and "" must differ: \x01 marks a missing optional field. */
@@ -1217,45 +1194,34 @@ static void fp_address(const struct rc_world *w, enum spec_eip_ref ref,
 int rc_fingerprint(const struct rc_world *w, const char *key,
 		   char out[UTIL_SHA256_HEX_SIZE], struct util_err *err)
 {
-	const char *v = strchr(key, ':');
+	struct rc_key k;
 
-	if (!v || !v[1])
-		goto bad;
-	v++;
-	if (util_starts_with(key, "instance:")) {
-		const struct prov_instance *in = rc_world_instance(w, v);
+	if (rc_key_parse(key, &k, err) < 0)
+		return UTIL_EINVAL;
+	if (k.kind == RC_KEY_INSTANCE) {
+		const struct prov_instance *in = rc_world_instance(w, k.value);
 
 		if (in)
 			fp_instance(in, out);
 		else
 			fp_absent(key, out);
-	} else if (util_starts_with(key, "eni:")) {
-		const struct prov_eni *e = rc_world_eni(w, v);
+	} else if (k.kind == RC_KEY_ENI) {
+		const struct prov_eni *e = rc_world_eni(w, k.value);
 
 		if (e)
 			fp_eni(e, out);
 		else
 			fp_absent(key, out);
-	} else if (util_starts_with(key, "classic:") ||
-		   util_starts_with(key, "tg:")) {
-		enum spec_lb_kind kind = key[0] == 'c' ? SPEC_LB_CLASSIC
-						       : SPEC_LB_TARGET_GROUP;
-		const struct rc_obs_group *g = rc_world_group(w, kind, v);
-		struct rc_obs_group absent = { .kind = kind,
-					       .ref = (char *)(uintptr_t)v };
+	} else if (rc_key_kind_is_group(k.kind)) {
+		enum spec_lb_kind kind = rc_key_lb_kind(k.kind);
+		const struct rc_obs_group *g = rc_world_group(w, kind, k.value);
+		struct rc_obs_group absent = {
+			.kind = kind, .ref = (char *)(uintptr_t)k.value
+		};
 
 		fp_group(g ? g : &absent, out);
-	} else if (util_starts_with(key, "eip:alloc:") && key[10]) {
-		fp_address(w, SPEC_EIP_BY_ALLOCATION_ID, key + 10, key, out);
-	} else if (util_starts_with(key, "eip:ip:") && key[7]) {
-		fp_address(w, SPEC_EIP_BY_PUBLIC_IP, key + 7, key, out);
-	} else if (util_starts_with(key, "eip:name:") && key[9]) {
-		fp_address(w, SPEC_EIP_BY_NAME, key + 9, key, out);
 	} else {
-		goto bad;
+		fp_address(w, rc_key_eip_ref(k.kind), k.value, key, out);
 	}
 	return 0;
-bad:
-	return util_err_set(err, UTIL_EINVAL, "malformed resource key '%s'",
-			    key);
 }

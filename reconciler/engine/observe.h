@@ -23,15 +23,8 @@
  * per distinct tag selector, all in parallel; the provider batches, chunks
  * and paginates each one as the API allows.
  *
- * Resource keys name one observed resource in plans and preconditions:
- *
- *   instance:i-0123...          an instance
- *   eni:eni-0123...             a network interface
- *   classic:NAME                a Classic ELB, by name
- *   tg:NAME-OR-ARN              a target group, as the spec names it
- *   eip:alloc:eipalloc-...      an address by allocation id
- *   eip:ip:203.0.113.10         ... by public IP
- *   eip:name:vip-db             ... by its Name tag
+ * Resource keys (reconciler/engine/key.h) name one observed resource in
+ * plans and preconditions.
  *
  * A fingerprint (64 hex digits) hashes exactly the fields of one resource
  * that a step depends on, so it changes when a step planned against the
@@ -260,12 +253,6 @@ char *rc_member_key(enum spec_lb_kind kind, const char *id, int port);
  * and the array).  Zero members for an absent group.
  */
 void rc_group_members(const struct rc_obs_group *g, char ***ret, size_t *ret_n);
-
-/* Resource keys (caller frees). */
-char *rc_key_group(enum spec_lb_kind kind, const char *ref);
-char *rc_key_address(enum spec_eip_ref ref, const char *value);
-char *rc_key_instance(const char *id);
-char *rc_key_eni(const char *id);
 
 /*
  * Fingerprint of the resource a key names, as observed in w.  Returns

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/key.h"
 #include "util/alloc.h"
 #include "util/array.h"
 #include "util/buf.h"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/key.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/file.h"
@@ -28,11 +29,15 @@ static void add_str(cJSON *o, const char *name, const char *v)
 
 static const char *kind_of_key(const char *key)
 {
-	if (util_starts_with(key, "classic:"))
+	struct rc_key k;
+
+	if (rc_key_parse(key, &k, NULL) < 0)
+		return "other";
+	if (k.kind == RC_KEY_CLASSIC)
 		return "classic";
-	if (util_starts_with(key, "tg:"))
+	if (k.kind == RC_KEY_TARGET_GROUP)
 		return "target_group";
-	if (util_starts_with(key, "eip:"))
+	if (rc_key_kind_is_address(k.kind))
 		return "address";
 	return "other";
 }
@@ -120,7 +125,7 @@ static cJSON *step_json(const struct rc_step *s)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *r = cJSON_CreateObject();
 	cJSON *deps = cJSON_CreateArray();
-	bool group = !util_starts_with(s->key, "eip:");
+	bool group = !rc_key_is_address(s->key);
 
 	cJSON_AddNumberToObject(o, "id", s->id);
 	cJSON_AddStringToObject(o, "phase", rc_phase_name(s->phase));
@@ -657,8 +662,7 @@ static void read_held(struct rd *rd, const cJSON *o, struct rc_held *h)
 		h->key = get_str(rd, r, "key", true);
 		h->label = get_str(rd, r, "name", true);
 	}
-	if (h->key && !util_starts_with(h->key, "classic:") &&
-	    !util_starts_with(h->key, "tg:"))
+	if (h->key && !rc_key_is_group(h->key))
 		bad(rd, "held_back resource key", "'%s' is unknown", h->key);
 	word = get_str(rd, o, "guard", true);
 	h->guard = rc_guard_name(word);
@@ -741,6 +745,23 @@ static void read_zones(struct rd *rd, const cJSON *o, struct rc_step *s)
 	}
 }
 
+/* A step acts on a group or an address, never on an instance or ENI. */
+static void read_step_key(struct rd *rd, struct rc_step *s)
+{
+	struct rc_key k;
+
+	if (rc_key_parse(s->key, &k, NULL) < 0 ||
+	    !(rc_key_kind_is_group(k.kind) || rc_key_kind_is_address(k.kind))) {
+		s->group_kind = SPEC_LB_TARGET_GROUP;
+		bad(rd, "resource key", "'%s' is unknown", s->key);
+		return;
+	}
+	s->group_kind = rc_key_lb_kind(k.kind);
+	if (k.kind == RC_KEY_TARGET_GROUP && !s->tg_arn &&
+	    s->action != RC_ACT_WAIT)
+		bad(rd, "arn", "is missing for a target group step");
+}
+
 static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		      size_t index, size_t n_steps)
 {
@@ -768,18 +789,8 @@ static void read_step(struct rd *rd, const cJSON *o, struct rc_step *s,
 		s->label = get_str(rd, r, "name", true);
 		s->tg_arn = get_str(rd, r, "arn", false);
 	}
-	if (s->key) {
-		s->group_kind = util_starts_with(s->key, "classic:")
-					? SPEC_LB_CLASSIC
-					: SPEC_LB_TARGET_GROUP;
-		if (!util_starts_with(s->key, "classic:") &&
-		    !util_starts_with(s->key, "tg:") &&
-		    !util_starts_with(s->key, "eip:"))
-			bad(rd, "resource key", "'%s' is unknown", s->key);
-	}
-	if (s->key && util_starts_with(s->key, "tg:") && !s->tg_arn &&
-	    s->action != RC_ACT_WAIT)
-		bad(rd, "arn", "is missing for a target group step");
+	if (s->key)
+		read_step_key(rd, s);
 	s->reason = get_str(rd, o, "reason", false);
 	s->loc = get_loc(rd, o);
 	if ((v = get(rd, o, "members", false)) != NULL)

@@ -276,6 +276,29 @@ static void until_unknown(cJSON *root)
 	cJSON_AddItemToObject(step1(root), "wait", w);
 }
 
+static void set_key(cJSON *root, const char *key)
+{
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(step1(root), "resource"),
+				  "key", cJSON_CreateString(key));
+}
+
+/* "eip:" alone is no kind: the three address kinds are spelled out. */
+static void key_eip_unknown(cJSON *root)
+{
+	set_key(root, "eip:bogus:x");
+}
+
+static void key_empty_value(cJSON *root)
+{
+	set_key(root, "classic:");
+}
+
+/* Steps act on groups and addresses, never on an instance. */
+static void key_instance(cJSON *root)
+{
+	set_key(root, "instance:i-0000000000000000a");
+}
+
 static void field_foreign(cJSON *root)
 {
 	cJSON_AddNumberToObject(step1(root), "timeout_ms", 1);
@@ -300,6 +323,15 @@ static void test_malformed_steps_refused(void **state)
 	expect_refused(f, until_unknown, UTIL_EINVAL,
 		       "s.plan: not a valid moor plan: step 1: until "
 		       "'forever' is unknown");
+	expect_refused(f, key_eip_unknown, UTIL_EINVAL,
+		       "s.plan: not a valid moor plan: step 1: resource key "
+		       "'eip:bogus:x' is unknown");
+	expect_refused(f, key_empty_value, UTIL_EINVAL,
+		       "s.plan: not a valid moor plan: step 1: resource key "
+		       "'classic:' is unknown");
+	expect_refused(f, key_instance, UTIL_EINVAL,
+		       "s.plan: not a valid moor plan: step 1: resource key "
+		       "'instance:i-0000000000000000a' is unknown");
 	expect_refused(f, field_foreign, UTIL_EINVAL,
 		       "s.plan: not a valid moor plan: step 1: timeout_ms does "
 		       "not belong in a deregister step");
