@@ -360,10 +360,5 @@ const char *prov_health_name(enum prov_health h);
 const char *prov_target_type_name(enum prov_target_type t);
 /* -1 for an unknown name. */
 int prov_target_type_parse(const char *name, enum prov_target_type *ret);
-/* ELBv2 TargetHealth.State word to enum (UNKNOWN for others). */
-enum prov_health prov_health_from_v2(const char *state);
-/* Classic State + Description to enum. */
-enum prov_health prov_health_from_classic(const char *state,
-					  const char *description);
 
 #endif

@@ -1,12 +1,23 @@
 #include "providers/aws/aws.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/aws/aws_internal.h"
 #include "providers/aws/awsconfig.h"
 #include "providers/aws/client.h"
 #include "providers/aws/creds.h"
+#include "providers/aws/endpoint.h"
+#include "providers/aws/env.h"
+#include "providers/aws/http.h"
 #include "providers/aws/ops.h"
+#include "providers/aws/ratelimit.h"
+#include "providers/aws/retry.h"
+#include "providers/provider.h"
+#include "util/clock.h"
+#include "util/err.h"
 #include "util/alloc.h"
 #include "util/array.h"
 #include "util/banned.h"
@@ -263,7 +274,8 @@ static int resolve_max_attempts(const struct prov_aws_config *cfg,
 	return 0;
 }
 
-static int resolve_region(const struct prov_aws_config *cfg, struct aws *a,
+static int resolve_region(const struct prov_aws_config *cfg,
+			  const struct prov_aws_hooks *h, struct aws *a,
 			  struct util_err *err)
 {
 	struct awsp_creds_config cc = { 0 };
@@ -277,7 +289,7 @@ static int resolve_region(const struct prov_aws_config *cfg, struct aws *a,
 	cc.env = a->env;
 	cc.config = a->config;
 	cc.transport = &a->transport;
-	cc.clock = cfg->clock ? cfg->clock : &util_clock_system;
+	cc.clock = h->clock ? h->clock : &util_clock_system;
 	r = awsp_imds_region(&cc, &a->region, NULL);
 	if (r == 0) {
 		a->region_source = "imds";
@@ -289,13 +301,102 @@ static int resolve_region(const struct prov_aws_config *cfg, struct aws *a,
 int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 		 struct util_err *err)
 {
-	struct aws *a = util_xcalloc(1, sizeof(*a));
-	struct awsp_client_config cc = { 0 };
-	struct awsp_creds_config crc = { 0 };
+	return prov_aws_new_hooked(cfg, NULL, ret, err);
+}
+
+/* The public bucket table is the internal one, field for field. */
+_Static_assert(PROV_AWS_RATE_BUCKETS == AWSP_RL_COUNT,
+	       "aws.h's bucket count follows ratelimit.h");
+
+static void limits_to_internal(const struct prov_aws_rate_limits *l,
+			       struct awsp_ratelimit_config *ret)
+{
+	for (size_t i = 0; i < AWSP_RL_COUNT; i++) {
+		ret->b[i].burst = l->b[i].burst;
+		ret->b[i].rate = l->b[i].rate;
+	}
+}
+
+static void limits_to_public(const struct awsp_ratelimit_config *c,
+			     struct prov_aws_rate_limits *ret)
+{
+	for (size_t i = 0; i < AWSP_RL_COUNT; i++) {
+		ret->b[i].burst = c->b[i].burst;
+		ret->b[i].rate = c->b[i].rate;
+	}
+}
+
+void prov_aws_rate_limits_defaults(struct prov_aws_rate_limits *l)
+{
+	struct awsp_ratelimit_config c;
+
+	awsp_ratelimit_defaults(&c);
+	limits_to_public(&c, l);
+}
+
+int prov_aws_rate_limit_set(struct prov_aws_rate_limits *l, const char *setting,
+			    struct util_err *err)
+{
+	struct awsp_ratelimit_config c;
+	int r;
+
+	limits_to_internal(l, &c);
+	r = awsp_ratelimit_config_set(&c, setting, err);
+	if (r == 0)
+		limits_to_public(&c, l);
+	return r;
+}
+
+int prov_aws_parse_max_attempts(const char *s, unsigned *ret,
+				struct util_err *err)
+{
+	return awsp_retry_parse_max_attempts(s, ret, err);
+}
+
+/* The injected transport, else libcurl with the timeouts and CA bundle. */
+static int open_transport(const struct prov_aws_config *cfg,
+			  const struct prov_aws_hooks *h, struct aws *a,
+			  struct util_err *err)
+{
+	struct awsp_http_config hc;
 	const char *ca;
 	int r;
 
-	a->env = cfg->env ? cfg->env : &awsp_env_process;
+	if (h->transport) {
+		a->transport = *h->transport;
+		return 0;
+	}
+	awsp_http_config_init(&hc);
+	if (cfg->connect_timeout_ms > 0)
+		hc.connect_timeout_ms = cfg->connect_timeout_ms;
+	if (cfg->timeout_ms > 0)
+		hc.timeout_ms = cfg->timeout_ms;
+	hc.forbid_reuse = h->forbid_reuse;
+	ca = awsp_getenv_nonempty(a->env, "AWS_CA_BUNDLE");
+	if (!ca)
+		ca = awsp_profile_get(a->config, NULL, "ca_bundle");
+	hc.ca_bundle = ca && *ca ? ca : NULL;
+	r = awsp_http_new(&hc, &a->http, err);
+	if (r < 0)
+		return r;
+	a->transport = awsp_http_transport(a->http);
+	return 0;
+}
+
+/* Opens everything prov_aws_new promises (aws.h), in that order. */
+int prov_aws_new_hooked(const struct prov_aws_config *cfg,
+			const struct prov_aws_hooks *hooks, struct prov **ret,
+			struct util_err *err)
+{
+	static const struct prov_aws_hooks none;
+	const struct prov_aws_hooks *h = hooks ? hooks : &none;
+	struct aws *a = util_xcalloc(1, sizeof(*a));
+	struct awsp_client_config cc = { 0 };
+	struct awsp_creds_config crc = { 0 };
+	struct awsp_ratelimit_config limits;
+	int r;
+
+	a->env = h->env ? h->env : &awsp_env_process;
 	a->concurrency = cfg->concurrency ? cfg->concurrency
 					  : PROV_AWS_DEFAULT_CONCURRENCY;
 	r = awsp_config_load(a->env, cfg->profile, &a->config, err);
@@ -305,28 +406,11 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 	if (r < 0)
 		goto fail;
 
-	if (cfg->transport) {
-		a->transport = *cfg->transport;
-	} else {
-		struct awsp_http_config hc;
+	r = open_transport(cfg, h, a, err);
+	if (r < 0)
+		goto fail;
 
-		awsp_http_config_init(&hc);
-		if (cfg->connect_timeout_ms > 0)
-			hc.connect_timeout_ms = cfg->connect_timeout_ms;
-		if (cfg->timeout_ms > 0)
-			hc.timeout_ms = cfg->timeout_ms;
-		hc.forbid_reuse = cfg->forbid_reuse;
-		ca = awsp_getenv_nonempty(a->env, "AWS_CA_BUNDLE");
-		if (!ca)
-			ca = awsp_profile_get(a->config, NULL, "ca_bundle");
-		hc.ca_bundle = ca && *ca ? ca : NULL;
-		r = awsp_http_new(&hc, &a->http, err);
-		if (r < 0)
-			goto fail;
-		a->transport = awsp_http_transport(a->http);
-	}
-
-	r = resolve_region(cfg, a, err);
+	r = resolve_region(cfg, h, a, err);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(s_services); i++) {
@@ -342,7 +426,7 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 	crc.env = a->env;
 	crc.config = a->config;
 	crc.transport = &a->transport;
-	crc.clock = cfg->clock ? cfg->clock : &util_clock_system;
+	crc.clock = h->clock ? h->clock : &util_clock_system;
 	crc.region = a->region;
 	r = awsp_creds_new(&crc, &a->creds, err);
 	if (r < 0)
@@ -354,15 +438,18 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 	cc.region = a->region;
 	for (size_t i = 0; i < AWSP_SVC_COUNT; i++)
 		cc.endpoints[i] = a->endpoints[i];
-	cc.clock = cfg->clock;
-	cc.random = cfg->random;
+	cc.clock = h->clock;
+	cc.random = h->random;
 	cc.max_attempts = a->max_attempts;
-	cc.limits = cfg->limits;
+	if (cfg->limits) {
+		limits_to_internal(cfg->limits, &limits);
+		cc.limits = &limits;
+	}
 	cc.max_inflight = a->concurrency;
 	r = awsp_client_new(&cc, &a->client, err);
 	if (r < 0)
 		goto fail;
-	a->tg_cache = awsp_tg_cache_new(cfg->clock, AWSP_TG_DELAY_TTL_MS);
+	a->tg_cache = awsp_tg_cache_new(h->clock, AWSP_TG_DELAY_TTL_MS);
 
 	a->prov.ops = &aws_ops;
 	a->prov.impl = a;
@@ -388,7 +475,14 @@ const char *prov_aws_region(struct prov *p, const char **ret_source)
 	return a->region;
 }
 
-const char *prov_aws_endpoint(struct prov *p, enum awsp_service svc,
+/* aws.h's services are endpoint.h's, same numbers. */
+_Static_assert((int)PROV_AWS_SVC_EC2 == (int)AWSP_SVC_EC2 &&
+		       (int)PROV_AWS_SVC_ELB == (int)AWSP_SVC_ELB &&
+		       (int)PROV_AWS_SVC_ELBV2 == (int)AWSP_SVC_ELBV2 &&
+		       (int)PROV_AWS_SVC_STS == (int)AWSP_SVC_STS,
+	       "aws.h's services follow endpoint.h");
+
+const char *prov_aws_endpoint(struct prov *p, enum prov_aws_service svc,
 			      const char **ret_source)
 {
 	struct aws *a;

@@ -4,15 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "providers/aws/client.h"
-#include "providers/aws/endpoint.h"
-#include "providers/aws/env.h"
-#include "providers/aws/http.h"
-#include "providers/aws/ops.h"
-#include "providers/aws/ratelimit.h"
-#include "providers/aws/retry.h"
 #include "providers/provider.h"
-#include "util/clock.h"
 #include "util/err.h"
 
 /*
@@ -40,7 +32,44 @@
  * AWSP_TG_DELAY_TTL_MS (5 minutes) and kept by ARN in the provider, so
  * repeated reads of a group (the engine's waits) cost DescribeTargetGroups
  * and DescribeTargetHealth only.
+ *
+ * This header is the provider's whole public face; everything else under
+ * providers/aws/ is internal (aws_internal.h has the hooks tests and
+ * tools use).
  */
+
+/*
+ * Client-side token buckets, one per AWS throttling bucket (see
+ * --rate-limit in moor(1) for the names).  Fill with
+ * prov_aws_rate_limits_defaults(), then apply settings with
+ * prov_aws_rate_limit_set().
+ */
+#define PROV_AWS_RATE_BUCKETS 10
+
+struct prov_aws_rate_limits {
+	struct {
+		double burst;
+		double rate; /* <= 0: the bucket is off (unlimited) */
+	} b[PROV_AWS_RATE_BUCKETS];
+};
+
+/* AWS's documented defaults. */
+void prov_aws_rate_limits_defaults(struct prov_aws_rate_limits *l);
+/*
+ * Apply one setting: "NAME=BURST/RATE" (e.g. "ec2-mutating=100/10",
+ * rate may be fractional), "NAME=off", or "off" (every bucket).
+ * UTIL_EINVAL with a message naming the valid buckets otherwise (l is
+ * then unchanged).
+ */
+int prov_aws_rate_limit_set(struct prov_aws_rate_limits *l, const char *setting,
+			    struct util_err *err);
+
+/*
+ * Parse a max-attempts value (--max-attempts): an integer from 1 to 100,
+ * total attempts including the first.
+ */
+int prov_aws_parse_max_attempts(const char *s, unsigned *ret,
+				struct util_err *err);
 
 struct prov_aws_config {
 	const char *region;	 /* --region; NULL = resolve */
@@ -48,17 +77,10 @@ struct prov_aws_config {
 	const char *profile;	 /* --profile; NULL = AWS_PROFILE, default */
 	unsigned max_attempts;	 /* --max-attempts; 0 = see above */
 	unsigned concurrency;	 /* 0 = PROV_AWS_DEFAULT_CONCURRENCY */
-	long connect_timeout_ms; /* 0 = AWSP_HTTP_CONNECT_TIMEOUT_MS */
-	long timeout_ms;	 /* per request; 0 = AWSP_HTTP_TIMEOUT_MS */
+	long connect_timeout_ms; /* 0 = the default (10s) */
+	long timeout_ms;	 /* per request; 0 = the default (60s) */
 	/* Client-side token buckets; NULL = the AWS documented defaults. */
-	const struct awsp_ratelimit_config *limits;
-
-	/* For tests and benchmarks; leave zeroed otherwise. */
-	const struct awsp_env *env;		/* NULL = the process's */
-	const struct util_clock *clock;		/* NULL = system */
-	struct awsp_random random;		/* .next NULL = system */
-	const struct awsp_transport *transport; /* NULL = libcurl */
-	bool forbid_reuse; /* libcurl: a new connection per request */
+	const struct prov_aws_rate_limits *limits;
 };
 
 #define PROV_AWS_DEFAULT_CONCURRENCY 8
@@ -70,13 +92,25 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 /* Whether p is an AWS provider (the accessors below accept only those). */
 bool prov_is_aws(const struct prov *p);
 
+/* The services whose endpoint prov_aws_endpoint() reports. */
+enum prov_aws_service {
+	PROV_AWS_SVC_EC2 = 0,
+	PROV_AWS_SVC_ELB,
+	PROV_AWS_SVC_ELBV2,
+	PROV_AWS_SVC_STS,
+};
+
 /*
  * For `moor whoami` and --debug.  Strings are valid as long as p (the
  * credential source: until the next call on p).  *ret_source (may be
- * NULL) receives where the value came from (endpoint.h's names).
+ * NULL) receives where the value came from: endpoints
+ * "AWS_ENDPOINT_URL_EC2" (the service's variable), "AWS_ENDPOINT_URL",
+ * "profile services", "profile endpoint_url", "default"; regions
+ * "--region", "spec", "AWS_REGION", "AWS_DEFAULT_REGION", "profile",
+ * "imds".
  */
 const char *prov_aws_region(struct prov *p, const char **ret_source);
-const char *prov_aws_endpoint(struct prov *p, enum awsp_service svc,
+const char *prov_aws_endpoint(struct prov *p, enum prov_aws_service svc,
 			      const char **ret_source);
 /* The profile in use ("default" when none was named). */
 const char *prov_aws_profile(struct prov *p);
@@ -86,28 +120,5 @@ const char *prov_aws_profile(struct prov *p);
  */
 const char *prov_aws_creds_source(struct prov *p);
 unsigned prov_aws_max_attempts(struct prov *p);
-
-/*
- * Counters since prov_aws_new: requests, retries, throttles, lost
- * answers, the retry quota, the token buckets (taken, waits), and the
- * transport's connections (zero with an injected transport).
- */
-struct prov_aws_stats {
-	struct awsp_client_stats client;
-	struct awsp_http_stats http;
-};
-
-void prov_aws_get_stats(struct prov *p, struct prov_aws_stats *ret);
-
-/*
- * EC2 instance status checks, which provider.h has no op for yet: every
- * instance (ids NULL/0; include_all: not only running ones) or those of
- * ids (unknown ids are absent).  Release ret with
- * awsp_instance_status_list_release() (ops.h).
- */
-int prov_aws_instance_status(struct prov *p, const char *const *ids, size_t n,
-			     bool include_all,
-			     struct awsp_instance_status_list *ret,
-			     struct util_err *err);
 
 #endif

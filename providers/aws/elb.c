@@ -150,6 +150,31 @@ static int health_text(void *ctx, const char *path, const char *text,
 	return 0;
 }
 
+/* Classic State + Description to the provider scale. */
+static enum prov_health health_from_classic(const char *state,
+					    const char *description)
+{
+	if (!state)
+		return PROV_HEALTH_UNKNOWN;
+	if (!strcmp(state, "InService"))
+		return PROV_HEALTH_HEALTHY;
+	if (!strcmp(state, "OutOfService")) {
+		/*
+		 * Classic ELB has no "initial" state; a fresh registration is
+		 * OutOfService with this description until the first checks
+		 * pass.  Distinguishing it lets waits report progress.
+		 */
+		if (description &&
+		    strstr(description, "registration is still in progress"))
+			return PROV_HEALTH_INITIAL;
+		if (description &&
+		    strstr(description, "deregistration currently in progress"))
+			return PROV_HEALTH_DRAINING;
+		return PROV_HEALTH_UNHEALTHY;
+	}
+	return PROV_HEALTH_UNKNOWN;
+}
+
 static int health_end(void *ctx, const char *path, struct util_err *err)
 {
 	struct health_parse *p = ctx;
@@ -159,8 +184,8 @@ static int health_end(void *ctx, const char *path, struct util_err *err)
 			return util_err_set(
 				err, UTIL_EINVAL,
 				"instance state without InstanceId");
-		p->cur->health = prov_health_from_classic(p->cur->state,
-							  p->cur->description);
+		p->cur->health = health_from_classic(p->cur->state,
+						     p->cur->description);
 		p->cur = NULL;
 	}
 	return 0;

@@ -196,6 +196,27 @@ static int th_text(void *ctx, const char *path, const char *text, size_t len,
 	return 0;
 }
 
+/* ELBv2 TargetHealth.State word to the provider scale (UNKNOWN for others). */
+static enum prov_health health_from_v2(const char *state)
+{
+	if (!state)
+		return PROV_HEALTH_UNKNOWN;
+	if (!strcmp(state, "initial"))
+		return PROV_HEALTH_INITIAL;
+	if (!strcmp(state, "healthy"))
+		return PROV_HEALTH_HEALTHY;
+	if (!strcmp(state, "unhealthy"))
+		return PROV_HEALTH_UNHEALTHY;
+	/* Still deregistering: on its way out, counts as leaving. */
+	if (!strcmp(state, "draining") || !strcmp(state, "unhealthy.draining"))
+		return PROV_HEALTH_DRAINING;
+	if (!strcmp(state, "unused"))
+		return PROV_HEALTH_UNUSED;
+	if (!strcmp(state, "unavailable"))
+		return PROV_HEALTH_UNAVAILABLE;
+	return PROV_HEALTH_UNKNOWN;
+}
+
 static int th_end(void *ctx, const char *path, struct util_err *err)
 {
 	struct th_parse *p = ctx;
@@ -204,7 +225,7 @@ static int th_end(void *ctx, const char *path, struct util_err *err)
 		if (!p->cur->id)
 			return util_err_set(err, UTIL_EINVAL,
 					    "target health without Target/Id");
-		p->cur->health = prov_health_from_v2(p->cur->state);
+		p->cur->health = health_from_v2(p->cur->state);
 		p->cur = NULL;
 	}
 	return 0;

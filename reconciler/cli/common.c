@@ -45,7 +45,7 @@ int parse_common_opt(int opt, const char *arg, struct common_opts *o)
 		return 1;
 	case COPT_MAX_ATTEMPTS:
 		name = "--max-attempts";
-		r = awsp_retry_parse_max_attempts(arg, &attempts, &err);
+		r = prov_aws_parse_max_attempts(arg, &attempts, &err);
 		if (r == 0)
 			o->max_attempts = (int)attempts;
 		break;
@@ -64,9 +64,9 @@ int parse_common_opt(int opt, const char *arg, struct common_opts *o)
 	case COPT_RATE_LIMIT:
 		name = "--rate-limit";
 		if (!o->limits_set)
-			awsp_ratelimit_defaults(&o->limits);
+			prov_aws_rate_limits_defaults(&o->limits);
 		o->limits_set = 1;
-		r = awsp_ratelimit_config_set(&o->limits, arg, &err);
+		r = prov_aws_rate_limit_set(&o->limits, arg, &err);
 		break;
 	default:
 		return 0;

@@ -34,7 +34,7 @@ struct common_opts {
 	uint64_t connect_timeout_ms; /* --connect-timeout, 0 = default */
 	uint64_t request_timeout_ms; /* --request-timeout, 0 = default */
 	/* --rate-limit settings applied over the AWS defaults. */
-	struct awsp_ratelimit_config limits;
+	struct prov_aws_rate_limits limits;
 	int limits_set;
 };
 

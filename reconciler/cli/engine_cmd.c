@@ -13,6 +13,7 @@
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/engine_cmd.h"
 #include "reconciler/cli/output.h"
+#include "reconciler/engine/engine.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/engine/planfile.h"
@@ -137,9 +138,10 @@ int engine_make_plan(struct engine_cmd *ec)
 {
 	const struct engine_plan_opts *eo = &ec->eo;
 	struct util_err err = UTIL_ERR_INIT;
-	struct rc_reads r = RC_READS_INIT;
+	struct rc_engine_result er = RC_ENGINE_RESULT_INIT;
 	struct rc_notes errors = { 0 };
 	struct rc_plan_opts po = { 0 };
+	struct rc_engine_opts o = { .plan = &po, .identity = true };
 	struct spec *s = NULL;
 	struct prov *p = NULL;
 	bool *use_lb = NULL, *use_eip = NULL;
@@ -156,15 +158,6 @@ int engine_make_plan(struct engine_cmd *ec)
 		print_err(&err);
 		goto out;
 	}
-	if (rc_reads_from_spec(&r, s, use_lb, use_eip, &err) < 0) {
-		print_err(&err);
-		goto out;
-	}
-	r.identity = true;
-	if (rc_observe(p, &r, NULL, &ec->world, &err) < 0) {
-		print_err(&err);
-		goto out;
-	}
 	po.use_lb = use_lb;
 	po.use_eip = use_eip;
 	po.allow_mass_deregister = eo->allow_mass;
@@ -176,12 +169,16 @@ int engine_make_plan(struct engine_cmd *ec)
 	po.spec_content_len = ec->data.len;
 	po.only = eo->only;
 	po.n_only = eo->n_only;
-	if (rc_plan_build(s, &ec->world, &po, &ec->plan, &errors, &err) < 0) {
-		print_notes(&errors);
+	if (rc_engine_plan(p, s, &o, &er, &errors, &err) < 0) {
+		if (er.observed)
+			print_notes(&errors);
 		print_err(&err);
-		rc_world_release(&ec->world);
 		goto out;
 	}
+	ec->world = er.world;
+	ec->plan = er.plan;
+	er.world = (struct rc_world){ 0 };
+	er.plan = NULL;
 	ec->spec = s;
 	ec->prov = p;
 	s = NULL;
@@ -191,7 +188,7 @@ out:
 	free(use_lb);
 	free(use_eip);
 	rc_notes_release(&errors);
-	rc_reads_release(&r);
+	rc_engine_result_release(&er);
 	spec_free(s);
 	prov_free(p);
 	return rc;

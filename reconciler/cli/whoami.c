@@ -28,13 +28,13 @@ static const char whoami_usage[] =
 static void whoami_print(struct prov *p, const struct prov_identity *id)
 {
 	static const struct {
-		enum awsp_service svc;
+		enum prov_aws_service svc;
 		const char *label;
 	} shown[] = {
-		{ AWSP_SVC_EC2, "ec2" },
-		{ AWSP_SVC_ELB, "elb" },
-		{ AWSP_SVC_ELBV2, "elbv2" },
-		{ AWSP_SVC_STS, "sts" },
+		{ PROV_AWS_SVC_EC2, "ec2" },
+		{ PROV_AWS_SVC_ELB, "elb" },
+		{ PROV_AWS_SVC_ELBV2, "elbv2" },
+		{ PROV_AWS_SVC_STS, "sts" },
 	};
 	const char *region, *src = NULL, *creds;
 
@@ -105,7 +105,7 @@ int cmd_whoami(int argc, char **argv)
 				"moor: the credentials came from %s; the STS "
 				"endpoint is %s\n",
 				creds,
-				prov_aws_endpoint(p, AWSP_SVC_STS, NULL));
+				prov_aws_endpoint(p, PROV_AWS_SVC_STS, NULL));
 		goto out;
 	}
 	whoami_print(p, &id);

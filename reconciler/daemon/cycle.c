@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconciler/engine/engine.h"
 #include "reconciler/engine/key.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
@@ -489,6 +490,73 @@ static int status_code(const struct rc_cycle_result *r)
 	return r->err.code ? r->err.code : UTIL_EFAIL;
 }
 
+/* The plan's warnings, for --debug (the daemon has no terminal). */
+static void log_plan_warnings(const struct rc_plan *plan)
+{
+	for (size_t i = 0; i < plan->notes.n; i++) {
+		struct buf b = BUF_INIT;
+		const struct rc_note *n = &plan->notes.v[i];
+
+		if (n->level != RC_NOTE_WARNING)
+			continue;
+		rc_note_format(&plan->notes, i, &b);
+		util_log(UTIL_LOG_DEBUG, "plan_warning", n->resource, "%s",
+			 b.buf);
+		buf_release(&b);
+	}
+}
+
+/*
+ * Plan the selection with the engine; when a guard refuses, set aside
+ * what the refusal names and plan the rest once more from the same
+ * observation.  0 with er->plan set, else -1 (failures recorded in r).
+ */
+static int plan_selection(struct prov *p, const struct spec *s, bool *use_lb,
+			  bool *use_eip, const struct rc_cycle_opts *o,
+			  const struct rc_observe_opts *oo,
+			  struct rc_engine_result *er,
+			  struct rc_cycle_result *r)
+{
+	struct rc_plan_opts po = { 0 };
+	struct rc_engine_opts eo = { .plan = &po, .observe = oo };
+	struct util_err e = UTIL_ERR_INIT;
+	struct rc_notes errors = { 0 };
+	int rc;
+
+	po.use_lb = use_lb;
+	po.use_eip = use_eip;
+	po.allow_mass_deregister = false;
+	po.has_max_changes = o->has_max_changes;
+	po.max_changes = o->max_changes;
+	po.region = o->region;
+	po.moor_version = MOOR_VERSION;
+	rc = rc_engine_plan(p, s, &eo, er, &errors, &e);
+	if (!er->observed) {
+		log_err(UTIL_LOG_ERROR, "observe_failed", NULL, &e, NULL);
+		fail(r, "*", "observe", &e, false);
+		return -1;
+	}
+	r->observed = true;
+	for (int attempt = 0; rc < 0; attempt++) {
+		bool more = set_aside(s, &errors, use_lb, use_eip, r) &&
+			    (any(use_lb, s->n_lbs) || any(use_eip, s->n_eips));
+
+		rc_notes_release(&errors);
+		if (!more || attempt == 1)
+			return -1;
+		util_err_clear(&e);
+		rc = rc_plan_build(s, &er->world, &po, &er->plan, &errors, &e);
+	}
+	rc_notes_release(&errors);
+	log_plan_warnings(er->plan);
+	return 0;
+}
+
+/*
+ * Owns one full reconcile (cycle.h): the selection, the plan
+ * (plan_selection), apply, each resource's outcome and the status
+ * snapshot.
+ */
 int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		  const bool *use_eip_in, bool drift,
 		  const struct rc_cycle_opts *o, struct rc_cycle_result *ret)
@@ -498,12 +566,10 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 				      .cancel = o->cancel };
 	bool *use_lb = util_xcalloc(s->n_lbs + 1, sizeof(bool));
 	bool *use_eip = util_xcalloc(s->n_eips + 1, sizeof(bool));
-	struct rc_reads reads = RC_READS_INIT;
-	struct rc_world w = { 0 }, after = { 0 };
-	struct rc_plan *plan = NULL;
+	struct rc_engine_result er = RC_ENGINE_RESULT_INIT;
+	struct rc_world after = { 0 };
 	struct rc_report rep = { 0 };
 	uint64_t start = util_mono_ms();
-	struct util_err e = UTIL_ERR_INIT;
 
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < s->n_lbs; i++)
@@ -515,56 +581,11 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		ret->observed = true;
 		goto out;
 	}
-	if (rc_reads_from_spec(&reads, s, use_lb, use_eip, &e) < 0 ||
-	    rc_observe(p, &reads, &oo, &w, &e) < 0) {
-		log_err(UTIL_LOG_ERROR, "observe_failed", NULL, &e, NULL);
-		fail(ret, "*", "observe", &e, false);
-		goto out;
-	}
-	ret->observed = true;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct rc_plan_opts po = { 0 };
-		struct rc_notes errors = { 0 };
-		int r;
-
-		po.use_lb = use_lb;
-		po.use_eip = use_eip;
-		po.allow_mass_deregister = false;
-		po.has_max_changes = o->has_max_changes;
-		po.max_changes = o->max_changes;
-		po.region = o->region;
-		po.moor_version = MOOR_VERSION;
-		util_err_clear(&e);
-		r = rc_plan_build(s, &w, &po, &plan, &errors, &e);
-		if (r == 0) {
-			for (size_t i = 0; i < plan->notes.n; i++) {
-				struct buf b = BUF_INIT;
-				const struct rc_note *n = &plan->notes.v[i];
-
-				if (n->level != RC_NOTE_WARNING)
-					continue;
-				rc_note_format(&plan->notes, i, &b);
-				util_log(UTIL_LOG_DEBUG, "plan_warning",
-					 n->resource, "%s", b.buf);
-				buf_release(&b);
-			}
-			rc_notes_release(&errors);
-			break;
-		}
-		/* Refused: set aside what the refusal names, plan the rest. */
-		if (!set_aside(s, &errors, use_lb, use_eip, ret) ||
-		    (!any(use_lb, s->n_lbs) && !any(use_eip, s->n_eips))) {
-			rc_notes_release(&errors);
-			goto out;
-		}
-		rc_notes_release(&errors);
-	}
-	if (!plan)
+	if (plan_selection(p, s, use_lb, use_eip, o, &oo, &er, ret) < 0)
 		goto out;
 
-	if (rc_plan_has_changes(plan) && !canceled(o))
-		apply_plan(p, plan, o, &w, drift, &rep, ret);
+	if (rc_plan_has_changes(er.plan) && !canceled(o))
+		apply_plan(p, er.plan, o, &er.world, drift, &rep, ret);
 	/* Everything planned that had no failing step is as declared. */
 	for (size_t i = 0; i < s->n_lbs; i++) {
 		if (use_lb[i]) {
@@ -584,22 +605,20 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 	}
 	/* The status shows the groups as they are now. */
 	if (ret->changes && !rep.canceled && !rep.preempted &&
-	    rc_observe(p, &reads, &oo, &after, NULL) == 0) {
+	    rc_observe(p, &er.reads, &oo, &after, NULL) == 0) {
 		snapshot_groups(s, use_lb, &after, ret);
 		snapshot_addrs(s, use_eip, &after, ret);
 	} else {
-		snapshot_groups(s, use_lb, &w, ret);
-		snapshot_addrs(s, use_eip, &w, ret);
+		snapshot_groups(s, use_lb, &er.world, ret);
+		snapshot_addrs(s, use_eip, &er.world, ret);
 	}
-	note_held_back(s, use_lb, plan, ret);
+	note_held_back(s, use_lb, er.plan, ret);
 out:
 	settle_status(ret);
 	ret->elapsed_ms = util_mono_ms() - start;
 	rc_report_release(&rep);
-	rc_plan_free(plan);
-	rc_world_release(&w);
+	rc_engine_result_release(&er);
 	rc_world_release(&after);
-	rc_reads_release(&reads);
 	free(use_lb);
 	free(use_eip);
 	return status_code(ret);

@@ -48,6 +48,9 @@
 #include <cjson/cJSON.h>
 
 #include "providers/aws/aws.h"
+#include "providers/aws/aws_internal.h"
+#include "providers/aws/ops.h"
+#include "providers/aws/ratelimit.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -751,7 +754,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct prov_aws_config cfg = { 0 };
-	struct awsp_ratelimit_config limits;
+	struct prov_aws_rate_limits limits;
+	struct prov_aws_hooks hooks = { 0 };
 	struct tool t = { .repeat = 1, .parallel = 1 };
 	struct util_err err = UTIL_ERR_INIT;
 	bool stats = false, limits_set = false, summary = false;
@@ -759,7 +763,7 @@ int main(int argc, char **argv)
 	int c, v;
 
 	util_alloc_install_hooks();
-	awsp_ratelimit_defaults(&limits);
+	prov_aws_rate_limits_defaults(&limits);
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_REGION:
@@ -769,9 +773,9 @@ int main(int argc, char **argv)
 			cfg.profile = optarg;
 			break;
 		case O_ATTEMPTS:
-			if (awsp_retry_parse_max_attempts(optarg,
-							  &cfg.max_attempts,
-							  &err) < 0)
+			if (prov_aws_parse_max_attempts(optarg,
+							&cfg.max_attempts,
+							&err) < 0)
 				usage();
 			break;
 		case O_CONC:
@@ -780,7 +784,7 @@ int main(int argc, char **argv)
 			cfg.concurrency = (unsigned)v;
 			break;
 		case O_RATE:
-			if (awsp_ratelimit_config_set(&limits, optarg, &err) <
+			if (prov_aws_rate_limit_set(&limits, optarg, &err) <
 			    0) {
 				fprintf(stderr, "provtool: %s\n", err.msg);
 				return 2;
@@ -798,7 +802,7 @@ int main(int argc, char **argv)
 			cfg.timeout_ms = v;
 			break;
 		case O_REUSE:
-			cfg.forbid_reuse = true;
+			hooks.forbid_reuse = true;
 			break;
 		case O_DEBUG:
 			util_log_set_sink(log_sink, NULL, UTIL_LOG_DEBUG);
@@ -824,7 +828,7 @@ int main(int argc, char **argv)
 			if (*end ||
 			    !(s_fixed_random >= 0 && s_fixed_random < 1))
 				usage();
-			cfg.random.next = fixed_random;
+			hooks.random.next = fixed_random;
 			break;
 		}
 		default:
@@ -834,7 +838,7 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage();
 	cfg.limits = limits_set ? &limits : NULL;
-	if (prov_aws_new(&cfg, &t.p, &err) < 0) {
+	if (prov_aws_new_hooked(&cfg, &hooks, &t.p, &err) < 0) {
 		struct job j = { .err = err, .rc = -1 };
 
 		print_doc(job_doc(&j));

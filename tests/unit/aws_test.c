@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "providers/aws/aws.h"
+#include "providers/aws/aws_internal.h"
+#include "providers/aws/env.h"
 #include "tests/unit/awsp_testutil.h"
 #include "util/alloc.h"
 #include "util/array.h"
@@ -32,6 +34,7 @@ struct env {
 	const char *vars[32];
 	struct awsp_env env;
 	struct prov_aws_config cfg;
+	struct prov_aws_hooks hooks;
 };
 
 static int setup(void **state)
@@ -46,9 +49,9 @@ static int setup(void **state)
 	e->vars[n] = NULL;
 	e->env.get = awsp_env_table_get;
 	e->env.ctx = e->vars;
-	e->cfg.env = &e->env;
-	e->cfg.transport = &e->s.t;
-	e->cfg.clock = &e->fc.clock;
+	e->hooks.env = &e->env;
+	e->hooks.transport = &e->s.t;
+	e->hooks.clock = &e->fc.clock;
 	*state = e;
 	return 0;
 }
@@ -82,18 +85,18 @@ static void test_resolution(void **state)
 	struct prov *p = NULL;
 	const char *src = NULL;
 
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), 0);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	assert_true(prov_is_aws(p));
 	assert_string_equal(prov_aws_region(p, &src), "eu-central-1");
 	assert_string_equal(src, "AWS_REGION");
-	assert_string_equal(prov_aws_endpoint(p, AWSP_SVC_EC2, &src),
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_EC2, &src),
 			    "http://127.0.0.1:4566");
 	assert_string_equal(src, "AWS_ENDPOINT_URL_EC2");
-	assert_string_equal(prov_aws_endpoint(p, AWSP_SVC_ELBV2, &src),
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_ELBV2, &src),
 			    "https://elasticloadbalancing.eu-central-1."
 			    "amazonaws.com");
 	assert_string_equal(src, "default");
-	assert_string_equal(prov_aws_endpoint(p, AWSP_SVC_STS, NULL),
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_STS, NULL),
 			    "https://sts.eu-central-1.amazonaws.com");
 	assert_string_equal(prov_aws_profile(p), "default");
 	assert_int_equal(prov_aws_max_attempts(p), 3);
@@ -103,15 +106,15 @@ static void test_resolution(void **state)
 
 	/* --region beats the spec, which beats AWS_REGION. */
 	e->cfg.spec_region = "us-west-2";
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), 0);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	assert_string_equal(prov_aws_region(p, &src), "us-west-2");
 	assert_string_equal(src, "spec");
 	prov_free(p);
 	e->cfg.region = "ap-south-1";
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), 0);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	assert_string_equal(prov_aws_region(p, &src), "ap-south-1");
 	assert_string_equal(src, "--region");
-	assert_string_equal(prov_aws_endpoint(p, AWSP_SVC_ELB, NULL),
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_ELB, NULL),
 			    "https://elasticloadbalancing.ap-south-1."
 			    "amazonaws.com");
 	prov_free(p);
@@ -125,7 +128,7 @@ static void test_errors(void **state)
 
 	/* No region anywhere (and IMDS disabled). */
 	e->vars[0] = "AWS_REGION=";
-	assert_true(prov_aws_new(&e->cfg, &p, &err) < 0);
+	assert_true(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err) < 0);
 	assert_null(p);
 	assert_non_null(strstr(err.msg, "region"));
 	e->vars[0] = base_env[0];
@@ -133,18 +136,20 @@ static void test_errors(void **state)
 	/* A profile that exists nowhere. */
 	util_err_clear(&err);
 	e->cfg.profile = "nope";
-	assert_true(prov_aws_new(&e->cfg, &p, &err) < 0);
+	assert_true(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err) < 0);
 	assert_non_null(strstr(err.msg, "nope"));
 	e->cfg.profile = NULL;
 
 	/* A malformed region or endpoint. */
 	util_err_clear(&err);
 	e->cfg.region = "not a region";
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), UTIL_EINVAL);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err),
+			 UTIL_EINVAL);
 	e->cfg.region = NULL;
 	util_err_clear(&err);
 	add_var(e, "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING=ftp://x");
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), UTIL_EINVAL);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err),
+			 UTIL_EINVAL);
 	assert_null(p);
 }
 
@@ -155,16 +160,17 @@ static void test_max_attempts(void **state)
 	struct prov *p = NULL;
 
 	add_var(e, "AWS_MAX_ATTEMPTS=7");
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), 0);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	assert_int_equal(prov_aws_max_attempts(p), 7);
 	prov_free(p);
 	e->cfg.max_attempts = 2;
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), 0);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	assert_int_equal(prov_aws_max_attempts(p), 2);
 	prov_free(p);
 	e->cfg.max_attempts = 0;
 	add_var(e, "AWS_MAX_ATTEMPTS=zero");
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), UTIL_EINVAL);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err),
+			 UTIL_EINVAL);
 	assert_non_null(strstr(err.msg, "AWS_MAX_ATTEMPTS"));
 }
 
@@ -182,7 +188,7 @@ static void test_ops_through_vtable(void **state)
 				     .instance_id = "i-1",
 				     .allow_reassociation = true };
 
-	assert_int_equal(prov_aws_new(&e->cfg, &p, &err), 0);
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	script_push_file(&e->s, 200, "sts_get_caller_identity.xml");
 	assert_int_equal(p->ops->identity(p, &id, &err), 0);
 	assert_string_equal(id.account, "123456789012");
@@ -223,7 +229,7 @@ static void test_not_aws(void **state)
 	assert_false(prov_is_aws(&other));
 	assert_false(prov_is_aws(NULL));
 	assert_null(prov_aws_region(&other, NULL));
-	assert_null(prov_aws_endpoint(&other, AWSP_SVC_EC2, NULL));
+	assert_null(prov_aws_endpoint(&other, PROV_AWS_SVC_EC2, NULL));
 	assert_null(prov_aws_creds_source(&other));
 	prov_aws_get_stats(&other, &st);
 	assert_int_equal(st.client.calls, 0);

@@ -11,6 +11,7 @@
 
 #include "tests/unit/rc_testutil.h"
 
+#include "reconciler/engine/engine.h"
 #include "reconciler/engine/observe.h"
 #include "tests/unit/memprov.h"
 #include "util/buf.h"
@@ -76,31 +77,28 @@ struct prov *t_world(void)
 struct rc_plan *t_plan(struct prov *p, const struct spec *s,
 		       const struct rc_plan_opts *o, char **ret_errors)
 {
-	struct rc_reads r = RC_READS_INIT;
-	struct rc_world w = { 0 };
+	static const struct rc_plan_opts none;
+	struct rc_engine_opts eo = { .plan = o ? o : &none, .identity = true };
+	struct rc_engine_result er = RC_ENGINE_RESULT_INIT;
 	struct rc_notes errors = { 0 };
 	struct util_err err = UTIL_ERR_INIT;
 	struct rc_plan *plan = NULL;
 	struct buf b = BUF_INIT;
 
 	*ret_errors = NULL;
-	assert_int_equal(rc_reads_from_spec(&r, s, o ? o->use_lb : NULL,
-					    o ? o->use_eip : NULL, &err),
-			 0);
-	r.identity = true;
-	assert_int_equal(rc_observe(p, &r, NULL, &w, &err), 0);
-	if (rc_plan_build(s, &w, o, &plan, &errors, &err) < 0) {
+	if (rc_engine_plan(p, s, &eo, &er, &errors, &err) < 0) {
+		assert_true(er.observed);
 		assert_int_equal(err.code, UTIL_EINVAL);
 		for (size_t i = 0; i < errors.n; i++) {
 			rc_note_format(&errors, i, &b);
 			buf_addch(&b, '\n');
 		}
 		*ret_errors = buf_detach(&b, NULL);
-		plan = NULL;
 	}
+	plan = er.plan;
+	er.plan = NULL;
 	rc_notes_release(&errors);
-	rc_world_release(&w);
-	rc_reads_release(&r);
+	rc_engine_result_release(&er);
 	return plan;
 }
 

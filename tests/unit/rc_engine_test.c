@@ -1,0 +1,176 @@
+/*
+ * The engine's entry point (reconciler/engine/engine.c): one call reads
+ * what the spec names, observes it and plans, on the in-memory provider.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "providers/provider.h"
+#include "reconciler/engine/engine.h"
+#include "reconciler/engine/observe.h"
+#include "reconciler/engine/plan.h"
+#include "spec/spec.h"
+#include "tests/unit/memprov.h"
+#include "tests/unit/rc_testutil.h"
+#include "util/err.h"
+#include "util/banned.h"
+
+#define A "i-0000000a"
+#define B "i-0000000b"
+
+static const char two_groups[] = "version: 1\n"
+				 "load_balancers:\n"
+				 "  - classic: web-classic\n"
+				 "    members: [" A ", " B "]\n"
+				 "  - target_group: web-tg\n"
+				 "    members: [" A "]\n";
+
+struct fx {
+	struct prov *p;
+	struct memprov *m;
+	struct spec *s;
+	struct rc_engine_result er;
+	struct rc_notes errors;
+	struct util_err err;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->p = t_world();
+	f->m = memprov_of(f->p);
+	f->s = t_spec(two_groups);
+	f->er = (struct rc_engine_result)RC_ENGINE_RESULT_INIT;
+	f->err = (struct util_err)UTIL_ERR_INIT;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rc_engine_result_release(&f->er);
+	rc_notes_release(&f->errors);
+	spec_free(f->s);
+	prov_free(f->p);
+	free(f);
+	return 0;
+}
+
+static void test_plans_what_it_observed(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts po = { 0 };
+	struct rc_engine_opts o = { .plan = &po, .identity = true };
+	char *steps;
+
+	assert_int_equal(rc_engine_plan(f->p, f->s, &o, &f->er, &f->errors,
+					&f->err),
+			 0);
+	assert_true(f->er.observed);
+	assert_non_null(f->er.plan);
+	assert_int_equal(f->errors.n, 0);
+	steps = t_steps(f->er.plan);
+	assert_string_equal(steps,
+			    "1 register web-classic " A "," B "\n"
+			    "2 register web-tg " A ":8080\n"
+			    "3 wait web-classic healthy " A "," B " <- 1\n"
+			    "4 wait web-tg healthy " A ":8080 <- 2\n");
+	free(steps);
+	/* The world and the reads come back, for apply and a re-read. */
+	assert_true(f->er.world.have_identity);
+	assert_true(f->er.reads.identity);
+	assert_non_null(
+		rc_world_group(&f->er.world, SPEC_LB_CLASSIC, "web-classic"));
+	assert_int_equal(memprov_count(f->m, "identity"), 1);
+	rc_engine_result_release(&f->er);
+	assert_null(f->er.plan);
+	assert_false(f->er.observed);
+}
+
+/* The plan's selection is also what is read: nothing else is asked. */
+static void test_selection_limits_reads(void **state)
+{
+	struct fx *f = *state;
+	bool use_lb[] = { false, true };
+	struct rc_plan_opts po = { .use_lb = use_lb };
+	struct rc_engine_opts o = { .plan = &po };
+	char *steps;
+
+	assert_int_equal(rc_engine_plan(f->p, f->s, &o, &f->er, &f->errors,
+					&f->err),
+			 0);
+	steps = t_steps(f->er.plan);
+	assert_string_equal(steps, "1 register web-tg " A ":8080\n"
+				   "2 wait web-tg healthy " A ":8080 <- 1\n");
+	free(steps);
+	assert_null(
+		rc_world_group(&f->er.world, SPEC_LB_CLASSIC, "web-classic"));
+	assert_int_equal(memprov_count(f->m, "classic_lbs"), 0);
+	assert_int_equal(memprov_count(f->m, "identity"), 0);
+	assert_false(f->er.world.have_identity);
+}
+
+static void test_observe_failure(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts po = { 0 };
+	struct rc_engine_opts o = { .plan = &po };
+
+	memprov_fail(f->m, "classic_lbs", NULL, -1, "AccessDenied", 0, false);
+	assert_true(rc_engine_plan(f->p, f->s, &o, &f->er, &f->errors,
+				   &f->err) < 0);
+	assert_false(f->er.observed);
+	assert_null(f->er.plan);
+	assert_int_equal(f->errors.n, 0);
+	assert_string_equal(f->err.aws_code, "AccessDenied");
+}
+
+/* A refusal keeps the observation, so the caller can plan again. */
+static void test_refusal_keeps_world(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts po = { .has_max_changes = true, .max_changes = 1 };
+	struct rc_engine_opts o = { .plan = &po };
+	struct rc_plan *again = NULL;
+	struct rc_notes errors = { 0 };
+	struct util_err err = UTIL_ERR_INIT;
+
+	assert_int_equal(rc_engine_plan(f->p, f->s, &o, &f->er, &f->errors,
+					&f->err),
+			 UTIL_EINVAL);
+	assert_true(f->er.observed);
+	assert_null(f->er.plan);
+	assert_int_equal(f->errors.n, 1);
+	po.has_max_changes = false;
+	assert_int_equal(rc_plan_build(f->s, &f->er.world, &po, &again, &errors,
+				       &err),
+			 0);
+	assert_int_equal(memprov_count(f->m, "classic_lbs"), 1);
+	rc_plan_free(again);
+	rc_notes_release(&errors);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_plans_what_it_observed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selection_limits_reads,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_observe_failure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_refusal_keeps_world, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
