@@ -1298,11 +1298,6 @@ static void log_diags(const struct spec_diags *d, enum spec_severity sev,
 }
 
 /*
- * Look at the file: a new valid spec replaces the one in force; anything
- * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
- * again (resync): repeat the warning for a file still not usable.
- */
-/*
  * A newer spec makes the reconcile in progress moot: its waits end, the
  * steps it has not sent are skipped, and it is run again on the new spec
  * (full_request coalesces into that follow-up).  Failover is not touched.
@@ -1320,6 +1315,133 @@ static void preempt_full(struct rc_watch *w)
 	pthread_mutex_unlock(&w->sleep_m);
 }
 
+/* The file cannot be read or declares nothing: the spec in force stays. */
+static void reload_unusable(struct rc_watch *w, enum rc_spec_file f,
+			    const struct util_err *e, const char *trigger,
+			    bool force, bool again)
+{
+	static const char *const events[] = {
+		[RC_SPEC_FILE_MISSING] = "spec_missing",
+		[RC_SPEC_FILE_EMPTY] = "spec_empty",
+		[RC_SPEC_FILE_UNREADABLE] = "spec_unreadable",
+		[RC_SPEC_FILE_TOO_BIG] = "spec_unreadable",
+	};
+	const char *path = w->cfg.spec_path;
+	const char *keep = w->cur->s->sha256;
+	enum file_state fs = f == RC_SPEC_FILE_MISSING ? FILE_MISSING
+			     : f == RC_SPEC_FILE_EMPTY ? FILE_EMPTY
+						       : FILE_UNREADABLE;
+	char *why = f == RC_SPEC_FILE_MISSING
+			    ? util_xasprintf("'%s' does not exist", path)
+		    : f == RC_SPEC_FILE_EMPTY
+			    ? util_xasprintf("'%s' declares nothing", path)
+			    : util_xstrdup(e->msg);
+
+	if (fs != w->file || again || force)
+		util_log(UTIL_LOG_WARN, events[f], path,
+			 "%s; keeping the last good spec (sha256 "
+			 "%.12s) in force",
+			 why, keep);
+	set_file(w, fs, why);
+	free(why);
+	w->seen_sha[0] = '\0';
+	if (force)
+		full_request(w, trigger);
+}
+
+/* The edit does not load: the spec in force stays. */
+static void reload_invalid(struct rc_watch *w, const struct spec_diags *d,
+			   const struct util_err *e, const char *trigger,
+			   bool force)
+{
+	const char *path = w->cfg.spec_path;
+
+	log_diags(d, SPEC_ERROR, "spec_invalid", UTIL_LOG_ERROR);
+	if (!d->n_errors)
+		util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s", e->msg);
+	util_log(UTIL_LOG_WARN, "spec_invalid", path,
+		 "ignoring the edit: %zu error%s; the last good spec "
+		 "(sha256 %.12s) stays in force",
+		 d->n_errors ? d->n_errors : 1, d->n_errors > 1 ? "s" : "",
+		 w->cur->s->sha256);
+	set_file(w, FILE_INVALID, e->msg);
+	if (force)
+		full_request(w, trigger);
+}
+
+/* A spec in another region is refused: one daemon, one region. */
+static bool reload_region_changed(struct rc_watch *w, const struct spec *s)
+{
+	const char *path = w->cfg.spec_path;
+	char *why;
+
+	if (w->cfg.region_fixed || util_streq(s->region, w->initial_region))
+		return false;
+	why = util_xasprintf("%s: region changed from %s to %s; restart moor "
+			     "watch to change regions",
+			     path,
+			     w->initial_region ? w->initial_region : "(none)",
+			     s->region ? s->region : "(none)");
+	util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s; ignoring the edit",
+		 why);
+	set_file(w, FILE_INVALID, why);
+	free(why);
+	return true;
+}
+
+/* The file declares the spec already in force. */
+static void reload_same(struct rc_watch *w, const char *sha,
+			const char *trigger, bool force)
+{
+	const char *path = w->cfg.spec_path;
+
+	if (w->file != FILE_OK)
+		util_log(UTIL_LOG_INFO, "spec_restored", path,
+			 "'%s' is valid again and is the spec in "
+			 "force",
+			 path);
+	else if (force)
+		util_log(UTIL_LOG_INFO, "spec_unchanged", path,
+			 "'%s' has not changed (sha256 %.12s)", path, sha);
+	set_file(w, FILE_OK, NULL);
+	if (force) {
+		full_request(w, trigger);
+		fo_request_all(w);
+	}
+}
+
+/* Put s (taken) in force and reconcile everything on it. */
+static void reload_install(struct rc_watch *w, struct spec *s,
+			   const char *trigger)
+{
+	const char *path = w->cfg.spec_path;
+	size_t lbs, members, eips;
+	struct wspec *old = w->cur;
+
+	spec_counts(s, &lbs, &members, &eips);
+	util_log(UTIL_LOG_INFO, "spec_reloaded", path,
+		 "loaded '%s' (sha256 %.12s, was %.12s): %zu load "
+		 "balancer%s, %zu member%s, %zu elastic IP%s",
+		 path, s->sha256, old->s->sha256, lbs, lbs == 1 ? "" : "s",
+		 members, members == 1 ? "" : "s", eips, eips == 1 ? "" : "s");
+	w->cur = wspec_new(s, old->gen + 1);
+	wspec_unref(old);
+	w->spec_loaded_at = time(NULL);
+	set_file(w, FILE_OK, NULL);
+	/* A new spec deserves a fresh try everywhere. */
+	rc_backoff_clear(&w->bo);
+	rc_ev_timer_disarm(w->retry_t);
+	fo_rebuild(w);
+	preempt_full(w);
+	full_request(w, trigger);
+	fo_request_all(w);
+}
+
+/*
+ * Look at the file: a new valid spec replaces the one in force; anything
+ * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
+ * again (resync): repeat the warning for a file still not usable.
+ */
 static void reload(struct rc_watch *w, const char *trigger, bool force,
 		   bool again)
 {
@@ -1329,39 +1451,11 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 	struct spec_diags d = { 0 };
 	struct spec *s = NULL;
 	char sha[UTIL_SHA256_HEX_SIZE];
-	const char *keep = w->cur->s->sha256;
 	enum rc_spec_file f;
 
 	f = rc_spec_file_read(path, SPEC_MAX_FILE_SIZE, &data, &e);
 	if (f != RC_SPEC_FILE_OK) {
-		static const char *const events[] = {
-			[RC_SPEC_FILE_MISSING] = "spec_missing",
-			[RC_SPEC_FILE_EMPTY] = "spec_empty",
-			[RC_SPEC_FILE_UNREADABLE] = "spec_unreadable",
-			[RC_SPEC_FILE_TOO_BIG] = "spec_unreadable",
-		};
-		enum file_state fs = f == RC_SPEC_FILE_MISSING ? FILE_MISSING
-				     : f == RC_SPEC_FILE_EMPTY
-					     ? FILE_EMPTY
-					     : FILE_UNREADABLE;
-		char *why = f == RC_SPEC_FILE_MISSING
-				    ? util_xasprintf("'%s' does not exist",
-						     path)
-			    : f == RC_SPEC_FILE_EMPTY
-				    ? util_xasprintf("'%s' declares nothing",
-						     path)
-				    : util_xstrdup(e.msg);
-
-		if (fs != w->file || again || force)
-			util_log(UTIL_LOG_WARN, events[f], path,
-				 "%s; keeping the last good spec (sha256 "
-				 "%.12s) in force",
-				 why, keep);
-		set_file(w, fs, why);
-		free(why);
-		w->seen_sha[0] = '\0';
-		if (force)
-			full_request(w, trigger);
+		reload_unusable(w, f, &e, trigger, force, again);
 		goto out;
 	}
 	util_sha256_hex(data.buf, data.len, sha);
@@ -1371,80 +1465,23 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 				 "%s; still keeping the last good spec "
 				 "(sha256 %.12s) in force",
 				 w->file_error ? w->file_error : "invalid",
-				 keep);
+				 w->cur->s->sha256);
 		goto out;
 	}
 	memcpy(w->seen_sha, sha, sizeof(sha));
 	if (spec_load_buffer(path, data.buf, data.len, &s, &d, &e) < 0) {
-		log_diags(&d, SPEC_ERROR, "spec_invalid", UTIL_LOG_ERROR);
-		if (!d.n_errors)
-			util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s",
-				 e.msg);
-		util_log(UTIL_LOG_WARN, "spec_invalid", path,
-			 "ignoring the edit: %zu error%s; the last good spec "
-			 "(sha256 %.12s) stays in force",
-			 d.n_errors ? d.n_errors : 1, d.n_errors > 1 ? "s" : "",
-			 keep);
-		set_file(w, FILE_INVALID, e.msg);
-		if (force)
-			full_request(w, trigger);
+		reload_invalid(w, &d, &e, trigger, force);
 		goto out;
 	}
-	if (!w->cfg.region_fixed && !util_streq(s->region, w->initial_region)) {
-		char *why = util_xasprintf(
-			"%s: region changed from %s to %s; restart moor "
-			"watch to change regions",
-			path, w->initial_region ? w->initial_region : "(none)",
-			s->region ? s->region : "(none)");
-
-		util_log(UTIL_LOG_ERROR, "spec_invalid", path,
-			 "%s; ignoring the edit", why);
-		set_file(w, FILE_INVALID, why);
-		free(why);
+	if (reload_region_changed(w, s))
 		goto out;
-	}
 	log_diags(&d, SPEC_WARNING, "spec_warning", UTIL_LOG_WARN);
 	if (!strcmp(s->sha256, w->cur->s->sha256)) {
-		if (w->file != FILE_OK)
-			util_log(UTIL_LOG_INFO, "spec_restored", path,
-				 "'%s' is valid again and is the spec in "
-				 "force",
-				 path);
-		else if (force)
-			util_log(UTIL_LOG_INFO, "spec_unchanged", path,
-				 "'%s' has not changed (sha256 %.12s)", path,
-				 sha);
-		set_file(w, FILE_OK, NULL);
-		if (force) {
-			full_request(w, trigger);
-			fo_request_all(w);
-		}
+		reload_same(w, sha, trigger, force);
 		goto out;
 	}
-	{
-		size_t lbs, members, eips;
-		struct wspec *old = w->cur;
-
-		spec_counts(s, &lbs, &members, &eips);
-		util_log(UTIL_LOG_INFO, "spec_reloaded", path,
-			 "loaded '%s' (sha256 %.12s, was %.12s): %zu load "
-			 "balancer%s, %zu member%s, %zu elastic IP%s",
-			 path, s->sha256, old->s->sha256, lbs,
-			 lbs == 1 ? "" : "s", members, members == 1 ? "" : "s",
-			 eips, eips == 1 ? "" : "s");
-		w->cur = wspec_new(s, old->gen + 1);
-		s = NULL;
-		wspec_unref(old);
-		w->spec_loaded_at = time(NULL);
-		set_file(w, FILE_OK, NULL);
-		/* A new spec deserves a fresh try everywhere. */
-		rc_backoff_clear(&w->bo);
-		rc_ev_timer_disarm(w->retry_t);
-		fo_rebuild(w);
-		preempt_full(w);
-		full_request(w, trigger);
-		fo_request_all(w);
-	}
+	reload_install(w, s, trigger);
+	s = NULL;
 out:
 	status_soon(w);
 	spec_free(s);
@@ -1588,107 +1625,100 @@ static void status_warn(struct rc_watch *w, const char *path,
 	*warned = true;
 }
 
-static void status_write(struct rc_watch *w)
+/* The daemon-wide fields of the status document. */
+static void status_fill_head(const struct rc_watch *w, struct rc_status *st)
+{
+	st->moor_version = MOOR_VERSION;
+	st->pid = (long)getpid();
+	st->started_at = w->started_at;
+	st->updated_at = time(NULL);
+	st->spec_path = w->cfg.spec_path;
+	st->spec_sha256 = cur_spec(w)->sha256;
+	st->spec_loaded_at = w->spec_loaded_at;
+	st->spec_file = file_state_name(w->file);
+	st->spec_file_error = w->file_error;
+	st->last_reconcile_at = w->last_reconcile_at;
+	st->last_reconcile_trigger = w->last_reconcile_trigger;
+	st->last_reconcile_result = w->last_reconcile_result;
+	st->last_reconcile_changes = w->last_reconcile_changes;
+	st->last_reconcile_held_back = w->last_reconcile_held_back;
+	st->last_reconcile_ms = w->last_reconcile_ms;
+	st->last_success_at = w->last_success_at;
+	st->last_error_at = w->last_error_at;
+	st->last_error = w->last_error;
+	st->last_error_resource = w->last_error_resource;
+	st->last_error_code = w->last_error_code;
+	st->last_error_request_id = w->last_error_rid;
+	st->reconcile_ok = w->n_ok;
+	st->reconcile_error = w->n_error;
+	st->reconcile_refused = w->n_refused;
+	st->drift_corrections = w->n_drift;
+	st->resources_backing_off = w->bo.n;
+}
+
+/* A failover address; *cands (caller frees) holds its candidates. */
+static void status_fill_fo_addr(const struct fo_addr *a,
+				struct rc_status_addr *sa,
+				struct rc_status_cand **cands)
+{
+	time_t now_wall = time(NULL);
+	uint64_t now = util_mono_ms();
+
+	sa->failover = true;
+	sa->public_ip = a->public_ip;
+	sa->holder = a->holder;
+	sa->failback = fo_spec(a)->failback == SPEC_FAILBACK_STAY
+			       ? "stay"
+			       : "prefer_first";
+	sa->verdict = a->decided ? rc_fo_verdict_name(a->last.verdict) : NULL;
+	sa->desired = a->decided && a->last.target >= 0 &&
+				      (size_t)a->last.target < a->n
+			      ? a->c[a->last.target].instance
+			      : NULL;
+	if (a->decided && a->last.verdict == RC_FO_DAMPED &&
+	    a->last.retry_at_ms > now)
+		sa->damped_until = now_wall +
+				   (time_t)((a->last.retry_at_ms - now + 999) /
+					    1000);
+	sa->moves = a->moves;
+	sa->last_move_at = a->last_move_at;
+	sa->last_error = a->last_error;
+	*cands = util_xcalloc(a->n + 1, sizeof(**cands));
+	for (size_t k = 0; k < a->n; k++) {
+		const struct fo_cand *c = &a->c[k];
+		struct rc_status_cand *sc = &(*cands)[k];
+
+		sc->instance = c->instance;
+		sc->private_ip = c->private_ip;
+		sc->observed = c->observed && c->found;
+		sc->state = c->observed && c->found
+				    ? prov_instance_state_name(c->state)
+				    : NULL;
+		sc->health = rc_health_name(c->hc.state);
+		sc->ok_streak = c->hc.ok_streak;
+		sc->fail_streak = c->hc.fail_streak;
+		sc->probe = c->probe_desc;
+		sc->last_result = c->last_result;
+		sc->last_probe_at = c->last_probe_at;
+	}
+	sa->cands = *cands;
+	sa->n_cands = a->n;
+}
+
+/* Every address of the spec in force; cands[i] as status_fill_fo_addr. */
+static void status_fill_addrs(struct rc_watch *w, struct rc_status *st,
+			      struct rc_status_addr *addrs,
+			      struct rc_status_cand **cands)
 {
 	const struct spec *s = cur_spec(w);
-	struct rc_status st = { 0 };
-	struct rc_status_addr *addrs = util_xcalloc(s->n_eips + 1,
-						    sizeof(*addrs));
-	struct rc_status_group *groups = util_xcalloc(s->n_lbs + 1,
-						      sizeof(*groups));
-	struct rc_status_member **members = util_xcalloc(s->n_lbs + 1,
-							 sizeof(*members));
-	struct rc_status_cand **cands = util_xcalloc(s->n_eips + 1,
-						     sizeof(*cands));
-	struct buf out = BUF_INIT;
-	struct util_err e = UTIL_ERR_INIT;
-
-	rc_ev_timer_disarm(w->status_t);
-	w->last_status_ms = util_mono_ms();
-	if (!w->cfg.status_file && !w->cfg.metrics_file)
-		goto out;
-	st.moor_version = MOOR_VERSION;
-	st.pid = (long)getpid();
-	st.started_at = w->started_at;
-	st.updated_at = time(NULL);
-	st.spec_path = w->cfg.spec_path;
-	st.spec_sha256 = s->sha256;
-	st.spec_loaded_at = w->spec_loaded_at;
-	st.spec_file = file_state_name(w->file);
-	st.spec_file_error = w->file_error;
-	st.last_reconcile_at = w->last_reconcile_at;
-	st.last_reconcile_trigger = w->last_reconcile_trigger;
-	st.last_reconcile_result = w->last_reconcile_result;
-	st.last_reconcile_changes = w->last_reconcile_changes;
-	st.last_reconcile_held_back = w->last_reconcile_held_back;
-	st.last_reconcile_ms = w->last_reconcile_ms;
-	st.last_success_at = w->last_success_at;
-	st.last_error_at = w->last_error_at;
-	st.last_error = w->last_error;
-	st.last_error_resource = w->last_error_resource;
-	st.last_error_code = w->last_error_code;
-	st.last_error_request_id = w->last_error_rid;
-	st.reconcile_ok = w->n_ok;
-	st.reconcile_error = w->n_error;
-	st.reconcile_refused = w->n_refused;
-	st.drift_corrections = w->n_drift;
-	st.resources_backing_off = w->bo.n;
 
 	for (size_t i = 0; i < s->n_eips; i++) {
-		struct rc_status_addr *sa = &addrs[st.n_addrs];
+		struct rc_status_addr *sa = &addrs[st->n_addrs];
 		const struct fo_addr *a = fo_find(w, w->cur->eip_keys[i]);
 
 		sa->label = rc_eip_label(&s->eips[i]);
 		if (a) {
-			time_t now_wall = time(NULL);
-			uint64_t now = util_mono_ms();
-
-			sa->failover = true;
-			sa->public_ip = a->public_ip;
-			sa->holder = a->holder;
-			sa->failback = fo_spec(a)->failback ==
-						       SPEC_FAILBACK_STAY
-					       ? "stay"
-					       : "prefer_first";
-			sa->verdict = a->decided ? rc_fo_verdict_name(
-							   a->last.verdict)
-						 : NULL;
-			sa->desired = a->decided && a->last.target >= 0 &&
-						      (size_t)a->last.target <
-							      a->n
-					      ? a->c[a->last.target].instance
-					      : NULL;
-			if (a->decided && a->last.verdict == RC_FO_DAMPED &&
-			    a->last.retry_at_ms > now)
-				sa->damped_until =
-					now_wall +
-					(time_t)((a->last.retry_at_ms - now +
-						  999) /
-						 1000);
-			sa->moves = a->moves;
-			sa->last_move_at = a->last_move_at;
-			sa->last_error = a->last_error;
-			cands[i] = util_xcalloc(a->n + 1, sizeof(**cands));
-			for (size_t k = 0; k < a->n; k++) {
-				const struct fo_cand *c = &a->c[k];
-				struct rc_status_cand *sc = &cands[i][k];
-
-				sc->instance = c->instance;
-				sc->private_ip = c->private_ip;
-				sc->observed = c->observed && c->found;
-				sc->state = c->observed && c->found
-						    ? prov_instance_state_name(
-							      c->state)
-						    : NULL;
-				sc->health = rc_health_name(c->hc.state);
-				sc->ok_streak = c->hc.ok_streak;
-				sc->fail_streak = c->hc.fail_streak;
-				sc->probe = c->probe_desc;
-				sc->last_result = c->last_result;
-				sc->last_probe_at = c->last_probe_at;
-			}
-			sa->cands = cands[i];
-			sa->n_cands = a->n;
+			status_fill_fo_addr(a, sa, &cands[i]);
 		} else {
 			const struct waddr *wa = addr_find(w,
 							   w->cur->eip_keys[i]);
@@ -1699,10 +1729,20 @@ static void status_write(struct rc_watch *w)
 				sa->last_error = wa->last_error;
 			}
 		}
-		st.n_addrs++;
+		st->n_addrs++;
 	}
+	st->addrs = addrs;
+}
+
+/* Every group of the spec in force; members[i] (caller frees) its members. */
+static void status_fill_groups(struct rc_watch *w, struct rc_status *st,
+			       struct rc_status_group *groups,
+			       struct rc_status_member **members)
+{
+	const struct spec *s = cur_spec(w);
+
 	for (size_t i = 0; i < s->n_lbs; i++) {
-		struct rc_status_group *sg = &groups[st.n_groups++];
+		struct rc_status_group *sg = &groups[st->n_groups++];
 		const struct wgroup *g = group_find(w,
 						    spec_lb_label(&s->lbs[i]));
 
@@ -1715,7 +1755,7 @@ static void status_write(struct rc_watch *w)
 		sg->total = g->g.total;
 		sg->healthy = g->g.healthy;
 		sg->held_back = g->g.held_back;
-		st.held_back += g->g.held_back;
+		st->held_back += g->g.held_back;
 		sg->observed_at = g->at;
 		sg->last_error = g->last_error;
 		members[i] = util_xcalloc(g->g.n_members + 1,
@@ -1729,13 +1769,19 @@ static void status_write(struct rc_watch *w)
 		sg->members = members[i];
 		sg->n_members = g->g.n_members;
 	}
-	st.addrs = addrs;
-	st.groups = groups;
-	st.n_groups = s->n_lbs;
+	st->groups = groups;
+	st->n_groups = s->n_lbs;
+}
+
+/* Write the status and metrics files asked for. */
+static void status_emit(struct rc_watch *w, const struct rc_status *st)
+{
+	struct buf out = BUF_INIT;
+	struct util_err e = UTIL_ERR_INIT;
 
 	if (w->cfg.status_file) {
 		buf_reset(&out);
-		if (rc_status_to_json(&st, &out, &e) < 0 ||
+		if (rc_status_to_json(st, &out, &e) < 0 ||
 		    rc_status_write_file(w->cfg.status_file, out.buf, out.len,
 					 &e) < 0)
 			status_warn(w, w->cfg.status_file, &e,
@@ -1746,7 +1792,7 @@ static void status_write(struct rc_watch *w)
 	}
 	if (w->cfg.metrics_file) {
 		buf_reset(&out);
-		rc_status_to_metrics(&st, &out);
+		rc_status_to_metrics(st, &out);
 		if (rc_status_write_file(w->cfg.metrics_file, out.buf, out.len,
 					 &e) < 0)
 			status_warn(w, w->cfg.metrics_file, &e,
@@ -1754,7 +1800,30 @@ static void status_write(struct rc_watch *w)
 		else
 			w->metrics_warned = false;
 	}
-out:
+	buf_release(&out);
+}
+
+static void status_write(struct rc_watch *w)
+{
+	const struct spec *s = cur_spec(w);
+	struct rc_status st = { 0 };
+	struct rc_status_addr *addrs;
+	struct rc_status_group *groups;
+	struct rc_status_member **members;
+	struct rc_status_cand **cands;
+
+	rc_ev_timer_disarm(w->status_t);
+	w->last_status_ms = util_mono_ms();
+	if (!w->cfg.status_file && !w->cfg.metrics_file)
+		return;
+	addrs = util_xcalloc(s->n_eips + 1, sizeof(*addrs));
+	groups = util_xcalloc(s->n_lbs + 1, sizeof(*groups));
+	members = util_xcalloc(s->n_lbs + 1, sizeof(*members));
+	cands = util_xcalloc(s->n_eips + 1, sizeof(*cands));
+	status_fill_head(w, &st);
+	status_fill_addrs(w, &st, addrs, cands);
+	status_fill_groups(w, &st, groups, members);
+	status_emit(w, &st);
 	for (size_t i = 0; i < s->n_lbs; i++)
 		free(members[i]);
 	for (size_t i = 0; i < s->n_eips; i++)
@@ -1763,7 +1832,6 @@ out:
 	free(cands);
 	free(addrs);
 	free(groups);
-	buf_release(&out);
 }
 
 static void on_status_timer(void *ctx)
