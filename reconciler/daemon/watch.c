@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,10 @@
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/daemon/probe.h"
+#include "reconciler/daemon/spec_ref.h"
 #include "reconciler/daemon/specwatch.h"
 #include "reconciler/daemon/status.h"
+#include "reconciler/daemon/workers.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -29,110 +30,10 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/str.h"
-#include "util/strv.h"
 #include "util/banned.h"
 
 /* Status writes caused by probes: at most one per this. */
 #define STATUS_MIN_INTERVAL_MS 1000
-
-/* --- the spec in force, shared with the workers ------------------------ */
-
-struct wspec {
-	struct spec *s;
-	atomic_uint refs;
-	char **lb_keys;	 /* resource key of each group */
-	char **eip_keys; /* ... of each address */
-	uint64_t gen;	 /* 1, 2, ...: one per spec put in force */
-};
-
-static struct wspec *wspec_new(struct spec *s, uint64_t gen)
-{
-	struct wspec *ws = util_xcalloc(1, sizeof(*ws));
-
-	ws->s = s;
-	ws->gen = gen;
-	atomic_init(&ws->refs, 1);
-	ws->lb_keys = util_xcalloc(s->n_lbs + 1, sizeof(char *));
-	ws->eip_keys = util_xcalloc(s->n_eips + 1, sizeof(char *));
-	for (size_t i = 0; i < s->n_lbs; i++)
-		ws->lb_keys[i] = rc_cycle_lb_key(&s->lbs[i]);
-	for (size_t i = 0; i < s->n_eips; i++)
-		ws->eip_keys[i] = rc_cycle_eip_key(&s->eips[i]);
-	return ws;
-}
-
-static struct wspec *wspec_ref(struct wspec *ws)
-{
-	atomic_fetch_add(&ws->refs, 1);
-	return ws;
-}
-
-static void wspec_unref(struct wspec *ws)
-{
-	if (!ws || atomic_fetch_sub(&ws->refs, 1) != 1)
-		return;
-	util_strv_free(ws->lb_keys, ws->s->n_lbs);
-	util_strv_free(ws->eip_keys, ws->s->n_eips);
-	spec_free(ws->s);
-	free(ws);
-}
-
-/* --- jobs and workers ----------------------------------------------------- */
-
-enum job_kind {
-	JOB_FULL,
-	JOB_FAILOVER,
-};
-
-struct job {
-	enum job_kind kind;
-	struct wspec *ws;
-	char *trigger;
-	uint64_t now_ms;
-	time_t started_at;
-	/* full */
-	bool *use_lb, *use_eip;
-	bool drift, covers_all;
-	/* failover */
-	struct rc_cycle_fo_in *in;
-	size_t n_in;
-	enum rc_health *health; /* storage behind in[].health */
-	char **holders;		/* storage behind in[].holder */
-	/* out */
-	struct rc_cycle_result res;
-};
-
-static void job_free(struct job *j)
-{
-	if (!j)
-		return;
-	rc_cycle_result_release(&j->res);
-	for (size_t i = 0; i < j->n_in; i++)
-		free(j->holders[i]);
-	free(j->holders);
-	free(j->health);
-	free(j->in);
-	free(j->use_lb);
-	free(j->use_eip);
-	free(j->trigger);
-	wspec_unref(j->ws);
-	free(j);
-}
-
-struct rc_watch;
-
-struct worker {
-	struct rc_watch *w;
-	const char *name;
-	pthread_t th;
-	bool started;
-	pthread_mutex_t m;
-	pthread_cond_t c;
-	struct job *todo; /* loop -> worker */
-	struct job *done; /* worker -> loop */
-	bool quit;
-	bool busy; /* the loop's view: handed a job, not collected yet */
-};
 
 /* --- failover state, owned by the loop ------------------------------------ */
 
@@ -228,7 +129,7 @@ struct rc_watch {
 	struct rc_debounce deb;
 	uint64_t rng;
 
-	struct wspec *cur;
+	struct rc_spec_ref *cur;
 	char seen_sha[UTIL_SHA256_HEX_SIZE]; /* file content last read */
 	/*
 	 * The spec generation last applied whole.  Drift is a difference
@@ -244,7 +145,7 @@ struct rc_watch {
 	struct rc_backoff bo;
 	struct fo_addr **fo;
 	size_t n_fo;
-	struct worker full, fast;
+	struct rc_worker full, fast;
 	bool full_pending;
 	char *full_trigger;
 
@@ -375,106 +276,24 @@ static void wc_sleep_full(void *ctx, uint64_t ms)
 	sleep_unless(w, ms, &w->preempt);
 }
 
-static void run_job(struct rc_watch *w, struct job *j)
+static void run_job(void *ctx, struct rc_job *j)
 {
+	struct rc_watch *w = ctx;
 	struct rc_cycle_opts o = { 0 };
 
 	o.concurrency = w->cfg.concurrency;
 	o.has_max_changes = w->cfg.has_max_changes;
 	o.max_changes = w->cfg.max_changes;
 	o.region = w->cfg.region;
-	o.clock = j->kind == JOB_FULL ? &w->fclock : &w->wclock;
+	o.clock = j->kind == RC_JOB_FULL ? &w->fclock : &w->wclock;
 	o.cancel = &w->cancel;
-	o.preempt = j->kind == JOB_FULL ? &w->preempt : NULL;
-	if (j->kind == JOB_FULL)
+	o.preempt = j->kind == RC_JOB_FULL ? &w->preempt : NULL;
+	if (j->kind == RC_JOB_FULL)
 		rc_cycle_full(w->p, j->ws->s, j->use_lb, j->use_eip, j->drift,
 			      &o, &j->res);
 	else
 		rc_cycle_failover(w->p, j->ws->s, j->in, j->n_in, j->now_ms, &o,
 				  &j->res);
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *wk = arg;
-	const uint64_t one = 1;
-
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&wk->m);
-		while (!wk->todo && !wk->quit)
-			pthread_cond_wait(&wk->c, &wk->m);
-		j = wk->todo;
-		wk->todo = NULL;
-		pthread_mutex_unlock(&wk->m);
-		if (!j)
-			break;
-		run_job(wk->w, j);
-		pthread_mutex_lock(&wk->m);
-		wk->done = j;
-		pthread_mutex_unlock(&wk->m);
-		while (write(wk->w->evfd, &one, sizeof(one)) < 0 &&
-		       errno == EINTR)
-			;
-	}
-	return NULL;
-}
-
-static int worker_start(struct rc_watch *w, struct worker *wk, const char *name,
-			struct util_err *err)
-{
-	int e;
-
-	wk->w = w;
-	wk->name = name;
-	pthread_mutex_init(&wk->m, NULL);
-	pthread_cond_init(&wk->c, NULL);
-	e = pthread_create(&wk->th, NULL, worker_main, wk);
-	if (e)
-		return util_err_set(err, UTIL_EFAIL,
-				    "cannot start the %s worker: %s", name,
-				    strerror(e));
-	wk->started = true;
-	return 0;
-}
-
-static void worker_give(struct worker *wk, struct job *j)
-{
-	wk->busy = true;
-	pthread_mutex_lock(&wk->m);
-	wk->todo = j;
-	pthread_cond_signal(&wk->c);
-	pthread_mutex_unlock(&wk->m);
-}
-
-static struct job *worker_collect(struct worker *wk)
-{
-	struct job *j;
-
-	pthread_mutex_lock(&wk->m);
-	j = wk->done;
-	wk->done = NULL;
-	pthread_mutex_unlock(&wk->m);
-	if (j)
-		wk->busy = false;
-	return j;
-}
-
-static void worker_stop(struct worker *wk)
-{
-	if (!wk->started)
-		return;
-	pthread_mutex_lock(&wk->m);
-	wk->quit = true;
-	pthread_cond_signal(&wk->c);
-	pthread_mutex_unlock(&wk->m);
-	pthread_join(wk->th, NULL);
-	job_free(wk->todo);
-	job_free(wk->done);
-	pthread_mutex_destroy(&wk->m);
-	pthread_cond_destroy(&wk->c);
-	wk->started = false;
 }
 
 /* --- failover table --------------------------------------------------------- */
@@ -828,7 +647,7 @@ static void fo_recheck(void *ctx)
 /* A failover cycle for every address asking for one. */
 static void fo_start(struct rc_watch *w)
 {
-	struct job *j;
+	struct rc_job *j;
 	size_t n = 0, total = 0, h = 0;
 	uint64_t now = util_mono_ms();
 
@@ -843,8 +662,8 @@ static void fo_start(struct rc_watch *w)
 	if (!n)
 		return;
 	j = util_xcalloc(1, sizeof(*j));
-	j->kind = JOB_FAILOVER;
-	j->ws = wspec_ref(w->cur);
+	j->kind = RC_JOB_FAILOVER;
+	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup("failover");
 	j->now_ms = now;
 	j->started_at = time(NULL);
@@ -870,7 +689,7 @@ static void fo_start(struct rc_watch *w)
 		in->holder = j->holders[j->n_in];
 		j->n_in++;
 	}
-	worker_give(&w->fast, j);
+	rc_worker_give(&w->fast, j);
 }
 
 /* Every failover address, for the resync and a new spec. */
@@ -887,7 +706,7 @@ static void fo_request_all(struct rc_watch *w)
 	fo_start(w);
 }
 
-static void count_result(struct rc_watch *w, const struct job *j)
+static void count_result(struct rc_watch *w, const struct rc_job *j)
 {
 	const struct rc_cycle_result *r = &j->res;
 
@@ -923,7 +742,7 @@ static void count_result(struct rc_watch *w, const struct job *j)
  * replaced since brings no failures back: the new spec gets a fresh try
  * (and a key it no longer names would wait forever).
  */
-static void apply_outcomes(struct rc_watch *w, const struct job *j)
+static void apply_outcomes(struct rc_watch *w, const struct rc_job *j)
 {
 	const struct rc_cycle_result *r = &j->res;
 	uint64_t now = util_mono_ms();
@@ -983,7 +802,7 @@ static void success_check(struct rc_watch *w, const struct rc_cycle_result *r)
 		w->last_success_at = time(NULL);
 }
 
-static void fo_done(struct rc_watch *w, struct job *j)
+static void fo_done(struct rc_watch *w, struct rc_job *j)
 {
 	uint64_t now = util_mono_ms();
 
@@ -1096,7 +915,7 @@ static void full_start(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
 	uint64_t now = util_mono_ms();
-	struct job *j;
+	struct rc_job *j;
 	size_t n_sel = 0, n_all = 0;
 
 	if (!w->full_pending || w->full.busy || w->stopping)
@@ -1127,12 +946,12 @@ static void full_start(struct rc_watch *w)
 	w->full_pending = false;
 	if (!n_sel) {
 		/* Nothing to do now: no such resources, or all waiting. */
-		job_free(j);
+		rc_job_free(j);
 		arm_retry(w);
 		return;
 	}
-	j->kind = JOB_FULL;
-	j->ws = wspec_ref(w->cur);
+	j->kind = RC_JOB_FULL;
+	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup(w->full_trigger ? w->full_trigger : "?");
 	j->now_ms = now;
 	j->started_at = time(NULL);
@@ -1142,7 +961,7 @@ static void full_start(struct rc_watch *w)
 	util_log(UTIL_LOG_DEBUG, "reconcile_started", NULL,
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
 		 j->trigger);
-	worker_give(&w->full, j);
+	rc_worker_give(&w->full, j);
 }
 
 static void full_request(struct rc_watch *w, const char *trigger)
@@ -1250,7 +1069,7 @@ static void keep_snapshots(struct rc_watch *w, struct rc_cycle_result *r)
 	}
 }
 
-static void full_done(struct rc_watch *w, struct job *j)
+static void full_done(struct rc_watch *w, struct rc_job *j)
 {
 	struct rc_cycle_result *r = &j->res;
 	enum util_log_level lvl = UTIL_LOG_INFO;
@@ -1416,7 +1235,7 @@ static void reload_install(struct rc_watch *w, struct spec *s,
 {
 	const char *path = w->cfg.spec_path;
 	size_t lbs, members, eips;
-	struct wspec *old = w->cur;
+	struct rc_spec_ref *old = w->cur;
 
 	spec_counts(s, &lbs, &members, &eips);
 	util_log(UTIL_LOG_INFO, "spec_reloaded", path,
@@ -1424,8 +1243,8 @@ static void reload_install(struct rc_watch *w, struct spec *s,
 		 "balancer%s, %zu member%s, %zu elastic IP%s",
 		 path, s->sha256, old->s->sha256, lbs, lbs == 1 ? "" : "s",
 		 members, members == 1 ? "" : "s", eips, eips == 1 ? "" : "s");
-	w->cur = wspec_new(s, old->gen + 1);
-	wspec_unref(old);
+	w->cur = rc_spec_ref_new(s, old->gen + 1);
+	rc_spec_ref_drop(old);
 	w->spec_loaded_at = time(NULL);
 	set_file(w, FILE_OK, NULL);
 	/* A new spec deserves a fresh try everywhere. */
@@ -1858,18 +1677,18 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 {
 	struct rc_watch *w = ctx;
 	uint64_t n;
-	struct job *j;
+	struct rc_job *j;
 
 	(void)events;
 	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
 		;
-	if ((j = worker_collect(&w->full)) != NULL) {
+	if ((j = rc_worker_collect(&w->full)) != NULL) {
 		full_done(w, j);
-		job_free(j);
+		rc_job_free(j);
 	}
-	if ((j = worker_collect(&w->fast)) != NULL) {
+	if ((j = rc_worker_collect(&w->fast)) != NULL) {
 		fo_done(w, j);
-		job_free(j);
+		rc_job_free(j);
 	}
 	if (w->stopping) {
 		maybe_finish(w);
@@ -1981,8 +1800,8 @@ void rc_watch_block_signals(void)
 
 static void watch_free(struct rc_watch *w)
 {
-	worker_stop(&w->full);
-	worker_stop(&w->fast);
+	rc_worker_stop(&w->full);
+	rc_worker_stop(&w->fast);
 	for (size_t i = 0; i < w->n_fo; i++)
 		fo_addr_free(w->fo[i]);
 	free(w->fo);
@@ -2004,7 +1823,7 @@ static void watch_free(struct rc_watch *w)
 	}
 	free(w->addrs);
 	rc_backoff_release(&w->bo);
-	wspec_unref(w->cur);
+	rc_spec_ref_drop(w->cur);
 	free(w->full_trigger);
 	free(w->file_error);
 	free(w->initial_region);
@@ -2066,8 +1885,8 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 					      : RC_WATCH_BACKOFF_MIN_MS,
 			w->cfg.backoff_max_ms ? w->cfg.backoff_max_ms
 					      : RC_WATCH_BACKOFF_MAX_MS);
-	if (worker_start(w, &w->full, "full", err) < 0 ||
-	    worker_start(w, &w->fast, "failover", err) < 0)
+	if (rc_worker_start(&w->full, "full", run_job, w, w->evfd, err) < 0 ||
+	    rc_worker_start(&w->fast, "failover", run_job, w, w->evfd, err) < 0)
 		return -1;
 	return 0;
 }
@@ -2094,7 +1913,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 		 (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
 	if (!w->rng)
 		w->rng = 1;
-	w->cur = wspec_new(initial, 1);
+	w->cur = rc_spec_ref_new(initial, 1);
 	s = initial;
 	w->initial_region = util_xstrdup_or_null(s->region);
 	memcpy(w->seen_sha, s->sha256, sizeof(w->seen_sha));
