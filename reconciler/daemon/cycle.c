@@ -627,7 +627,7 @@ static void fo_observe(const struct spec_eip *e,
 {
 	const struct spec_failover *f = &e->failover;
 	struct rc_fo_cand *fc = util_xcalloc(f->n_candidates + 1, sizeof(*fc));
-	struct rc_fo_input fi = { 0 };
+	struct rc_fo_input fi;
 
 	observe_addr(e, w, &out->addr);
 	out->observed = true;
@@ -645,20 +645,14 @@ static void fo_observe(const struct spec_eip *e,
 		c->private_ip = pi ? util_xstrdup_or_null(pi->private_ip)
 				   : NULL;
 		fc[k].health = in->health ? in->health[k] : RC_HEALTH_UNKNOWN;
-		fc[k].running = c->state == PROV_INSTANCE_RUNNING;
+		fc[k].running = rc_fo_running(true, c->state);
 		if (out->addr.holder && !strcmp(out->addr.holder, id))
 			out->holder_idx = (int)k;
 	}
 	out->drift = in->holder_known &&
 		     !util_streq(in->holder, out->addr.holder);
-	fi.cands = fc;
-	fi.n_cands = f->n_candidates;
-	fi.holder = out->holder_idx;
-	fi.bound = out->addr.bound;
-	fi.failback = f->failback;
-	fi.now_ms = now_ms;
-	fi.last_move_ms = in->last_move_ms;
-	fi.damp_ms = rc_fo_damp_ms(f);
+	rc_fo_input_init(&fi, f, fc, out->holder_idx, out->addr.bound, now_ms,
+			 in->last_move_ms);
 	rc_fo_decide(&fi, &out->decision);
 	free(fc);
 }

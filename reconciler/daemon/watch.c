@@ -536,24 +536,16 @@ static void fo_tick(void *ctx)
 static void fo_inputs(const struct fo_addr *a, struct rc_fo_cand *fc,
 		      struct rc_fo_input *in, uint64_t now)
 {
-	const struct spec_failover *f = fo_spec(a);
+	int holder = -1;
 
-	memset(in, 0, sizeof(*in));
-	in->holder = -1;
 	for (size_t k = 0; k < a->n; k++) {
 		fc[k].health = a->c[k].hc.state;
-		fc[k].running = a->c[k].observed &&
-				a->c[k].state == PROV_INSTANCE_RUNNING;
+		fc[k].running = rc_fo_running(a->c[k].observed, a->c[k].state);
 		if (a->holder && !strcmp(a->holder, a->c[k].instance))
-			in->holder = (int)k;
+			holder = (int)k;
 	}
-	in->cands = fc;
-	in->n_cands = a->n;
-	in->bound = a->bound;
-	in->failback = f->failback;
-	in->now_ms = now;
-	in->last_move_ms = a->last_move_ms;
-	in->damp_ms = rc_fo_damp_ms(f);
+	rc_fo_input_init(in, fo_spec(a), fc, holder, a->bound, now,
+			 a->last_move_ms);
 }
 
 static uint64_t backoff_until(const struct rc_watch *w, const char *key)
