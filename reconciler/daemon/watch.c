@@ -16,6 +16,7 @@
 #include "reconciler/daemon/cycle.h"
 #include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/failover.h"
+#include "reconciler/daemon/fotable.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/daemon/probe.h"
@@ -36,47 +37,6 @@
 #define STATUS_MIN_INTERVAL_MS 1000
 
 /* --- failover state, owned by the loop ------------------------------------ */
-
-struct fo_addr;
-
-struct fo_cand {
-	struct fo_addr *a;
-	char *instance;
-	char *probe_key; /* the probe and its timing, to compare on reload */
-	struct rc_hc hc;
-	bool observed; /* a failover cycle has looked it up */
-	bool found;
-	enum prov_instance_state state;
-	char *private_ip;
-	struct rc_probe *probe; /* in flight */
-	char *probe_desc;
-	char *last_result;
-	time_t last_probe_at;
-};
-
-struct fo_addr {
-	struct rc_watch *w;
-	char *key, *label;
-	size_t eip; /* index in the spec in force */
-	struct fo_cand *c;
-	size_t n;
-	bool holder_known; /* observed at least once */
-	bool found, bound;
-	char *holder;
-	char *public_ip;
-	uint64_t last_move_ms;
-	uint64_t moves;
-	time_t last_move_at;
-	uint64_t not_before_ms; /* no probe-driven cycle before this */
-	uint64_t last_alert_ms;
-	uint64_t damped_logged; /* retry_at of the damping last logged */
-	bool pending, in_flight;
-	bool decided;
-	struct rc_fo_decision last;
-	char *last_error;
-	struct rc_ev_timer *tick;    /* probe rounds */
-	struct rc_ev_timer *recheck; /* damping, backoff, spacing */
-};
 
 /* What the last full reconcile saw of a group / an address. */
 struct wgroup {
@@ -143,7 +103,7 @@ struct rc_watch {
 	time_t spec_loaded_at;
 
 	struct rc_backoff bo;
-	struct fo_addr **fo;
+	struct rc_fot_addr **fo;
 	size_t n_fo;
 	struct rc_worker full, fast;
 	bool full_pending;
@@ -196,7 +156,7 @@ static void status_write(struct rc_watch *w);
 static void status_soon(struct rc_watch *w);
 static void full_request(struct rc_watch *w, const char *trigger);
 static void fo_request_all(struct rc_watch *w);
-static void fo_evaluate(struct fo_addr *a);
+static void fo_evaluate(struct rc_fot_addr *a);
 static void fo_start(struct rc_watch *w);
 static void arm_retry(struct rc_watch *w);
 static void maybe_finish(struct rc_watch *w);
@@ -298,12 +258,13 @@ static void run_job(void *ctx, struct rc_job *j)
 
 /* --- failover table --------------------------------------------------------- */
 
-static const struct spec_failover *fo_spec(const struct fo_addr *a)
+static const struct spec_failover *fo_spec(const struct rc_fot_addr *a)
 {
 	return &cur_spec(a->w)->eips[a->eip].failover;
 }
 
-static const struct spec_probe *cand_probe(const struct fo_addr *a, size_t k)
+static const struct spec_probe *cand_probe(const struct rc_fot_addr *a,
+					   size_t k)
 {
 	const struct spec_failover *f = fo_spec(a);
 
@@ -312,60 +273,13 @@ static const struct spec_probe *cand_probe(const struct fo_addr *a, size_t k)
 	return &f->probe;
 }
 
-static void cand_release(struct fo_cand *c)
+static struct rc_fot_addr *fo_find(const struct rc_watch *w, const char *key)
 {
-	rc_probe_cancel(c->probe);
-	c->probe = NULL;
-	free(c->instance);
-	free(c->probe_key);
-	free(c->private_ip);
-	free(c->probe_desc);
-	free(c->last_result);
-}
-
-static void fo_addr_free(struct fo_addr *a)
-{
-	if (!a)
-		return;
-	for (size_t i = 0; i < a->n; i++)
-		cand_release(&a->c[i]);
-	free(a->c);
-	rc_ev_timer_free(a->tick);
-	rc_ev_timer_free(a->recheck);
-	free(a->key);
-	free(a->label);
-	free(a->holder);
-	free(a->public_ip);
-	free(a->last_error);
-	free(a);
-}
-
-static struct fo_addr *fo_find(const struct rc_watch *w, const char *key)
-{
-	for (size_t i = 0; i < w->n_fo; i++)
-		if (!strcmp(w->fo[i]->key, key))
-			return w->fo[i];
-	return NULL;
+	return rc_fot_find(w->fo, w->n_fo, key);
 }
 
 static void fo_tick(void *ctx);
 static void fo_recheck(void *ctx);
-
-/* What candidate k is probed with, and how often, as one string. */
-static char *probe_key(const struct spec_failover *f, size_t k)
-{
-	const struct spec_probe *p = f->candidates[k].probe.kind !=
-						     SPEC_PROBE_NONE
-					     ? &f->candidates[k].probe
-					     : &f->probe;
-
-	return util_xasprintf("%d %s %s %d %llu %llu %u %u", (int)p->kind,
-			      p->http_url ? p->http_url : "-",
-			      p->tcp_host ? p->tcp_host : "-", p->tcp_port,
-			      (unsigned long long)f->interval_ms,
-			      (unsigned long long)f->timeout_ms, f->fall,
-			      f->rise);
-}
 
 /*
  * The failover table for the spec in force, keeping what is known (health,
@@ -374,74 +288,33 @@ static char *probe_key(const struct spec_failover *f, size_t k)
 static void fo_rebuild(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
-	struct fo_addr **old = w->fo;
-	size_t n_old = w->n_fo;
+	struct rc_fot_addr **old = w->fo;
+	size_t n_old = w->fo ? w->n_fo : 0;
 	uint64_t now = util_mono_ms();
 
 	w->fo = util_xcalloc(s->n_eips + 1, sizeof(*w->fo));
 	w->n_fo = 0;
 	for (size_t i = 0; i < s->n_eips; i++) {
 		const struct spec_eip *e = &s->eips[i];
-		const struct spec_failover *f = &e->failover;
-		struct fo_addr *a, *o = NULL;
+		struct rc_fot_addr *a;
 
 		if (e->bind != SPEC_BIND_FAILOVER)
 			continue;
-		a = util_xcalloc(1, sizeof(*a));
+		a = rc_fot_addr_new(w->cur, i,
+				    rc_fot_find(old, n_old,
+						w->cur->eip_keys[i]));
 		a->w = w;
-		a->eip = i;
-		a->key = util_xstrdup(w->cur->eip_keys[i]);
-		a->label = util_xstrdup(rc_eip_label(e));
-		for (size_t k = 0; k < n_old; k++)
-			if (old[k] && !strcmp(old[k]->key, a->key))
-				o = old[k];
-		if (o) {
-			a->holder_known = o->holder_known;
-			a->found = o->found;
-			a->bound = o->bound;
-			a->holder = util_xstrdup_or_null(o->holder);
-			a->public_ip = util_xstrdup_or_null(o->public_ip);
-			a->last_move_ms = o->last_move_ms;
-			a->moves = o->moves;
-			a->last_move_at = o->last_move_at;
-			a->last_alert_ms = o->last_alert_ms;
-		}
-		a->c = util_xcalloc(f->n_candidates + 1, sizeof(*a->c));
-		a->n = f->n_candidates;
-		for (size_t k = 0; k < a->n; k++) {
-			struct fo_cand *c = &a->c[k];
-
-			c->a = a;
-			c->instance = util_xstrdup(f->candidates[k].instance);
-			c->probe_key = probe_key(f, k);
-			for (size_t m = 0; o && m < o->n; m++) {
-				const struct fo_cand *oc = &o->c[m];
-
-				if (strcmp(oc->instance, c->instance))
-					continue;
-				/* A verdict on another probe says nothing. */
-				if (!strcmp(oc->probe_key, c->probe_key))
-					c->hc = oc->hc;
-				c->observed = oc->observed;
-				c->found = oc->found;
-				c->state = oc->state;
-				c->private_ip = util_xstrdup_or_null(
-					oc->private_ip);
-				c->last_result = util_xstrdup_or_null(
-					oc->last_result);
-				c->last_probe_at = oc->last_probe_at;
-			}
-		}
 		a->tick = rc_ev_timer_new(w->l, fo_tick, a);
 		a->recheck = rc_ev_timer_new(w->l, fo_recheck, a);
 		/* Spread the first rounds a little over the interval. */
-		rc_ev_timer_arm(a->tick,
-				now + (uint64_t)(rnd(w) *
-						 (double)f->interval_ms / 4));
+		rc_ev_timer_arm(a->tick, now + (uint64_t)(rnd(w) *
+							  (double)e->failover
+								  .interval_ms /
+							  4));
 		w->fo[w->n_fo++] = a;
 	}
 	for (size_t k = 0; k < n_old; k++)
-		fo_addr_free(old[k]);
+		rc_fot_addr_free(old[k]);
 	free(old);
 }
 
@@ -449,8 +322,8 @@ static void fo_rebuild(struct rc_watch *w)
 
 static void on_probe(void *ctx, const struct rc_probe_result *r)
 {
-	struct fo_cand *c = ctx;
-	struct fo_addr *a = c->a;
+	struct rc_fot_cand *c = ctx;
+	struct rc_fot_addr *a = c->a;
 	struct rc_watch *w = a->w;
 	const struct spec_failover *f = fo_spec(a);
 	char streak[16];
@@ -498,7 +371,7 @@ static void on_probe(void *ctx, const struct rc_probe_result *r)
 
 static void fo_tick(void *ctx)
 {
-	struct fo_addr *a = ctx;
+	struct rc_fot_addr *a = ctx;
 	struct rc_watch *w = a->w;
 	const struct spec_failover *f = fo_spec(a);
 
@@ -506,7 +379,7 @@ static void fo_tick(void *ctx)
 		return;
 	rc_ev_timer_arm_in(a->tick, f->interval_ms);
 	for (size_t k = 0; k < a->n; k++) {
-		struct fo_cand *c = &a->c[k];
+		struct rc_fot_cand *c = &a->c[k];
 		struct rc_probe_target t;
 		struct util_err e = UTIL_ERR_INIT;
 		char *owned = NULL;
@@ -533,7 +406,7 @@ static void fo_tick(void *ctx)
 
 /* --- failover decisions on the loop -------------------------------------- */
 
-static void fo_inputs(const struct fo_addr *a, struct rc_fo_cand *fc,
+static void fo_inputs(const struct rc_fot_addr *a, struct rc_fo_cand *fc,
 		      struct rc_fo_input *in, uint64_t now)
 {
 	int holder = -1;
@@ -557,7 +430,7 @@ static uint64_t backoff_until(const struct rc_watch *w, const char *key)
 }
 
 /* Ask for a failover cycle of a, now or as soon as allowed. */
-static void fo_request(struct fo_addr *a, bool force)
+static void fo_request(struct rc_fot_addr *a, bool force)
 {
 	struct rc_watch *w = a->w;
 	uint64_t now = util_mono_ms(), at = now;
@@ -577,7 +450,7 @@ static void fo_request(struct fo_addr *a, bool force)
 	fo_start(w);
 }
 
-static void fo_evaluate(struct fo_addr *a)
+static void fo_evaluate(struct rc_fot_addr *a)
 {
 	struct rc_watch *w = a->w;
 	struct rc_fo_cand *cands;
@@ -627,7 +500,7 @@ static void fo_evaluate(struct fo_addr *a)
 
 static void fo_recheck(void *ctx)
 {
-	struct fo_addr *a = ctx;
+	struct rc_fot_addr *a = ctx;
 
 	/* Never observed (its first cycle failed): try again. */
 	if (!a->holder_known && !a->in_flight)
@@ -663,7 +536,7 @@ static void fo_start(struct rc_watch *w)
 	j->holders = util_xcalloc(n + 1, sizeof(char *));
 	j->health = util_xcalloc(total + 1, sizeof(*j->health));
 	for (size_t i = 0; i < w->n_fo; i++) {
-		struct fo_addr *a = w->fo[i];
+		struct rc_fot_addr *a = w->fo[i];
 		struct rc_cycle_fo_in *in;
 
 		if (!a->pending)
@@ -690,7 +563,7 @@ static void fo_request_all(struct rc_watch *w)
 	uint64_t now = util_mono_ms();
 
 	for (size_t i = 0; i < w->n_fo; i++) {
-		struct fo_addr *a = w->fo[i];
+		struct rc_fot_addr *a = w->fo[i];
 
 		if (rc_backoff_ready(&w->bo, a->key, now))
 			a->pending = true;
@@ -802,8 +675,8 @@ static void fo_done(struct rc_watch *w, struct rc_job *j)
 	apply_outcomes(w, j);
 	for (size_t i = 0; i < j->res.n_fo; i++) {
 		const struct rc_cycle_fo_out *o = &j->res.fo[i];
-		struct fo_addr *a = o->addr.key ? fo_find(w, o->addr.key)
-						: NULL;
+		struct rc_fot_addr *a = o->addr.key ? fo_find(w, o->addr.key)
+						    : NULL;
 		const struct spec_failover *f;
 
 		if (!a)
@@ -811,43 +684,8 @@ static void fo_done(struct rc_watch *w, struct rc_job *j)
 		f = fo_spec(a);
 		a->in_flight = false;
 		a->not_before_ms = now + f->interval_ms;
-		if (o->observed) {
-			a->holder_known = true;
-			a->found = o->addr.found;
-			a->bound = o->addr.bound;
-			free(a->holder);
-			a->holder = util_xstrdup_or_null(o->addr.holder);
-			free(a->public_ip);
-			a->public_ip = util_xstrdup_or_null(o->addr.public_ip);
-			for (size_t k = 0; k < o->n_cands; k++) {
-				const struct rc_cycle_fo_cand *oc = &o->cands[k];
-
-				for (size_t m = 0; m < a->n; m++) {
-					struct fo_cand *c = &a->c[m];
-					bool moved_ip;
-
-					if (strcmp(c->instance, oc->instance))
-						continue;
-					moved_ip = c->observed &&
-						   !util_streq(c->private_ip,
-							       oc->private_ip);
-					/*
-					 * A stopped or re-addressed instance
-					 * proves itself again from scratch.
-					 */
-					if (oc->state !=
-						    PROV_INSTANCE_RUNNING ||
-					    moved_ip)
-						rc_hc_reset(&c->hc);
-					c->observed = true;
-					c->found = oc->found;
-					c->state = oc->state;
-					free(c->private_ip);
-					c->private_ip = util_xstrdup_or_null(
-						oc->private_ip);
-				}
-			}
-		}
+		if (o->observed)
+			rc_fot_observed(a, o);
 		if (o->moved) {
 			a->last_move_ms = now;
 			a->last_move_at = time(NULL);
@@ -1373,7 +1211,7 @@ static void status_log(struct rc_watch *w)
 		 (unsigned long long)w->n_refused,
 		 (unsigned long long)w->n_drift, w->n_drift == 1 ? "" : "s");
 	for (size_t i = 0; i < w->n_fo; i++) {
-		const struct fo_addr *a = w->fo[i];
+		const struct rc_fot_addr *a = w->fo[i];
 
 		buf_reset(&b);
 		for (size_t k = 0; k < a->n; k++)
@@ -1468,7 +1306,7 @@ static void status_fill_head(const struct rc_watch *w, struct rc_status *st)
 }
 
 /* A failover address; *cands (caller frees) holds its candidates. */
-static void status_fill_fo_addr(const struct fo_addr *a,
+static void status_fill_fo_addr(const struct rc_fot_addr *a,
 				struct rc_status_addr *sa,
 				struct rc_status_cand **cands)
 {
@@ -1496,7 +1334,7 @@ static void status_fill_fo_addr(const struct fo_addr *a,
 	sa->last_error = a->last_error;
 	*cands = util_xcalloc(a->n + 1, sizeof(**cands));
 	for (size_t k = 0; k < a->n; k++) {
-		const struct fo_cand *c = &a->c[k];
+		const struct rc_fot_cand *c = &a->c[k];
 		struct rc_status_cand *sc = &(*cands)[k];
 
 		sc->instance = c->instance;
@@ -1525,7 +1363,7 @@ static void status_fill_addrs(struct rc_watch *w, struct rc_status *st,
 
 	for (size_t i = 0; i < s->n_eips; i++) {
 		struct rc_status_addr *sa = &addrs[st->n_addrs];
-		const struct fo_addr *a = fo_find(w, w->cur->eip_keys[i]);
+		const struct rc_fot_addr *a = fo_find(w, w->cur->eip_keys[i]);
 
 		sa->label = rc_eip_label(&s->eips[i]);
 		if (a) {
@@ -1725,7 +1563,7 @@ static void begin_stop(struct rc_watch *w, const char *sig)
 	pthread_cond_broadcast(&w->sleep_c);
 	pthread_mutex_unlock(&w->sleep_m);
 	for (size_t i = 0; i < w->n_fo; i++) {
-		struct fo_addr *a = w->fo[i];
+		struct rc_fot_addr *a = w->fo[i];
 
 		rc_ev_timer_disarm(a->tick);
 		rc_ev_timer_disarm(a->recheck);
@@ -1795,7 +1633,7 @@ static void watch_free(struct rc_watch *w)
 	rc_worker_stop(&w->full);
 	rc_worker_stop(&w->fast);
 	for (size_t i = 0; i < w->n_fo; i++)
-		fo_addr_free(w->fo[i]);
+		rc_fot_addr_free(w->fo[i]);
 	free(w->fo);
 	rc_prober_free(w->pr);
 	rc_specwatch_free(w->sw);
