@@ -1,6 +1,7 @@
 #include "reconciler/daemon/spec_ref.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "reconciler/daemon/cycle.h"

@@ -288,3 +288,11 @@ int rc_status_write_file(const char *path, const char *data, size_t len,
 {
 	return util_write_file_atomic(path, data, len, 0644, err);
 }
+
+char *rc_status_err_line(const struct util_err *e)
+{
+	struct buf b = BUF_INIT;
+
+	util_err_format(e, &b);
+	return buf_detach(&b, NULL);
+}

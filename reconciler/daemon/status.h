@@ -121,6 +121,9 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 /* Append the metrics in the Prometheus text format. */
 void rc_status_to_metrics(const struct rc_status *s, struct buf *out);
 
+/* An error as one line, as the status file shows it (caller frees). */
+char *rc_status_err_line(const struct util_err *e);
+
 /*
  * Replace path with data atomically, mode 0644 (util_write_file_atomic():
  * PATH.tmp.PID, fsync, rename).  node_exporter's textfile collector reads

@@ -20,6 +20,7 @@
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/daemon/probe.h"
+#include "reconciler/daemon/snapshots.h"
 #include "reconciler/daemon/spec_ref.h"
 #include "reconciler/daemon/specwatch.h"
 #include "reconciler/daemon/status.h"
@@ -37,18 +38,6 @@
 #define STATUS_MIN_INTERVAL_MS 1000
 
 /* --- failover state, owned by the loop ------------------------------------ */
-
-/* What the last full reconcile saw of a group / an address. */
-struct wgroup {
-	struct rc_cycle_group g;
-	time_t at;
-	char *last_error;
-};
-
-struct waddr {
-	struct rc_cycle_addr a;
-	char *last_error;
-};
 
 /* --- the daemon ------------------------------------------------------------- */
 
@@ -129,10 +118,7 @@ struct rc_watch {
 	char *last_error, *last_error_resource, *last_error_code,
 		*last_error_rid;
 	uint64_t n_ok, n_error, n_refused, n_drift;
-	struct wgroup *groups;
-	size_t n_groups;
-	struct waddr *addrs;
-	size_t n_addrs;
+	struct rc_snapshots seen; /* what the last full reconciles saw */
 	uint64_t last_status_ms;
 	bool status_warned, metrics_warned;
 };
@@ -161,14 +147,6 @@ static void fo_start(struct rc_watch *w);
 static void arm_retry(struct rc_watch *w);
 static void maybe_finish(struct rc_watch *w);
 
-static char *err_line(const struct util_err *e)
-{
-	struct buf b = BUF_INIT;
-
-	util_err_format(e, &b);
-	return buf_detach(&b, NULL);
-}
-
 static void set_last_error(struct rc_watch *w, const struct util_err *e,
 			   const char *resource)
 {
@@ -178,7 +156,7 @@ static void set_last_error(struct rc_watch *w, const struct util_err *e,
 	free(w->last_error_resource);
 	free(w->last_error_code);
 	free(w->last_error_rid);
-	w->last_error = err_line(e);
+	w->last_error = rc_status_err_line(e);
 	w->last_error_resource = util_xstrdup_or_null(resource);
 	w->last_error_code = e->aws_code[0] ? util_xstrdup(e->aws_code) : NULL;
 	w->last_error_rid = e->request_id[0] ? util_xstrdup(e->request_id)
@@ -643,7 +621,6 @@ static void apply_outcomes(struct rc_watch *w, const struct rc_job *j)
  * is as the spec in force declares (even while a newer file is invalid:
  * that is reported by moor_spec_in_force).
  */
-static struct wgroup *group_find(struct rc_watch *w, const char *label);
 
 /* Members a guard holds back in the groups of the spec in force. */
 static size_t held_back_now(struct rc_watch *w)
@@ -652,8 +629,8 @@ static size_t held_back_now(struct rc_watch *w)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_lbs; i++) {
-		const struct wgroup *g = group_find(w,
-						    spec_lb_label(&s->lbs[i]));
+		const struct rc_snap_group *g =
+			rc_snapshots_group(&w->seen, spec_lb_label(&s->lbs[i]));
 
 		n += g ? g->g.held_back : 0;
 	}
@@ -695,7 +672,7 @@ static void fo_done(struct rc_watch *w, struct rc_job *j)
 				a->moves++;
 		}
 		free(a->last_error);
-		a->last_error = o->failed ? err_line(&o->err) : NULL;
+		a->last_error = o->failed ? rc_status_err_line(&o->err) : NULL;
 		if (o->failed && !a->holder_known)
 			fo_request(a, false); /* after its backoff */
 		if (o->observed)
@@ -804,101 +781,6 @@ static void full_request(struct rc_watch *w, const char *trigger)
 	full_start(w);
 }
 
-static struct wgroup *group_find(struct rc_watch *w, const char *label)
-{
-	for (size_t i = 0; i < w->n_groups; i++)
-		if (!strcmp(w->groups[i].g.label, label))
-			return &w->groups[i];
-	return NULL;
-}
-
-static struct waddr *addr_find(struct rc_watch *w, const char *key)
-{
-	for (size_t i = 0; i < w->n_addrs; i++)
-		if (!strcmp(w->addrs[i].a.key, key))
-			return &w->addrs[i];
-	return NULL;
-}
-
-static void group_release(struct rc_cycle_group *g)
-{
-	for (size_t k = 0; k < g->n_members; k++)
-		free(g->members[k].id);
-	free(g->members);
-	free(g->label);
-}
-
-static void addr_release(struct rc_cycle_addr *a)
-{
-	free(a->key);
-	free(a->label);
-	free(a->public_ip);
-	free(a->holder);
-}
-
-/* Keep the groups and addresses the result saw (moved out of it). */
-static void keep_snapshots(struct rc_watch *w, struct rc_cycle_result *r)
-{
-	time_t now = time(NULL);
-
-	for (size_t i = 0; i < r->n_groups; i++) {
-		struct wgroup *g = group_find(w, r->groups[i].label);
-
-		if (!g) {
-			w->groups = util_xrealloc(w->groups,
-						  (w->n_groups + 1) *
-							  sizeof(*w->groups));
-			g = &w->groups[w->n_groups++];
-			memset(g, 0, sizeof(*g));
-		} else {
-			group_release(&g->g);
-		}
-		g->g = r->groups[i];
-		g->at = now;
-		memset(&r->groups[i], 0, sizeof(r->groups[i]));
-	}
-	for (size_t i = 0; i < r->n_addrs; i++) {
-		struct waddr *a = addr_find(w, r->addrs[i].key);
-
-		if (!a) {
-			w->addrs = util_xrealloc(w->addrs,
-						 (w->n_addrs + 1) *
-							 sizeof(*w->addrs));
-			a = &w->addrs[w->n_addrs++];
-			memset(a, 0, sizeof(*a));
-		} else {
-			addr_release(&a->a);
-		}
-		a->a = r->addrs[i];
-		memset(&r->addrs[i], 0, sizeof(r->addrs[i]));
-	}
-	/* Errors per resource, for the status file. */
-	for (size_t i = 0; i < w->n_groups; i++) {
-		free(w->groups[i].last_error);
-		w->groups[i].last_error = NULL;
-	}
-	for (size_t i = 0; i < w->n_addrs; i++) {
-		free(w->addrs[i].last_error);
-		w->addrs[i].last_error = NULL;
-	}
-	for (size_t i = 0; i < r->n_outcomes; i++) {
-		const struct rc_cycle_outcome *o = &r->outcomes[i];
-		struct wgroup *g;
-		struct waddr *a;
-
-		if (!o->failed)
-			continue;
-		if ((g = group_find(w, o->label)) != NULL) {
-			free(g->last_error);
-			g->last_error = err_line(&o->err);
-		}
-		if ((a = addr_find(w, o->key)) != NULL) {
-			free(a->last_error);
-			a->last_error = err_line(&o->err);
-		}
-	}
-}
-
 static void full_done(struct rc_watch *w, struct rc_job *j)
 {
 	struct rc_cycle_result *r = &j->res;
@@ -906,7 +788,7 @@ static void full_done(struct rc_watch *w, struct rc_job *j)
 
 	count_result(w, j);
 	apply_outcomes(w, j);
-	keep_snapshots(w, r);
+	rc_snapshots_keep(&w->seen, r, time(NULL));
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
 		w->applied_gen = j->ws->gen;
 	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_PREEMPTED)
@@ -1235,7 +1117,8 @@ static void status_log(struct rc_watch *w)
 			 b.buf);
 	}
 	for (size_t i = 0; i < s->n_eips; i++) {
-		const struct waddr *wa = addr_find(w, w->cur->eip_keys[i]);
+		const struct rc_snap_addr *wa =
+			rc_snapshots_addr(&w->seen, w->cur->eip_keys[i]);
 		const char *label = rc_eip_label(&s->eips[i]);
 
 		if (s->eips[i].bind == SPEC_BIND_FAILOVER)
@@ -1248,7 +1131,8 @@ static void status_log(struct rc_watch *w)
 	}
 	for (size_t i = 0; i < s->n_lbs; i++) {
 		const char *label = spec_lb_label(&s->lbs[i]);
-		const struct wgroup *g = group_find(w, label);
+		const struct rc_snap_group *g = rc_snapshots_group(&w->seen,
+								   label);
 
 		if (!g)
 			util_log(UTIL_LOG_INFO, "status_group", label,
@@ -1369,8 +1253,9 @@ static void status_fill_addrs(struct rc_watch *w, struct rc_status *st,
 		if (a) {
 			status_fill_fo_addr(a, sa, &cands[i]);
 		} else {
-			const struct waddr *wa = addr_find(w,
-							   w->cur->eip_keys[i]);
+			const struct rc_snap_addr *wa =
+				rc_snapshots_addr(&w->seen,
+						  w->cur->eip_keys[i]);
 
 			if (wa) {
 				sa->public_ip = wa->a.public_ip;
@@ -1392,8 +1277,8 @@ static void status_fill_groups(struct rc_watch *w, struct rc_status *st,
 
 	for (size_t i = 0; i < s->n_lbs; i++) {
 		struct rc_status_group *sg = &groups[st->n_groups++];
-		const struct wgroup *g = group_find(w,
-						    spec_lb_label(&s->lbs[i]));
+		const struct rc_snap_group *g =
+			rc_snapshots_group(&w->seen, spec_lb_label(&s->lbs[i]));
 
 		sg->label = spec_lb_label(&s->lbs[i]);
 		sg->kind = s->lbs[i].kind == SPEC_LB_CLASSIC ? "classic"
@@ -1642,16 +1527,7 @@ static void watch_free(struct rc_watch *w)
 		close(w->sigfd);
 	if (w->evfd >= 0)
 		close(w->evfd);
-	for (size_t i = 0; i < w->n_groups; i++) {
-		group_release(&w->groups[i].g);
-		free(w->groups[i].last_error);
-	}
-	free(w->groups);
-	for (size_t i = 0; i < w->n_addrs; i++) {
-		addr_release(&w->addrs[i].a);
-		free(w->addrs[i].last_error);
-	}
-	free(w->addrs);
+	rc_snapshots_release(&w->seen);
 	rc_backoff_release(&w->bo);
 	rc_spec_ref_drop(w->cur);
 	free(w->full_trigger);
