@@ -829,6 +829,11 @@ static void fo_apply(struct prov *p, const struct rc_plan *plan,
 	}
 }
 
+/*
+ * Owns one failover cycle end to end: observe the addresses asked about,
+ * decide each, plan only the chosen moves and apply them, with every
+ * buffer it needs on one exit path (hence over 60 lines).
+ */
 int rc_cycle_failover(struct prov *p, const struct spec *s,
 		      const struct rc_cycle_fo_in *in, size_t n,
 		      uint64_t now_ms, const struct rc_cycle_opts *o,

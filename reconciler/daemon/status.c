@@ -108,6 +108,10 @@ static cJSON *group_json(const struct rc_status_group *g)
 	return o;
 }
 
+/*
+ * Owns the status file's top-level object: one field after another in the
+ * documented order (hence over 60 lines).
+ */
 int rc_status_to_json(const struct rc_status *s, struct buf *out,
 		      struct util_err *err)
 {
@@ -198,6 +202,10 @@ static void head(struct buf *out, const char *name, const char *type,
 	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/*
+ * Owns the metrics file: one metric family after another in the documented
+ * order (hence over 60 lines).
+ */
 void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 {
 	head(out, "moor_reconcile_total", "counter",

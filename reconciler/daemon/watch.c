@@ -1072,6 +1072,10 @@ static const char *health_word(enum prov_health h)
 	return prov_health_name(h);
 }
 
+/*
+ * Owns SIGUSR1's status lines: the daemon, each failover address, each
+ * other address, each group (hence over 60 lines).
+ */
 static void status_log(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
@@ -1597,6 +1601,10 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	return 0;
 }
 
+/*
+ * Owns the daemon's life: set-up, the first reconcile, the loop, the last
+ * status write and tear-down (hence over 60 lines).
+ */
 int rc_watch_run(struct prov *p, struct spec *initial,
 		 const struct rc_watch_config *cfg, bool *ret_abandoned,
 		 struct util_err *err)
