@@ -647,7 +647,7 @@ static void fo_observe(const struct spec_eip *e,
 {
 	const struct spec_failover *f = &e->failover;
 	struct rc_fo_cand *fc = util_xcalloc(f->n_candidates + 1, sizeof(*fc));
-	struct rc_fo_input fi = { 0 };
+	struct rc_fo_input fi;
 
 	observe_addr(e, w, &out->addr);
 	out->observed = true;
@@ -665,20 +665,14 @@ static void fo_observe(const struct spec_eip *e,
 		c->private_ip = pi ? util_xstrdup_or_null(pi->private_ip)
 				   : NULL;
 		fc[k].health = in->health ? in->health[k] : RC_HEALTH_UNKNOWN;
-		fc[k].running = c->state == PROV_INSTANCE_RUNNING;
+		fc[k].running = rc_fo_running(true, c->state);
 		if (out->addr.holder && !strcmp(out->addr.holder, id))
 			out->holder_idx = (int)k;
 	}
 	out->drift = in->holder_known &&
 		     !util_streq(in->holder, out->addr.holder);
-	fi.cands = fc;
-	fi.n_cands = f->n_candidates;
-	fi.holder = out->holder_idx;
-	fi.bound = out->addr.bound;
-	fi.failback = f->failback;
-	fi.now_ms = now_ms;
-	fi.last_move_ms = in->last_move_ms;
-	fi.damp_ms = rc_fo_damp_ms(f);
+	rc_fo_input_init(&fi, f, fc, out->holder_idx, out->addr.bound, now_ms,
+			 in->last_move_ms);
 	rc_fo_decide(&fi, &out->decision);
 	free(fc);
 }
@@ -712,6 +706,154 @@ static void fo_log_move(const struct rc_cycle_fo_out *f)
 			rc_fo_reason_name(f->decision.reason));
 }
 
+/* The addresses asked about, named in ret; use_eip marks the failover ones. */
+static void fo_prepare(const struct spec *s, const struct rc_cycle_fo_in *in,
+		       size_t n, bool *use_eip, int *want,
+		       struct rc_cycle_result *ret)
+{
+	ret->fo = util_xcalloc(n + 1, sizeof(*ret->fo));
+	ret->n_fo = n;
+	for (size_t i = 0; i < s->n_eips; i++)
+		want[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		ret->fo[i].holder_idx = -1;
+		ret->fo[i].addr.key = rc_cycle_eip_key(&s->eips[in[i].eip]);
+		ret->fo[i].addr.label = util_xstrdup(
+			rc_eip_label(&s->eips[in[i].eip]));
+		if (s->eips[in[i].eip].bind == SPEC_BIND_FAILOVER)
+			use_eip[in[i].eip] = true;
+	}
+}
+
+static void fo_fail_all(struct rc_cycle_result *ret, size_t n,
+			const struct util_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		ret->fo[i].failed = true;
+		util_err_copy(&ret->fo[i].err, e);
+		fail(ret, ret->fo[i].addr.key, ret->fo[i].addr.label, e, false);
+	}
+}
+
+/* Decide every address on what was observed; want[] is who may hold it. */
+static void fo_decide_all(const struct spec *s, const struct rc_cycle_fo_in *in,
+			  size_t n, const struct rc_world *w, uint64_t now_ms,
+			  const bool *use_eip, int *want,
+			  struct rc_cycle_result *ret)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct spec_eip *ei = &s->eips[in[i].eip];
+		struct rc_cycle_fo_out *f = &ret->fo[i];
+
+		if (!use_eip[in[i].eip])
+			continue;
+		free(f->addr.key);
+		free(f->addr.label);
+		f->addr.key = f->addr.label = NULL;
+		fo_observe(ei, &in[i], w, now_ms, f);
+		switch (f->decision.verdict) {
+		case RC_FO_MOVE:
+		case RC_FO_KEEP:
+			want[in[i].eip] = f->decision.target;
+			break;
+		default:
+			/* Nobody may take it: the plan leaves it alone. */
+			want[in[i].eip] = -1;
+			break;
+		}
+		if (f->drift && f->decision.verdict == RC_FO_KEEP)
+			util_log(UTIL_LOG_INFO, "holder_changed", f->addr.label,
+				 "%s was moved to %s outside moor; it is a "
+				 "healthy candidate, so it stays",
+				 f->addr.label,
+				 f->addr.holder ? f->addr.holder : "nothing");
+	}
+}
+
+/* The plan could not be built: each address takes its set-aside error. */
+static void fo_plan_failed(const struct spec *s, const struct rc_notes *errors,
+			   bool *use_eip, size_t n, struct rc_cycle_result *ret)
+{
+	bool *lb_copy = util_xcalloc(s->n_lbs + 1, sizeof(bool));
+
+	set_aside(s, errors, lb_copy, use_eip, ret);
+	free(lb_copy);
+	for (size_t i = 0; i < n; i++) {
+		struct rc_cycle_outcome *oc = NULL;
+
+		for (size_t k = 0; k < ret->n_outcomes; k++)
+			if (!strcmp(ret->outcomes[k].key,
+				    ret->fo[i].addr.key) ||
+			    !strcmp(ret->outcomes[k].key, "*"))
+				oc = &ret->outcomes[k];
+		if (oc) {
+			ret->fo[i].failed = true;
+			util_err_copy(&ret->fo[i].err, &oc->err);
+		}
+	}
+}
+
+/* What one applied step did to the address f. */
+static void fo_step_result(const struct rc_step *st,
+			   const struct rc_step_result *sr,
+			   struct rc_cycle_fo_out *f,
+			   struct rc_cycle_result *ret)
+{
+	if (sr->outcome == RC_OUT_FAILED || sr->outcome == RC_OUT_SKIPPED ||
+	    sr->outcome == RC_OUT_PENDING) {
+		f->failed = true;
+		util_err_copy(&f->err, &sr->err);
+		if (!f->err.code)
+			util_err_set(&f->err, UTIL_ECONFLICT, "%s",
+				     sr->detail ? sr->detail : "skipped");
+		return;
+	}
+	if (sr->outcome != RC_OUT_DONE ||
+	    (st->action != RC_ACT_MOVE && st->action != RC_ACT_ASSOCIATE))
+		return;
+	f->moved = true;
+	free(f->from);
+	free(f->to);
+	f->from = util_xstrdup_or_null(st->from.instance ? st->from.instance
+							 : st->from.eni);
+	f->to = util_xstrdup_or_null(st->to.instance ? st->to.instance
+						     : st->to.eni);
+	free(f->addr.holder);
+	f->addr.holder = util_xstrdup_or_null(f->to);
+	f->addr.bound = true;
+	f->holder_idx = -1;
+	for (size_t c = 0; c < f->n_cands; c++)
+		if (util_streq(f->cands[c].instance, f->to))
+			f->holder_idx = (int)c;
+	if (f->drift || f->decision.reason == RC_FO_WHY_NOT_CANDIDATE)
+		ret->drift++;
+	fo_log_move(f);
+}
+
+static void fo_apply(struct prov *p, const struct rc_plan *plan,
+		     const struct rc_cycle_opts *o, const struct rc_world *w,
+		     size_t n, struct rc_report *rep,
+		     struct rc_cycle_result *ret)
+{
+	apply_plan(p, plan, o, w, false, rep, ret);
+	for (size_t i = 0; i < plan->n_steps && i < rep->n; i++) {
+		const struct rc_step *st = &plan->steps[i];
+
+		for (size_t k = 0; k < n; k++) {
+			struct rc_cycle_fo_out *f = &ret->fo[k];
+
+			if (!f->addr.key || strcmp(f->addr.key, st->key))
+				continue;
+			fo_step_result(st, &rep->results[i], f, ret);
+		}
+	}
+}
+
+/*
+ * Owns one failover cycle end to end: observe the addresses asked about,
+ * decide each, plan only the chosen moves and apply them, with every
+ * buffer it needs on one exit path (hence over 60 lines).
+ */
 int rc_cycle_failover(struct prov *p, const struct spec *s,
 		      const struct rc_cycle_fo_in *in, size_t n,
 		      uint64_t now_ms, const struct rc_cycle_opts *o,
@@ -734,59 +876,17 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 	uint64_t start = util_mono_ms();
 
 	memset(ret, 0, sizeof(*ret));
-	ret->fo = util_xcalloc(n + 1, sizeof(*ret->fo));
-	ret->n_fo = n;
-	for (size_t i = 0; i < s->n_eips; i++)
-		want[i] = -1;
-	for (size_t i = 0; i < n; i++) {
-		ret->fo[i].holder_idx = -1;
-		ret->fo[i].addr.key = rc_cycle_eip_key(&s->eips[in[i].eip]);
-		ret->fo[i].addr.label = util_xstrdup(
-			rc_eip_label(&s->eips[in[i].eip]));
-		if (s->eips[in[i].eip].bind == SPEC_BIND_FAILOVER)
-			use_eip[in[i].eip] = true;
-	}
+	fo_prepare(s, in, n, use_eip, want, ret);
 	if (!any(use_eip, s->n_eips))
 		goto out;
 	if (rc_reads_from_spec(&reads, s, use_lb, use_eip, &e) < 0 ||
 	    rc_observe(p, &reads, &oo, &w, &e) < 0) {
 		log_err(UTIL_LOG_ERROR, "observe_failed", NULL, &e, NULL);
-		for (size_t i = 0; i < n; i++) {
-			ret->fo[i].failed = true;
-			util_err_copy(&ret->fo[i].err, &e);
-			fail(ret, ret->fo[i].addr.key, ret->fo[i].addr.label,
-			     &e, false);
-		}
+		fo_fail_all(ret, n, &e);
 		goto out;
 	}
 	ret->observed = true;
-	for (size_t i = 0; i < n; i++) {
-		const struct spec_eip *ei = &s->eips[in[i].eip];
-		struct rc_cycle_fo_out *f = &ret->fo[i];
-
-		if (!use_eip[in[i].eip])
-			continue;
-		free(f->addr.key);
-		free(f->addr.label);
-		f->addr.key = f->addr.label = NULL;
-		fo_observe(ei, &in[i], &w, now_ms, f);
-		switch (f->decision.verdict) {
-		case RC_FO_MOVE:
-		case RC_FO_KEEP:
-			want[in[i].eip] = f->decision.target;
-			break;
-		default:
-			/* Nobody may take it: the plan leaves it alone. */
-			want[in[i].eip] = -1;
-			break;
-		}
-		if (f->drift && f->decision.verdict == RC_FO_KEEP)
-			util_log(UTIL_LOG_INFO, "holder_changed", f->addr.label,
-				 "%s was moved to %s outside moor; it is a "
-				 "healthy candidate, so it stays",
-				 f->addr.label,
-				 f->addr.holder ? f->addr.holder : "nothing");
-	}
+	fo_decide_all(s, in, n, &w, now_ms, use_eip, want, ret);
 
 	po.use_lb = use_lb;
 	po.use_eip = use_eip;
@@ -797,78 +897,11 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 	po.candidate_ok = only_chosen;
 	po.candidate_ctx = &ctx;
 	if (rc_plan_build(s, &w, &po, &plan, &errors, &e) < 0) {
-		bool *lb_copy = util_xcalloc(s->n_lbs + 1, sizeof(bool));
-
-		set_aside(s, &errors, lb_copy, use_eip, ret);
-		free(lb_copy);
-		for (size_t i = 0; i < n; i++) {
-			struct rc_cycle_outcome *oc = NULL;
-
-			for (size_t k = 0; k < ret->n_outcomes; k++)
-				if (!strcmp(ret->outcomes[k].key,
-					    ret->fo[i].addr.key) ||
-				    !strcmp(ret->outcomes[k].key, "*"))
-					oc = &ret->outcomes[k];
-			if (oc) {
-				ret->fo[i].failed = true;
-				util_err_copy(&ret->fo[i].err, &oc->err);
-			}
-		}
+		fo_plan_failed(s, &errors, use_eip, n, ret);
 		goto out;
 	}
-	if (rc_plan_has_changes(plan) && !canceled(o)) {
-		apply_plan(p, plan, o, &w, false, &rep, ret);
-		for (size_t i = 0; i < plan->n_steps && i < rep.n; i++) {
-			const struct rc_step *st = &plan->steps[i];
-			const struct rc_step_result *sr = &rep.results[i];
-
-			for (size_t k = 0; k < n; k++) {
-				struct rc_cycle_fo_out *f = &ret->fo[k];
-
-				if (!f->addr.key ||
-				    strcmp(f->addr.key, st->key))
-					continue;
-				if (sr->outcome == RC_OUT_FAILED ||
-				    sr->outcome == RC_OUT_SKIPPED ||
-				    sr->outcome == RC_OUT_PENDING) {
-					f->failed = true;
-					util_err_copy(&f->err, &sr->err);
-					if (!f->err.code)
-						util_err_set(
-							&f->err, UTIL_ECONFLICT,
-							"%s",
-							sr->detail ? sr->detail
-								   : "skipped");
-					continue;
-				}
-				if (sr->outcome != RC_OUT_DONE ||
-				    (st->action != RC_ACT_MOVE &&
-				     st->action != RC_ACT_ASSOCIATE))
-					continue;
-				f->moved = true;
-				free(f->from);
-				free(f->to);
-				f->from = util_xstrdup_or_null(
-					st->from.instance ? st->from.instance
-							  : st->from.eni);
-				f->to = util_xstrdup_or_null(
-					st->to.instance ? st->to.instance
-							: st->to.eni);
-				free(f->addr.holder);
-				f->addr.holder = util_xstrdup_or_null(f->to);
-				f->addr.bound = true;
-				f->holder_idx = -1;
-				for (size_t c = 0; c < f->n_cands; c++)
-					if (util_streq(f->cands[c].instance,
-						       f->to))
-						f->holder_idx = (int)c;
-				if (f->drift || f->decision.reason ==
-							RC_FO_WHY_NOT_CANDIDATE)
-					ret->drift++;
-				fo_log_move(f);
-			}
-		}
-	}
+	if (rc_plan_has_changes(plan) && !canceled(o))
+		fo_apply(p, plan, o, &w, n, &rep, ret);
 	for (size_t i = 0; i < n; i++)
 		if (!ret->fo[i].failed && ret->fo[i].addr.key)
 			outcome(ret, ret->fo[i].addr.key,

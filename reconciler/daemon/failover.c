@@ -1,6 +1,7 @@
 #include "reconciler/daemon/failover.h"
 
 #include <limits.h>
+#include <string.h>
 
 #include "util/log.h"
 #include "util/parse.h"
@@ -168,6 +169,26 @@ void rc_fo_log_damped(const char *label, const char *target,
 		 label, target, rc_fo_reason_name(reason),
 		 util_duration_format(moved_ago_ms, ago, sizeof(ago)),
 		 util_duration_format(holds_ms, left, sizeof(left)));
+}
+
+bool rc_fo_running(bool observed, enum prov_instance_state state)
+{
+	return observed && state == PROV_INSTANCE_RUNNING;
+}
+
+void rc_fo_input_init(struct rc_fo_input *in, const struct spec_failover *f,
+		      const struct rc_fo_cand *cands, int holder, bool bound,
+		      uint64_t now_ms, uint64_t last_move_ms)
+{
+	memset(in, 0, sizeof(*in));
+	in->cands = cands;
+	in->n_cands = f->n_candidates;
+	in->holder = holder;
+	in->bound = bound;
+	in->failback = f->failback;
+	in->now_ms = now_ms;
+	in->last_move_ms = last_move_ms;
+	in->damp_ms = rc_fo_damp_ms(f);
 }
 
 uint64_t rc_fo_damp_ms(const struct spec_failover *f)

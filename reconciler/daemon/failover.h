@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "providers/provider.h"
 #include "spec/spec.h"
 
 /*
@@ -110,6 +111,23 @@ struct rc_fo_decision {
 };
 
 void rc_fo_decide(const struct rc_fo_input *in, struct rc_fo_decision *ret);
+
+/*
+ * Running, as a decision counts it: a failover cycle looked the instance
+ * up (observed) and saw it running.  The one definition for the loop
+ * (from what it last saw) and a failover cycle (from what it just saw).
+ */
+bool rc_fo_running(bool observed, enum prov_instance_state state);
+
+/*
+ * The decision input for an address of failover block f, cands being its
+ * f->n_candidates candidates in order (the caller's; not copied), holder
+ * the index of the one holding it (-1: none), bound whether it is bound to
+ * anything, at now_ms, last moved at last_move_ms (0: never).
+ */
+void rc_fo_input_init(struct rc_fo_input *in, const struct spec_failover *f,
+		      const struct rc_fo_cand *cands, int holder, bool bound,
+		      uint64_t now_ms, uint64_t last_move_ms);
 
 const char *rc_fo_verdict_name(enum rc_fo_verdict v);
 /* "failover", "failback", "drift" ... as log events and JSON name them. */

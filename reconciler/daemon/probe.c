@@ -362,6 +362,11 @@ static char *tcp_url(const char *host, int port)
 	return util_xasprintf("http://%s:%d/", host, port);
 }
 
+/*
+ * Owns starting one probe: the curl handle and every option that makes it
+ * a probe (no proxy, no reuse, no redirects, the timeout), then hands it
+ * to the prober (hence over 60 lines).
+ */
 int rc_probe_start(struct rc_prober *pr, const struct rc_probe_target *t,
 		   rc_probe_fn fn, void *ctx, struct rc_probe **ret,
 		   struct util_err *err)

@@ -108,6 +108,10 @@ static cJSON *group_json(const struct rc_status_group *g)
 	return o;
 }
 
+/*
+ * Owns the status file's top-level object: one field after another in the
+ * documented order (hence over 60 lines).
+ */
 int rc_status_to_json(const struct rc_status *s, struct buf *out,
 		      struct util_err *err)
 {
@@ -198,6 +202,10 @@ static void head(struct buf *out, const char *name, const char *type,
 	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/*
+ * Owns the metrics file: one metric family after another in the documented
+ * order (hence over 60 lines).
+ */
 void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 {
 	head(out, "moor_reconcile_total", "counter",
@@ -287,4 +295,99 @@ int rc_status_write_file(const char *path, const char *data, size_t len,
 			 struct util_err *err)
 {
 	return util_write_file_atomic(path, data, len, 0644, err);
+}
+
+char *rc_status_err_line(const struct util_err *e)
+{
+	struct buf b = BUF_INIT;
+
+	util_err_format(e, &b);
+	return buf_detach(&b, NULL);
+}
+
+/* --- the document from the daemon's state ------------------------------- */
+
+static const char *health_word(enum prov_health h)
+{
+	return prov_health_name(h);
+}
+
+void rc_status_fill_fo_addr(const struct rc_fot_addr *a,
+			    enum spec_failback failback, uint64_t now,
+			    time_t now_wall, struct rc_status_addr *sa,
+			    struct rc_status_cand **cands)
+{
+	sa->failover = true;
+	sa->public_ip = a->public_ip;
+	sa->holder = a->holder;
+	sa->failback = failback == SPEC_FAILBACK_STAY ? "stay" : "prefer_first";
+	sa->verdict = a->decided ? rc_fo_verdict_name(a->last.verdict) : NULL;
+	sa->desired = a->decided && a->last.target >= 0 &&
+				      (size_t)a->last.target < a->n
+			      ? a->c[a->last.target].instance
+			      : NULL;
+	if (a->decided && a->last.verdict == RC_FO_DAMPED &&
+	    a->last.retry_at_ms > now)
+		sa->damped_until = now_wall +
+				   (time_t)((a->last.retry_at_ms - now + 999) /
+					    1000);
+	sa->moves = a->moves;
+	sa->last_move_at = a->last_move_at;
+	sa->last_error = a->last_error;
+	*cands = util_xcalloc(a->n + 1, sizeof(**cands));
+	for (size_t k = 0; k < a->n; k++) {
+		const struct rc_fot_cand *c = &a->c[k];
+		struct rc_status_cand *sc = &(*cands)[k];
+
+		sc->instance = c->instance;
+		sc->private_ip = c->private_ip;
+		sc->observed = c->observed && c->found;
+		sc->state = c->observed && c->found
+				    ? prov_instance_state_name(c->state)
+				    : NULL;
+		sc->health = rc_health_name(c->hc.state);
+		sc->ok_streak = c->hc.ok_streak;
+		sc->fail_streak = c->hc.fail_streak;
+		sc->probe = c->probe_desc;
+		sc->last_result = c->last_result;
+		sc->last_probe_at = c->last_probe_at;
+	}
+	sa->cands = *cands;
+	sa->n_cands = a->n;
+}
+
+void rc_status_fill_groups(const struct spec *s, const struct rc_snapshots *sn,
+			   struct rc_status *st, struct rc_status_group *groups,
+			   struct rc_status_member **members)
+{
+	for (size_t i = 0; i < s->n_lbs; i++) {
+		struct rc_status_group *sg = &groups[st->n_groups++];
+		const struct rc_snap_group *g =
+			rc_snapshots_group(sn, spec_lb_label(&s->lbs[i]));
+
+		sg->label = spec_lb_label(&s->lbs[i]);
+		sg->kind = s->lbs[i].kind == SPEC_LB_CLASSIC ? "classic"
+							     : "target_group";
+		if (!g)
+			continue;
+		sg->found = g->g.found;
+		sg->total = g->g.total;
+		sg->healthy = g->g.healthy;
+		sg->held_back = g->g.held_back;
+		st->held_back += g->g.held_back;
+		sg->observed_at = g->at;
+		sg->last_error = g->last_error;
+		members[i] = util_xcalloc(g->g.n_members + 1,
+					  sizeof(**members));
+		for (size_t k = 0; k < g->g.n_members; k++) {
+			members[i][k].id = g->g.members[k].id;
+			members[i][k].port = g->g.members[k].port;
+			members[i][k].health = health_word(
+				g->g.members[k].health);
+		}
+		sg->members = members[i];
+		sg->n_members = g->g.n_members;
+	}
+	st->groups = groups;
+	st->n_groups = s->n_lbs;
 }

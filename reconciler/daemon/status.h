@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "reconciler/daemon/fotable.h"
+#include "reconciler/daemon/snapshots.h"
+#include "spec/spec.h"
 #include "util/err.h"
 
 struct buf;
@@ -120,6 +123,28 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 		      struct util_err *err);
 /* Append the metrics in the Prometheus text format. */
 void rc_status_to_metrics(const struct rc_status *s, struct buf *out);
+
+/*
+ * A failover address into sa at now (the monotonic clock) / now_wall (the
+ * same instant on the wall clock): *cands (caller frees) holds its
+ * candidates; sa points into a, which must outlive it.
+ */
+void rc_status_fill_fo_addr(const struct rc_fot_addr *a,
+			    enum spec_failback failback, uint64_t now,
+			    time_t now_wall, struct rc_status_addr *sa,
+			    struct rc_status_cand **cands);
+
+/*
+ * Every group of s, as sn last saw it, into groups (s->n_lbs of them) and
+ * st; members[i] (caller frees) holds group i's members.  Counts held-back
+ * members into st->held_back.  The entries point into s and sn.
+ */
+void rc_status_fill_groups(const struct spec *s, const struct rc_snapshots *sn,
+			   struct rc_status *st, struct rc_status_group *groups,
+			   struct rc_status_member **members);
+
+/* An error as one line, as the status file shows it (caller frees). */
+char *rc_status_err_line(const struct util_err *e);
 
 /*
  * Replace path with data atomically, mode 0644 (util_write_file_atomic():

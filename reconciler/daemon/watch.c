@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +16,15 @@
 #include "reconciler/daemon/cycle.h"
 #include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/failover.h"
+#include "reconciler/daemon/fotable.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/daemon/probe.h"
+#include "reconciler/daemon/snapshots.h"
+#include "reconciler/daemon/spec_ref.h"
 #include "reconciler/daemon/specwatch.h"
 #include "reconciler/daemon/status.h"
+#include "reconciler/daemon/workers.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -29,165 +32,12 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/str.h"
-#include "util/strv.h"
 #include "util/banned.h"
 
 /* Status writes caused by probes: at most one per this. */
 #define STATUS_MIN_INTERVAL_MS 1000
 
-/* --- the spec in force, shared with the workers ------------------------ */
-
-struct wspec {
-	struct spec *s;
-	atomic_uint refs;
-	char **lb_keys;	 /* resource key of each group */
-	char **eip_keys; /* ... of each address */
-	uint64_t gen;	 /* 1, 2, ...: one per spec put in force */
-};
-
-static struct wspec *wspec_new(struct spec *s, uint64_t gen)
-{
-	struct wspec *ws = util_xcalloc(1, sizeof(*ws));
-
-	ws->s = s;
-	ws->gen = gen;
-	atomic_init(&ws->refs, 1);
-	ws->lb_keys = util_xcalloc(s->n_lbs + 1, sizeof(char *));
-	ws->eip_keys = util_xcalloc(s->n_eips + 1, sizeof(char *));
-	for (size_t i = 0; i < s->n_lbs; i++)
-		ws->lb_keys[i] = rc_cycle_lb_key(&s->lbs[i]);
-	for (size_t i = 0; i < s->n_eips; i++)
-		ws->eip_keys[i] = rc_cycle_eip_key(&s->eips[i]);
-	return ws;
-}
-
-static struct wspec *wspec_ref(struct wspec *ws)
-{
-	atomic_fetch_add(&ws->refs, 1);
-	return ws;
-}
-
-static void wspec_unref(struct wspec *ws)
-{
-	if (!ws || atomic_fetch_sub(&ws->refs, 1) != 1)
-		return;
-	util_strv_free(ws->lb_keys, ws->s->n_lbs);
-	util_strv_free(ws->eip_keys, ws->s->n_eips);
-	spec_free(ws->s);
-	free(ws);
-}
-
-/* --- jobs and workers ----------------------------------------------------- */
-
-enum job_kind {
-	JOB_FULL,
-	JOB_FAILOVER,
-};
-
-struct job {
-	enum job_kind kind;
-	struct wspec *ws;
-	char *trigger;
-	uint64_t now_ms;
-	time_t started_at;
-	/* full */
-	bool *use_lb, *use_eip;
-	bool drift, covers_all;
-	/* failover */
-	struct rc_cycle_fo_in *in;
-	size_t n_in;
-	enum rc_health *health; /* storage behind in[].health */
-	char **holders;		/* storage behind in[].holder */
-	/* out */
-	struct rc_cycle_result res;
-};
-
-static void job_free(struct job *j)
-{
-	if (!j)
-		return;
-	rc_cycle_result_release(&j->res);
-	for (size_t i = 0; i < j->n_in; i++)
-		free(j->holders[i]);
-	free(j->holders);
-	free(j->health);
-	free(j->in);
-	free(j->use_lb);
-	free(j->use_eip);
-	free(j->trigger);
-	wspec_unref(j->ws);
-	free(j);
-}
-
-struct rc_watch;
-
-struct worker {
-	struct rc_watch *w;
-	const char *name;
-	pthread_t th;
-	bool started;
-	pthread_mutex_t m;
-	pthread_cond_t c;
-	struct job *todo; /* loop -> worker */
-	struct job *done; /* worker -> loop */
-	bool quit;
-	bool busy; /* the loop's view: handed a job, not collected yet */
-};
-
 /* --- failover state, owned by the loop ------------------------------------ */
-
-struct fo_addr;
-
-struct fo_cand {
-	struct fo_addr *a;
-	char *instance;
-	char *probe_key; /* the probe and its timing, to compare on reload */
-	struct rc_hc hc;
-	bool observed; /* a failover cycle has looked it up */
-	bool found;
-	enum prov_instance_state state;
-	char *private_ip;
-	struct rc_probe *probe; /* in flight */
-	char *probe_desc;
-	char *last_result;
-	time_t last_probe_at;
-};
-
-struct fo_addr {
-	struct rc_watch *w;
-	char *key, *label;
-	size_t eip; /* index in the spec in force */
-	struct fo_cand *c;
-	size_t n;
-	bool holder_known; /* observed at least once */
-	bool found, bound;
-	char *holder;
-	char *public_ip;
-	uint64_t last_move_ms;
-	uint64_t moves;
-	time_t last_move_at;
-	uint64_t not_before_ms; /* no probe-driven cycle before this */
-	uint64_t last_alert_ms;
-	uint64_t damped_logged; /* retry_at of the damping last logged */
-	bool pending, in_flight;
-	bool decided;
-	struct rc_fo_decision last;
-	char *last_error;
-	struct rc_ev_timer *tick;    /* probe rounds */
-	struct rc_ev_timer *recheck; /* damping, backoff, spacing */
-};
-
-/* What the last full reconcile saw of a group / an address. */
-struct wgroup {
-	struct rc_cycle_group g;
-	time_t at;
-	char *last_error;
-};
-
-struct waddr {
-	struct rc_cycle_addr a;
-	char *last_error;
-};
 
 /* --- the daemon ------------------------------------------------------------- */
 
@@ -228,7 +78,7 @@ struct rc_watch {
 	struct rc_debounce deb;
 	uint64_t rng;
 
-	struct wspec *cur;
+	struct rc_spec_ref *cur;
 	char seen_sha[UTIL_SHA256_HEX_SIZE]; /* file content last read */
 	/*
 	 * The spec generation last applied whole.  Drift is a difference
@@ -242,9 +92,9 @@ struct rc_watch {
 	time_t spec_loaded_at;
 
 	struct rc_backoff bo;
-	struct fo_addr **fo;
+	struct rc_fot_addr **fo;
 	size_t n_fo;
-	struct worker full, fast;
+	struct rc_worker full, fast;
 	bool full_pending;
 	char *full_trigger;
 
@@ -268,10 +118,7 @@ struct rc_watch {
 	char *last_error, *last_error_resource, *last_error_code,
 		*last_error_rid;
 	uint64_t n_ok, n_error, n_refused, n_drift;
-	struct wgroup *groups;
-	size_t n_groups;
-	struct waddr *addrs;
-	size_t n_addrs;
+	struct rc_snapshots seen; /* what the last full reconciles saw */
 	uint64_t last_status_ms;
 	bool status_warned, metrics_warned;
 };
@@ -295,18 +142,10 @@ static void status_write(struct rc_watch *w);
 static void status_soon(struct rc_watch *w);
 static void full_request(struct rc_watch *w, const char *trigger);
 static void fo_request_all(struct rc_watch *w);
-static void fo_evaluate(struct fo_addr *a);
+static void fo_evaluate(struct rc_fot_addr *a);
 static void fo_start(struct rc_watch *w);
 static void arm_retry(struct rc_watch *w);
 static void maybe_finish(struct rc_watch *w);
-
-static char *err_line(const struct util_err *e)
-{
-	struct buf b = BUF_INIT;
-
-	util_err_format(e, &b);
-	return buf_detach(&b, NULL);
-}
 
 static void set_last_error(struct rc_watch *w, const struct util_err *e,
 			   const char *resource)
@@ -317,7 +156,7 @@ static void set_last_error(struct rc_watch *w, const struct util_err *e,
 	free(w->last_error_resource);
 	free(w->last_error_code);
 	free(w->last_error_rid);
-	w->last_error = err_line(e);
+	w->last_error = rc_status_err_line(e);
 	w->last_error_resource = util_xstrdup_or_null(resource);
 	w->last_error_code = e->aws_code[0] ? util_xstrdup(e->aws_code) : NULL;
 	w->last_error_rid = e->request_id[0] ? util_xstrdup(e->request_id)
@@ -375,18 +214,19 @@ static void wc_sleep_full(void *ctx, uint64_t ms)
 	sleep_unless(w, ms, &w->preempt);
 }
 
-static void run_job(struct rc_watch *w, struct job *j)
+static void run_job(void *ctx, struct rc_job *j)
 {
+	struct rc_watch *w = ctx;
 	struct rc_cycle_opts o = { 0 };
 
 	o.concurrency = w->cfg.concurrency;
 	o.has_max_changes = w->cfg.has_max_changes;
 	o.max_changes = w->cfg.max_changes;
 	o.region = w->cfg.region;
-	o.clock = j->kind == JOB_FULL ? &w->fclock : &w->wclock;
+	o.clock = j->kind == RC_JOB_FULL ? &w->fclock : &w->wclock;
 	o.cancel = &w->cancel;
-	o.preempt = j->kind == JOB_FULL ? &w->preempt : NULL;
-	if (j->kind == JOB_FULL)
+	o.preempt = j->kind == RC_JOB_FULL ? &w->preempt : NULL;
+	if (j->kind == RC_JOB_FULL)
 		rc_cycle_full(w->p, j->ws->s, j->use_lb, j->use_eip, j->drift,
 			      &o, &j->res);
 	else
@@ -394,97 +234,15 @@ static void run_job(struct rc_watch *w, struct job *j)
 				  &j->res);
 }
 
-static void *worker_main(void *arg)
-{
-	struct worker *wk = arg;
-	const uint64_t one = 1;
-
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&wk->m);
-		while (!wk->todo && !wk->quit)
-			pthread_cond_wait(&wk->c, &wk->m);
-		j = wk->todo;
-		wk->todo = NULL;
-		pthread_mutex_unlock(&wk->m);
-		if (!j)
-			break;
-		run_job(wk->w, j);
-		pthread_mutex_lock(&wk->m);
-		wk->done = j;
-		pthread_mutex_unlock(&wk->m);
-		while (write(wk->w->evfd, &one, sizeof(one)) < 0 &&
-		       errno == EINTR)
-			;
-	}
-	return NULL;
-}
-
-static int worker_start(struct rc_watch *w, struct worker *wk, const char *name,
-			struct util_err *err)
-{
-	int e;
-
-	wk->w = w;
-	wk->name = name;
-	pthread_mutex_init(&wk->m, NULL);
-	pthread_cond_init(&wk->c, NULL);
-	e = pthread_create(&wk->th, NULL, worker_main, wk);
-	if (e)
-		return util_err_set(err, UTIL_EFAIL,
-				    "cannot start the %s worker: %s", name,
-				    strerror(e));
-	wk->started = true;
-	return 0;
-}
-
-static void worker_give(struct worker *wk, struct job *j)
-{
-	wk->busy = true;
-	pthread_mutex_lock(&wk->m);
-	wk->todo = j;
-	pthread_cond_signal(&wk->c);
-	pthread_mutex_unlock(&wk->m);
-}
-
-static struct job *worker_collect(struct worker *wk)
-{
-	struct job *j;
-
-	pthread_mutex_lock(&wk->m);
-	j = wk->done;
-	wk->done = NULL;
-	pthread_mutex_unlock(&wk->m);
-	if (j)
-		wk->busy = false;
-	return j;
-}
-
-static void worker_stop(struct worker *wk)
-{
-	if (!wk->started)
-		return;
-	pthread_mutex_lock(&wk->m);
-	wk->quit = true;
-	pthread_cond_signal(&wk->c);
-	pthread_mutex_unlock(&wk->m);
-	pthread_join(wk->th, NULL);
-	job_free(wk->todo);
-	job_free(wk->done);
-	pthread_mutex_destroy(&wk->m);
-	pthread_cond_destroy(&wk->c);
-	wk->started = false;
-}
-
 /* --- failover table --------------------------------------------------------- */
 
-static const struct spec_failover *fo_spec(const struct fo_addr *a)
+static const struct spec_failover *fo_spec(const struct rc_fot_addr *a)
 {
 	return &cur_spec(a->w)->eips[a->eip].failover;
 }
 
-static const struct spec_probe *cand_probe(const struct fo_addr *a, size_t k)
+static const struct spec_probe *cand_probe(const struct rc_fot_addr *a,
+					   size_t k)
 {
 	const struct spec_failover *f = fo_spec(a);
 
@@ -493,60 +251,13 @@ static const struct spec_probe *cand_probe(const struct fo_addr *a, size_t k)
 	return &f->probe;
 }
 
-static void cand_release(struct fo_cand *c)
+static struct rc_fot_addr *fo_find(const struct rc_watch *w, const char *key)
 {
-	rc_probe_cancel(c->probe);
-	c->probe = NULL;
-	free(c->instance);
-	free(c->probe_key);
-	free(c->private_ip);
-	free(c->probe_desc);
-	free(c->last_result);
-}
-
-static void fo_addr_free(struct fo_addr *a)
-{
-	if (!a)
-		return;
-	for (size_t i = 0; i < a->n; i++)
-		cand_release(&a->c[i]);
-	free(a->c);
-	rc_ev_timer_free(a->tick);
-	rc_ev_timer_free(a->recheck);
-	free(a->key);
-	free(a->label);
-	free(a->holder);
-	free(a->public_ip);
-	free(a->last_error);
-	free(a);
-}
-
-static struct fo_addr *fo_find(const struct rc_watch *w, const char *key)
-{
-	for (size_t i = 0; i < w->n_fo; i++)
-		if (!strcmp(w->fo[i]->key, key))
-			return w->fo[i];
-	return NULL;
+	return rc_fot_find(w->fo, w->n_fo, key);
 }
 
 static void fo_tick(void *ctx);
 static void fo_recheck(void *ctx);
-
-/* What candidate k is probed with, and how often, as one string. */
-static char *probe_key(const struct spec_failover *f, size_t k)
-{
-	const struct spec_probe *p = f->candidates[k].probe.kind !=
-						     SPEC_PROBE_NONE
-					     ? &f->candidates[k].probe
-					     : &f->probe;
-
-	return util_xasprintf("%d %s %s %d %llu %llu %u %u", (int)p->kind,
-			      p->http_url ? p->http_url : "-",
-			      p->tcp_host ? p->tcp_host : "-", p->tcp_port,
-			      (unsigned long long)f->interval_ms,
-			      (unsigned long long)f->timeout_ms, f->fall,
-			      f->rise);
-}
 
 /*
  * The failover table for the spec in force, keeping what is known (health,
@@ -555,74 +266,33 @@ static char *probe_key(const struct spec_failover *f, size_t k)
 static void fo_rebuild(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
-	struct fo_addr **old = w->fo;
-	size_t n_old = w->n_fo;
+	struct rc_fot_addr **old = w->fo;
+	size_t n_old = w->fo ? w->n_fo : 0;
 	uint64_t now = util_mono_ms();
 
 	w->fo = util_xcalloc(s->n_eips + 1, sizeof(*w->fo));
 	w->n_fo = 0;
 	for (size_t i = 0; i < s->n_eips; i++) {
 		const struct spec_eip *e = &s->eips[i];
-		const struct spec_failover *f = &e->failover;
-		struct fo_addr *a, *o = NULL;
+		struct rc_fot_addr *a;
 
 		if (e->bind != SPEC_BIND_FAILOVER)
 			continue;
-		a = util_xcalloc(1, sizeof(*a));
+		a = rc_fot_addr_new(w->cur, i,
+				    rc_fot_find(old, n_old,
+						w->cur->eip_keys[i]));
 		a->w = w;
-		a->eip = i;
-		a->key = util_xstrdup(w->cur->eip_keys[i]);
-		a->label = util_xstrdup(rc_eip_label(e));
-		for (size_t k = 0; k < n_old; k++)
-			if (old[k] && !strcmp(old[k]->key, a->key))
-				o = old[k];
-		if (o) {
-			a->holder_known = o->holder_known;
-			a->found = o->found;
-			a->bound = o->bound;
-			a->holder = util_xstrdup_or_null(o->holder);
-			a->public_ip = util_xstrdup_or_null(o->public_ip);
-			a->last_move_ms = o->last_move_ms;
-			a->moves = o->moves;
-			a->last_move_at = o->last_move_at;
-			a->last_alert_ms = o->last_alert_ms;
-		}
-		a->c = util_xcalloc(f->n_candidates + 1, sizeof(*a->c));
-		a->n = f->n_candidates;
-		for (size_t k = 0; k < a->n; k++) {
-			struct fo_cand *c = &a->c[k];
-
-			c->a = a;
-			c->instance = util_xstrdup(f->candidates[k].instance);
-			c->probe_key = probe_key(f, k);
-			for (size_t m = 0; o && m < o->n; m++) {
-				const struct fo_cand *oc = &o->c[m];
-
-				if (strcmp(oc->instance, c->instance))
-					continue;
-				/* A verdict on another probe says nothing. */
-				if (!strcmp(oc->probe_key, c->probe_key))
-					c->hc = oc->hc;
-				c->observed = oc->observed;
-				c->found = oc->found;
-				c->state = oc->state;
-				c->private_ip = util_xstrdup_or_null(
-					oc->private_ip);
-				c->last_result = util_xstrdup_or_null(
-					oc->last_result);
-				c->last_probe_at = oc->last_probe_at;
-			}
-		}
 		a->tick = rc_ev_timer_new(w->l, fo_tick, a);
 		a->recheck = rc_ev_timer_new(w->l, fo_recheck, a);
 		/* Spread the first rounds a little over the interval. */
-		rc_ev_timer_arm(a->tick,
-				now + (uint64_t)(rnd(w) *
-						 (double)f->interval_ms / 4));
+		rc_ev_timer_arm(a->tick, now + (uint64_t)(rnd(w) *
+							  (double)e->failover
+								  .interval_ms /
+							  4));
 		w->fo[w->n_fo++] = a;
 	}
 	for (size_t k = 0; k < n_old; k++)
-		fo_addr_free(old[k]);
+		rc_fot_addr_free(old[k]);
 	free(old);
 }
 
@@ -630,8 +300,8 @@ static void fo_rebuild(struct rc_watch *w)
 
 static void on_probe(void *ctx, const struct rc_probe_result *r)
 {
-	struct fo_cand *c = ctx;
-	struct fo_addr *a = c->a;
+	struct rc_fot_cand *c = ctx;
+	struct rc_fot_addr *a = c->a;
 	struct rc_watch *w = a->w;
 	const struct spec_failover *f = fo_spec(a);
 	char streak[16];
@@ -679,7 +349,7 @@ static void on_probe(void *ctx, const struct rc_probe_result *r)
 
 static void fo_tick(void *ctx)
 {
-	struct fo_addr *a = ctx;
+	struct rc_fot_addr *a = ctx;
 	struct rc_watch *w = a->w;
 	const struct spec_failover *f = fo_spec(a);
 
@@ -687,7 +357,7 @@ static void fo_tick(void *ctx)
 		return;
 	rc_ev_timer_arm_in(a->tick, f->interval_ms);
 	for (size_t k = 0; k < a->n; k++) {
-		struct fo_cand *c = &a->c[k];
+		struct rc_fot_cand *c = &a->c[k];
 		struct rc_probe_target t;
 		struct util_err e = UTIL_ERR_INIT;
 		char *owned = NULL;
@@ -714,27 +384,19 @@ static void fo_tick(void *ctx)
 
 /* --- failover decisions on the loop -------------------------------------- */
 
-static void fo_inputs(const struct fo_addr *a, struct rc_fo_cand *fc,
+static void fo_inputs(const struct rc_fot_addr *a, struct rc_fo_cand *fc,
 		      struct rc_fo_input *in, uint64_t now)
 {
-	const struct spec_failover *f = fo_spec(a);
+	int holder = -1;
 
-	memset(in, 0, sizeof(*in));
-	in->holder = -1;
 	for (size_t k = 0; k < a->n; k++) {
 		fc[k].health = a->c[k].hc.state;
-		fc[k].running = a->c[k].observed &&
-				a->c[k].state == PROV_INSTANCE_RUNNING;
+		fc[k].running = rc_fo_running(a->c[k].observed, a->c[k].state);
 		if (a->holder && !strcmp(a->holder, a->c[k].instance))
-			in->holder = (int)k;
+			holder = (int)k;
 	}
-	in->cands = fc;
-	in->n_cands = a->n;
-	in->bound = a->bound;
-	in->failback = f->failback;
-	in->now_ms = now;
-	in->last_move_ms = a->last_move_ms;
-	in->damp_ms = rc_fo_damp_ms(f);
+	rc_fo_input_init(in, fo_spec(a), fc, holder, a->bound, now,
+			 a->last_move_ms);
 }
 
 static uint64_t backoff_until(const struct rc_watch *w, const char *key)
@@ -746,7 +408,7 @@ static uint64_t backoff_until(const struct rc_watch *w, const char *key)
 }
 
 /* Ask for a failover cycle of a, now or as soon as allowed. */
-static void fo_request(struct fo_addr *a, bool force)
+static void fo_request(struct rc_fot_addr *a, bool force)
 {
 	struct rc_watch *w = a->w;
 	uint64_t now = util_mono_ms(), at = now;
@@ -766,7 +428,7 @@ static void fo_request(struct fo_addr *a, bool force)
 	fo_start(w);
 }
 
-static void fo_evaluate(struct fo_addr *a)
+static void fo_evaluate(struct rc_fot_addr *a)
 {
 	struct rc_watch *w = a->w;
 	struct rc_fo_cand *cands;
@@ -816,7 +478,7 @@ static void fo_evaluate(struct fo_addr *a)
 
 static void fo_recheck(void *ctx)
 {
-	struct fo_addr *a = ctx;
+	struct rc_fot_addr *a = ctx;
 
 	/* Never observed (its first cycle failed): try again. */
 	if (!a->holder_known && !a->in_flight)
@@ -828,7 +490,7 @@ static void fo_recheck(void *ctx)
 /* A failover cycle for every address asking for one. */
 static void fo_start(struct rc_watch *w)
 {
-	struct job *j;
+	struct rc_job *j;
 	size_t n = 0, total = 0, h = 0;
 	uint64_t now = util_mono_ms();
 
@@ -843,8 +505,8 @@ static void fo_start(struct rc_watch *w)
 	if (!n)
 		return;
 	j = util_xcalloc(1, sizeof(*j));
-	j->kind = JOB_FAILOVER;
-	j->ws = wspec_ref(w->cur);
+	j->kind = RC_JOB_FAILOVER;
+	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup("failover");
 	j->now_ms = now;
 	j->started_at = time(NULL);
@@ -852,7 +514,7 @@ static void fo_start(struct rc_watch *w)
 	j->holders = util_xcalloc(n + 1, sizeof(char *));
 	j->health = util_xcalloc(total + 1, sizeof(*j->health));
 	for (size_t i = 0; i < w->n_fo; i++) {
-		struct fo_addr *a = w->fo[i];
+		struct rc_fot_addr *a = w->fo[i];
 		struct rc_cycle_fo_in *in;
 
 		if (!a->pending)
@@ -870,7 +532,7 @@ static void fo_start(struct rc_watch *w)
 		in->holder = j->holders[j->n_in];
 		j->n_in++;
 	}
-	worker_give(&w->fast, j);
+	rc_worker_give(&w->fast, j);
 }
 
 /* Every failover address, for the resync and a new spec. */
@@ -879,7 +541,7 @@ static void fo_request_all(struct rc_watch *w)
 	uint64_t now = util_mono_ms();
 
 	for (size_t i = 0; i < w->n_fo; i++) {
-		struct fo_addr *a = w->fo[i];
+		struct rc_fot_addr *a = w->fo[i];
 
 		if (rc_backoff_ready(&w->bo, a->key, now))
 			a->pending = true;
@@ -887,7 +549,7 @@ static void fo_request_all(struct rc_watch *w)
 	fo_start(w);
 }
 
-static void count_result(struct rc_watch *w, const struct job *j)
+static void count_result(struct rc_watch *w, const struct rc_job *j)
 {
 	const struct rc_cycle_result *r = &j->res;
 
@@ -923,7 +585,7 @@ static void count_result(struct rc_watch *w, const struct job *j)
  * replaced since brings no failures back: the new spec gets a fresh try
  * (and a key it no longer names would wait forever).
  */
-static void apply_outcomes(struct rc_watch *w, const struct job *j)
+static void apply_outcomes(struct rc_watch *w, const struct rc_job *j)
 {
 	const struct rc_cycle_result *r = &j->res;
 	uint64_t now = util_mono_ms();
@@ -959,7 +621,6 @@ static void apply_outcomes(struct rc_watch *w, const struct job *j)
  * is as the spec in force declares (even while a newer file is invalid:
  * that is reported by moor_spec_in_force).
  */
-static struct wgroup *group_find(struct rc_watch *w, const char *label);
 
 /* Members a guard holds back in the groups of the spec in force. */
 static size_t held_back_now(struct rc_watch *w)
@@ -968,8 +629,8 @@ static size_t held_back_now(struct rc_watch *w)
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_lbs; i++) {
-		const struct wgroup *g = group_find(w,
-						    spec_lb_label(&s->lbs[i]));
+		const struct rc_snap_group *g =
+			rc_snapshots_group(&w->seen, spec_lb_label(&s->lbs[i]));
 
 		n += g ? g->g.held_back : 0;
 	}
@@ -983,7 +644,7 @@ static void success_check(struct rc_watch *w, const struct rc_cycle_result *r)
 		w->last_success_at = time(NULL);
 }
 
-static void fo_done(struct rc_watch *w, struct job *j)
+static void fo_done(struct rc_watch *w, struct rc_job *j)
 {
 	uint64_t now = util_mono_ms();
 
@@ -991,8 +652,8 @@ static void fo_done(struct rc_watch *w, struct job *j)
 	apply_outcomes(w, j);
 	for (size_t i = 0; i < j->res.n_fo; i++) {
 		const struct rc_cycle_fo_out *o = &j->res.fo[i];
-		struct fo_addr *a = o->addr.key ? fo_find(w, o->addr.key)
-						: NULL;
+		struct rc_fot_addr *a = o->addr.key ? fo_find(w, o->addr.key)
+						    : NULL;
 		const struct spec_failover *f;
 
 		if (!a)
@@ -1000,43 +661,8 @@ static void fo_done(struct rc_watch *w, struct job *j)
 		f = fo_spec(a);
 		a->in_flight = false;
 		a->not_before_ms = now + f->interval_ms;
-		if (o->observed) {
-			a->holder_known = true;
-			a->found = o->addr.found;
-			a->bound = o->addr.bound;
-			free(a->holder);
-			a->holder = util_xstrdup_or_null(o->addr.holder);
-			free(a->public_ip);
-			a->public_ip = util_xstrdup_or_null(o->addr.public_ip);
-			for (size_t k = 0; k < o->n_cands; k++) {
-				const struct rc_cycle_fo_cand *oc = &o->cands[k];
-
-				for (size_t m = 0; m < a->n; m++) {
-					struct fo_cand *c = &a->c[m];
-					bool moved_ip;
-
-					if (strcmp(c->instance, oc->instance))
-						continue;
-					moved_ip = c->observed &&
-						   !util_streq(c->private_ip,
-							       oc->private_ip);
-					/*
-					 * A stopped or re-addressed instance
-					 * proves itself again from scratch.
-					 */
-					if (oc->state !=
-						    PROV_INSTANCE_RUNNING ||
-					    moved_ip)
-						rc_hc_reset(&c->hc);
-					c->observed = true;
-					c->found = oc->found;
-					c->state = oc->state;
-					free(c->private_ip);
-					c->private_ip = util_xstrdup_or_null(
-						oc->private_ip);
-				}
-			}
-		}
+		if (o->observed)
+			rc_fot_observed(a, o);
 		if (o->moved) {
 			a->last_move_ms = now;
 			a->last_move_at = time(NULL);
@@ -1046,7 +672,7 @@ static void fo_done(struct rc_watch *w, struct job *j)
 				a->moves++;
 		}
 		free(a->last_error);
-		a->last_error = o->failed ? err_line(&o->err) : NULL;
+		a->last_error = o->failed ? rc_status_err_line(&o->err) : NULL;
 		if (o->failed && !a->holder_known)
 			fo_request(a, false); /* after its backoff */
 		if (o->observed)
@@ -1096,7 +722,7 @@ static void full_start(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
 	uint64_t now = util_mono_ms();
-	struct job *j;
+	struct rc_job *j;
 	size_t n_sel = 0, n_all = 0;
 
 	if (!w->full_pending || w->full.busy || w->stopping)
@@ -1127,12 +753,12 @@ static void full_start(struct rc_watch *w)
 	w->full_pending = false;
 	if (!n_sel) {
 		/* Nothing to do now: no such resources, or all waiting. */
-		job_free(j);
+		rc_job_free(j);
 		arm_retry(w);
 		return;
 	}
-	j->kind = JOB_FULL;
-	j->ws = wspec_ref(w->cur);
+	j->kind = RC_JOB_FULL;
+	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup(w->full_trigger ? w->full_trigger : "?");
 	j->now_ms = now;
 	j->started_at = time(NULL);
@@ -1142,7 +768,7 @@ static void full_start(struct rc_watch *w)
 	util_log(UTIL_LOG_DEBUG, "reconcile_started", NULL,
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
 		 j->trigger);
-	worker_give(&w->full, j);
+	rc_worker_give(&w->full, j);
 }
 
 static void full_request(struct rc_watch *w, const char *trigger)
@@ -1155,109 +781,14 @@ static void full_request(struct rc_watch *w, const char *trigger)
 	full_start(w);
 }
 
-static struct wgroup *group_find(struct rc_watch *w, const char *label)
-{
-	for (size_t i = 0; i < w->n_groups; i++)
-		if (!strcmp(w->groups[i].g.label, label))
-			return &w->groups[i];
-	return NULL;
-}
-
-static struct waddr *addr_find(struct rc_watch *w, const char *key)
-{
-	for (size_t i = 0; i < w->n_addrs; i++)
-		if (!strcmp(w->addrs[i].a.key, key))
-			return &w->addrs[i];
-	return NULL;
-}
-
-static void group_release(struct rc_cycle_group *g)
-{
-	for (size_t k = 0; k < g->n_members; k++)
-		free(g->members[k].id);
-	free(g->members);
-	free(g->label);
-}
-
-static void addr_release(struct rc_cycle_addr *a)
-{
-	free(a->key);
-	free(a->label);
-	free(a->public_ip);
-	free(a->holder);
-}
-
-/* Keep the groups and addresses the result saw (moved out of it). */
-static void keep_snapshots(struct rc_watch *w, struct rc_cycle_result *r)
-{
-	time_t now = time(NULL);
-
-	for (size_t i = 0; i < r->n_groups; i++) {
-		struct wgroup *g = group_find(w, r->groups[i].label);
-
-		if (!g) {
-			w->groups = util_xrealloc(w->groups,
-						  (w->n_groups + 1) *
-							  sizeof(*w->groups));
-			g = &w->groups[w->n_groups++];
-			memset(g, 0, sizeof(*g));
-		} else {
-			group_release(&g->g);
-		}
-		g->g = r->groups[i];
-		g->at = now;
-		memset(&r->groups[i], 0, sizeof(r->groups[i]));
-	}
-	for (size_t i = 0; i < r->n_addrs; i++) {
-		struct waddr *a = addr_find(w, r->addrs[i].key);
-
-		if (!a) {
-			w->addrs = util_xrealloc(w->addrs,
-						 (w->n_addrs + 1) *
-							 sizeof(*w->addrs));
-			a = &w->addrs[w->n_addrs++];
-			memset(a, 0, sizeof(*a));
-		} else {
-			addr_release(&a->a);
-		}
-		a->a = r->addrs[i];
-		memset(&r->addrs[i], 0, sizeof(r->addrs[i]));
-	}
-	/* Errors per resource, for the status file. */
-	for (size_t i = 0; i < w->n_groups; i++) {
-		free(w->groups[i].last_error);
-		w->groups[i].last_error = NULL;
-	}
-	for (size_t i = 0; i < w->n_addrs; i++) {
-		free(w->addrs[i].last_error);
-		w->addrs[i].last_error = NULL;
-	}
-	for (size_t i = 0; i < r->n_outcomes; i++) {
-		const struct rc_cycle_outcome *o = &r->outcomes[i];
-		struct wgroup *g;
-		struct waddr *a;
-
-		if (!o->failed)
-			continue;
-		if ((g = group_find(w, o->label)) != NULL) {
-			free(g->last_error);
-			g->last_error = err_line(&o->err);
-		}
-		if ((a = addr_find(w, o->key)) != NULL) {
-			free(a->last_error);
-			a->last_error = err_line(&o->err);
-		}
-	}
-}
-
-static void full_done(struct rc_watch *w, struct job *j)
+static void full_done(struct rc_watch *w, struct rc_job *j)
 {
 	struct rc_cycle_result *r = &j->res;
 	enum util_log_level lvl = UTIL_LOG_INFO;
 
 	count_result(w, j);
 	apply_outcomes(w, j);
-	keep_snapshots(w, r);
+	rc_snapshots_keep(&w->seen, r, time(NULL));
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
 		w->applied_gen = j->ws->gen;
 	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_PREEMPTED)
@@ -1298,11 +829,6 @@ static void log_diags(const struct spec_diags *d, enum spec_severity sev,
 }
 
 /*
- * Look at the file: a new valid spec replaces the one in force; anything
- * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
- * again (resync): repeat the warning for a file still not usable.
- */
-/*
  * A newer spec makes the reconcile in progress moot: its waits end, the
  * steps it has not sent are skipped, and it is run again on the new spec
  * (full_request coalesces into that follow-up).  Failover is not touched.
@@ -1320,6 +846,133 @@ static void preempt_full(struct rc_watch *w)
 	pthread_mutex_unlock(&w->sleep_m);
 }
 
+/* The file cannot be read or declares nothing: the spec in force stays. */
+static void reload_unusable(struct rc_watch *w, enum rc_spec_file f,
+			    const struct util_err *e, const char *trigger,
+			    bool force, bool again)
+{
+	static const char *const events[] = {
+		[RC_SPEC_FILE_MISSING] = "spec_missing",
+		[RC_SPEC_FILE_EMPTY] = "spec_empty",
+		[RC_SPEC_FILE_UNREADABLE] = "spec_unreadable",
+		[RC_SPEC_FILE_TOO_BIG] = "spec_unreadable",
+	};
+	const char *path = w->cfg.spec_path;
+	const char *keep = w->cur->s->sha256;
+	enum file_state fs = f == RC_SPEC_FILE_MISSING ? FILE_MISSING
+			     : f == RC_SPEC_FILE_EMPTY ? FILE_EMPTY
+						       : FILE_UNREADABLE;
+	char *why = f == RC_SPEC_FILE_MISSING
+			    ? util_xasprintf("'%s' does not exist", path)
+		    : f == RC_SPEC_FILE_EMPTY
+			    ? util_xasprintf("'%s' declares nothing", path)
+			    : util_xstrdup(e->msg);
+
+	if (fs != w->file || again || force)
+		util_log(UTIL_LOG_WARN, events[f], path,
+			 "%s; keeping the last good spec (sha256 "
+			 "%.12s) in force",
+			 why, keep);
+	set_file(w, fs, why);
+	free(why);
+	w->seen_sha[0] = '\0';
+	if (force)
+		full_request(w, trigger);
+}
+
+/* The edit does not load: the spec in force stays. */
+static void reload_invalid(struct rc_watch *w, const struct spec_diags *d,
+			   const struct util_err *e, const char *trigger,
+			   bool force)
+{
+	const char *path = w->cfg.spec_path;
+
+	log_diags(d, SPEC_ERROR, "spec_invalid", UTIL_LOG_ERROR);
+	if (!d->n_errors)
+		util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s", e->msg);
+	util_log(UTIL_LOG_WARN, "spec_invalid", path,
+		 "ignoring the edit: %zu error%s; the last good spec "
+		 "(sha256 %.12s) stays in force",
+		 d->n_errors ? d->n_errors : 1, d->n_errors > 1 ? "s" : "",
+		 w->cur->s->sha256);
+	set_file(w, FILE_INVALID, e->msg);
+	if (force)
+		full_request(w, trigger);
+}
+
+/* A spec in another region is refused: one daemon, one region. */
+static bool reload_region_changed(struct rc_watch *w, const struct spec *s)
+{
+	const char *path = w->cfg.spec_path;
+	char *why;
+
+	if (w->cfg.region_fixed || util_streq(s->region, w->initial_region))
+		return false;
+	why = util_xasprintf("%s: region changed from %s to %s; restart moor "
+			     "watch to change regions",
+			     path,
+			     w->initial_region ? w->initial_region : "(none)",
+			     s->region ? s->region : "(none)");
+	util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s; ignoring the edit",
+		 why);
+	set_file(w, FILE_INVALID, why);
+	free(why);
+	return true;
+}
+
+/* The file declares the spec already in force. */
+static void reload_same(struct rc_watch *w, const char *sha,
+			const char *trigger, bool force)
+{
+	const char *path = w->cfg.spec_path;
+
+	if (w->file != FILE_OK)
+		util_log(UTIL_LOG_INFO, "spec_restored", path,
+			 "'%s' is valid again and is the spec in "
+			 "force",
+			 path);
+	else if (force)
+		util_log(UTIL_LOG_INFO, "spec_unchanged", path,
+			 "'%s' has not changed (sha256 %.12s)", path, sha);
+	set_file(w, FILE_OK, NULL);
+	if (force) {
+		full_request(w, trigger);
+		fo_request_all(w);
+	}
+}
+
+/* Put s (taken) in force and reconcile everything on it. */
+static void reload_install(struct rc_watch *w, struct spec *s,
+			   const char *trigger)
+{
+	const char *path = w->cfg.spec_path;
+	size_t lbs, members, eips;
+	struct rc_spec_ref *old = w->cur;
+
+	spec_counts(s, &lbs, &members, &eips);
+	util_log(UTIL_LOG_INFO, "spec_reloaded", path,
+		 "loaded '%s' (sha256 %.12s, was %.12s): %zu load "
+		 "balancer%s, %zu member%s, %zu elastic IP%s",
+		 path, s->sha256, old->s->sha256, lbs, lbs == 1 ? "" : "s",
+		 members, members == 1 ? "" : "s", eips, eips == 1 ? "" : "s");
+	w->cur = rc_spec_ref_new(s, old->gen + 1);
+	rc_spec_ref_drop(old);
+	w->spec_loaded_at = time(NULL);
+	set_file(w, FILE_OK, NULL);
+	/* A new spec deserves a fresh try everywhere. */
+	rc_backoff_clear(&w->bo);
+	rc_ev_timer_disarm(w->retry_t);
+	fo_rebuild(w);
+	preempt_full(w);
+	full_request(w, trigger);
+	fo_request_all(w);
+}
+
+/*
+ * Look at the file: a new valid spec replaces the one in force; anything
+ * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
+ * again (resync): repeat the warning for a file still not usable.
+ */
 static void reload(struct rc_watch *w, const char *trigger, bool force,
 		   bool again)
 {
@@ -1329,39 +982,11 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 	struct spec_diags d = { 0 };
 	struct spec *s = NULL;
 	char sha[UTIL_SHA256_HEX_SIZE];
-	const char *keep = w->cur->s->sha256;
 	enum rc_spec_file f;
 
 	f = rc_spec_file_read(path, SPEC_MAX_FILE_SIZE, &data, &e);
 	if (f != RC_SPEC_FILE_OK) {
-		static const char *const events[] = {
-			[RC_SPEC_FILE_MISSING] = "spec_missing",
-			[RC_SPEC_FILE_EMPTY] = "spec_empty",
-			[RC_SPEC_FILE_UNREADABLE] = "spec_unreadable",
-			[RC_SPEC_FILE_TOO_BIG] = "spec_unreadable",
-		};
-		enum file_state fs = f == RC_SPEC_FILE_MISSING ? FILE_MISSING
-				     : f == RC_SPEC_FILE_EMPTY
-					     ? FILE_EMPTY
-					     : FILE_UNREADABLE;
-		char *why = f == RC_SPEC_FILE_MISSING
-				    ? util_xasprintf("'%s' does not exist",
-						     path)
-			    : f == RC_SPEC_FILE_EMPTY
-				    ? util_xasprintf("'%s' declares nothing",
-						     path)
-				    : util_xstrdup(e.msg);
-
-		if (fs != w->file || again || force)
-			util_log(UTIL_LOG_WARN, events[f], path,
-				 "%s; keeping the last good spec (sha256 "
-				 "%.12s) in force",
-				 why, keep);
-		set_file(w, fs, why);
-		free(why);
-		w->seen_sha[0] = '\0';
-		if (force)
-			full_request(w, trigger);
+		reload_unusable(w, f, &e, trigger, force, again);
 		goto out;
 	}
 	util_sha256_hex(data.buf, data.len, sha);
@@ -1371,80 +996,23 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 				 "%s; still keeping the last good spec "
 				 "(sha256 %.12s) in force",
 				 w->file_error ? w->file_error : "invalid",
-				 keep);
+				 w->cur->s->sha256);
 		goto out;
 	}
 	memcpy(w->seen_sha, sha, sizeof(sha));
 	if (spec_load_buffer(path, data.buf, data.len, &s, &d, &e) < 0) {
-		log_diags(&d, SPEC_ERROR, "spec_invalid", UTIL_LOG_ERROR);
-		if (!d.n_errors)
-			util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s",
-				 e.msg);
-		util_log(UTIL_LOG_WARN, "spec_invalid", path,
-			 "ignoring the edit: %zu error%s; the last good spec "
-			 "(sha256 %.12s) stays in force",
-			 d.n_errors ? d.n_errors : 1, d.n_errors > 1 ? "s" : "",
-			 keep);
-		set_file(w, FILE_INVALID, e.msg);
-		if (force)
-			full_request(w, trigger);
+		reload_invalid(w, &d, &e, trigger, force);
 		goto out;
 	}
-	if (!w->cfg.region_fixed && !util_streq(s->region, w->initial_region)) {
-		char *why = util_xasprintf(
-			"%s: region changed from %s to %s; restart moor "
-			"watch to change regions",
-			path, w->initial_region ? w->initial_region : "(none)",
-			s->region ? s->region : "(none)");
-
-		util_log(UTIL_LOG_ERROR, "spec_invalid", path,
-			 "%s; ignoring the edit", why);
-		set_file(w, FILE_INVALID, why);
-		free(why);
+	if (reload_region_changed(w, s))
 		goto out;
-	}
 	log_diags(&d, SPEC_WARNING, "spec_warning", UTIL_LOG_WARN);
 	if (!strcmp(s->sha256, w->cur->s->sha256)) {
-		if (w->file != FILE_OK)
-			util_log(UTIL_LOG_INFO, "spec_restored", path,
-				 "'%s' is valid again and is the spec in "
-				 "force",
-				 path);
-		else if (force)
-			util_log(UTIL_LOG_INFO, "spec_unchanged", path,
-				 "'%s' has not changed (sha256 %.12s)", path,
-				 sha);
-		set_file(w, FILE_OK, NULL);
-		if (force) {
-			full_request(w, trigger);
-			fo_request_all(w);
-		}
+		reload_same(w, sha, trigger, force);
 		goto out;
 	}
-	{
-		size_t lbs, members, eips;
-		struct wspec *old = w->cur;
-
-		spec_counts(s, &lbs, &members, &eips);
-		util_log(UTIL_LOG_INFO, "spec_reloaded", path,
-			 "loaded '%s' (sha256 %.12s, was %.12s): %zu load "
-			 "balancer%s, %zu member%s, %zu elastic IP%s",
-			 path, s->sha256, old->s->sha256, lbs,
-			 lbs == 1 ? "" : "s", members, members == 1 ? "" : "s",
-			 eips, eips == 1 ? "" : "s");
-		w->cur = wspec_new(s, old->gen + 1);
-		s = NULL;
-		wspec_unref(old);
-		w->spec_loaded_at = time(NULL);
-		set_file(w, FILE_OK, NULL);
-		/* A new spec deserves a fresh try everywhere. */
-		rc_backoff_clear(&w->bo);
-		rc_ev_timer_disarm(w->retry_t);
-		fo_rebuild(w);
-		preempt_full(w);
-		full_request(w, trigger);
-		fo_request_all(w);
-	}
+	reload_install(w, s, trigger);
+	s = NULL;
 out:
 	status_soon(w);
 	spec_free(s);
@@ -1499,11 +1067,10 @@ static void on_resync(void *ctx)
 
 /* --- status ------------------------------------------------------------------- */
 
-static const char *health_word(enum prov_health h)
-{
-	return prov_health_name(h);
-}
-
+/*
+ * Owns SIGUSR1's status lines: the daemon, each failover address, each
+ * other address, each group (hence over 60 lines).
+ */
 static void status_log(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
@@ -1525,7 +1092,7 @@ static void status_log(struct rc_watch *w)
 		 (unsigned long long)w->n_refused,
 		 (unsigned long long)w->n_drift, w->n_drift == 1 ? "" : "s");
 	for (size_t i = 0; i < w->n_fo; i++) {
-		const struct fo_addr *a = w->fo[i];
+		const struct rc_fot_addr *a = w->fo[i];
 
 		buf_reset(&b);
 		for (size_t k = 0; k < a->n; k++)
@@ -1549,7 +1116,8 @@ static void status_log(struct rc_watch *w)
 			 b.buf);
 	}
 	for (size_t i = 0; i < s->n_eips; i++) {
-		const struct waddr *wa = addr_find(w, w->cur->eip_keys[i]);
+		const struct rc_snap_addr *wa =
+			rc_snapshots_addr(&w->seen, w->cur->eip_keys[i]);
 		const char *label = rc_eip_label(&s->eips[i]);
 
 		if (s->eips[i].bind == SPEC_BIND_FAILOVER)
@@ -1562,7 +1130,8 @@ static void status_log(struct rc_watch *w)
 	}
 	for (size_t i = 0; i < s->n_lbs; i++) {
 		const char *label = spec_lb_label(&s->lbs[i]);
-		const struct wgroup *g = group_find(w, label);
+		const struct rc_snap_group *g = rc_snapshots_group(&w->seen,
+								   label);
 
 		if (!g)
 			util_log(UTIL_LOG_INFO, "status_group", label,
@@ -1588,110 +1157,57 @@ static void status_warn(struct rc_watch *w, const char *path,
 	*warned = true;
 }
 
-static void status_write(struct rc_watch *w)
+/* The daemon-wide fields of the status document. */
+static void status_fill_head(const struct rc_watch *w, struct rc_status *st)
+{
+	st->moor_version = MOOR_VERSION;
+	st->pid = (long)getpid();
+	st->started_at = w->started_at;
+	st->updated_at = time(NULL);
+	st->spec_path = w->cfg.spec_path;
+	st->spec_sha256 = cur_spec(w)->sha256;
+	st->spec_loaded_at = w->spec_loaded_at;
+	st->spec_file = file_state_name(w->file);
+	st->spec_file_error = w->file_error;
+	st->last_reconcile_at = w->last_reconcile_at;
+	st->last_reconcile_trigger = w->last_reconcile_trigger;
+	st->last_reconcile_result = w->last_reconcile_result;
+	st->last_reconcile_changes = w->last_reconcile_changes;
+	st->last_reconcile_held_back = w->last_reconcile_held_back;
+	st->last_reconcile_ms = w->last_reconcile_ms;
+	st->last_success_at = w->last_success_at;
+	st->last_error_at = w->last_error_at;
+	st->last_error = w->last_error;
+	st->last_error_resource = w->last_error_resource;
+	st->last_error_code = w->last_error_code;
+	st->last_error_request_id = w->last_error_rid;
+	st->reconcile_ok = w->n_ok;
+	st->reconcile_error = w->n_error;
+	st->reconcile_refused = w->n_refused;
+	st->drift_corrections = w->n_drift;
+	st->resources_backing_off = w->bo.n;
+}
+
+/* Every address of the spec in force; cands[i] as rc_status_fill_fo_addr. */
+static void status_fill_addrs(struct rc_watch *w, struct rc_status *st,
+			      struct rc_status_addr *addrs,
+			      struct rc_status_cand **cands)
 {
 	const struct spec *s = cur_spec(w);
-	struct rc_status st = { 0 };
-	struct rc_status_addr *addrs = util_xcalloc(s->n_eips + 1,
-						    sizeof(*addrs));
-	struct rc_status_group *groups = util_xcalloc(s->n_lbs + 1,
-						      sizeof(*groups));
-	struct rc_status_member **members = util_xcalloc(s->n_lbs + 1,
-							 sizeof(*members));
-	struct rc_status_cand **cands = util_xcalloc(s->n_eips + 1,
-						     sizeof(*cands));
-	struct buf out = BUF_INIT;
-	struct util_err e = UTIL_ERR_INIT;
-
-	rc_ev_timer_disarm(w->status_t);
-	w->last_status_ms = util_mono_ms();
-	if (!w->cfg.status_file && !w->cfg.metrics_file)
-		goto out;
-	st.moor_version = MOOR_VERSION;
-	st.pid = (long)getpid();
-	st.started_at = w->started_at;
-	st.updated_at = time(NULL);
-	st.spec_path = w->cfg.spec_path;
-	st.spec_sha256 = s->sha256;
-	st.spec_loaded_at = w->spec_loaded_at;
-	st.spec_file = file_state_name(w->file);
-	st.spec_file_error = w->file_error;
-	st.last_reconcile_at = w->last_reconcile_at;
-	st.last_reconcile_trigger = w->last_reconcile_trigger;
-	st.last_reconcile_result = w->last_reconcile_result;
-	st.last_reconcile_changes = w->last_reconcile_changes;
-	st.last_reconcile_held_back = w->last_reconcile_held_back;
-	st.last_reconcile_ms = w->last_reconcile_ms;
-	st.last_success_at = w->last_success_at;
-	st.last_error_at = w->last_error_at;
-	st.last_error = w->last_error;
-	st.last_error_resource = w->last_error_resource;
-	st.last_error_code = w->last_error_code;
-	st.last_error_request_id = w->last_error_rid;
-	st.reconcile_ok = w->n_ok;
-	st.reconcile_error = w->n_error;
-	st.reconcile_refused = w->n_refused;
-	st.drift_corrections = w->n_drift;
-	st.resources_backing_off = w->bo.n;
 
 	for (size_t i = 0; i < s->n_eips; i++) {
-		struct rc_status_addr *sa = &addrs[st.n_addrs];
-		const struct fo_addr *a = fo_find(w, w->cur->eip_keys[i]);
+		struct rc_status_addr *sa = &addrs[st->n_addrs];
+		const struct rc_fot_addr *a = fo_find(w, w->cur->eip_keys[i]);
 
 		sa->label = rc_eip_label(&s->eips[i]);
 		if (a) {
-			time_t now_wall = time(NULL);
-			uint64_t now = util_mono_ms();
-
-			sa->failover = true;
-			sa->public_ip = a->public_ip;
-			sa->holder = a->holder;
-			sa->failback = fo_spec(a)->failback ==
-						       SPEC_FAILBACK_STAY
-					       ? "stay"
-					       : "prefer_first";
-			sa->verdict = a->decided ? rc_fo_verdict_name(
-							   a->last.verdict)
-						 : NULL;
-			sa->desired = a->decided && a->last.target >= 0 &&
-						      (size_t)a->last.target <
-							      a->n
-					      ? a->c[a->last.target].instance
-					      : NULL;
-			if (a->decided && a->last.verdict == RC_FO_DAMPED &&
-			    a->last.retry_at_ms > now)
-				sa->damped_until =
-					now_wall +
-					(time_t)((a->last.retry_at_ms - now +
-						  999) /
-						 1000);
-			sa->moves = a->moves;
-			sa->last_move_at = a->last_move_at;
-			sa->last_error = a->last_error;
-			cands[i] = util_xcalloc(a->n + 1, sizeof(**cands));
-			for (size_t k = 0; k < a->n; k++) {
-				const struct fo_cand *c = &a->c[k];
-				struct rc_status_cand *sc = &cands[i][k];
-
-				sc->instance = c->instance;
-				sc->private_ip = c->private_ip;
-				sc->observed = c->observed && c->found;
-				sc->state = c->observed && c->found
-						    ? prov_instance_state_name(
-							      c->state)
-						    : NULL;
-				sc->health = rc_health_name(c->hc.state);
-				sc->ok_streak = c->hc.ok_streak;
-				sc->fail_streak = c->hc.fail_streak;
-				sc->probe = c->probe_desc;
-				sc->last_result = c->last_result;
-				sc->last_probe_at = c->last_probe_at;
-			}
-			sa->cands = cands[i];
-			sa->n_cands = a->n;
+			rc_status_fill_fo_addr(a, fo_spec(a)->failback,
+					       util_mono_ms(), time(NULL), sa,
+					       &cands[i]);
 		} else {
-			const struct waddr *wa = addr_find(w,
-							   w->cur->eip_keys[i]);
+			const struct rc_snap_addr *wa =
+				rc_snapshots_addr(&w->seen,
+						  w->cur->eip_keys[i]);
 
 			if (wa) {
 				sa->public_ip = wa->a.public_ip;
@@ -1699,43 +1215,20 @@ static void status_write(struct rc_watch *w)
 				sa->last_error = wa->last_error;
 			}
 		}
-		st.n_addrs++;
+		st->n_addrs++;
 	}
-	for (size_t i = 0; i < s->n_lbs; i++) {
-		struct rc_status_group *sg = &groups[st.n_groups++];
-		const struct wgroup *g = group_find(w,
-						    spec_lb_label(&s->lbs[i]));
+	st->addrs = addrs;
+}
 
-		sg->label = spec_lb_label(&s->lbs[i]);
-		sg->kind = s->lbs[i].kind == SPEC_LB_CLASSIC ? "classic"
-							     : "target_group";
-		if (!g)
-			continue;
-		sg->found = g->g.found;
-		sg->total = g->g.total;
-		sg->healthy = g->g.healthy;
-		sg->held_back = g->g.held_back;
-		st.held_back += g->g.held_back;
-		sg->observed_at = g->at;
-		sg->last_error = g->last_error;
-		members[i] = util_xcalloc(g->g.n_members + 1,
-					  sizeof(**members));
-		for (size_t k = 0; k < g->g.n_members; k++) {
-			members[i][k].id = g->g.members[k].id;
-			members[i][k].port = g->g.members[k].port;
-			members[i][k].health = health_word(
-				g->g.members[k].health);
-		}
-		sg->members = members[i];
-		sg->n_members = g->g.n_members;
-	}
-	st.addrs = addrs;
-	st.groups = groups;
-	st.n_groups = s->n_lbs;
+/* Write the status and metrics files asked for. */
+static void status_emit(struct rc_watch *w, const struct rc_status *st)
+{
+	struct buf out = BUF_INIT;
+	struct util_err e = UTIL_ERR_INIT;
 
 	if (w->cfg.status_file) {
 		buf_reset(&out);
-		if (rc_status_to_json(&st, &out, &e) < 0 ||
+		if (rc_status_to_json(st, &out, &e) < 0 ||
 		    rc_status_write_file(w->cfg.status_file, out.buf, out.len,
 					 &e) < 0)
 			status_warn(w, w->cfg.status_file, &e,
@@ -1746,7 +1239,7 @@ static void status_write(struct rc_watch *w)
 	}
 	if (w->cfg.metrics_file) {
 		buf_reset(&out);
-		rc_status_to_metrics(&st, &out);
+		rc_status_to_metrics(st, &out);
 		if (rc_status_write_file(w->cfg.metrics_file, out.buf, out.len,
 					 &e) < 0)
 			status_warn(w, w->cfg.metrics_file, &e,
@@ -1754,7 +1247,30 @@ static void status_write(struct rc_watch *w)
 		else
 			w->metrics_warned = false;
 	}
-out:
+	buf_release(&out);
+}
+
+static void status_write(struct rc_watch *w)
+{
+	const struct spec *s = cur_spec(w);
+	struct rc_status st = { 0 };
+	struct rc_status_addr *addrs;
+	struct rc_status_group *groups;
+	struct rc_status_member **members;
+	struct rc_status_cand **cands;
+
+	rc_ev_timer_disarm(w->status_t);
+	w->last_status_ms = util_mono_ms();
+	if (!w->cfg.status_file && !w->cfg.metrics_file)
+		return;
+	addrs = util_xcalloc(s->n_eips + 1, sizeof(*addrs));
+	groups = util_xcalloc(s->n_lbs + 1, sizeof(*groups));
+	members = util_xcalloc(s->n_lbs + 1, sizeof(*members));
+	cands = util_xcalloc(s->n_eips + 1, sizeof(*cands));
+	status_fill_head(w, &st);
+	status_fill_addrs(w, &st, addrs, cands);
+	rc_status_fill_groups(cur_spec(w), &w->seen, &st, groups, members);
+	status_emit(w, &st);
 	for (size_t i = 0; i < s->n_lbs; i++)
 		free(members[i]);
 	for (size_t i = 0; i < s->n_eips; i++)
@@ -1763,7 +1279,6 @@ out:
 	free(cands);
 	free(addrs);
 	free(groups);
-	buf_release(&out);
 }
 
 static void on_status_timer(void *ctx)
@@ -1790,18 +1305,18 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 {
 	struct rc_watch *w = ctx;
 	uint64_t n;
-	struct job *j;
+	struct rc_job *j;
 
 	(void)events;
 	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
 		;
-	if ((j = worker_collect(&w->full)) != NULL) {
+	if ((j = rc_worker_collect(&w->full)) != NULL) {
 		full_done(w, j);
-		job_free(j);
+		rc_job_free(j);
 	}
-	if ((j = worker_collect(&w->fast)) != NULL) {
+	if ((j = rc_worker_collect(&w->fast)) != NULL) {
 		fo_done(w, j);
-		job_free(j);
+		rc_job_free(j);
 	}
 	if (w->stopping) {
 		maybe_finish(w);
@@ -1846,7 +1361,7 @@ static void begin_stop(struct rc_watch *w, const char *sig)
 	pthread_cond_broadcast(&w->sleep_c);
 	pthread_mutex_unlock(&w->sleep_m);
 	for (size_t i = 0; i < w->n_fo; i++) {
-		struct fo_addr *a = w->fo[i];
+		struct rc_fot_addr *a = w->fo[i];
 
 		rc_ev_timer_disarm(a->tick);
 		rc_ev_timer_disarm(a->recheck);
@@ -1913,10 +1428,10 @@ void rc_watch_block_signals(void)
 
 static void watch_free(struct rc_watch *w)
 {
-	worker_stop(&w->full);
-	worker_stop(&w->fast);
+	rc_worker_stop(&w->full);
+	rc_worker_stop(&w->fast);
 	for (size_t i = 0; i < w->n_fo; i++)
-		fo_addr_free(w->fo[i]);
+		rc_fot_addr_free(w->fo[i]);
 	free(w->fo);
 	rc_prober_free(w->pr);
 	rc_specwatch_free(w->sw);
@@ -1925,18 +1440,9 @@ static void watch_free(struct rc_watch *w)
 		close(w->sigfd);
 	if (w->evfd >= 0)
 		close(w->evfd);
-	for (size_t i = 0; i < w->n_groups; i++) {
-		group_release(&w->groups[i].g);
-		free(w->groups[i].last_error);
-	}
-	free(w->groups);
-	for (size_t i = 0; i < w->n_addrs; i++) {
-		addr_release(&w->addrs[i].a);
-		free(w->addrs[i].last_error);
-	}
-	free(w->addrs);
+	rc_snapshots_release(&w->seen);
 	rc_backoff_release(&w->bo);
-	wspec_unref(w->cur);
+	rc_spec_ref_drop(w->cur);
 	free(w->full_trigger);
 	free(w->file_error);
 	free(w->initial_region);
@@ -1998,12 +1504,16 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 					      : RC_WATCH_BACKOFF_MIN_MS,
 			w->cfg.backoff_max_ms ? w->cfg.backoff_max_ms
 					      : RC_WATCH_BACKOFF_MAX_MS);
-	if (worker_start(w, &w->full, "full", err) < 0 ||
-	    worker_start(w, &w->fast, "failover", err) < 0)
+	if (rc_worker_start(&w->full, "full", run_job, w, w->evfd, err) < 0 ||
+	    rc_worker_start(&w->fast, "failover", run_job, w, w->evfd, err) < 0)
 		return -1;
 	return 0;
 }
 
+/*
+ * Owns the daemon's life: set-up, the first reconcile, the loop, the last
+ * status write and tear-down (hence over 60 lines).
+ */
 int rc_watch_run(struct prov *p, struct spec *initial,
 		 const struct rc_watch_config *cfg, bool *ret_abandoned,
 		 struct util_err *err)
@@ -2026,7 +1536,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 		 (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
 	if (!w->rng)
 		w->rng = 1;
-	w->cur = wspec_new(initial, 1);
+	w->cur = rc_spec_ref_new(initial, 1);
 	s = initial;
 	w->initial_region = util_xstrdup_or_null(s->region);
 	memcpy(w->seen_sha, s->sha256, sizeof(w->seen_sha));

@@ -360,6 +360,49 @@ static void test_damped_message_has_both_durations(void **state)
 			    "moved 2s ago; flap damping holds it for 28s");
 }
 
+/*
+ * The input the loop and a failover cycle both build: running means
+ * observed running (an instance never looked up is not, whatever its
+ * state field holds), and the damping window comes from the block.
+ */
+static void test_decision_input(void **state)
+{
+	struct spec_failover f = { .n_candidates = 2,
+				   .interval_ms = 2000,
+				   .fall = 3,
+				   .rise = 2,
+				   .failback = SPEC_FAILBACK_STAY };
+	struct rc_fo_cand c[2] = { { RC_HEALTH_DOWN, false },
+				   { RC_HEALTH_UP, false } };
+	struct rc_fo_input in;
+	struct rc_fo_decision d;
+	uint64_t now = 5000;
+
+	(void)state;
+	assert_false(rc_fo_running(false, PROV_INSTANCE_RUNNING));
+	assert_false(rc_fo_running(true, PROV_INSTANCE_STOPPED));
+	assert_false(rc_fo_running(true, PROV_INSTANCE_UNKNOWN));
+	assert_true(rc_fo_running(true, PROV_INSTANCE_RUNNING));
+	c[0].running = rc_fo_running(true, PROV_INSTANCE_RUNNING);
+	/* The standby is up but was never looked up: nobody can take it. */
+	c[1].running = rc_fo_running(false, PROV_INSTANCE_RUNNING);
+	rc_fo_input_init(&in, &f, c, 0, true, now, 1000);
+	assert_int_equal(in.n_cands, 2);
+	assert_int_equal(in.damp_ms, 10000);
+	rc_fo_decide(&in, &d);
+	assert_int_equal(d.verdict, RC_FO_ALL_DOWN);
+	/* Looked up and running: it should take it, once the window ends. */
+	c[1].running = rc_fo_running(true, PROV_INSTANCE_RUNNING);
+	rc_fo_decide(&in, &d);
+	assert_int_equal(d.verdict, RC_FO_DAMPED);
+	assert_int_equal(d.target, 1);
+	assert_int_equal(d.retry_at_ms, 11000);
+	rc_fo_input_init(&in, &f, c, 0, true, d.retry_at_ms, 1000);
+	rc_fo_decide(&in, &d);
+	assert_int_equal(d.verdict, RC_FO_MOVE);
+	assert_int_equal(d.target, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_damping),
 		cmocka_unit_test(test_flapping_is_damped),
 		cmocka_unit_test(test_damped_message_has_both_durations),
+		cmocka_unit_test(test_decision_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

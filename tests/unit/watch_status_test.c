@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "reconciler/daemon/status.h"
+#include "tests/unit/rc_testutil.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 
 static const struct rc_status_cand s_cands[] = {
@@ -256,12 +258,96 @@ static void test_write_atomic(void **state)
 	assert_non_null(strstr(err.msg, "cannot write"));
 }
 
+/*
+ * The document from the daemon's state, at an injected instant: a damped
+ * address says until when (rounded up to the second, gone once the time
+ * has come), its candidates what was observed; a group what the last
+ * reconcile saw of it.
+ */
+static const char fo_yaml[] = "version: 1\n"
+			      "load_balancers:\n"
+			      "  - target_group: web-tg\n"
+			      "    members: [i-0000000a]\n"
+			      "elastic_ips:\n"
+			      "  - allocation_id: eipalloc-0000000a\n"
+			      "    failover:\n"
+			      "      candidates: [i-0000000a, i-0000000b]\n"
+			      "      probe: {tcp: 22}\n"
+			      "      failback: prefer_first\n";
+
+static void test_fill_from_state(void **state)
+{
+	struct rc_spec_ref *ws = rc_spec_ref_new(t_spec(fo_yaml), 1);
+	struct rc_fot_addr *a = rc_fot_addr_new(ws, 0, NULL);
+	struct rc_status_addr sa = { 0 };
+	struct rc_status_cand *cands = NULL;
+	struct rc_snapshots sn = { 0 };
+	struct rc_cycle_result r = { 0 };
+	struct rc_status st = { 0 };
+	struct rc_status_group groups[2] = { { 0 } };
+	struct rc_status_member *members[2] = { NULL };
+	const time_t wall = 1700000000;
+
+	(void)state;
+	a->decided = true;
+	a->last.verdict = RC_FO_DAMPED;
+	a->last.target = 1;
+	a->last.retry_at_ms = 12500;
+	a->c[0].observed = a->c[0].found = true;
+	a->c[0].state = PROV_INSTANCE_RUNNING;
+	rc_status_fill_fo_addr(a, SPEC_FAILBACK_PREFER_FIRST, 10000, wall, &sa,
+			       &cands);
+	assert_true(sa.failover);
+	assert_string_equal(sa.failback, "prefer_first");
+	assert_string_equal(sa.verdict, "damped");
+	assert_string_equal(sa.desired, "i-0000000b");
+	assert_int_equal(sa.damped_until, wall + 3);
+	assert_int_equal(sa.n_cands, 2);
+	assert_string_equal(cands[0].state, "running");
+	assert_false(cands[1].observed);
+	assert_null(cands[1].state);
+	free(cands);
+	memset(&sa, 0, sizeof(sa));
+	rc_status_fill_fo_addr(a, SPEC_FAILBACK_STAY, 12500, wall + 3, &sa,
+			       &cands);
+	assert_int_equal(sa.damped_until, 0);
+	assert_string_equal(sa.failback, "stay");
+	free(cands);
+
+	r.groups = util_xcalloc(2, sizeof(*r.groups));
+	r.n_groups = 1;
+	r.groups[0].label = util_xstrdup("web-tg");
+	r.groups[0].found = true;
+	r.groups[0].total = r.groups[0].healthy = 1;
+	r.groups[0].held_back = 2;
+	r.groups[0].members = util_xcalloc(1, sizeof(*r.groups[0].members));
+	r.groups[0].n_members = 1;
+	r.groups[0].members[0].id = util_xstrdup("i-0000000a");
+	r.groups[0].members[0].port = 8080;
+	r.groups[0].members[0].health = PROV_HEALTH_HEALTHY;
+	rc_snapshots_keep(&sn, &r, wall);
+	rc_cycle_result_release(&r);
+	rc_status_fill_groups(ws->s, &sn, &st, groups, members);
+	assert_int_equal(st.n_groups, 1);
+	assert_string_equal(groups[0].label, "web-tg");
+	assert_string_equal(groups[0].kind, "target_group");
+	assert_int_equal(groups[0].observed_at, wall);
+	assert_int_equal(st.held_back, 2);
+	assert_int_equal(groups[0].n_members, 1);
+	assert_string_equal(groups[0].members[0].health, "healthy");
+	free(members[0]);
+	rc_snapshots_release(&sn);
+	rc_fot_addr_free(a);
+	rc_spec_ref_drop(ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_write_atomic),
+		cmocka_unit_test(test_fill_from_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
