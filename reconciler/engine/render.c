@@ -266,19 +266,15 @@ static const char *holder(const char *h)
 	return h ? h : "unbound";
 }
 
-void rc_render_markdown(const struct rc_plan *p, struct buf *out)
+static void md_header(const struct rc_plan *p, struct buf *line,
+		      struct buf *out)
 {
-	struct rc_plan_counts c;
-	struct buf line = BUF_INIT;
-	bool any;
-
-	rc_plan_count(p, &c);
 	buf_addstr(out, "### moor plan: `");
 	md_text(out, p->spec_path);
 	buf_addstr(out, "`\n\n");
 	buf_addstr(out, "**");
-	rc_render_summary(p, &line);
-	md_text(out, line.buf);
+	rc_render_summary(p, line);
+	md_text(out, line->buf);
 	buf_addstr(out, "**");
 	if (p->region || p->account) {
 		buf_addstr(out, " (");
@@ -290,31 +286,35 @@ void rc_render_markdown(const struct rc_plan *p, struct buf *out)
 		buf_addch(out, ')');
 	}
 	buf_addstr(out, "\n\n");
+}
 
-	if (p->n_groups) {
-		buf_addstr(out,
-			   "| load balancer | kind | members before → after "
-			   "| healthy now | register | deregister |\n"
-			   "|---|---|---|---|---|---|\n");
-		for (size_t i = 0; i < p->n_groups; i++) {
-			const struct rc_group_summary *g = &p->groups[i];
+static void md_groups(const struct rc_plan *p, struct buf *out)
+{
+	if (!p->n_groups)
+		return;
+	buf_addstr(out, "| load balancer | kind | members before → after "
+			"| healthy now | register | deregister |\n"
+			"|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < p->n_groups; i++) {
+		const struct rc_group_summary *g = &p->groups[i];
 
-			buf_addstr(out, "| ");
-			md_text(out, g->label);
-			buf_addf(out,
-				 " | %s%s | %zu → %zu | %zu | %zu | %zu |\n",
-				 g->kind == SPEC_LB_CLASSIC ? "classic"
-							    : "target group",
-				 g->ownership == SPEC_OWNERSHIP_ADDITIVE
-					 ? ", additive"
-					 : "",
-				 g->before, g->after, g->healthy, g->n_register,
-				 g->n_deregister);
-		}
-		buf_addch(out, '\n');
+		buf_addstr(out, "| ");
+		md_text(out, g->label);
+		buf_addf(out, " | %s%s | %zu → %zu | %zu | %zu | %zu |\n",
+			 g->kind == SPEC_LB_CLASSIC ? "classic"
+						    : "target group",
+			 g->ownership == SPEC_OWNERSHIP_ADDITIVE ? ", additive"
+								 : "",
+			 g->before, g->after, g->healthy, g->n_register,
+			 g->n_deregister);
 	}
+	buf_addch(out, '\n');
+}
 
-	any = false;
+static void md_addresses(const struct rc_plan *p, struct buf *out)
+{
+	bool any = false;
+
 	for (size_t i = 0; i < p->n_addresses; i++) {
 		const struct rc_address_summary *a = &p->addresses[i];
 		bool alloc = !a->public_ip;
@@ -337,70 +337,96 @@ void rc_render_markdown(const struct rc_plan *p, struct buf *out)
 	}
 	if (any)
 		buf_addch(out, '\n');
+}
 
-	if (p->n_held)
-		buf_addstr(out, "**Held back** (live state differs; a guard "
-				"keeps moor from changing it)\n\n");
+static void md_held(const struct rc_plan *p, struct buf *line, struct buf *out)
+{
+	if (!p->n_held)
+		return;
+	buf_addstr(out, "**Held back** (live state differs; a guard "
+			"keeps moor from changing it)\n\n");
 	for (size_t i = 0; i < p->n_held; i++) {
-		buf_reset(&line);
-		rc_render_held(&p->held[i], 0, &line);
+		buf_reset(line);
+		rc_render_held(&p->held[i], 0, line);
 		buf_addstr(out, "- ⏸️ ");
 		/* Without the "! " sign: the bullet is the sign here. */
-		md_text(out, line.buf + 2);
+		md_text(out, line->buf + 2);
 		if (p->spec_path && p->held[i].loc.line)
 			buf_addf(out, " (`%s:%u:%u`)", p->spec_path,
 				 p->held[i].loc.line, p->held[i].loc.col);
 		buf_addch(out, '\n');
 	}
-	if (p->n_held)
-		buf_addch(out, '\n');
+	buf_addch(out, '\n');
+}
 
-	any = false;
+static void md_warnings(const struct rc_plan *p, struct buf *line,
+			struct buf *out)
+{
+	bool any = false;
+
 	for (size_t i = 0; i < p->notes.n; i++) {
 		if (p->notes.v[i].level == RC_NOTE_INFO)
 			continue;
 		if (!any)
 			buf_addstr(out, "**Warnings**\n\n");
 		any = true;
-		buf_reset(&line);
-		rc_note_format(&p->notes, i, &line);
+		buf_reset(line);
+		rc_note_format(&p->notes, i, line);
 		buf_addstr(out, "- ⚠️ ");
-		md_text(out, line.buf);
+		md_text(out, line->buf);
 		buf_addch(out, '\n');
 	}
 	if (any)
 		buf_addch(out, '\n');
+}
 
-	if (p->n_steps || p->n_held || c.infos) {
-		buf_addf(out,
-			 "<details><summary>%zu step%s</summary>\n\n"
-			 "```diff\n",
-			 p->n_steps, p->n_steps == 1 ? "" : "s");
-		for (size_t i = 0; i < p->n_steps; i++) {
-			buf_reset(&line);
-			rc_render_step(&p->steps[i], 0, RC_MARKDOWN_MAX_MEMBERS,
-				       &line);
-			/* A fence inside the block would end it. */
-			for (char *q = line.buf; (q = strstr(q, "```"));)
-				*q = '\'';
-			buf_addf(out, "%s\n", line.buf);
-		}
-		for (size_t i = 0; i < p->n_held; i++) {
-			buf_reset(&line);
-			rc_render_held(&p->held[i], 0, &line);
-			for (char *q = line.buf; (q = strstr(q, "```"));)
-				*q = '\'';
-			buf_addf(out, "%s\n", line.buf);
-		}
-		for (size_t i = 0; i < p->notes.n; i++) {
-			if (p->notes.v[i].level != RC_NOTE_INFO)
-				continue;
-			buf_reset(&line);
-			rc_note_format(&p->notes, i, &line);
-			buf_addf(out, "# info: %s\n", line.buf);
-		}
-		buf_addstr(out, "```\n\n</details>\n\n");
+/* One line of the diff block; a fence inside the block would end it. */
+static void md_fenced_line(struct buf *line, struct buf *out)
+{
+	for (char *q = line->buf; (q = strstr(q, "```"));)
+		*q = '\'';
+	buf_addf(out, "%s\n", line->buf);
+}
+
+static void md_diff(const struct rc_plan *p, struct buf *line, struct buf *out)
+{
+	buf_addf(out,
+		 "<details><summary>%zu step%s</summary>\n\n"
+		 "```diff\n",
+		 p->n_steps, p->n_steps == 1 ? "" : "s");
+	for (size_t i = 0; i < p->n_steps; i++) {
+		buf_reset(line);
+		rc_render_step(&p->steps[i], 0, RC_MARKDOWN_MAX_MEMBERS, line);
+		md_fenced_line(line, out);
 	}
+	for (size_t i = 0; i < p->n_held; i++) {
+		buf_reset(line);
+		rc_render_held(&p->held[i], 0, line);
+		md_fenced_line(line, out);
+	}
+	for (size_t i = 0; i < p->notes.n; i++) {
+		if (p->notes.v[i].level != RC_NOTE_INFO)
+			continue;
+		buf_reset(line);
+		rc_note_format(&p->notes, i, line);
+		buf_addf(out, "# info: %s\n", line->buf);
+	}
+	buf_addstr(out, "```\n\n</details>\n\n");
+}
+
+void rc_render_markdown(const struct rc_plan *p, struct buf *out)
+{
+	struct rc_plan_counts c;
+	struct buf line = BUF_INIT;
+
+	rc_plan_count(p, &c);
+	md_header(p, &line, out);
+	md_groups(p, out);
+	md_addresses(p, out);
+	md_held(p, &line, out);
+	md_warnings(p, &line, out);
+	if (p->n_steps || p->n_held || c.infos)
+		md_diff(p, &line, out);
 	buf_addf(out,
 		 "<sub>observed fingerprint `%.16s` · spec sha256 `%.16s` · "
 		 "moor %s</sub>\n",
