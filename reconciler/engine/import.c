@@ -182,31 +182,11 @@ static void write_tg(struct buf *out, const struct rc_world *w, const char *ref,
 	free(t);
 }
 
-static void write_address(struct buf *out, const struct rc_world *w,
-			  const char *ref, enum spec_eip_ref kind,
+/* What the address is bound to: none, an instance, or an interface. */
+static void write_binding(struct buf *out, const struct rc_world *w,
 			  const struct prov_address *a)
 {
-	static const char *const keys[] = {
-		[SPEC_EIP_BY_ALLOCATION_ID] = "allocation_id",
-		[SPEC_EIP_BY_PUBLIC_IP] = "public_ip",
-		[SPEC_EIP_BY_NAME] = "name",
-	};
-	const char *name = prov_tag_get(a->tags, a->n_tags, "Name");
 	const struct prov_instance *in = rc_world_instance(w, a->instance_id);
-	struct buf c = BUF_INIT;
-
-	buf_addf(out, "  - %s: ", keys[kind]);
-	scalar(out, ref);
-	if (kind != SPEC_EIP_BY_ALLOCATION_ID)
-		buf_addf(&c, "%s", a->allocation_id ? a->allocation_id : "");
-	if (kind != SPEC_EIP_BY_PUBLIC_IP)
-		buf_addf(&c, "%s%s", c.len ? ", " : "",
-			 a->public_ip ? a->public_ip : "");
-	if (name && kind != SPEC_EIP_BY_NAME)
-		buf_addf(&c, "%sName %s", c.len ? ", " : "", name);
-	comment(out, c.buf);
-	buf_addch(out, '\n');
-	buf_release(&c);
 
 	if (!a->instance_id && !a->eni_id) {
 		buf_addstr(out, "    none: true\n");
@@ -243,6 +223,33 @@ static void write_address(struct buf *out, const struct rc_world *w,
 		scalar(out, a->private_ip);
 		buf_addch(out, '\n');
 	}
+}
+
+static void write_address(struct buf *out, const struct rc_world *w,
+			  const char *ref, enum spec_eip_ref kind,
+			  const struct prov_address *a)
+{
+	static const char *const keys[] = {
+		[SPEC_EIP_BY_ALLOCATION_ID] = "allocation_id",
+		[SPEC_EIP_BY_PUBLIC_IP] = "public_ip",
+		[SPEC_EIP_BY_NAME] = "name",
+	};
+	const char *name = prov_tag_get(a->tags, a->n_tags, "Name");
+	struct buf c = BUF_INIT;
+
+	buf_addf(out, "  - %s: ", keys[kind]);
+	scalar(out, ref);
+	if (kind != SPEC_EIP_BY_ALLOCATION_ID)
+		buf_addf(&c, "%s", a->allocation_id ? a->allocation_id : "");
+	if (kind != SPEC_EIP_BY_PUBLIC_IP)
+		buf_addf(&c, "%s%s", c.len ? ", " : "",
+			 a->public_ip ? a->public_ip : "");
+	if (name && kind != SPEC_EIP_BY_NAME)
+		buf_addf(&c, "%sName %s", c.len ? ", " : "", name);
+	comment(out, c.buf);
+	buf_addch(out, '\n');
+	buf_release(&c);
+	write_binding(out, w, a);
 }
 
 static void not_found(struct util_err *err, size_t *n, const char *what,
