@@ -698,6 +698,19 @@ struct group_ctx {
 	size_t n_have;
 	char **add_zones; /* enable_zones: zones to enable, sorted */
 	size_t n_add_zones;
+	/* What the plan does; borrowed pointers into wants and have. */
+	const struct want **reg;
+	size_t n_reg;
+	const struct have **extra;
+	size_t n_extra;
+	const struct have **hold;
+	size_t n_hold;
+	const char **fpkeys; /* member keys once the steps so far ran */
+	size_t n_fpkeys;
+	size_t stay_healthy, healthy_now, undeclared;
+	unsigned floor;
+	unsigned reg_id, wait_id;
+	char fp[UTIL_SHA256_HEX_SIZE]; /* the group once the steps so far ran */
 };
 
 static bool port_ok(struct builder *b, struct group_ctx *c,
@@ -1094,273 +1107,333 @@ static unsigned min_healthy_floor(const struct spec_lb *lb, size_t desired)
 	return (unsigned)((mh->value * desired + 99) / 100);
 }
 
-static void plan_group(struct builder *b, size_t idx)
+/* The group must exist and hold instance or ip targets. */
+static bool group_resolve(struct builder *b, struct group_ctx *c)
 {
-	const struct spec_lb *lb = &b->s->lbs[idx];
-	struct group_ctx c = { .lb = lb, .label = lb->name };
-	struct rc_group_summary *sum;
-	const struct want **reg = NULL;
-	const struct have **extra = NULL, **hold = NULL;
-	const char **fpkeys = NULL;
-	size_t n_reg = 0, n_extra = 0, n_hold = 0, n_fpkeys = 0;
-	size_t stay_healthy = 0, healthy_now = 0, undeclared = 0;
-	unsigned floor;
-	bool ok = true;
-	unsigned reg_id = 0, wait_id = 0, dereg_id = 0, zones_id = 0;
-	size_t n_errors_before = b->errors->n_errors;
-	char fp[UTIL_SHA256_HEX_SIZE];
+	const struct spec_lb *lb = c->lb;
 
-	c.key = rc_key_group(lb->kind, lb->name);
-	c.g = rc_world_group(b->w, lb->kind, lb->name);
-	observe_key(b, c.key);
-	if (!c.g || (!c.g->classic && !c.g->tg)) {
-		err_at(b, c.label, lb->loc, "%s '%s' does not exist",
+	c->key = rc_key_group(lb->kind, lb->name);
+	c->g = rc_world_group(b->w, lb->kind, lb->name);
+	observe_key(b, c->key);
+	if (!c->g || (!c->g->classic && !c->g->tg)) {
+		err_at(b, c->label, lb->loc, "%s '%s' does not exist",
 		       lb->kind == SPEC_LB_CLASSIC ? "classic load balancer"
 						   : "target group",
 		       lb->name);
-		goto out;
+		return false;
 	}
-	if (c.g->tg) {
-		enum prov_target_type tt = c.g->tg->target_type;
+	if (c->g->tg) {
+		enum prov_target_type tt = c->g->tg->target_type;
 
 		if (tt != PROV_TARGET_INSTANCE && tt != PROV_TARGET_IP) {
-			err_at(b, c.label, lb->loc,
+			err_at(b, c->label, lb->loc,
 			       "target group '%s' has target type %s; moor "
 			       "manages instance and ip targets",
 			       lb->name, prov_target_type_name(tt));
-			goto out;
+			return false;
 		}
-		c.ip_targets = tt == PROV_TARGET_IP;
-		c.group_port = c.g->tg->port;
+		c->ip_targets = tt == PROV_TARGET_IP;
+		c->group_port = c->g->tg->port;
 	}
-	collect_wants(b, &c);
-	collect_have(&c);
+	return true;
+}
 
-	reg = util_xcalloc(c.n_wants + 1, sizeof(*reg));
-	for (size_t i = 0; i < c.n_wants; i++) {
-		const struct have *h = find_have(c.have, c.n_have,
-						 c.wants[i].key);
+/*
+ * Declared members not registered (each checked for registering) and
+ * registered ones not declared, which additive ownership leaves alone.
+ */
+static bool group_diff(struct builder *b, struct group_ctx *c)
+{
+	bool ok = true;
+
+	c->reg = util_xcalloc(c->n_wants + 1, sizeof(*c->reg));
+	for (size_t i = 0; i < c->n_wants; i++) {
+		const struct have *h = find_have(c->have, c->n_have,
+						 c->wants[i].key);
 
 		if (!h) {
-			ok &= check_register(b, &c, &c.wants[i]);
-			reg[n_reg++] = &c.wants[i];
+			ok &= check_register(b, c, &c->wants[i]);
+			c->reg[c->n_reg++] = &c->wants[i];
 		} else if (rc_health_counts(h->health)) {
-			stay_healthy++;
+			c->stay_healthy++;
 		}
 	}
-	extra = util_xcalloc(c.n_have + 1, sizeof(*extra));
-	hold = util_xcalloc(c.n_have + 1, sizeof(*hold));
-	for (size_t i = 0; i < c.n_have; i++) {
-		if (rc_health_counts(c.have[i].health))
-			healthy_now++;
-		if (!find_want(c.wants, c.n_wants, c.have[i].key))
-			extra[n_extra++] = &c.have[i];
+	c->extra = util_xcalloc(c->n_have + 1, sizeof(*c->extra));
+	c->hold = util_xcalloc(c->n_have + 1, sizeof(*c->hold));
+	for (size_t i = 0; i < c->n_have; i++) {
+		if (rc_health_counts(c->have[i].health))
+			c->healthy_now++;
+		if (!find_want(c->wants, c->n_wants, c->have[i].key))
+			c->extra[c->n_extra++] = &c->have[i];
 	}
-	if (lb->ownership == SPEC_OWNERSHIP_ADDITIVE && n_extra) {
-		char **keys = util_xcalloc(n_extra, sizeof(*keys));
+	if (c->lb->ownership == SPEC_OWNERSHIP_ADDITIVE && c->n_extra) {
+		char **keys = util_xcalloc(c->n_extra, sizeof(*keys));
 		struct buf m = BUF_INIT;
 
-		for (size_t i = 0; i < n_extra; i++)
-			keys[i] = extra[i]->key;
-		list_keys(&m, keys, n_extra);
-		rc_notes_add(&b->p->notes, RC_NOTE_INFO, c.label, lb->loc,
+		for (size_t i = 0; i < c->n_extra; i++)
+			keys[i] = c->extra[i]->key;
+		list_keys(&m, keys, c->n_extra);
+		rc_notes_add(&b->p->notes, RC_NOTE_INFO, c->label, c->lb->loc,
 			     "%s: %zu registered member%s not declared, left "
 			     "alone (ownership: additive): %s",
-			     c.label, n_extra, n_extra == 1 ? "" : "s", m.buf);
+			     c->label, c->n_extra, c->n_extra == 1 ? "" : "s",
+			     m.buf);
 		buf_release(&m);
 		free(keys);
-		undeclared = n_extra;
-		n_extra = 0;
+		c->undeclared = c->n_extra;
+		c->n_extra = 0;
 	}
+	return ok;
+}
 
-	/* min_healthy: keep enough healthy undeclared members. */
-	if (lb->wait == SPEC_WAIT_HEALTHY)
-		stay_healthy += n_reg;
-	floor = min_healthy_floor(lb, c.n_wants);
-	if (floor && n_extra && stay_healthy < floor) {
-		size_t need = floor - stay_healthy, out = 0;
+/* min_healthy: keep enough healthy undeclared members. */
+static void group_min_healthy(struct builder *b, struct group_ctx *c)
+{
+	if (c->lb->wait == SPEC_WAIT_HEALTHY)
+		c->stay_healthy += c->n_reg;
+	c->floor = min_healthy_floor(c->lb, c->n_wants);
+	if (c->floor && c->n_extra && c->stay_healthy < c->floor) {
+		size_t need = c->floor - c->stay_healthy, out = 0;
 
-		for (size_t i = 0; i < n_extra; i++) {
-			if (need && rc_health_counts(extra[i]->health)) {
-				hold[n_hold++] = extra[i];
+		for (size_t i = 0; i < c->n_extra; i++) {
+			if (need && rc_health_counts(c->extra[i]->health)) {
+				c->hold[c->n_hold++] = c->extra[i];
 				need--;
 				continue;
 			}
-			extra[out++] = extra[i];
+			c->extra[out++] = c->extra[i];
 		}
-		n_extra = out;
-		if (n_hold)
-			hold_back(b, &c, hold, n_hold, floor, stay_healthy);
+		c->n_extra = out;
+		if (c->n_hold)
+			hold_back(b, c, c->hold, c->n_hold, c->floor,
+				  c->stay_healthy);
 	}
+}
 
-	/* Mass deregistration guard. */
-	if (n_extra && 2 * n_extra > c.n_have + n_reg &&
+/* Mass deregistration guard. */
+static bool group_mass_guard(struct builder *b, const struct group_ctx *c)
+{
+	if (c->n_extra && 2 * c->n_extra > c->n_have + c->n_reg &&
 	    !b->o->allow_mass_deregister) {
 		/*
 		 * Worded for plan, apply and watch alike: the daemon never
 		 * takes the flag, so a deliberate mass change goes through
 		 * one supervised apply.
 		 */
-		err_at(b, c.label, lb->loc,
+		err_at(b, c->label, c->lb->loc,
 		       "refusing to deregister %zu of %zu members of %s "
 		       "(more than half); if this is intended, run moor "
 		       "apply --allow-mass-deregister",
-		       n_extra, c.n_have + n_reg, c.label);
-		ok = false;
+		       c->n_extra, c->n_have + c->n_reg, c->label);
+		return false;
 	}
-	if (!ok || b->errors->n_errors != n_errors_before)
-		goto summary;
+	return true;
+}
 
-	fpkeys = util_xcalloc(c.n_have + n_reg + 1, sizeof(*fpkeys));
-	for (size_t i = 0; i < c.n_have; i++)
-		fpkeys[n_fpkeys++] = c.have[i].key;
-	zones_id = plan_enable_zones(b, &c);
-	if (n_reg) {
-		struct rc_step *st = new_step(b, RC_PHASE_REGISTER,
-					      RC_ACT_REGISTER, c.key, c.label,
-					      lb->loc);
+/* A step on the group, carrying its kind and target group. */
+static struct rc_step *group_step(struct builder *b, const struct group_ctx *c,
+				  enum rc_phase phase, enum rc_action act)
+{
+	struct rc_step *st = new_step(b, phase, act, c->key, c->label,
+				      c->lb->loc);
 
-		st->group_kind = lb->kind;
-		if (c.g->tg)
-			st->tg_arn = util_xstrdup(c.g->tg->arn);
+	st->group_kind = c->lb->kind;
+	if (c->g->tg)
+		st->tg_arn = util_xstrdup(c->g->tg->arn);
+	return st;
+}
+
+/*
+ * Register the declared members missing; c->fp becomes the group's
+ * fingerprint once they are in.
+ */
+static void group_register(struct builder *b, struct group_ctx *c)
+{
+	unsigned zones_id;
+
+	c->fpkeys = util_xcalloc(c->n_have + c->n_reg + 1, sizeof(*c->fpkeys));
+	for (size_t i = 0; i < c->n_have; i++)
+		c->fpkeys[c->n_fpkeys++] = c->have[i].key;
+	zones_id = plan_enable_zones(b, c);
+	if (c->n_reg) {
+		struct rc_step *st = group_step(b, c, RC_PHASE_REGISTER,
+						RC_ACT_REGISTER);
+
 		st->reason = util_xstrdup("declared, not registered");
 		/* The group as the enable-zones step leaves it. */
-		keys_fp(&c, fpkeys, n_fpkeys, fp);
-		step_pre(st, c.key, fp);
+		keys_fp(c, c->fpkeys, c->n_fpkeys, c->fp);
+		step_pre(st, c->key, c->fp);
 		step_dep(st, zones_id);
-		for (size_t i = 0; i < n_reg; i++) {
-			add_member(st, b->w, reg[i]->id, reg[i]->port,
-				   reg[i]->az);
-			fpkeys[n_fpkeys++] = reg[i]->key;
-			if (!c.ip_targets) {
-				char *ik = rc_key_instance(reg[i]->id);
+		for (size_t i = 0; i < c->n_reg; i++) {
+			const struct want *r = c->reg[i];
+
+			add_member(st, b->w, r->id, r->port, r->az);
+			c->fpkeys[c->n_fpkeys++] = r->key;
+			if (!c->ip_targets) {
+				char *ik = rc_key_instance(r->id);
 
 				step_pre_now(b, st, ik);
 				free(ik);
 			}
 		}
-		reg_id = st->id;
+		c->reg_id = st->id;
 	}
-	keys_fp(&c, fpkeys, n_fpkeys, fp);
+	keys_fp(c, c->fpkeys, c->n_fpkeys, c->fp);
+}
 
-	if (lb->wait != SPEC_WAIT_NONE && (n_reg || n_extra)) {
-		struct rc_step *st;
-		size_t n_wait = n_reg;
+/* The health wait between registering and deregistering. */
+static void group_wait(struct builder *b, struct group_ctx *c)
+{
+	const struct spec_lb *lb = c->lb;
+	struct rc_step *st;
+	size_t n_wait = c->n_reg;
 
-		/*
-		 * Before deregistering, also wait for declared members not
-		 * healthy yet -- in their initial checks, or failing them
-		 * (a Classic ELB's new member is OutOfService until it passes)
-		 * -- e.g. registered by an apply that was interrupted or
-		 * pre-empted, or make-before-break would not hold.
-		 */
-		if (n_extra && lb->wait == SPEC_WAIT_HEALTHY)
-			for (size_t i = 0; i < c.n_have; i++)
-				if (awaits_health(b, &c, &c.have[i]))
-					n_wait++;
-		if (n_wait) {
-			st = new_step(b, RC_PHASE_WAIT_HEALTHY, RC_ACT_WAIT,
-				      c.key, c.label, lb->loc);
-			st->group_kind = lb->kind;
-			if (c.g->tg)
-				st->tg_arn = util_xstrdup(c.g->tg->arn);
-			st->until = lb->wait == SPEC_WAIT_HEALTHY
-					    ? RC_UNTIL_HEALTHY
-					    : RC_UNTIL_REGISTERED;
-			st->timeout_ms = lb->timeout_ms;
-			st->reason = util_xstrdup(
-				lb->wait == SPEC_WAIT_HEALTHY
-					? "new members must pass health checks"
-					: "new members must be registered");
-			for (size_t i = 0; i < n_reg; i++)
-				add_member(st, b->w, reg[i]->id, reg[i]->port,
-					   reg[i]->az);
-			for (size_t i = 0; n_wait > n_reg && i < c.n_have; i++)
-				if (awaits_health(b, &c, &c.have[i]))
-					add_member(st, b->w, c.have[i].id,
-						   c.have[i].port, NULL);
-			step_pre(st, c.key, fp);
-			step_dep(st, reg_id);
-			wait_id = st->id;
-		}
-	}
-
-	if (n_extra) {
-		struct rc_step *st = new_step(b, RC_PHASE_DEREGISTER,
-					      RC_ACT_DEREGISTER, c.key, c.label,
-					      lb->loc);
-		const char **left = util_xcalloc(n_fpkeys + 1, sizeof(*left));
-		size_t n_left = 0;
-
-		st->group_kind = lb->kind;
-		if (c.g->tg)
-			st->tg_arn = util_xstrdup(c.g->tg->arn);
-		st->reason = util_xstrdup("registered, not declared");
-		st->min_healthy = floor;
-		for (size_t i = 0; i < n_extra; i++)
-			add_member(st, b->w, extra[i]->id, extra[i]->port,
+	if (lb->wait == SPEC_WAIT_NONE || !(c->n_reg || c->n_extra))
+		return;
+	/*
+	 * Before deregistering, also wait for declared members not
+	 * healthy yet -- in their initial checks, or failing them
+	 * (a Classic ELB's new member is OutOfService until it passes)
+	 * -- e.g. registered by an apply that was interrupted or
+	 * pre-empted, or make-before-break would not hold.
+	 */
+	if (c->n_extra && lb->wait == SPEC_WAIT_HEALTHY)
+		for (size_t i = 0; i < c->n_have; i++)
+			if (awaits_health(b, c, &c->have[i]))
+				n_wait++;
+	if (!n_wait)
+		return;
+	st = group_step(b, c, RC_PHASE_WAIT_HEALTHY, RC_ACT_WAIT);
+	st->until = lb->wait == SPEC_WAIT_HEALTHY ? RC_UNTIL_HEALTHY
+						  : RC_UNTIL_REGISTERED;
+	st->timeout_ms = lb->timeout_ms;
+	st->reason = util_xstrdup(
+		lb->wait == SPEC_WAIT_HEALTHY
+			? "new members must pass health checks"
+			: "new members must be registered");
+	for (size_t i = 0; i < c->n_reg; i++)
+		add_member(st, b->w, c->reg[i]->id, c->reg[i]->port,
+			   c->reg[i]->az);
+	for (size_t i = 0; n_wait > c->n_reg && i < c->n_have; i++)
+		if (awaits_health(b, c, &c->have[i]))
+			add_member(st, b->w, c->have[i].id, c->have[i].port,
 				   NULL);
-		step_pre(st, c.key, fp);
-		step_dep(st, reg_id);
-		step_dep(st, wait_id);
-		dereg_id = st->id;
-		for (size_t i = 0; i < n_fpkeys; i++) {
-			bool gone = false;
+	step_pre(st, c->key, c->fp);
+	step_dep(st, c->reg_id);
+	c->wait_id = st->id;
+}
 
-			for (size_t k = 0; k < n_extra && !gone; k++)
-				gone = !strcmp(fpkeys[i], extra[k]->key);
-			if (!gone)
-				left[n_left++] = fpkeys[i];
-		}
-		keys_fp(&c, left, n_left, fp);
-		free(left);
-		if (lb->drain_wait) {
-			st = new_step(b, RC_PHASE_WAIT_DRAINED, RC_ACT_WAIT,
-				      c.key, c.label, lb->loc);
-			st->group_kind = lb->kind;
-			if (c.g->tg)
-				st->tg_arn = util_xstrdup(c.g->tg->arn);
-			st->until = RC_UNTIL_DRAINED;
-			st->timeout_ms = lb->drain_timeout_ms
-						 ? lb->drain_timeout_ms
-						 : lb->timeout_ms;
-			st->reason = util_xstrdup(
-				"drain: wait until they have left");
-			for (size_t i = 0; i < n_extra; i++)
-				add_member(st, b->w, extra[i]->id,
-					   extra[i]->port, NULL);
-			step_pre(st, c.key, fp);
-			step_dep(st, dereg_id);
-		}
+/* Drain: wait until the deregistered members have left. */
+static void group_drain(struct builder *b, const struct group_ctx *c,
+			unsigned dereg_id)
+{
+	struct rc_step *st = group_step(b, c, RC_PHASE_WAIT_DRAINED,
+					RC_ACT_WAIT);
+
+	st->until = RC_UNTIL_DRAINED;
+	st->timeout_ms = c->lb->drain_timeout_ms ? c->lb->drain_timeout_ms
+						 : c->lb->timeout_ms;
+	st->reason = util_xstrdup("drain: wait until they have left");
+	for (size_t i = 0; i < c->n_extra; i++)
+		add_member(st, b->w, c->extra[i]->id, c->extra[i]->port, NULL);
+	step_pre(st, c->key, c->fp);
+	step_dep(st, dereg_id);
+}
+
+/*
+ * Deregister the undeclared members; c->fp becomes the group's
+ * fingerprint once they are out.
+ */
+static void group_deregister(struct builder *b, struct group_ctx *c)
+{
+	struct rc_step *st;
+	const char **left;
+	size_t n_left = 0;
+	unsigned dereg_id;
+
+	if (!c->n_extra)
+		return;
+	st = group_step(b, c, RC_PHASE_DEREGISTER, RC_ACT_DEREGISTER);
+	left = util_xcalloc(c->n_fpkeys + 1, sizeof(*left));
+	st->reason = util_xstrdup("registered, not declared");
+	st->min_healthy = c->floor;
+	for (size_t i = 0; i < c->n_extra; i++)
+		add_member(st, b->w, c->extra[i]->id, c->extra[i]->port, NULL);
+	step_pre(st, c->key, c->fp);
+	step_dep(st, c->reg_id);
+	step_dep(st, c->wait_id);
+	dereg_id = st->id;
+	for (size_t i = 0; i < c->n_fpkeys; i++) {
+		bool gone = false;
+
+		for (size_t k = 0; k < c->n_extra && !gone; k++)
+			gone = !strcmp(c->fpkeys[i], c->extra[k]->key);
+		if (!gone)
+			left[n_left++] = c->fpkeys[i];
 	}
+	keys_fp(c, left, n_left, c->fp);
+	free(left);
+	if (c->lb->drain_wait)
+		group_drain(b, c, dereg_id);
+}
 
-summary:
+static void group_summary(struct builder *b, const struct group_ctx *c)
+{
+	struct rc_group_summary *sum;
+
 	b->p->groups = util_xrealloc(b->p->groups,
 				     (b->p->n_groups + 1) * sizeof(*sum));
 	sum = &b->p->groups[b->p->n_groups++];
 	memset(sum, 0, sizeof(*sum));
-	sum->label = util_xstrdup(c.label);
-	sum->kind = lb->kind;
-	sum->ownership = lb->ownership;
-	sum->before = c.n_have;
-	sum->after = c.n_have + n_reg - n_extra;
-	sum->healthy = healthy_now;
-	sum->undeclared = undeclared;
-	sum->n_register = n_reg;
-	sum->n_deregister = n_extra;
+	sum->label = util_xstrdup(c->label);
+	sum->kind = c->lb->kind;
+	sum->ownership = c->lb->ownership;
+	sum->before = c->n_have;
+	sum->after = c->n_have + c->n_reg - c->n_extra;
+	sum->healthy = c->healthy_now;
+	sum->undeclared = c->undeclared;
+	sum->n_register = c->n_reg;
+	sum->n_deregister = c->n_extra;
+}
+
+static void group_release(struct group_ctx *c)
+{
+	for (size_t i = 0; i < c->n_wants; i++)
+		free(c->wants[i].key);
+	free(c->wants);
+	for (size_t i = 0; i < c->n_have; i++)
+		free(c->have[i].key);
+	free(c->have);
+	util_strv_free(c->add_zones, c->n_add_zones);
+	free(c->reg);
+	free(c->extra);
+	free(c->hold);
+	free(c->fpkeys);
+	free(c->key);
+}
+
+static void plan_group(struct builder *b, size_t idx)
+{
+	const struct spec_lb *lb = &b->s->lbs[idx];
+	struct group_ctx c = { .lb = lb, .label = lb->name };
+	size_t n_errors_before = b->errors->n_errors;
+	bool ok;
+
+	if (!group_resolve(b, &c))
+		goto out;
+	collect_wants(b, &c);
+	collect_have(&c);
+	ok = group_diff(b, &c);
+	group_min_healthy(b, &c);
+	ok = group_mass_guard(b, &c) && ok;
+	if (ok && b->errors->n_errors == n_errors_before) {
+		group_register(b, &c);
+		group_wait(b, &c);
+		group_deregister(b, &c);
+	}
+	group_summary(b, &c);
 out:
-	for (size_t i = 0; i < c.n_wants; i++)
-		free(c.wants[i].key);
-	free(c.wants);
-	for (size_t i = 0; i < c.n_have; i++)
-		free(c.have[i].key);
-	free(c.have);
-	util_strv_free(c.add_zones, c.n_add_zones);
-	free(reg);
-	free(extra);
-	free(hold);
-	free(fpkeys);
-	free(c.key);
+	group_release(&c);
 }
 
 /* --- addresses --------------------------------------------------------- */
