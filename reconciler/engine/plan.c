@@ -1691,147 +1691,191 @@ static bool check_target(struct builder *b, const struct spec_eip *e,
 	return true;
 }
 
-static void plan_address(struct builder *b, size_t idx)
-{
-	const struct spec_eip *e = &b->s->eips[idx];
-	const char *label = rc_eip_label(e);
-	char *key = rc_key_address(e->ref, eip_value(e));
-	size_t n = 0;
-	const struct prov_address *a = rc_world_address(b->w, e->ref,
-							eip_value(e), &n);
-	const char *cur = holder(a);
+struct addr_ctx {
+	const struct spec_eip *e;
+	const char *label;
+	char *key;
+	const struct prov_address *a; /* NULL: not allocated yet */
+	const char *cur;	      /* what it is bound to, or NULL */
 	struct target t;
-	struct rc_step *st;
-	unsigned alloc_id = 0;
+};
 
-	observe_key(b, key);
-	memset(&t, 0, sizeof(t));
+/*
+ * The address must be unique, exist (or be allocatable) and be a VPC
+ * one, and its target must exist; n: addresses found by its reference.
+ */
+static bool address_checks(struct builder *b, struct addr_ctx *c, size_t n)
+{
+	const struct spec_eip *e = c->e;
+
 	if (n > 1) {
-		err_at(b, label, e->loc,
+		err_at(b, c->label, e->loc,
 		       "%zu addresses are named '%s'; the Name tag must be "
 		       "unique",
 		       n, e->name);
-		goto out;
+		return false;
 	}
-	if (!a && !(e->ref == SPEC_EIP_BY_NAME && e->allocate)) {
-		err_at(b, label, e->loc, "address %s does not exist", label);
-		goto out;
+	if (!c->a && !(e->ref == SPEC_EIP_BY_NAME && e->allocate)) {
+		err_at(b, c->label, e->loc, "address %s does not exist",
+		       c->label);
+		return false;
 	}
-	if (a && !util_streq(a->domain, "vpc")) {
-		err_at(b, label, e->loc,
-		       "address %s is not a VPC address (domain %s)", label,
-		       a->domain ? a->domain : "unknown");
-		goto out;
+	if (c->a && !util_streq(c->a->domain, "vpc")) {
+		err_at(b, c->label, e->loc,
+		       "address %s is not a VPC address (domain %s)", c->label,
+		       c->a->domain ? c->a->domain : "unknown");
+		return false;
 	}
-	if (!address_target(b, e, label, cur, &t))
-		goto out;
+	return address_target(b, e, c->label, c->cur, &c->t);
+}
 
-	if (!a) {
-		st = new_step(b, RC_PHASE_ALLOCATE, RC_ACT_ALLOCATE, key, label,
-			      e->loc);
-		st->name = util_xstrdup(e->name);
-		st->reason = util_xstrdup("declared with allocate, none found "
-					  "by its Name tag");
-		step_pre_now(b, st, key);
-		alloc_id = st->id;
-		if (!t.ok) {
-			address_summary(b, label, NULL, NULL, NULL);
-			goto out;
-		}
-		if (!check_target(b, e, label, &t))
-			goto out;
-		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, key, label,
-			      e->loc);
-		st->name = util_xstrdup(e->name);
-		binding_set(&st->to, t.instance ? t.id : NULL, t.call_eni,
-			    t.private_ip);
-		st->reason = t.reason ? util_xstrdup(t.reason)
-				      : util_xstrdup("newly allocated");
-		step_dep(st, alloc_id);
-		target_pre(b, st, e, &t);
-		address_summary(b, label, NULL, NULL, t.id);
-		goto out;
-	}
+/* allocate: a new address, then its association when it has a target. */
+static void address_allocate(struct builder *b, struct addr_ctx *c)
+{
+	const struct spec_eip *e = c->e;
+	struct rc_step *st;
+	unsigned alloc_id;
 
-	if (e->bind == SPEC_BIND_NONE) {
-		address_summary(b, label, a->public_ip, cur, NULL);
-		if (!cur && !a->association_id)
-			goto out;
-		st = new_step(b, RC_PHASE_DISASSOCIATE, RC_ACT_DISASSOCIATE,
-			      key, label, e->loc);
-		st->allocation_id = util_xstrdup(a->allocation_id);
-		st->public_ip = util_xstrdup(a->public_ip);
-		binding_set(&st->from, a->instance_id, a->eni_id,
-			    a->private_ip);
-		st->reason = util_xasprintf("declared none, associated with %s",
-					    cur ? cur : "something");
-		if (cur && !named(b, cur)) {
-			st->hijack = true;
-			rc_notes_add(&b->p->notes, RC_NOTE_WARNING, label,
-				     e->loc,
-				     "hijack: %s is bound to %s, which the "
-				     "spec does not name",
-				     label, cur);
-		}
-		step_pre_now(b, st, key);
-		goto out;
+	st = new_step(b, RC_PHASE_ALLOCATE, RC_ACT_ALLOCATE, c->key, c->label,
+		      e->loc);
+	st->name = util_xstrdup(e->name);
+	st->reason = util_xstrdup("declared with allocate, none found "
+				  "by its Name tag");
+	step_pre_now(b, st, c->key);
+	alloc_id = st->id;
+	if (!c->t.ok) {
+		address_summary(b, c->label, NULL, NULL, NULL);
+		return;
 	}
-	if (!t.ok) { /* failover without a candidate: leave it */
-		address_summary(b, label, a->public_ip, cur, cur);
-		goto out;
+	if (!check_target(b, e, c->label, &c->t))
+		return;
+	st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, c->key, c->label,
+		      e->loc);
+	st->name = util_xstrdup(e->name);
+	binding_set(&st->to, c->t.instance ? c->t.id : NULL, c->t.call_eni,
+		    c->t.private_ip);
+	st->reason = c->t.reason ? util_xstrdup(c->t.reason)
+				 : util_xstrdup("newly allocated");
+	step_dep(st, alloc_id);
+	target_pre(b, st, e, &c->t);
+	address_summary(b, c->label, NULL, NULL, c->t.id);
+}
+
+/* bind: none -- disassociate whatever holds the address. */
+static void address_unbind(struct builder *b, const struct addr_ctx *c)
+{
+	const struct prov_address *a = c->a;
+	struct rc_step *st;
+
+	address_summary(b, c->label, a->public_ip, c->cur, NULL);
+	if (!c->cur && !a->association_id)
+		return;
+	st = new_step(b, RC_PHASE_DISASSOCIATE, RC_ACT_DISASSOCIATE, c->key,
+		      c->label, c->e->loc);
+	st->allocation_id = util_xstrdup(a->allocation_id);
+	st->public_ip = util_xstrdup(a->public_ip);
+	binding_set(&st->from, a->instance_id, a->eni_id, a->private_ip);
+	st->reason = util_xasprintf("declared none, associated with %s",
+				    c->cur ? c->cur : "something");
+	if (c->cur && !named(b, c->cur)) {
+		st->hijack = true;
+		rc_notes_add(&b->p->notes, RC_NOTE_WARNING, c->label, c->e->loc,
+			     "hijack: %s is bound to %s, which the "
+			     "spec does not name",
+			     c->label, c->cur);
 	}
-	address_summary(b, label, a->public_ip, cur, t.id);
-	if (bound_to(a, &t, e->bind == SPEC_BIND_FAILOVER))
-		goto out;
-	if (!check_target(b, e, label, &t))
-		goto out;
-	if (!cur && !a->association_id) {
-		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, key, label,
-			      e->loc);
-		st->reason = t.reason
-				     ? util_xstrdup(t.reason)
+	step_pre_now(b, st, c->key);
+}
+
+/* The move of a bound address to its target, with why. */
+static struct rc_step *address_move(struct builder *b, const struct addr_ctx *c)
+{
+	const struct prov_address *a = c->a;
+	const char *cur = c->cur;
+	const struct target *t = &c->t;
+	struct rc_step *st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_MOVE, c->key,
+				      c->label, c->e->loc);
+
+	if (cur && !named(b, cur)) {
+		st->hijack = true;
+		st->reason = util_xasprintf("drift: moved to %s out of "
+					    "band",
+					    cur);
+		rc_notes_add(&b->p->notes, RC_NOTE_WARNING, c->label, c->e->loc,
+			     "hijack: %s is bound to %s, which the "
+			     "spec does not name; moving it back to "
+			     "%s",
+			     c->label, cur, t->id);
+	} else if (t->reason) {
+		st->reason = util_xstrdup(t->reason);
+	} else if (cur && !strcmp(cur, t->id)) {
+		st->reason = util_xasprintf("declared %s, bound to %s",
+					    t->want_ip ? t->want_ip : "",
+					    a->private_ip ? a->private_ip
+							  : "another address");
+	} else {
+		st->reason = util_xasprintf("declared %s, bound to %s", t->id,
+					    cur ? cur : "?");
+	}
+	binding_set(&st->from, a->instance_id, a->eni_id, a->private_ip);
+	return st;
+}
+
+/* An existing address bound to a target: associate or move it there. */
+static void address_bind(struct builder *b, const struct addr_ctx *c)
+{
+	const struct prov_address *a = c->a;
+	const struct target *t = &c->t;
+	struct rc_step *st;
+
+	if (!t->ok) { /* failover without a candidate: leave it */
+		address_summary(b, c->label, a->public_ip, c->cur, c->cur);
+		return;
+	}
+	address_summary(b, c->label, a->public_ip, c->cur, t->id);
+	if (bound_to(a, t, c->e->bind == SPEC_BIND_FAILOVER))
+		return;
+	if (!check_target(b, c->e, c->label, t))
+		return;
+	if (!c->cur && !a->association_id) {
+		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, c->key,
+			      c->label, c->e->loc);
+		st->reason = t->reason
+				     ? util_xstrdup(t->reason)
 				     : util_xstrdup("declared, not associated");
 	} else {
-		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_MOVE, key, label,
-			      e->loc);
-		if (cur && !named(b, cur)) {
-			st->hijack = true;
-			st->reason = util_xasprintf("drift: moved to %s out of "
-						    "band",
-						    cur);
-			rc_notes_add(&b->p->notes, RC_NOTE_WARNING, label,
-				     e->loc,
-				     "hijack: %s is bound to %s, which the "
-				     "spec does not name; moving it back to "
-				     "%s",
-				     label, cur, t.id);
-		} else if (t.reason) {
-			st->reason = util_xstrdup(t.reason);
-		} else if (cur && !strcmp(cur, t.id)) {
-			st->reason =
-				util_xasprintf("declared %s, bound to %s",
-					       t.want_ip ? t.want_ip : "",
-					       a->private_ip
-						       ? a->private_ip
-						       : "another address");
-		} else {
-			st->reason = util_xasprintf("declared %s, bound to %s",
-						    t.id, cur ? cur : "?");
-		}
-		binding_set(&st->from, a->instance_id, a->eni_id,
-			    a->private_ip);
+		st = address_move(b, c);
 	}
 	st->allocation_id = util_xstrdup(a->allocation_id);
 	st->public_ip = util_xstrdup(a->public_ip);
-	binding_set(&st->to, t.instance ? t.id : NULL, t.call_eni,
-		    t.private_ip);
-	if (!t.instance)
-		binding_set(&st->to, NULL, t.id, t.private_ip);
-	step_pre_now(b, st, key);
-	target_pre(b, st, e, &t);
-out:
-	free(t.reason);
-	free(key);
+	binding_set(&st->to, t->instance ? t->id : NULL, t->call_eni,
+		    t->private_ip);
+	if (!t->instance)
+		binding_set(&st->to, NULL, t->id, t->private_ip);
+	step_pre_now(b, st, c->key);
+	target_pre(b, st, c->e, t);
+}
+
+static void plan_address(struct builder *b, size_t idx)
+{
+	struct addr_ctx c = { .e = &b->s->eips[idx] };
+	size_t n = 0;
+
+	c.label = rc_eip_label(c.e);
+	c.key = rc_key_address(c.e->ref, eip_value(c.e));
+	c.a = rc_world_address(b->w, c.e->ref, eip_value(c.e), &n);
+	c.cur = holder(c.a);
+	observe_key(b, c.key);
+	if (address_checks(b, &c, n)) {
+		if (!c.a)
+			address_allocate(b, &c);
+		else if (c.e->bind == SPEC_BIND_NONE)
+			address_unbind(b, &c);
+		else
+			address_bind(b, &c);
+	}
+	free(c.t.reason);
+	free(c.key);
 }
 
 /* --- assembling ----------------------------------------------------------- */
