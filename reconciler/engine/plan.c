@@ -753,6 +753,7 @@ static void want_add(struct group_ctx *c, const char *id, int port,
 	wv->order = c->n_wants++;
 }
 
+/* Owns the group's declared members: ids, ips and selectors, deduplicated. */
 static void collect_wants(struct builder *b, struct group_ctx *c)
 {
 	const struct spec_lb *lb = c->lb;
@@ -1923,6 +1924,7 @@ static void record_input(struct rc_plan *p, const struct rc_plan_opts *o)
 	}
 }
 
+/* Owns the plan's header, the per-resource passes and the error verdict. */
 int rc_plan_build(const struct spec *s, const struct rc_world *w,
 		  const struct rc_plan_opts *opts, struct rc_plan **ret,
 		  struct rc_notes *errors, struct util_err *err)
