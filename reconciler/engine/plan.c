@@ -698,6 +698,19 @@ struct group_ctx {
 	size_t n_have;
 	char **add_zones; /* enable_zones: zones to enable, sorted */
 	size_t n_add_zones;
+	/* What the plan does; borrowed pointers into wants and have. */
+	const struct want **reg;
+	size_t n_reg;
+	const struct have **extra;
+	size_t n_extra;
+	const struct have **hold;
+	size_t n_hold;
+	const char **fpkeys; /* member keys once the steps so far ran */
+	size_t n_fpkeys;
+	size_t stay_healthy, healthy_now, undeclared;
+	unsigned floor;
+	unsigned reg_id, wait_id;
+	char fp[UTIL_SHA256_HEX_SIZE]; /* the group once the steps so far ran */
 };
 
 static bool port_ok(struct builder *b, struct group_ctx *c,
@@ -740,6 +753,7 @@ static void want_add(struct group_ctx *c, const char *id, int port,
 	wv->order = c->n_wants++;
 }
 
+/* Owns the group's declared members: ids, ips and selectors, deduplicated. */
 static void collect_wants(struct builder *b, struct group_ctx *c)
 {
 	const struct spec_lb *lb = c->lb;
@@ -1094,273 +1108,333 @@ static unsigned min_healthy_floor(const struct spec_lb *lb, size_t desired)
 	return (unsigned)((mh->value * desired + 99) / 100);
 }
 
-static void plan_group(struct builder *b, size_t idx)
+/* The group must exist and hold instance or ip targets. */
+static bool group_resolve(struct builder *b, struct group_ctx *c)
 {
-	const struct spec_lb *lb = &b->s->lbs[idx];
-	struct group_ctx c = { .lb = lb, .label = lb->name };
-	struct rc_group_summary *sum;
-	const struct want **reg = NULL;
-	const struct have **extra = NULL, **hold = NULL;
-	const char **fpkeys = NULL;
-	size_t n_reg = 0, n_extra = 0, n_hold = 0, n_fpkeys = 0;
-	size_t stay_healthy = 0, healthy_now = 0, undeclared = 0;
-	unsigned floor;
-	bool ok = true;
-	unsigned reg_id = 0, wait_id = 0, dereg_id = 0, zones_id = 0;
-	size_t n_errors_before = b->errors->n_errors;
-	char fp[UTIL_SHA256_HEX_SIZE];
+	const struct spec_lb *lb = c->lb;
 
-	c.key = rc_key_group(lb->kind, lb->name);
-	c.g = rc_world_group(b->w, lb->kind, lb->name);
-	observe_key(b, c.key);
-	if (!c.g || (!c.g->classic && !c.g->tg)) {
-		err_at(b, c.label, lb->loc, "%s '%s' does not exist",
+	c->key = rc_key_group(lb->kind, lb->name);
+	c->g = rc_world_group(b->w, lb->kind, lb->name);
+	observe_key(b, c->key);
+	if (!c->g || (!c->g->classic && !c->g->tg)) {
+		err_at(b, c->label, lb->loc, "%s '%s' does not exist",
 		       lb->kind == SPEC_LB_CLASSIC ? "classic load balancer"
 						   : "target group",
 		       lb->name);
-		goto out;
+		return false;
 	}
-	if (c.g->tg) {
-		enum prov_target_type tt = c.g->tg->target_type;
+	if (c->g->tg) {
+		enum prov_target_type tt = c->g->tg->target_type;
 
 		if (tt != PROV_TARGET_INSTANCE && tt != PROV_TARGET_IP) {
-			err_at(b, c.label, lb->loc,
+			err_at(b, c->label, lb->loc,
 			       "target group '%s' has target type %s; moor "
 			       "manages instance and ip targets",
 			       lb->name, prov_target_type_name(tt));
-			goto out;
+			return false;
 		}
-		c.ip_targets = tt == PROV_TARGET_IP;
-		c.group_port = c.g->tg->port;
+		c->ip_targets = tt == PROV_TARGET_IP;
+		c->group_port = c->g->tg->port;
 	}
-	collect_wants(b, &c);
-	collect_have(&c);
+	return true;
+}
 
-	reg = util_xcalloc(c.n_wants + 1, sizeof(*reg));
-	for (size_t i = 0; i < c.n_wants; i++) {
-		const struct have *h = find_have(c.have, c.n_have,
-						 c.wants[i].key);
+/*
+ * Declared members not registered (each checked for registering) and
+ * registered ones not declared, which additive ownership leaves alone.
+ */
+static bool group_diff(struct builder *b, struct group_ctx *c)
+{
+	bool ok = true;
+
+	c->reg = util_xcalloc(c->n_wants + 1, sizeof(*c->reg));
+	for (size_t i = 0; i < c->n_wants; i++) {
+		const struct have *h = find_have(c->have, c->n_have,
+						 c->wants[i].key);
 
 		if (!h) {
-			ok &= check_register(b, &c, &c.wants[i]);
-			reg[n_reg++] = &c.wants[i];
+			ok &= check_register(b, c, &c->wants[i]);
+			c->reg[c->n_reg++] = &c->wants[i];
 		} else if (rc_health_counts(h->health)) {
-			stay_healthy++;
+			c->stay_healthy++;
 		}
 	}
-	extra = util_xcalloc(c.n_have + 1, sizeof(*extra));
-	hold = util_xcalloc(c.n_have + 1, sizeof(*hold));
-	for (size_t i = 0; i < c.n_have; i++) {
-		if (rc_health_counts(c.have[i].health))
-			healthy_now++;
-		if (!find_want(c.wants, c.n_wants, c.have[i].key))
-			extra[n_extra++] = &c.have[i];
+	c->extra = util_xcalloc(c->n_have + 1, sizeof(*c->extra));
+	c->hold = util_xcalloc(c->n_have + 1, sizeof(*c->hold));
+	for (size_t i = 0; i < c->n_have; i++) {
+		if (rc_health_counts(c->have[i].health))
+			c->healthy_now++;
+		if (!find_want(c->wants, c->n_wants, c->have[i].key))
+			c->extra[c->n_extra++] = &c->have[i];
 	}
-	if (lb->ownership == SPEC_OWNERSHIP_ADDITIVE && n_extra) {
-		char **keys = util_xcalloc(n_extra, sizeof(*keys));
+	if (c->lb->ownership == SPEC_OWNERSHIP_ADDITIVE && c->n_extra) {
+		char **keys = util_xcalloc(c->n_extra, sizeof(*keys));
 		struct buf m = BUF_INIT;
 
-		for (size_t i = 0; i < n_extra; i++)
-			keys[i] = extra[i]->key;
-		list_keys(&m, keys, n_extra);
-		rc_notes_add(&b->p->notes, RC_NOTE_INFO, c.label, lb->loc,
+		for (size_t i = 0; i < c->n_extra; i++)
+			keys[i] = c->extra[i]->key;
+		list_keys(&m, keys, c->n_extra);
+		rc_notes_add(&b->p->notes, RC_NOTE_INFO, c->label, c->lb->loc,
 			     "%s: %zu registered member%s not declared, left "
 			     "alone (ownership: additive): %s",
-			     c.label, n_extra, n_extra == 1 ? "" : "s", m.buf);
+			     c->label, c->n_extra, c->n_extra == 1 ? "" : "s",
+			     m.buf);
 		buf_release(&m);
 		free(keys);
-		undeclared = n_extra;
-		n_extra = 0;
+		c->undeclared = c->n_extra;
+		c->n_extra = 0;
 	}
+	return ok;
+}
 
-	/* min_healthy: keep enough healthy undeclared members. */
-	if (lb->wait == SPEC_WAIT_HEALTHY)
-		stay_healthy += n_reg;
-	floor = min_healthy_floor(lb, c.n_wants);
-	if (floor && n_extra && stay_healthy < floor) {
-		size_t need = floor - stay_healthy, out = 0;
+/* min_healthy: keep enough healthy undeclared members. */
+static void group_min_healthy(struct builder *b, struct group_ctx *c)
+{
+	if (c->lb->wait == SPEC_WAIT_HEALTHY)
+		c->stay_healthy += c->n_reg;
+	c->floor = min_healthy_floor(c->lb, c->n_wants);
+	if (c->floor && c->n_extra && c->stay_healthy < c->floor) {
+		size_t need = c->floor - c->stay_healthy, out = 0;
 
-		for (size_t i = 0; i < n_extra; i++) {
-			if (need && rc_health_counts(extra[i]->health)) {
-				hold[n_hold++] = extra[i];
+		for (size_t i = 0; i < c->n_extra; i++) {
+			if (need && rc_health_counts(c->extra[i]->health)) {
+				c->hold[c->n_hold++] = c->extra[i];
 				need--;
 				continue;
 			}
-			extra[out++] = extra[i];
+			c->extra[out++] = c->extra[i];
 		}
-		n_extra = out;
-		if (n_hold)
-			hold_back(b, &c, hold, n_hold, floor, stay_healthy);
+		c->n_extra = out;
+		if (c->n_hold)
+			hold_back(b, c, c->hold, c->n_hold, c->floor,
+				  c->stay_healthy);
 	}
+}
 
-	/* Mass deregistration guard. */
-	if (n_extra && 2 * n_extra > c.n_have + n_reg &&
+/* Mass deregistration guard. */
+static bool group_mass_guard(struct builder *b, const struct group_ctx *c)
+{
+	if (c->n_extra && 2 * c->n_extra > c->n_have + c->n_reg &&
 	    !b->o->allow_mass_deregister) {
 		/*
 		 * Worded for plan, apply and watch alike: the daemon never
 		 * takes the flag, so a deliberate mass change goes through
 		 * one supervised apply.
 		 */
-		err_at(b, c.label, lb->loc,
+		err_at(b, c->label, c->lb->loc,
 		       "refusing to deregister %zu of %zu members of %s "
 		       "(more than half); if this is intended, run moor "
 		       "apply --allow-mass-deregister",
-		       n_extra, c.n_have + n_reg, c.label);
-		ok = false;
+		       c->n_extra, c->n_have + c->n_reg, c->label);
+		return false;
 	}
-	if (!ok || b->errors->n_errors != n_errors_before)
-		goto summary;
+	return true;
+}
 
-	fpkeys = util_xcalloc(c.n_have + n_reg + 1, sizeof(*fpkeys));
-	for (size_t i = 0; i < c.n_have; i++)
-		fpkeys[n_fpkeys++] = c.have[i].key;
-	zones_id = plan_enable_zones(b, &c);
-	if (n_reg) {
-		struct rc_step *st = new_step(b, RC_PHASE_REGISTER,
-					      RC_ACT_REGISTER, c.key, c.label,
-					      lb->loc);
+/* A step on the group, carrying its kind and target group. */
+static struct rc_step *group_step(struct builder *b, const struct group_ctx *c,
+				  enum rc_phase phase, enum rc_action act)
+{
+	struct rc_step *st = new_step(b, phase, act, c->key, c->label,
+				      c->lb->loc);
 
-		st->group_kind = lb->kind;
-		if (c.g->tg)
-			st->tg_arn = util_xstrdup(c.g->tg->arn);
+	st->group_kind = c->lb->kind;
+	if (c->g->tg)
+		st->tg_arn = util_xstrdup(c->g->tg->arn);
+	return st;
+}
+
+/*
+ * Register the declared members missing; c->fp becomes the group's
+ * fingerprint once they are in.
+ */
+static void group_register(struct builder *b, struct group_ctx *c)
+{
+	unsigned zones_id;
+
+	c->fpkeys = util_xcalloc(c->n_have + c->n_reg + 1, sizeof(*c->fpkeys));
+	for (size_t i = 0; i < c->n_have; i++)
+		c->fpkeys[c->n_fpkeys++] = c->have[i].key;
+	zones_id = plan_enable_zones(b, c);
+	if (c->n_reg) {
+		struct rc_step *st = group_step(b, c, RC_PHASE_REGISTER,
+						RC_ACT_REGISTER);
+
 		st->reason = util_xstrdup("declared, not registered");
 		/* The group as the enable-zones step leaves it. */
-		keys_fp(&c, fpkeys, n_fpkeys, fp);
-		step_pre(st, c.key, fp);
+		keys_fp(c, c->fpkeys, c->n_fpkeys, c->fp);
+		step_pre(st, c->key, c->fp);
 		step_dep(st, zones_id);
-		for (size_t i = 0; i < n_reg; i++) {
-			add_member(st, b->w, reg[i]->id, reg[i]->port,
-				   reg[i]->az);
-			fpkeys[n_fpkeys++] = reg[i]->key;
-			if (!c.ip_targets) {
-				char *ik = rc_key_instance(reg[i]->id);
+		for (size_t i = 0; i < c->n_reg; i++) {
+			const struct want *r = c->reg[i];
+
+			add_member(st, b->w, r->id, r->port, r->az);
+			c->fpkeys[c->n_fpkeys++] = r->key;
+			if (!c->ip_targets) {
+				char *ik = rc_key_instance(r->id);
 
 				step_pre_now(b, st, ik);
 				free(ik);
 			}
 		}
-		reg_id = st->id;
+		c->reg_id = st->id;
 	}
-	keys_fp(&c, fpkeys, n_fpkeys, fp);
+	keys_fp(c, c->fpkeys, c->n_fpkeys, c->fp);
+}
 
-	if (lb->wait != SPEC_WAIT_NONE && (n_reg || n_extra)) {
-		struct rc_step *st;
-		size_t n_wait = n_reg;
+/* The health wait between registering and deregistering. */
+static void group_wait(struct builder *b, struct group_ctx *c)
+{
+	const struct spec_lb *lb = c->lb;
+	struct rc_step *st;
+	size_t n_wait = c->n_reg;
 
-		/*
-		 * Before deregistering, also wait for declared members not
-		 * healthy yet -- in their initial checks, or failing them
-		 * (a Classic ELB's new member is OutOfService until it passes)
-		 * -- e.g. registered by an apply that was interrupted or
-		 * pre-empted, or make-before-break would not hold.
-		 */
-		if (n_extra && lb->wait == SPEC_WAIT_HEALTHY)
-			for (size_t i = 0; i < c.n_have; i++)
-				if (awaits_health(b, &c, &c.have[i]))
-					n_wait++;
-		if (n_wait) {
-			st = new_step(b, RC_PHASE_WAIT_HEALTHY, RC_ACT_WAIT,
-				      c.key, c.label, lb->loc);
-			st->group_kind = lb->kind;
-			if (c.g->tg)
-				st->tg_arn = util_xstrdup(c.g->tg->arn);
-			st->until = lb->wait == SPEC_WAIT_HEALTHY
-					    ? RC_UNTIL_HEALTHY
-					    : RC_UNTIL_REGISTERED;
-			st->timeout_ms = lb->timeout_ms;
-			st->reason = util_xstrdup(
-				lb->wait == SPEC_WAIT_HEALTHY
-					? "new members must pass health checks"
-					: "new members must be registered");
-			for (size_t i = 0; i < n_reg; i++)
-				add_member(st, b->w, reg[i]->id, reg[i]->port,
-					   reg[i]->az);
-			for (size_t i = 0; n_wait > n_reg && i < c.n_have; i++)
-				if (awaits_health(b, &c, &c.have[i]))
-					add_member(st, b->w, c.have[i].id,
-						   c.have[i].port, NULL);
-			step_pre(st, c.key, fp);
-			step_dep(st, reg_id);
-			wait_id = st->id;
-		}
-	}
-
-	if (n_extra) {
-		struct rc_step *st = new_step(b, RC_PHASE_DEREGISTER,
-					      RC_ACT_DEREGISTER, c.key, c.label,
-					      lb->loc);
-		const char **left = util_xcalloc(n_fpkeys + 1, sizeof(*left));
-		size_t n_left = 0;
-
-		st->group_kind = lb->kind;
-		if (c.g->tg)
-			st->tg_arn = util_xstrdup(c.g->tg->arn);
-		st->reason = util_xstrdup("registered, not declared");
-		st->min_healthy = floor;
-		for (size_t i = 0; i < n_extra; i++)
-			add_member(st, b->w, extra[i]->id, extra[i]->port,
+	if (lb->wait == SPEC_WAIT_NONE || !(c->n_reg || c->n_extra))
+		return;
+	/*
+	 * Before deregistering, also wait for declared members not
+	 * healthy yet -- in their initial checks, or failing them
+	 * (a Classic ELB's new member is OutOfService until it passes)
+	 * -- e.g. registered by an apply that was interrupted or
+	 * pre-empted, or make-before-break would not hold.
+	 */
+	if (c->n_extra && lb->wait == SPEC_WAIT_HEALTHY)
+		for (size_t i = 0; i < c->n_have; i++)
+			if (awaits_health(b, c, &c->have[i]))
+				n_wait++;
+	if (!n_wait)
+		return;
+	st = group_step(b, c, RC_PHASE_WAIT_HEALTHY, RC_ACT_WAIT);
+	st->until = lb->wait == SPEC_WAIT_HEALTHY ? RC_UNTIL_HEALTHY
+						  : RC_UNTIL_REGISTERED;
+	st->timeout_ms = lb->timeout_ms;
+	st->reason = util_xstrdup(
+		lb->wait == SPEC_WAIT_HEALTHY
+			? "new members must pass health checks"
+			: "new members must be registered");
+	for (size_t i = 0; i < c->n_reg; i++)
+		add_member(st, b->w, c->reg[i]->id, c->reg[i]->port,
+			   c->reg[i]->az);
+	for (size_t i = 0; n_wait > c->n_reg && i < c->n_have; i++)
+		if (awaits_health(b, c, &c->have[i]))
+			add_member(st, b->w, c->have[i].id, c->have[i].port,
 				   NULL);
-		step_pre(st, c.key, fp);
-		step_dep(st, reg_id);
-		step_dep(st, wait_id);
-		dereg_id = st->id;
-		for (size_t i = 0; i < n_fpkeys; i++) {
-			bool gone = false;
+	step_pre(st, c->key, c->fp);
+	step_dep(st, c->reg_id);
+	c->wait_id = st->id;
+}
 
-			for (size_t k = 0; k < n_extra && !gone; k++)
-				gone = !strcmp(fpkeys[i], extra[k]->key);
-			if (!gone)
-				left[n_left++] = fpkeys[i];
-		}
-		keys_fp(&c, left, n_left, fp);
-		free(left);
-		if (lb->drain_wait) {
-			st = new_step(b, RC_PHASE_WAIT_DRAINED, RC_ACT_WAIT,
-				      c.key, c.label, lb->loc);
-			st->group_kind = lb->kind;
-			if (c.g->tg)
-				st->tg_arn = util_xstrdup(c.g->tg->arn);
-			st->until = RC_UNTIL_DRAINED;
-			st->timeout_ms = lb->drain_timeout_ms
-						 ? lb->drain_timeout_ms
-						 : lb->timeout_ms;
-			st->reason = util_xstrdup(
-				"drain: wait until they have left");
-			for (size_t i = 0; i < n_extra; i++)
-				add_member(st, b->w, extra[i]->id,
-					   extra[i]->port, NULL);
-			step_pre(st, c.key, fp);
-			step_dep(st, dereg_id);
-		}
+/* Drain: wait until the deregistered members have left. */
+static void group_drain(struct builder *b, const struct group_ctx *c,
+			unsigned dereg_id)
+{
+	struct rc_step *st = group_step(b, c, RC_PHASE_WAIT_DRAINED,
+					RC_ACT_WAIT);
+
+	st->until = RC_UNTIL_DRAINED;
+	st->timeout_ms = c->lb->drain_timeout_ms ? c->lb->drain_timeout_ms
+						 : c->lb->timeout_ms;
+	st->reason = util_xstrdup("drain: wait until they have left");
+	for (size_t i = 0; i < c->n_extra; i++)
+		add_member(st, b->w, c->extra[i]->id, c->extra[i]->port, NULL);
+	step_pre(st, c->key, c->fp);
+	step_dep(st, dereg_id);
+}
+
+/*
+ * Deregister the undeclared members; c->fp becomes the group's
+ * fingerprint once they are out.
+ */
+static void group_deregister(struct builder *b, struct group_ctx *c)
+{
+	struct rc_step *st;
+	const char **left;
+	size_t n_left = 0;
+	unsigned dereg_id;
+
+	if (!c->n_extra)
+		return;
+	st = group_step(b, c, RC_PHASE_DEREGISTER, RC_ACT_DEREGISTER);
+	left = util_xcalloc(c->n_fpkeys + 1, sizeof(*left));
+	st->reason = util_xstrdup("registered, not declared");
+	st->min_healthy = c->floor;
+	for (size_t i = 0; i < c->n_extra; i++)
+		add_member(st, b->w, c->extra[i]->id, c->extra[i]->port, NULL);
+	step_pre(st, c->key, c->fp);
+	step_dep(st, c->reg_id);
+	step_dep(st, c->wait_id);
+	dereg_id = st->id;
+	for (size_t i = 0; i < c->n_fpkeys; i++) {
+		bool gone = false;
+
+		for (size_t k = 0; k < c->n_extra && !gone; k++)
+			gone = !strcmp(c->fpkeys[i], c->extra[k]->key);
+		if (!gone)
+			left[n_left++] = c->fpkeys[i];
 	}
+	keys_fp(c, left, n_left, c->fp);
+	free(left);
+	if (c->lb->drain_wait)
+		group_drain(b, c, dereg_id);
+}
 
-summary:
+static void group_summary(struct builder *b, const struct group_ctx *c)
+{
+	struct rc_group_summary *sum;
+
 	b->p->groups = util_xrealloc(b->p->groups,
 				     (b->p->n_groups + 1) * sizeof(*sum));
 	sum = &b->p->groups[b->p->n_groups++];
 	memset(sum, 0, sizeof(*sum));
-	sum->label = util_xstrdup(c.label);
-	sum->kind = lb->kind;
-	sum->ownership = lb->ownership;
-	sum->before = c.n_have;
-	sum->after = c.n_have + n_reg - n_extra;
-	sum->healthy = healthy_now;
-	sum->undeclared = undeclared;
-	sum->n_register = n_reg;
-	sum->n_deregister = n_extra;
+	sum->label = util_xstrdup(c->label);
+	sum->kind = c->lb->kind;
+	sum->ownership = c->lb->ownership;
+	sum->before = c->n_have;
+	sum->after = c->n_have + c->n_reg - c->n_extra;
+	sum->healthy = c->healthy_now;
+	sum->undeclared = c->undeclared;
+	sum->n_register = c->n_reg;
+	sum->n_deregister = c->n_extra;
+}
+
+static void group_release(struct group_ctx *c)
+{
+	for (size_t i = 0; i < c->n_wants; i++)
+		free(c->wants[i].key);
+	free(c->wants);
+	for (size_t i = 0; i < c->n_have; i++)
+		free(c->have[i].key);
+	free(c->have);
+	util_strv_free(c->add_zones, c->n_add_zones);
+	free(c->reg);
+	free(c->extra);
+	free(c->hold);
+	free(c->fpkeys);
+	free(c->key);
+}
+
+static void plan_group(struct builder *b, size_t idx)
+{
+	const struct spec_lb *lb = &b->s->lbs[idx];
+	struct group_ctx c = { .lb = lb, .label = lb->name };
+	size_t n_errors_before = b->errors->n_errors;
+	bool ok;
+
+	if (!group_resolve(b, &c))
+		goto out;
+	collect_wants(b, &c);
+	collect_have(&c);
+	ok = group_diff(b, &c);
+	group_min_healthy(b, &c);
+	ok = group_mass_guard(b, &c) && ok;
+	if (ok && b->errors->n_errors == n_errors_before) {
+		group_register(b, &c);
+		group_wait(b, &c);
+		group_deregister(b, &c);
+	}
+	group_summary(b, &c);
 out:
-	for (size_t i = 0; i < c.n_wants; i++)
-		free(c.wants[i].key);
-	free(c.wants);
-	for (size_t i = 0; i < c.n_have; i++)
-		free(c.have[i].key);
-	free(c.have);
-	util_strv_free(c.add_zones, c.n_add_zones);
-	free(reg);
-	free(extra);
-	free(hold);
-	free(fpkeys);
-	free(c.key);
+	group_release(&c);
 }
 
 /* --- addresses --------------------------------------------------------- */
@@ -1618,147 +1692,191 @@ static bool check_target(struct builder *b, const struct spec_eip *e,
 	return true;
 }
 
-static void plan_address(struct builder *b, size_t idx)
-{
-	const struct spec_eip *e = &b->s->eips[idx];
-	const char *label = rc_eip_label(e);
-	char *key = rc_key_address(e->ref, eip_value(e));
-	size_t n = 0;
-	const struct prov_address *a = rc_world_address(b->w, e->ref,
-							eip_value(e), &n);
-	const char *cur = holder(a);
+struct addr_ctx {
+	const struct spec_eip *e;
+	const char *label;
+	char *key;
+	const struct prov_address *a; /* NULL: not allocated yet */
+	const char *cur;	      /* what it is bound to, or NULL */
 	struct target t;
-	struct rc_step *st;
-	unsigned alloc_id = 0;
+};
 
-	observe_key(b, key);
-	memset(&t, 0, sizeof(t));
+/*
+ * The address must be unique, exist (or be allocatable) and be a VPC
+ * one, and its target must exist; n: addresses found by its reference.
+ */
+static bool address_checks(struct builder *b, struct addr_ctx *c, size_t n)
+{
+	const struct spec_eip *e = c->e;
+
 	if (n > 1) {
-		err_at(b, label, e->loc,
+		err_at(b, c->label, e->loc,
 		       "%zu addresses are named '%s'; the Name tag must be "
 		       "unique",
 		       n, e->name);
-		goto out;
+		return false;
 	}
-	if (!a && !(e->ref == SPEC_EIP_BY_NAME && e->allocate)) {
-		err_at(b, label, e->loc, "address %s does not exist", label);
-		goto out;
+	if (!c->a && !(e->ref == SPEC_EIP_BY_NAME && e->allocate)) {
+		err_at(b, c->label, e->loc, "address %s does not exist",
+		       c->label);
+		return false;
 	}
-	if (a && !util_streq(a->domain, "vpc")) {
-		err_at(b, label, e->loc,
-		       "address %s is not a VPC address (domain %s)", label,
-		       a->domain ? a->domain : "unknown");
-		goto out;
+	if (c->a && !util_streq(c->a->domain, "vpc")) {
+		err_at(b, c->label, e->loc,
+		       "address %s is not a VPC address (domain %s)", c->label,
+		       c->a->domain ? c->a->domain : "unknown");
+		return false;
 	}
-	if (!address_target(b, e, label, cur, &t))
-		goto out;
+	return address_target(b, e, c->label, c->cur, &c->t);
+}
 
-	if (!a) {
-		st = new_step(b, RC_PHASE_ALLOCATE, RC_ACT_ALLOCATE, key, label,
-			      e->loc);
-		st->name = util_xstrdup(e->name);
-		st->reason = util_xstrdup("declared with allocate, none found "
-					  "by its Name tag");
-		step_pre_now(b, st, key);
-		alloc_id = st->id;
-		if (!t.ok) {
-			address_summary(b, label, NULL, NULL, NULL);
-			goto out;
-		}
-		if (!check_target(b, e, label, &t))
-			goto out;
-		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, key, label,
-			      e->loc);
-		st->name = util_xstrdup(e->name);
-		binding_set(&st->to, t.instance ? t.id : NULL, t.call_eni,
-			    t.private_ip);
-		st->reason = t.reason ? util_xstrdup(t.reason)
-				      : util_xstrdup("newly allocated");
-		step_dep(st, alloc_id);
-		target_pre(b, st, e, &t);
-		address_summary(b, label, NULL, NULL, t.id);
-		goto out;
-	}
+/* allocate: a new address, then its association when it has a target. */
+static void address_allocate(struct builder *b, struct addr_ctx *c)
+{
+	const struct spec_eip *e = c->e;
+	struct rc_step *st;
+	unsigned alloc_id;
 
-	if (e->bind == SPEC_BIND_NONE) {
-		address_summary(b, label, a->public_ip, cur, NULL);
-		if (!cur && !a->association_id)
-			goto out;
-		st = new_step(b, RC_PHASE_DISASSOCIATE, RC_ACT_DISASSOCIATE,
-			      key, label, e->loc);
-		st->allocation_id = util_xstrdup(a->allocation_id);
-		st->public_ip = util_xstrdup(a->public_ip);
-		binding_set(&st->from, a->instance_id, a->eni_id,
-			    a->private_ip);
-		st->reason = util_xasprintf("declared none, associated with %s",
-					    cur ? cur : "something");
-		if (cur && !named(b, cur)) {
-			st->hijack = true;
-			rc_notes_add(&b->p->notes, RC_NOTE_WARNING, label,
-				     e->loc,
-				     "hijack: %s is bound to %s, which the "
-				     "spec does not name",
-				     label, cur);
-		}
-		step_pre_now(b, st, key);
-		goto out;
+	st = new_step(b, RC_PHASE_ALLOCATE, RC_ACT_ALLOCATE, c->key, c->label,
+		      e->loc);
+	st->name = util_xstrdup(e->name);
+	st->reason = util_xstrdup("declared with allocate, none found "
+				  "by its Name tag");
+	step_pre_now(b, st, c->key);
+	alloc_id = st->id;
+	if (!c->t.ok) {
+		address_summary(b, c->label, NULL, NULL, NULL);
+		return;
 	}
-	if (!t.ok) { /* failover without a candidate: leave it */
-		address_summary(b, label, a->public_ip, cur, cur);
-		goto out;
+	if (!check_target(b, e, c->label, &c->t))
+		return;
+	st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, c->key, c->label,
+		      e->loc);
+	st->name = util_xstrdup(e->name);
+	binding_set(&st->to, c->t.instance ? c->t.id : NULL, c->t.call_eni,
+		    c->t.private_ip);
+	st->reason = c->t.reason ? util_xstrdup(c->t.reason)
+				 : util_xstrdup("newly allocated");
+	step_dep(st, alloc_id);
+	target_pre(b, st, e, &c->t);
+	address_summary(b, c->label, NULL, NULL, c->t.id);
+}
+
+/* bind: none -- disassociate whatever holds the address. */
+static void address_unbind(struct builder *b, const struct addr_ctx *c)
+{
+	const struct prov_address *a = c->a;
+	struct rc_step *st;
+
+	address_summary(b, c->label, a->public_ip, c->cur, NULL);
+	if (!c->cur && !a->association_id)
+		return;
+	st = new_step(b, RC_PHASE_DISASSOCIATE, RC_ACT_DISASSOCIATE, c->key,
+		      c->label, c->e->loc);
+	st->allocation_id = util_xstrdup(a->allocation_id);
+	st->public_ip = util_xstrdup(a->public_ip);
+	binding_set(&st->from, a->instance_id, a->eni_id, a->private_ip);
+	st->reason = util_xasprintf("declared none, associated with %s",
+				    c->cur ? c->cur : "something");
+	if (c->cur && !named(b, c->cur)) {
+		st->hijack = true;
+		rc_notes_add(&b->p->notes, RC_NOTE_WARNING, c->label, c->e->loc,
+			     "hijack: %s is bound to %s, which the "
+			     "spec does not name",
+			     c->label, c->cur);
 	}
-	address_summary(b, label, a->public_ip, cur, t.id);
-	if (bound_to(a, &t, e->bind == SPEC_BIND_FAILOVER))
-		goto out;
-	if (!check_target(b, e, label, &t))
-		goto out;
-	if (!cur && !a->association_id) {
-		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, key, label,
-			      e->loc);
-		st->reason = t.reason
-				     ? util_xstrdup(t.reason)
+	step_pre_now(b, st, c->key);
+}
+
+/* The move of a bound address to its target, with why. */
+static struct rc_step *address_move(struct builder *b, const struct addr_ctx *c)
+{
+	const struct prov_address *a = c->a;
+	const char *cur = c->cur;
+	const struct target *t = &c->t;
+	struct rc_step *st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_MOVE, c->key,
+				      c->label, c->e->loc);
+
+	if (cur && !named(b, cur)) {
+		st->hijack = true;
+		st->reason = util_xasprintf("drift: moved to %s out of "
+					    "band",
+					    cur);
+		rc_notes_add(&b->p->notes, RC_NOTE_WARNING, c->label, c->e->loc,
+			     "hijack: %s is bound to %s, which the "
+			     "spec does not name; moving it back to "
+			     "%s",
+			     c->label, cur, t->id);
+	} else if (t->reason) {
+		st->reason = util_xstrdup(t->reason);
+	} else if (cur && !strcmp(cur, t->id)) {
+		st->reason = util_xasprintf("declared %s, bound to %s",
+					    t->want_ip ? t->want_ip : "",
+					    a->private_ip ? a->private_ip
+							  : "another address");
+	} else {
+		st->reason = util_xasprintf("declared %s, bound to %s", t->id,
+					    cur ? cur : "?");
+	}
+	binding_set(&st->from, a->instance_id, a->eni_id, a->private_ip);
+	return st;
+}
+
+/* An existing address bound to a target: associate or move it there. */
+static void address_bind(struct builder *b, const struct addr_ctx *c)
+{
+	const struct prov_address *a = c->a;
+	const struct target *t = &c->t;
+	struct rc_step *st;
+
+	if (!t->ok) { /* failover without a candidate: leave it */
+		address_summary(b, c->label, a->public_ip, c->cur, c->cur);
+		return;
+	}
+	address_summary(b, c->label, a->public_ip, c->cur, t->id);
+	if (bound_to(a, t, c->e->bind == SPEC_BIND_FAILOVER))
+		return;
+	if (!check_target(b, c->e, c->label, t))
+		return;
+	if (!c->cur && !a->association_id) {
+		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_ASSOCIATE, c->key,
+			      c->label, c->e->loc);
+		st->reason = t->reason
+				     ? util_xstrdup(t->reason)
 				     : util_xstrdup("declared, not associated");
 	} else {
-		st = new_step(b, RC_PHASE_ADDRESS, RC_ACT_MOVE, key, label,
-			      e->loc);
-		if (cur && !named(b, cur)) {
-			st->hijack = true;
-			st->reason = util_xasprintf("drift: moved to %s out of "
-						    "band",
-						    cur);
-			rc_notes_add(&b->p->notes, RC_NOTE_WARNING, label,
-				     e->loc,
-				     "hijack: %s is bound to %s, which the "
-				     "spec does not name; moving it back to "
-				     "%s",
-				     label, cur, t.id);
-		} else if (t.reason) {
-			st->reason = util_xstrdup(t.reason);
-		} else if (cur && !strcmp(cur, t.id)) {
-			st->reason =
-				util_xasprintf("declared %s, bound to %s",
-					       t.want_ip ? t.want_ip : "",
-					       a->private_ip
-						       ? a->private_ip
-						       : "another address");
-		} else {
-			st->reason = util_xasprintf("declared %s, bound to %s",
-						    t.id, cur ? cur : "?");
-		}
-		binding_set(&st->from, a->instance_id, a->eni_id,
-			    a->private_ip);
+		st = address_move(b, c);
 	}
 	st->allocation_id = util_xstrdup(a->allocation_id);
 	st->public_ip = util_xstrdup(a->public_ip);
-	binding_set(&st->to, t.instance ? t.id : NULL, t.call_eni,
-		    t.private_ip);
-	if (!t.instance)
-		binding_set(&st->to, NULL, t.id, t.private_ip);
-	step_pre_now(b, st, key);
-	target_pre(b, st, e, &t);
-out:
-	free(t.reason);
-	free(key);
+	binding_set(&st->to, t->instance ? t->id : NULL, t->call_eni,
+		    t->private_ip);
+	if (!t->instance)
+		binding_set(&st->to, NULL, t->id, t->private_ip);
+	step_pre_now(b, st, c->key);
+	target_pre(b, st, c->e, t);
+}
+
+static void plan_address(struct builder *b, size_t idx)
+{
+	struct addr_ctx c = { .e = &b->s->eips[idx] };
+	size_t n = 0;
+
+	c.label = rc_eip_label(c.e);
+	c.key = rc_key_address(c.e->ref, eip_value(c.e));
+	c.a = rc_world_address(b->w, c.e->ref, eip_value(c.e), &n);
+	c.cur = holder(c.a);
+	observe_key(b, c.key);
+	if (address_checks(b, &c, n)) {
+		if (!c.a)
+			address_allocate(b, &c);
+		else if (c.e->bind == SPEC_BIND_NONE)
+			address_unbind(b, &c);
+		else
+			address_bind(b, &c);
+	}
+	free(c.t.reason);
+	free(c.key);
 }
 
 /* --- assembling ----------------------------------------------------------- */
@@ -1806,6 +1924,7 @@ static void record_input(struct rc_plan *p, const struct rc_plan_opts *o)
 	}
 }
 
+/* Owns the plan's header, the per-resource passes and the error verdict. */
 int rc_plan_build(const struct spec *s, const struct rc_world *w,
 		  const struct rc_plan_opts *opts, struct rc_plan **ret,
 		  struct rc_notes *errors, struct util_err *err)
