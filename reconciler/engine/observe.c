@@ -748,20 +748,11 @@ out:
 	return rv;
 }
 
-int rc_observe(struct prov *p, struct rc_reads *r,
-	       const struct rc_observe_opts *opts, struct rc_world *ret,
-	       struct util_err *err)
+/* The reads r needs, one task each (selectors one each); returns how many. */
+static size_t plan_tasks(const struct rc_reads *r, struct task *tasks)
 {
-	struct rc_world w = { 0 };
-	struct task *tasks;
 	size_t n = 0;
-	unsigned conc = opts && opts->concurrency ? opts->concurrency
-						  : DEFAULT_CONCURRENCY;
-	struct observe_ctx ctx;
-	int rv = 0;
 
-	reads_normalise(r);
-	tasks = util_xcalloc(7 + r->n_selectors, sizeof(*tasks));
 	if (r->n_instance_ids)
 		tasks[n++].kind = T_INSTANCES;
 	for (size_t i = 0; i < r->n_selectors; i++) {
@@ -778,7 +769,84 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 		tasks[n++].kind = T_ENIS;
 	if (r->identity)
 		tasks[n++].kind = T_IDENTITY;
+	return n;
+}
 
+/* Move each task's answer into w (selectors were taken already). */
+static void take_results(struct rc_world *w, struct task *tasks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct task *t = &tasks[i];
+
+		switch (t->kind) {
+		case T_INSTANCES:
+			instances_take(&w->instances, &t->instances);
+			break;
+		case T_CLASSIC:
+			w->classic = t->classic;
+			memset(&t->classic, 0, sizeof(t->classic));
+			break;
+		case T_TGS:
+			w->tgs = t->tgs;
+			memset(&t->tgs, 0, sizeof(t->tgs));
+			break;
+		case T_ADDRESSES:
+			w->addresses = t->addresses;
+			memset(&t->addresses, 0, sizeof(t->addresses));
+			break;
+		case T_ENIS:
+			w->enis = t->enis;
+			memset(&t->enis, 0, sizeof(t->enis));
+			break;
+		case T_IDENTITY:
+			w->identity = t->identity;
+			memset(&t->identity, 0, sizeof(t->identity));
+			w->have_identity = true;
+			break;
+		case T_SELECTOR:
+		case T_LBS:
+		case T_VPCS:
+			break;
+		}
+	}
+}
+
+/* One observed group per group read, Classic ELBs first, refs sorted. */
+static void build_groups(struct rc_world *w, const struct rc_reads *r)
+{
+	w->groups = util_xcalloc(r->n_classic + r->n_tgs + 1,
+				 sizeof(*w->groups));
+	for (size_t i = 0; i < r->n_classic; i++) {
+		struct rc_obs_group *g = &w->groups[w->n_groups++];
+
+		g->kind = SPEC_LB_CLASSIC;
+		g->ref = util_xstrdup(r->classic[i]);
+		g->classic = find_classic(&w->classic, g->ref);
+	}
+	for (size_t i = 0; i < r->n_tgs; i++) {
+		struct rc_obs_group *g = &w->groups[w->n_groups++];
+
+		g->kind = SPEC_LB_TARGET_GROUP;
+		g->ref = util_xstrdup(r->tgs[i]);
+		g->tg = find_tg(&w->tgs, g->ref);
+	}
+}
+
+int rc_observe(struct prov *p, struct rc_reads *r,
+	       const struct rc_observe_opts *opts, struct rc_world *ret,
+	       struct util_err *err)
+{
+	struct rc_world w = { 0 };
+	struct task *tasks;
+	size_t n;
+	unsigned conc = opts && opts->concurrency ? opts->concurrency
+						  : DEFAULT_CONCURRENCY;
+	struct observe_ctx ctx;
+	int rv = 0;
+
+	reads_normalise(r);
+	tasks = util_xcalloc(7 + r->n_selectors, sizeof(*tasks));
+	n = plan_tasks(r, tasks);
 	ctx.p = p;
 	ctx.r = r;
 	ctx.tasks = tasks;
@@ -795,60 +863,11 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 
 	w.n_calls = n;
 	build_selector_results(&w, r, tasks, n);
-	for (size_t i = 0; i < n; i++) {
-		struct task *t = &tasks[i];
-
-		switch (t->kind) {
-		case T_INSTANCES:
-			instances_take(&w.instances, &t->instances);
-			break;
-		case T_CLASSIC:
-			w.classic = t->classic;
-			memset(&t->classic, 0, sizeof(t->classic));
-			break;
-		case T_TGS:
-			w.tgs = t->tgs;
-			memset(&t->tgs, 0, sizeof(t->tgs));
-			break;
-		case T_ADDRESSES:
-			w.addresses = t->addresses;
-			memset(&t->addresses, 0, sizeof(t->addresses));
-			break;
-		case T_ENIS:
-			w.enis = t->enis;
-			memset(&t->enis, 0, sizeof(t->enis));
-			break;
-		case T_IDENTITY:
-			w.identity = t->identity;
-			memset(&t->identity, 0, sizeof(t->identity));
-			w.have_identity = true;
-			break;
-		case T_SELECTOR:
-		case T_LBS:
-		case T_VPCS:
-			break;
-		}
-	}
+	take_results(&w, tasks, n);
 	instances_sort_uniq(&w.instances);
 	if (w.enis.n)
 		qsort(w.enis.v, w.enis.n, sizeof(*w.enis.v), cmp_eni);
-
-	w.groups = util_xcalloc(r->n_classic + r->n_tgs + 1, sizeof(*w.groups));
-	for (size_t i = 0; i < r->n_classic; i++) {
-		struct rc_obs_group *g = &w.groups[w.n_groups++];
-
-		g->kind = SPEC_LB_CLASSIC;
-		g->ref = util_xstrdup(r->classic[i]);
-		g->classic = find_classic(&w.classic, g->ref);
-	}
-	for (size_t i = 0; i < r->n_tgs; i++) {
-		struct rc_obs_group *g = &w.groups[w.n_groups++];
-
-		g->kind = SPEC_LB_TARGET_GROUP;
-		g->ref = util_xstrdup(r->tgs[i]);
-		g->tg = find_tg(&w.tgs, g->ref);
-	}
-	/* Already sorted: classic before target groups, refs sorted. */
+	build_groups(&w, r);
 	if ((rv = observe_zones(p, r, opts, &w, err)) < 0)
 		goto out;
 	*ret = w;
