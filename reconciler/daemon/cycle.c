@@ -33,19 +33,6 @@ const char *rc_cycle_status_name(enum rc_cycle_status s)
 	return "?";
 }
 
-static const char *eip_value(const struct spec_eip *e)
-{
-	switch (e->ref) {
-	case SPEC_EIP_BY_ALLOCATION_ID:
-		return e->allocation_id;
-	case SPEC_EIP_BY_PUBLIC_IP:
-		return e->public_ip;
-	case SPEC_EIP_BY_NAME:
-		return e->name;
-	}
-	return "";
-}
-
 char *rc_cycle_lb_key(const struct spec_lb *lb)
 {
 	return rc_key_group(lb->kind, lb->name);
@@ -53,7 +40,7 @@ char *rc_cycle_lb_key(const struct spec_lb *lb)
 
 char *rc_cycle_eip_key(const struct spec_eip *e)
 {
-	return rc_key_address(e->ref, eip_value(e));
+	return rc_key_address(e->ref, rc_eip_label(e));
 }
 
 static void addr_release(struct rc_cycle_addr *a)
@@ -368,8 +355,8 @@ static void observe_addr(const struct spec_eip *e, const struct rc_world *w,
 			 struct rc_cycle_addr *out)
 {
 	size_t n = 0;
-	const struct prov_address *a = rc_world_address(w, e->ref, eip_value(e),
-							&n);
+	const struct prov_address *a = rc_world_address(w, e->ref,
+							rc_eip_label(e), &n);
 
 	out->key = rc_cycle_eip_key(e);
 	out->label = util_xstrdup(rc_eip_label(e));
