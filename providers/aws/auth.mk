@@ -20,11 +20,11 @@ HEADERS += providers/aws/http.h
 HEADERS += providers/aws/creds.h
 HEADERS += providers/aws/creds_internal.h
 
-UNIT_TESTS += sigv4_test
-UNIT_TESTS += query_test
-UNIT_TESTS += awsconfig_test
-UNIT_TESTS += endpoint_test
-UNIT_TESTS += creds_test
+UNIT_TESTS += providers/aws/sigv4_test
+UNIT_TESTS += providers/aws/query_test
+UNIT_TESTS += providers/aws/awsconfig_test
+UNIT_TESTS += providers/aws/endpoint_test
+UNIT_TESTS += providers/aws/creds_test
 
 TEST_TOOLS += sigv4_sign
 INTEGRATION_TESTS += tests/integration/sigv4_differential.py

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "reconciler/daemon/status.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 

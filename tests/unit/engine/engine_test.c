@@ -16,8 +16,8 @@
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "spec/spec.h"
-#include "tests/unit/memprov.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/memprov.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/err.h"
 #include "util/banned.h"
 

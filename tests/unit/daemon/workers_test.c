@@ -20,7 +20,7 @@
 
 #include "reconciler/daemon/spec_ref.h"
 #include "reconciler/daemon/workers.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/alloc.h"
 #include "util/banned.h"
 

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/rc_testutil.h"
 
 #include "reconciler/engine/engine.h"
 #include "reconciler/engine/observe.h"
-#include "tests/unit/memprov.h"
+#include "tests/unit/support/memprov.h"
 #include "util/buf.h"
 #include "util/banned.h"
 

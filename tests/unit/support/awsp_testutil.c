@@ -1,4 +1,4 @@
-#include "tests/unit/awsp_testutil.h"
+#include "tests/unit/support/awsp_testutil.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "reconciler/engine/plan.h"
-#include "tests/unit/memprov.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/memprov.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/banned.h"
 
 #define V1 "version: 1\n"

@@ -18,8 +18,8 @@
 #include <time.h>
 
 #include "reconciler/daemon/cycle.h"
-#include "tests/unit/memprov.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/memprov.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/banned.h"
 
 #define V1 "version: 1\n"

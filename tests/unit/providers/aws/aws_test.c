@@ -12,7 +12,7 @@
 #include "providers/aws/aws.h"
 #include "providers/aws/aws_internal.h"
 #include "providers/aws/env.h"
-#include "tests/unit/awsp_testutil.h"
+#include "tests/unit/support/awsp_testutil.h"
 #include "util/alloc.h"
 #include "util/array.h"
 

@@ -17,8 +17,8 @@
 #include "reconciler/engine/apply.h"
 #include "reconciler/engine/planfile.h"
 #include "reconciler/engine/render.h"
-#include "tests/unit/memprov.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/memprov.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/buf.h"
 #include "util/banned.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "providers/aws/ratelimit.h"
-#include "tests/unit/awsp_testutil.h"
+#include "tests/unit/support/awsp_testutil.h"
 #include "util/array.h"
 
 static void test_defaults(void **state)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "reconciler/daemon/fotable.h"
-#include "tests/unit/rc_testutil.h"
+#include "tests/unit/support/rc_testutil.h"
 #include "util/alloc.h"
 #include "util/banned.h"
 

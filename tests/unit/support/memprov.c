@@ -1,4 +1,4 @@
-#include "tests/unit/memprov.h"
+#include "tests/unit/support/memprov.h"
 
 #include <pthread.h>
 #include <stdio.h>

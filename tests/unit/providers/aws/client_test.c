@@ -12,7 +12,7 @@
 
 #include "providers/aws/client.h"
 #include "providers/aws/ops.h"
-#include "tests/unit/awsp_testutil.h"
+#include "tests/unit/support/awsp_testutil.h"
 #include "util/alloc.h"
 #include "util/array.h"
 #include "util/buf.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "providers/aws/ops.h"
-#include "tests/unit/awsp_testutil.h"
+#include "tests/unit/support/awsp_testutil.h"
 #include "util/alloc.h"
 
 #define WEB_ARN                                                \
