@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -180,6 +181,71 @@ static void test_directory(void **state)
 	buf_release(&b);
 }
 
+static void tmp_name(const char *path, char *out, size_t size)
+{
+	assert_true(snprintf(out, size, "%s.tmp.%ld", path, (long)getpid()) <
+		    (int)size);
+}
+
+/* The new bytes replace the old, with the mode asked; no temporary left. */
+static void test_write_atomic_replaces(void **state)
+{
+	struct fx *f = *state;
+	struct buf b = BUF_INIT;
+	struct util_err err = UTIL_ERR_INIT;
+	struct stat st;
+	char tmp[200];
+
+	put(f->path, "the old contents, longer than the new");
+	assert_int_equal(util_write_file_atomic(f->path, "new\n", 4, 0600,
+						&err),
+			 0);
+	assert_int_equal(util_read_file(f->path, 100, &b, NULL, NULL), 0);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.buf, "new\n", 4);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	tmp_name(f->path, tmp, sizeof(tmp));
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* Nothing to write makes an empty file. */
+	assert_int_equal(util_write_file_atomic(f->path, "", 0, 0644, &err), 0);
+	assert_int_equal(util_read_file(f->path, 100, &b, NULL, NULL), 0);
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
+}
+
+/* A failure says which file and why, and leaves no temporary behind. */
+static void test_write_atomic_failures(void **state)
+{
+	struct fx *f = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	char path[200], tmp[200], want[600];
+
+	/* The directory is missing: the temporary file cannot be made. */
+	assert_true(snprintf(path, sizeof(path), "%s/none/f", f->dir) <
+		    (int)sizeof(path));
+	tmp_name(path, tmp, sizeof(tmp));
+	assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, &err),
+			 UTIL_EIO);
+	snprintf(want, sizeof(want), "cannot write '%s': %s", tmp,
+		 strerror(ENOENT));
+	assert_string_equal(err.msg, want);
+	util_err_clear(&err);
+
+	/* A directory where the file goes: written, not renamed, removed. */
+	assert_true(snprintf(path, sizeof(path), "%s/sub", f->dir) <
+		    (int)sizeof(path));
+	assert_int_equal(mkdir(path, 0700), 0);
+	tmp_name(path, tmp, sizeof(tmp));
+	assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, &err),
+			 UTIL_EIO);
+	snprintf(want, sizeof(want), "cannot rename '%s' to '%s': %s", tmp,
+		 path, strerror(EISDIR));
+	assert_string_equal(err.msg, want);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(rmdir(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +260,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_replaces,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic_failures,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
