@@ -88,6 +88,8 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 all:
 
 # Source lists, written out in each folder's Makefile.inc (no wildcards).
+# UNIT_TESTS are paths under tests/unit/ without .c, mirroring the module
+# tested without reconciler/ (engine/plan_test for reconciler/engine/plan.c).
 LIB_OBJS =
 MAIN_OBJS =
 UNIT_TESTS =
