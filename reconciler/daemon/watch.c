@@ -17,6 +17,7 @@
 #include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/failover.h"
 #include "reconciler/daemon/fotable.h"
+#include "reconciler/daemon/httpd.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/daemon/probe.h"
@@ -1250,7 +1251,8 @@ static void status_emit(struct rc_watch *w, const struct rc_status *st)
 	buf_release(&out);
 }
 
-static void status_write(struct rc_watch *w)
+/* The status to the files (files) and to --listen's endpoint. */
+static void status_render(struct rc_watch *w, bool files)
 {
 	const struct spec *s = cur_spec(w);
 	struct rc_status st = { 0 };
@@ -1259,10 +1261,6 @@ static void status_write(struct rc_watch *w)
 	struct rc_status_member **members;
 	struct rc_status_cand **cands;
 
-	rc_ev_timer_disarm(w->status_t);
-	w->last_status_ms = util_mono_ms();
-	if (!w->cfg.status_file && !w->cfg.metrics_file)
-		return;
 	addrs = util_xcalloc(s->n_eips + 1, sizeof(*addrs));
 	groups = util_xcalloc(s->n_lbs + 1, sizeof(*groups));
 	members = util_xcalloc(s->n_lbs + 1, sizeof(*members));
@@ -1270,7 +1268,9 @@ static void status_write(struct rc_watch *w)
 	status_fill_head(w, &st);
 	status_fill_addrs(w, &st, addrs, cands);
 	rc_status_fill_groups(cur_spec(w), &w->seen, &st, groups, members);
-	status_emit(w, &st);
+	if (files)
+		status_emit(w, &st);
+	rc_httpd_publish(w->cfg.httpd, &st);
 	for (size_t i = 0; i < s->n_lbs; i++)
 		free(members[i]);
 	for (size_t i = 0; i < s->n_eips; i++)
@@ -1279,6 +1279,20 @@ static void status_write(struct rc_watch *w)
 	free(cands);
 	free(addrs);
 	free(groups);
+}
+
+static void status_write(struct rc_watch *w)
+{
+	rc_ev_timer_disarm(w->status_t);
+	w->last_status_ms = util_mono_ms();
+	if (w->cfg.status_file || w->cfg.metrics_file || w->cfg.httpd)
+		status_render(w, true);
+}
+
+/* Every heartbeat of --listen: its endpoint stays current. */
+static void status_publish(void *ctx)
+{
+	status_render(ctx, false);
 }
 
 static void on_status_timer(void *ctx)
@@ -1498,6 +1512,8 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	w->retry_t = rc_ev_timer_new(w->l, on_retry, w);
 	w->status_t = rc_ev_timer_new(w->l, on_status_timer, w);
 	w->stop_t = rc_ev_timer_new(w->l, on_stop_timeout, w);
+	if (w->cfg.httpd)
+		rc_httpd_attach(w->cfg.httpd, w->l, status_publish, w);
 	rc_debounce_init(&w->deb, w->cfg.debounce_ms);
 	rc_backoff_init(&w->bo,
 			w->cfg.backoff_min_ms ? w->cfg.backoff_min_ms
