@@ -31,8 +31,6 @@ struct rc_httpd {
 
 	/* The loop's side (the loop's thread only). */
 	struct rc_ev_timer *beat_t;
-	void (*refresh)(void *ctx);
-	void *refresh_ctx;
 
 	/* Shared with the server thread, under m. */
 	pthread_mutex_t m;
@@ -299,16 +297,11 @@ static void on_beat(void *ctx)
 	struct rc_httpd *h = ctx;
 
 	rc_httpd_beat(h);
-	if (h->refresh)
-		h->refresh(h->refresh_ctx);
 	rc_ev_timer_arm_in(h->beat_t, RC_HTTPD_BEAT_MS);
 }
 
-void rc_httpd_attach(struct rc_httpd *h, struct rc_evloop *l,
-		     void (*refresh)(void *ctx), void *ctx)
+void rc_httpd_attach(struct rc_httpd *h, struct rc_evloop *l)
 {
-	h->refresh = refresh;
-	h->refresh_ctx = ctx;
 	h->beat_t = rc_ev_timer_new(l, on_beat, h);
 	rc_ev_timer_arm_in(h->beat_t, 0);
 }

@@ -69,11 +69,11 @@ int rc_httpd_start(const struct rc_httpd_addr *a,
 uint16_t rc_httpd_port(const struct rc_httpd *h);
 
 /*
- * Beat on l every RC_HTTPD_BEAT_MS, calling refresh(ctx) after each beat
- * (the daemon publishes its status from there).  The timer belongs to l.
+ * Beat on l every RC_HTTPD_BEAT_MS (the timer belongs to l).  The daemon
+ * publishes whenever it writes its status (every reload, reconcile and
+ * probe verdict, at most once a second).
  */
-void rc_httpd_attach(struct rc_httpd *h, struct rc_evloop *l,
-		     void (*refresh)(void *ctx), void *ctx);
+void rc_httpd_attach(struct rc_httpd *h, struct rc_evloop *l);
 
 /* The loop is turning (what the timer does; tests call it directly). */
 void rc_httpd_beat(struct rc_httpd *h);

@@ -1251,8 +1251,7 @@ static void status_emit(struct rc_watch *w, const struct rc_status *st)
 	buf_release(&out);
 }
 
-/* The status to the files (files) and to --listen's endpoint. */
-static void status_render(struct rc_watch *w, bool files)
+static void status_write(struct rc_watch *w)
 {
 	const struct spec *s = cur_spec(w);
 	struct rc_status st = { 0 };
@@ -1261,6 +1260,10 @@ static void status_render(struct rc_watch *w, bool files)
 	struct rc_status_member **members;
 	struct rc_status_cand **cands;
 
+	rc_ev_timer_disarm(w->status_t);
+	w->last_status_ms = util_mono_ms();
+	if (!w->cfg.status_file && !w->cfg.metrics_file && !w->cfg.httpd)
+		return;
 	addrs = util_xcalloc(s->n_eips + 1, sizeof(*addrs));
 	groups = util_xcalloc(s->n_lbs + 1, sizeof(*groups));
 	members = util_xcalloc(s->n_lbs + 1, sizeof(*members));
@@ -1268,8 +1271,7 @@ static void status_render(struct rc_watch *w, bool files)
 	status_fill_head(w, &st);
 	status_fill_addrs(w, &st, addrs, cands);
 	rc_status_fill_groups(cur_spec(w), &w->seen, &st, groups, members);
-	if (files)
-		status_emit(w, &st);
+	status_emit(w, &st);
 	rc_httpd_publish(w->cfg.httpd, &st);
 	for (size_t i = 0; i < s->n_lbs; i++)
 		free(members[i]);
@@ -1279,20 +1281,6 @@ static void status_render(struct rc_watch *w, bool files)
 	free(cands);
 	free(addrs);
 	free(groups);
-}
-
-static void status_write(struct rc_watch *w)
-{
-	rc_ev_timer_disarm(w->status_t);
-	w->last_status_ms = util_mono_ms();
-	if (w->cfg.status_file || w->cfg.metrics_file || w->cfg.httpd)
-		status_render(w, true);
-}
-
-/* Every heartbeat of --listen: its endpoint stays current. */
-static void status_publish(void *ctx)
-{
-	status_render(ctx, false);
 }
 
 static void on_status_timer(void *ctx)
@@ -1513,7 +1501,7 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	w->status_t = rc_ev_timer_new(w->l, on_status_timer, w);
 	w->stop_t = rc_ev_timer_new(w->l, on_stop_timeout, w);
 	if (w->cfg.httpd)
-		rc_httpd_attach(w->cfg.httpd, w->l, status_publish, w);
+		rc_httpd_attach(w->cfg.httpd, w->l);
 	rc_debounce_init(&w->deb, w->cfg.debounce_ms);
 	rc_backoff_init(&w->bo,
 			w->cfg.backoff_min_ms ? w->cfg.backoff_min_ms

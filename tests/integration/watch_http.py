@@ -81,6 +81,15 @@ def spec_text():
             "      failback: stay\n" % (ALLOC, A, B, PORT))
 
 
+def static_spec_text():
+    """No failover: nothing but edits and resyncs writes the status."""
+    return ("version: 1\n"
+            "region: us-east-1\n"
+            "elastic_ips:\n"
+            "  - allocation_id: %s\n"
+            "    instance: %s\n" % (ALLOC, A))
+
+
 def fetch(url, method="GET"):
     """(status, headers, body) of one request; errors are answers too."""
     req = urllib.request.Request(url, method=method)
@@ -94,7 +103,7 @@ def fetch(url, method="GET"):
 class Session:
     """A fresh world and moor watch --listen on a free loopback port."""
 
-    def __init__(self, listen=None):
+    def __init__(self, listen=None, resync="1s", text=None, files=True):
         FA.reset()
         FA.load_state(L.world(3, addresses=[{
             "allocation_id": ALLOC, "public_ip": "198.51.100.20",
@@ -110,10 +119,14 @@ class Session:
         os.makedirs(self.dir, exist_ok=True)
         self.path = os.path.join(self.dir, "spec.yaml")
         with open(self.path, "w") as f:
-            f.write(spec_text())
+            f.write(text or spec_text())
         self.d = L.Daemon(FA, self.path, [
-            "--resync", "1s", "--listen",
+            "--resync", resync, "--listen",
             listen or "127.0.0.1:%d" % self.port])
+        if not files:
+            for opt in ("--status-file", "--metrics-file"):
+                i = self.d.args.index(opt)
+                del self.d.args[i:i + 2]
 
     def __enter__(self):
         self.d.start()
@@ -182,7 +195,9 @@ class HttpTest(unittest.TestCase):
             self.assertEqual(fetch(s.url + "/status.json")[0], 404)
 
     def test_healthz_503_while_the_file_is_not_in_force(self):
-        with Session() as s:
+        # Without status or metrics files: the endpoint alone.
+        with Session(resync="1h", text=static_spec_text(),
+                     files=False) as s:
             s.wait_healthy()
             mark = s.d.mark()
             L.write_atomic(s.path, "version: 1\nregion: us-east-1\n"
@@ -195,7 +210,7 @@ class HttpTest(unittest.TestCase):
             self.assertIn("syntax error", body)
             self.assertEqual(json.loads(fetch(s.url + "/status")[2])
                              ["spec"]["file"], "invalid")
-            L.write_atomic(s.path, spec_text())
+            L.write_atomic(s.path, static_spec_text())
             s.wait_healthy()
 
     def test_cannot_listen_fails_at_start(self):
@@ -246,6 +261,9 @@ class HttpTest(unittest.TestCase):
                         return
             t = threading.Thread(target=dribble, daemon=True)
             t.start()
+            # The slow client holds a connection; others are still served.
+            time.sleep(2)
+            self.assertEqual(fetch(s.url + "/healthz")[0], 200)
             idle = [socket.create_connection(("127.0.0.1", s.port))
                     for _ in range(500)]
             try:
