@@ -93,19 +93,26 @@ struct answer {
 	char body[8192];
 };
 
-/* Send req to 127.0.0.1:port and read the whole answer (until EOF). */
-static void ask(uint16_t port, const char *req, struct answer *ans)
+/* Send req to loopback:port and read the whole answer (until EOF). */
+static void ask_on(int family, uint16_t port, const char *req,
+		   struct answer *ans)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
 	struct buf b = BUF_INIT;
 	char chunk[4096], *end;
 	ssize_t n;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(family, SOCK_STREAM, 0), r;
 
 	assert_true(fd >= 0);
-	sa.sin_port = htons(port);
+	sa.sin_port = sa6.sin6_port = htons(port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	sa6.sin6_addr = in6addr_loopback;
+	if (family == AF_INET6)
+		r = connect(fd, (struct sockaddr *)&sa6, sizeof(sa6));
+	else
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	assert_int_equal(r, 0);
 	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_add(&b, chunk, (size_t)n);
@@ -120,6 +127,11 @@ static void ask(uint16_t port, const char *req, struct answer *ans)
 	assert_true(strlen(end + 4) < sizeof(ans->body));
 	memcpy(ans->body, end + 4, strlen(end + 4));
 	buf_release(&b);
+}
+
+static void ask(uint16_t port, const char *req, struct answer *ans)
+{
+	ask_on(AF_INET, port, req, ans);
 }
 
 static void get(uint16_t port, const char *method, const char *path,
@@ -307,6 +319,29 @@ static void test_bind_errors(void **state)
 	rc_httpd_free(NULL);
 }
 
+static void test_ipv6(void **state)
+{
+	struct rc_httpd_addr a;
+	struct rc_httpd *h = NULL;
+	struct util_err err = UTIL_ERR_INIT;
+	struct answer r;
+
+	(void)state;
+	assert_int_equal(rc_httpd_parse_addr("[::1]:0", &a, &err), 0);
+	if (rc_httpd_start(&a, &s_clock, &h, &err) < 0) {
+		/* A host without IPv6 loopback says so, in words. */
+		assert_non_null(strstr(err.msg, "cannot listen on [::1]:0: "));
+		skip();
+	}
+	publish(h, "ok", NULL);
+	rc_httpd_beat(h);
+	ask_on(AF_INET6, rc_httpd_port(h),
+	       "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	       &r);
+	assert_int_equal(r.code, 200);
+	rc_httpd_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_healthz),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bind_errors),
+		cmocka_unit_test(test_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
