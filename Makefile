@@ -50,7 +50,7 @@ endif
 
 CFLAGS ?= -O2 -g
 
-PKGS = yaml-0.1 libcjson libcurl libcrypto expat
+PKGS = yaml-0.1 libcjson libcurl libcrypto expat libmicrohttpd
 TEST_PKGS = cmocka
 
 WARNINGS = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -261,7 +261,8 @@ distclean: clean
 DEB_PKGS = make gcc libc6-dev pkg-config libyaml-dev libcjson-dev \
 	libcurl4-openssl-dev libssl-dev libexpat1-dev libcmocka-dev \
 	python3 python3-botocore python3-jsonschema awscli curl \
-	ca-certificates clang-format git procps time python3-yaml iwyu
+	ca-certificates clang-format git procps time python3-yaml iwyu \
+	libmicrohttpd-dev python3-prometheus-client
 DEB_FUZZ_PKGS = clang libfuzzer-14-dev
 
 define apt_install

@@ -14,6 +14,7 @@
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
+#include "reconciler/daemon/httpd.h"
 #include "reconciler/daemon/watch.h"
 #include "spec/spec.h"
 #include "util/err.h"
@@ -44,6 +45,9 @@ static const char watch_usage[] =
 	"  --stop-timeout DUR     on SIGTERM, wait this long for the step in\n"
 	"                         flight (default 30s)\n"
 	"  --max-changes N        refuse a plan with more than N changes\n"
+	"  --listen [ADDR:]PORT   serve GET /metrics, /status and /healthz\n"
+	"                         over HTTP (default address 127.0.0.1;\n"
+	"                         IPv6 as [::1]:PORT)\n"
 	"\n" COMMON_AWS_USAGE;
 
 enum {
@@ -56,6 +60,7 @@ enum {
 	WOPT_STOP_TIMEOUT,
 	WOPT_MAX_CHANGES,
 	WOPT_ALLOW_MASS,
+	WOPT_LISTEN,
 };
 
 /* A duration option between min_ms and max_ms; -1 (printed) if not. */
@@ -108,12 +113,15 @@ struct watch_args {
 	struct rc_watch_config cfg;
 	struct common_opts aws;
 	const char *format; /* --log-format */
+	const char *listen; /* --listen as given, or NULL */
+	struct rc_httpd_addr listen_addr;
 };
 
 /* One of watch's own options: 1 taken, 0 not one, -1 bad (said). */
 static int watch_opt(int c, char *arg, struct watch_args *a)
 {
 	struct rc_watch_config *cfg = &a->cfg;
+	struct util_err err = UTIL_ERR_INIT;
 
 	switch (c) {
 	case WOPT_RESYNC:
@@ -150,6 +158,13 @@ static int watch_opt(int c, char *arg, struct watch_args *a)
 	case WOPT_CONCURRENCY:
 	case WOPT_MAX_CHANGES:
 		return watch_int(c, arg, cfg) ? -1 : 1;
+	case WOPT_LISTEN:
+		if (rc_httpd_parse_addr(arg, &a->listen_addr, &err) < 0) {
+			fprintf(stderr, "moor watch: --listen: %s\n", err.msg);
+			return -1;
+		}
+		a->listen = arg;
+		return 1;
 	case WOPT_ALLOW_MASS:
 		fputs("moor watch: --allow-mass-deregister is not "
 		      "available to the daemon: an edit must never "
@@ -177,6 +192,7 @@ static int watch_parse(int argc, char **argv, struct watch_args *a)
 		{ "stop-timeout", required_argument, NULL, WOPT_STOP_TIMEOUT },
 		{ "max-changes", required_argument, NULL, WOPT_MAX_CHANGES },
 		{ "allow-mass-deregister", no_argument, NULL, WOPT_ALLOW_MASS },
+		{ "listen", required_argument, NULL, WOPT_LISTEN },
 		COMMON_AWS_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -205,6 +221,22 @@ static int watch_parse(int argc, char **argv, struct watch_args *a)
 	}
 	fputs(watch_usage, stderr);
 	return EXIT_USAGE;
+}
+
+/* Start --listen's server before the daemon; -1 (said) if it cannot. */
+static int watch_listen(struct watch_args *a)
+{
+	struct util_err err = UTIL_ERR_INIT;
+
+	if (rc_httpd_start(&a->listen_addr, NULL, &a->cfg.httpd, &err) < 0) {
+		util_log(UTIL_LOG_ERROR, "watch_failed", NULL,
+			 "--listen %s: %s", a->listen, err.msg);
+		return -1;
+	}
+	util_log(UTIL_LOG_INFO, "http_listening", NULL,
+		 "serving /metrics, /status and /healthz on %s (port %u)",
+		 a->listen, (unsigned)rc_httpd_port(a->cfg.httpd));
+	return 0;
 }
 
 int cmd_watch(int argc, char **argv)
@@ -238,6 +270,8 @@ int cmd_watch(int argc, char **argv)
 			  NULL, a.aws.debug ? UTIL_LOG_DEBUG : UTIL_LOG_INFO);
 	a.cfg.region = prov_aws_region(p, NULL);
 	a.cfg.region_fixed = a.aws.region != NULL;
+	if (a.listen && watch_listen(&a) < 0)
+		goto out;
 	if (rc_watch_run(p, s, &a.cfg, &abandoned, &err) < 0) {
 		s = NULL;
 		util_log(UTIL_LOG_ERROR, "watch_failed", NULL, "%s", err.msg);
@@ -251,6 +285,7 @@ int cmd_watch(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	rc_httpd_free(a.cfg.httpd);
 	util_log_set_sink(NULL, NULL, UTIL_LOG_INFO);
 	spec_free(s);
 	prov_free(p);

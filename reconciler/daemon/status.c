@@ -260,8 +260,7 @@ void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 	head(out, "moor_spec_in_force", "gauge",
 	     "1 when the file on disk is the spec in force, 0 when it is "
 	     "invalid, missing or empty and the last good spec is kept.");
-	buf_addf(out, "moor_spec_in_force %d\n",
-		 s->spec_file && !strcmp(s->spec_file, "ok"));
+	buf_addf(out, "moor_spec_in_force %d\n", rc_status_spec_in_force(s));
 
 	head(out, "moor_resources_backing_off", "gauge",
 	     "Resources whose last attempt failed, waiting to be retried.");
@@ -287,6 +286,11 @@ void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 		label(out, s->groups[i].label);
 		buf_addf(out, "\"} %zu\n", s->groups[i].healthy);
 	}
+}
+
+bool rc_status_spec_in_force(const struct rc_status *s)
+{
+	return s->spec_file && !strcmp(s->spec_file, "ok");
 }
 
 /* --- files -------------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/failover.h"
 #include "reconciler/daemon/fotable.h"
+#include "reconciler/daemon/httpd.h"
 #include "reconciler/engine/observe.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/daemon/probe.h"
@@ -1261,7 +1262,7 @@ static void status_write(struct rc_watch *w)
 
 	rc_ev_timer_disarm(w->status_t);
 	w->last_status_ms = util_mono_ms();
-	if (!w->cfg.status_file && !w->cfg.metrics_file)
+	if (!w->cfg.status_file && !w->cfg.metrics_file && !w->cfg.httpd)
 		return;
 	addrs = util_xcalloc(s->n_eips + 1, sizeof(*addrs));
 	groups = util_xcalloc(s->n_lbs + 1, sizeof(*groups));
@@ -1271,6 +1272,7 @@ static void status_write(struct rc_watch *w)
 	status_fill_addrs(w, &st, addrs, cands);
 	rc_status_fill_groups(cur_spec(w), &w->seen, &st, groups, members);
 	status_emit(w, &st);
+	rc_httpd_publish(w->cfg.httpd, &st);
 	for (size_t i = 0; i < s->n_lbs; i++)
 		free(members[i]);
 	for (size_t i = 0; i < s->n_eips; i++)
@@ -1498,6 +1500,8 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	w->retry_t = rc_ev_timer_new(w->l, on_retry, w);
 	w->status_t = rc_ev_timer_new(w->l, on_status_timer, w);
 	w->stop_t = rc_ev_timer_new(w->l, on_stop_timeout, w);
+	if (w->cfg.httpd)
+		rc_httpd_attach(w->cfg.httpd, w->l);
 	rc_debounce_init(&w->deb, w->cfg.debounce_ms);
 	rc_backoff_init(&w->bo,
 			w->cfg.backoff_min_ms ? w->cfg.backoff_min_ms
