@@ -37,8 +37,8 @@ struct rc_httpd {
 	bool beaten;
 	uint64_t beat_ms;
 	char *metrics, *status; /* the last snapshot, rendered */
-	bool in_force;
-	char *why_not; /* why the file on disk is not in force */
+	bool in_force;		/* a spec (the last good one) is in force */
+	char *why_not; /* why the file on disk is not that spec, or NULL */
 };
 
 /* --- --listen ------------------------------------------------------------- */
@@ -172,13 +172,18 @@ static unsigned health(struct rc_httpd *h, struct buf *b)
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	if (!h->in_force) {
-		buf_addf(b, "spec not in force: %s\n",
-			 h->why_not ? h->why_not
-				    : "the file on disk is not "
-				      "usable");
+		buf_addstr(b, "no spec in force\n");
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
-	buf_addstr(b, "ok\n");
+	/* A rejected edit leaves the last good spec enforced: still healthy,
+	 * since a restart would fail on the same file and stop failover. */
+	if (h->why_not)
+		buf_addf(b,
+			 "ok: the last good spec stays in force; the file "
+			 "on disk is not: %s\n",
+			 h->why_not);
+	else
+		buf_addstr(b, "ok\n");
 	return MHD_HTTP_OK;
 }
 
@@ -306,6 +311,16 @@ void rc_httpd_attach(struct rc_httpd *h, struct rc_evloop *l)
 	rc_ev_timer_arm_in(h->beat_t, 0);
 }
 
+/* Why the file on disk is not the spec in force (caller frees), or NULL. */
+static char *file_not_in_force(const struct rc_status *st)
+{
+	if (rc_status_spec_in_force(st))
+		return NULL;
+	if (st->spec_file_error)
+		return util_xstrdup(st->spec_file_error);
+	return util_xstrdup(st->spec_file ? st->spec_file : "unusable");
+}
+
 void rc_httpd_publish(struct rc_httpd *h, const struct rc_status *st)
 {
 	struct buf json = BUF_INIT, prom = BUF_INIT;
@@ -318,7 +333,7 @@ void rc_httpd_publish(struct rc_httpd *h, const struct rc_status *st)
 	rc_status_to_metrics(st, &prom);
 	if (rc_status_to_json(st, &json, &e) < 0)
 		buf_release(&json);
-	why = util_xstrdup_or_null(st->spec_file_error);
+	why = file_not_in_force(st);
 	pthread_mutex_lock(&h->m);
 	free(h->metrics);
 	h->metrics = buf_detach(&prom, NULL);
@@ -326,7 +341,7 @@ void rc_httpd_publish(struct rc_httpd *h, const struct rc_status *st)
 		free(h->status);
 		h->status = buf_detach(&json, NULL);
 	}
-	h->in_force = rc_status_spec_in_force(st);
+	h->in_force = st->spec_sha256 != NULL;
 	free(h->why_not);
 	h->why_not = why;
 	pthread_mutex_unlock(&h->m);

@@ -123,7 +123,7 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 		      struct util_err *err);
 /* Append the metrics in the Prometheus text format. */
 void rc_status_to_metrics(const struct rc_status *s, struct buf *out);
-/* The file on disk is the spec in force (moor_spec_in_force, /healthz). */
+/* The file on disk is the spec in force (moor_spec_in_force). */
 bool rc_status_spec_in_force(const struct rc_status *s);
 
 /*

@@ -5,8 +5,9 @@ watch_failover.py).
 
 GET /metrics is the metrics file's Prometheus text (checked by
 prometheus_client's parser and a strict line grammar), /status the
-status JSON, /healthz 200 while the loop turns and the spec file is the
-spec in force, 503 with the reason otherwise; HEAD answers like GET,
+status JSON, /healthz 200 while the loop turns and a spec is in force
+(a rejected edit keeps the last good one: 200, naming the file's
+fault), 503 with the reason otherwise; HEAD answers like GET,
 other methods 405, other paths 404.  --listen that cannot bind fails at
 start.  A client sending one byte a second and 500 idle connections do
 not delay a failover, and the server sheds them and serves again.
@@ -194,7 +195,7 @@ class HttpTest(unittest.TestCase):
             self.assertEqual(fetch(s.url + "/")[0], 404)
             self.assertEqual(fetch(s.url + "/status.json")[0], 404)
 
-    def test_healthz_503_while_the_file_is_not_in_force(self):
+    def test_healthz_200_while_the_last_good_spec_is_in_force(self):
         # Without status or metrics files: the endpoint alone.
         with Session(resync="1h", text=static_spec_text(),
                      files=False) as s:
@@ -203,15 +204,19 @@ class HttpTest(unittest.TestCase):
             L.write_atomic(s.path, "version: 1\nregion: us-east-1\n"
                            "bogus: [\n")
             s.d.wait_event("spec_invalid", 10, since=mark)
-            L.wait_until(lambda: fetch(s.url + "/healthz")[0] == 503, 10,
-                         "/healthz 503")
+            L.wait_until(lambda: "not:" in fetch(s.url + "/healthz")[2], 10,
+                         "/healthz names the rejected file")
             code, _, body = fetch(s.url + "/healthz")
-            self.assertTrue(body.startswith("spec not in force: "), body)
+            self.assertEqual(code, 200, body)
+            self.assertTrue(body.startswith(
+                "ok: the last good spec stays in force; "
+                "the file on disk is not: "), body)
             self.assertIn("syntax error", body)
             self.assertEqual(json.loads(fetch(s.url + "/status")[2])
                              ["spec"]["file"], "invalid")
             L.write_atomic(s.path, static_spec_text())
-            s.wait_healthy()
+            L.wait_until(lambda: fetch(s.url + "/healthz")[2] == "ok\n", 10,
+                         "/healthz ok")
 
     def test_cannot_listen_fails_at_start(self):
         held = socket.socket()

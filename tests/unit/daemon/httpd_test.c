@@ -170,6 +170,16 @@ static void publish(struct rc_httpd *h, const char *file, const char *why)
 	rc_httpd_publish(h, &st);
 }
 
+static void publish_none(struct rc_httpd *h)
+{
+	struct rc_status st = { 0 };
+
+	st.moor_version = "test";
+	st.spec_path = "/etc/moor/spec.yaml";
+	st.spec_file = "missing";
+	rc_httpd_publish(h, &st);
+}
+
 static void test_routes(void **state)
 {
 	struct rc_httpd *h = start();
@@ -246,17 +256,26 @@ static void test_healthz(void **state)
 	get(port, "GET", "/healthz", &r);
 	assert_int_equal(r.code, 200);
 
-	/* The file on disk is not the spec in force. */
+	/* A rejected edit: the last good spec stays in force, so still
+	 * healthy (a restart would fail on the file), with the reason. */
 	publish(h, "invalid", "spec.yaml:3:7: unknown key 'foo'");
 	get(port, "GET", "/healthz", &r);
-	assert_int_equal(r.code, 503);
-	assert_string_equal(r.body, "spec not in force: spec.yaml:3:7: "
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "ok: the last good spec stays in force; "
+				    "the file on disk is not: spec.yaml:3:7: "
 				    "unknown key 'foo'\n");
 	get(port, "GET", "/metrics", &r);
 	assert_non_null(strstr(r.body, "\nmoor_spec_in_force 0\n"));
 	publish(h, "ok", NULL);
 	get(port, "GET", "/healthz", &r);
 	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "ok\n");
+
+	/* No spec in force at all. */
+	publish_none(h);
+	get(port, "GET", "/healthz", &r);
+	assert_int_equal(r.code, 503);
+	assert_string_equal(r.body, "no spec in force\n");
 	rc_httpd_free(h);
 }
 
