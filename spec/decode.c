@@ -533,7 +533,9 @@ static void check_region_match(struct dec *c, const struct spec_node *n,
 
 /*
  * An http(s) URL whose host may be the {private_ip} placeholder; the only
- * placeholder anywhere is {private_ip}.
+ * placeholder anywhere is {private_ip}.  Owns every check of a probe URL,
+ * first failure reported: length, scheme, characters and placeholders,
+ * port, host (hence over 60 lines).
  */
 static bool check_url(struct dec *c, const struct spec_node *n, const char *s)
 {
@@ -785,6 +787,11 @@ static void decode_selector(struct dec *c, const struct spec_node *n,
 	}
 }
 
+/*
+ * Owns a load balancer member in each of its forms (an instance id, or a
+ * map naming one of id, selector or ip) and which of 'port' and 'az' go
+ * with which (hence over 60 lines).
+ */
 static void decode_member(struct dec *c, const struct spec_node *n,
 			  enum spec_lb_kind lb_kind, struct spec_member *m)
 {
@@ -1406,6 +1413,10 @@ static bool unsupported_version(struct dec *c, const struct spec_node *root)
 	return false;
 }
 
+/*
+ * Owns the document's top level: the empty-spec checks, version, region,
+ * both lists, and whether anything is declared (hence over 60 lines).
+ */
 void spec_decode(const struct spec_node *root, struct spec *s,
 		 struct spec_diags *d)
 {
