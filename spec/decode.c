@@ -959,19 +959,33 @@ static char *get_target_group(struct dec *c, const struct spec_node *n)
 	return util_xstrdup(s);
 }
 
+/*
+ * The list the required field f of map n holds; NULL when the key is
+ * absent (missing is reported at n) or its value is not a list.
+ */
+static const struct spec_node *required_list(struct dec *c,
+					     const struct spec_node *n,
+					     const struct field *f,
+					     const char *what, const char *key,
+					     const char *missing)
+{
+	if (!f->key) {
+		err(c, n->loc, "%s", missing);
+		return NULL;
+	}
+	return get_list(c, f->val, what, key) ? f->val : NULL;
+}
+
 /* The load balancer's members: every item decoded, in order. */
 static void decode_lb_members(struct dec *c, const struct spec_node *n,
 			      const struct field *f, struct spec_lb *lb)
 {
-	const struct spec_node *l = f[LB_MEMBERS].val;
+	const struct spec_node *l = required_list(
+		c, n, &f[LB_MEMBERS], "'members'", "members",
+		"a load balancer needs 'members' (write 'members: []' for "
+		"none)");
 
-	if (!f[LB_MEMBERS].key) {
-		err(c, n->loc,
-		    "a load balancer needs 'members' (write 'members: []' "
-		    "for none)");
-		return;
-	}
-	if (!get_list(c, l, "'members'", "members"))
+	if (!l)
 		return;
 	lb->members = util_xcalloc(l->n_items, sizeof(*lb->members));
 	for (size_t i = 0; i < l->n_items; i++)
@@ -1123,15 +1137,12 @@ enum fo_key {
 static void decode_candidates(struct dec *c, const struct spec_node *n,
 			      const struct field *cf, struct spec_failover *fo)
 {
-	const struct spec_node *l = cf->val;
+	const struct spec_node *l = required_list(
+		c, n, cf, "'candidates'", "candidates",
+		"'failover' needs 'candidates': the instances the address may "
+		"move to, in order");
 
-	if (!cf->key) {
-		err(c, n->loc,
-		    "'failover' needs 'candidates': the instances "
-		    "the address may move to, in order");
-		return;
-	}
-	if (!get_list(c, l, "'candidates'", "candidates"))
+	if (!l)
 		return;
 	if (!l->n_items)
 		err(c, l->loc,
