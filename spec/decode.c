@@ -446,41 +446,77 @@ static bool get_list(struct dec *c, const struct spec_node *n, const char *what,
 
 /* --- identifiers ---------------------------------------------------------- */
 
-static char *get_instance(struct dec *c, const struct spec_node *n,
-			  const char *what)
+/* A kind of identifier: its test, and how an invalid one is described. */
+struct id_kind {
+	bool (*valid)(const char *s);
+	const char *noun;
+	const char *expect;
+};
+
+static const struct id_kind s_instance_id = {
+	spec_is_instance_id, "instance id",
+	"expected i- and 8 or 17 lowercase hex digits"
+};
+static const struct id_kind s_ipv4 = {
+	spec_is_ipv4, "IPv4 address", "expected a dotted quad such as 10.0.1.20"
+};
+static const struct id_kind s_allocation_id = {
+	spec_is_allocation_id, "allocation id",
+	"expected eipalloc- and 8 or 17 lowercase hex digits"
+};
+static const struct id_kind s_eni_id = {
+	spec_is_eni_id, "network interface id",
+	"expected eni- and 8 or 17 lowercase hex digits"
+};
+static const struct id_kind s_classic_name = {
+	spec_is_lb_name, "classic ELB name",
+	"1 to 32 letters, digits and hyphens, not starting or ending with a "
+	"hyphen"
+};
+static const struct id_kind s_target_group_name = {
+	spec_is_lb_name, "target group name",
+	"1 to 32 letters, digits and hyphens, not starting or ending with a "
+	"hyphen; or an ARN"
+};
+
+/*
+ * s (the value of n) copied when it is a valid id of kind k; otherwise
+ * reported, and NULL: invalid values stay NULL, later checks skip them.
+ */
+static char *check_id(struct dec *c, const struct spec_node *n, const char *s,
+		      const struct id_kind *k)
 {
 	char clip[SPEC_CLIP_SIZE];
-	const char *s;
 
-	if (!get_str(c, n, what, &s))
-		return NULL;
-	if (!spec_is_instance_id(s)) {
-		err(c, n->loc,
-		    "invalid instance id '%s' (expected i- and 8 or 17 "
-		    "lowercase hex digits)",
-		    spec_clip(s, clip));
-		/* Invalid values stay NULL: later checks skip them. */
+	if (!k->valid(s)) {
+		err(c, n->loc, "invalid %s '%s' (%s)", k->noun,
+		    spec_clip(s, clip), k->expect);
 		return NULL;
 	}
 	return util_xstrdup(s);
 }
 
-static char *get_ipv4(struct dec *c, const struct spec_node *n,
-		      const char *what)
+/* n as a string holding an id of kind k; NULL when it is not (reported). */
+static char *get_id(struct dec *c, const struct spec_node *n, const char *what,
+		    const struct id_kind *k)
 {
-	char clip[SPEC_CLIP_SIZE];
 	const char *s;
 
 	if (!get_str(c, n, what, &s))
 		return NULL;
-	if (!spec_is_ipv4(s)) {
-		err(c, n->loc,
-		    "invalid IPv4 address '%s' (expected a dotted quad such "
-		    "as 10.0.1.20)",
-		    spec_clip(s, clip));
-		return NULL;
-	}
-	return util_xstrdup(s);
+	return check_id(c, n, s, k);
+}
+
+static char *get_instance(struct dec *c, const struct spec_node *n,
+			  const char *what)
+{
+	return get_id(c, n, what, &s_instance_id);
+}
+
+static char *get_ipv4(struct dec *c, const struct spec_node *n,
+		      const char *what)
+{
+	return get_id(c, n, what, &s_ipv4);
 }
 
 static void check_region_match(struct dec *c, const struct spec_node *n,
@@ -497,7 +533,9 @@ static void check_region_match(struct dec *c, const struct spec_node *n,
 
 /*
  * An http(s) URL whose host may be the {private_ip} placeholder; the only
- * placeholder anywhere is {private_ip}.
+ * placeholder anywhere is {private_ip}.  Owns every check of a probe URL,
+ * first failure reported: length, scheme, characters and placeholders,
+ * port, host (hence over 60 lines).
  */
 static bool check_url(struct dec *c, const struct spec_node *n, const char *s)
 {
@@ -630,16 +668,49 @@ static const char *const s_states[] = {
 	"stopped", NULL
 };
 
-static void decode_selector(struct dec *c, const struct spec_node *n,
-			    struct spec_member *m)
+/* Whether tag k: v may go in a selector (each problem reported). */
+static bool check_tag(struct dec *c, const struct spec_node *k,
+		      const struct spec_node *v)
 {
-	static const char *const names[] = { "tags", "states", NULL };
-	struct field f[ARRAY_SIZE(names) - 1];
-	const struct spec_node *t;
+	char clip[SPEC_CLIP_SIZE];
+	const char *ks = k->str;
+	bool ok = true;
 
-	if (!read_map(c, n, "'selector'", names, f, NULL, false))
-		goto defaults;
-	t = f[0].key ? f[0].val : NULL;
+	if (!k->len || k->len > MAX_TAG_KEY || has_control(ks, k->len)) {
+		err(c, k->loc,
+		    "tag key '%s' must be 1 to %u characters, "
+		    "without control characters",
+		    spec_clip(ks, clip), MAX_TAG_KEY);
+		ok = false;
+	}
+	if (v->invalid) {
+		ok = false;
+	} else if (v->kind != SPEC_NODE_SCALAR) {
+		err(c, v->loc, "tag '%s' must be a scalar, not %s",
+		    spec_clip(ks, clip), spec_node_type_name(v));
+		ok = false;
+	} else if (v->type == SPEC_SCALAR_NULL) {
+		err(c, v->loc,
+		    "tag '%s' has no value: write '' to match "
+		    "an empty value",
+		    spec_clip(ks, clip));
+		ok = false;
+	} else if (v->len > MAX_TAG_VALUE || has_control(v->str, v->len)) {
+		err(c, v->loc,
+		    "value of tag '%s' must be at most %u "
+		    "characters, without control characters",
+		    spec_clip(ks, clip), MAX_TAG_VALUE);
+		ok = false;
+	}
+	return ok;
+}
+
+/* A selector's 'tags' (tags: the field, absent when its key is). */
+static void decode_tags(struct dec *c, const struct spec_node *n,
+			const struct field *tags, struct spec_member *m)
+{
+	const struct spec_node *t = tags->key ? tags->val : NULL;
+
 	if (!t) {
 		err(c, n->loc,
 		    "a selector needs 'tags': the tags an instance must all "
@@ -654,80 +725,60 @@ static void decode_selector(struct dec *c, const struct spec_node *n,
 		    "'tags' is empty: a selector must name at least one tag "
 		    "(an empty one would match every instance)");
 	}
-	if (t && !t->invalid) {
-		m->tags = util_xcalloc(t->n_pairs, sizeof(*m->tags));
-		for (size_t i = 0; i < t->n_pairs; i++) {
-			const struct spec_node *k = t->pairs[i].key;
-			const struct spec_node *v = t->pairs[i].value;
-			char clip[SPEC_CLIP_SIZE];
-			const char *ks = k->str;
-			bool ok = true;
+	if (!t || t->invalid)
+		return;
+	m->tags = util_xcalloc(t->n_pairs, sizeof(*m->tags));
+	for (size_t i = 0; i < t->n_pairs; i++) {
+		const struct spec_node *k = t->pairs[i].key;
+		const struct spec_node *v = t->pairs[i].value;
 
-			if (!k->len || k->len > MAX_TAG_KEY ||
-			    has_control(ks, k->len)) {
-				err(c, k->loc,
-				    "tag key '%s' must be 1 to %u characters, "
-				    "without control characters",
-				    spec_clip(ks, clip), MAX_TAG_KEY);
-				ok = false;
-			}
-			if (v->invalid) {
-				ok = false;
-			} else if (v->kind != SPEC_NODE_SCALAR) {
-				err(c, v->loc,
-				    "tag '%s' must be a scalar, not %s",
-				    spec_clip(ks, clip),
-				    spec_node_type_name(v));
-				ok = false;
-			} else if (v->type == SPEC_SCALAR_NULL) {
-				err(c, v->loc,
-				    "tag '%s' has no value: write '' to match "
-				    "an empty value",
-				    spec_clip(ks, clip));
-				ok = false;
-			} else if (v->len > MAX_TAG_VALUE ||
-				   has_control(v->str, v->len)) {
-				err(c, v->loc,
-				    "value of tag '%s' must be at most %u "
-				    "characters, without control characters",
-				    spec_clip(ks, clip), MAX_TAG_VALUE);
-				ok = false;
-			}
-			if (!ok)
-				continue;
-			m->tags[m->n_tags].key = util_xstrdup(ks);
-			m->tags[m->n_tags].value = util_xstrdup(v->str);
-			m->tags[m->n_tags].loc = k->loc;
-			m->n_tags++;
-		}
+		if (!check_tag(c, k, v))
+			continue;
+		m->tags[m->n_tags].key = util_xstrdup(k->str);
+		m->tags[m->n_tags].value = util_xstrdup(v->str);
+		m->tags[m->n_tags].loc = k->loc;
+		m->n_tags++;
 	}
-	if (f[1].key && get_list(c, f[1].val, "'states'", "states")) {
-		const struct spec_node *l = f[1].val;
+}
 
-		if (!l->n_items)
-			err(c, l->loc,
-			    "'states' is empty: omit it to select running "
-			    "instances");
-		m->states = util_xcalloc(l->n_items, sizeof(*m->states));
-		for (size_t i = 0; i < l->n_items; i++) {
-			int st;
-			size_t j;
+/* A selector's 'states' list (l), each state once. */
+static void decode_states(struct dec *c, const struct spec_node *l,
+			  struct spec_member *m)
+{
+	if (!l->n_items)
+		err(c, l->loc,
+		    "'states' is empty: omit it to select running "
+		    "instances");
+	m->states = util_xcalloc(l->n_items, sizeof(*m->states));
+	for (size_t i = 0; i < l->n_items; i++) {
+		int st;
+		size_t j;
 
-			if (!get_enum(c, l->items[i], "instance state",
-				      s_states, &st))
-				continue;
-			for (j = 0; j < m->n_states; j++)
-				if (!strcmp(m->states[j], s_states[st]))
-					break;
-			if (j < m->n_states) {
-				err(c, l->items[i]->loc,
-				    "state '%s' is listed twice", s_states[st]);
-				continue;
-			}
-			m->states[m->n_states++] = util_xstrdup(s_states[st]);
+		if (!get_enum(c, l->items[i], "instance state", s_states, &st))
+			continue;
+		for (j = 0; j < m->n_states; j++)
+			if (!strcmp(m->states[j], s_states[st]))
+				break;
+		if (j < m->n_states) {
+			err(c, l->items[i]->loc, "state '%s' is listed twice",
+			    s_states[st]);
+			continue;
 		}
+		m->states[m->n_states++] = util_xstrdup(s_states[st]);
 	}
-defaults:
+}
+
+static void decode_selector(struct dec *c, const struct spec_node *n,
+			    struct spec_member *m)
+{
+	static const char *const names[] = { "tags", "states", NULL };
+	struct field f[ARRAY_SIZE(names) - 1];
+
+	if (read_map(c, n, "'selector'", names, f, NULL, false)) {
+		decode_tags(c, n, &f[0], m);
+		if (f[1].key && get_list(c, f[1].val, "'states'", "states"))
+			decode_states(c, f[1].val, m);
+	}
 	if (!m->n_states) {
 		free(m->states);
 		m->states = util_xcalloc(1, sizeof(*m->states));
@@ -736,6 +787,11 @@ defaults:
 	}
 }
 
+/*
+ * Owns a load balancer member in each of its forms (an instance id, or a
+ * map naming one of id, selector or ip) and which of 'port' and 'az' go
+ * with which (hence over 60 lines).
+ */
 static void decode_member(struct dec *c, const struct spec_node *n,
 			  enum spec_lb_kind lb_kind, struct spec_member *m)
 {
@@ -867,21 +923,137 @@ static void decode_min_healthy(struct dec *c, const struct spec_node *n,
 		   "a count such as 2 or a percentage such as 50%");
 }
 
+enum lb_key {
+	LB_CLASSIC,
+	LB_TARGET_GROUP,
+	LB_MEMBERS,
+	LB_OWNERSHIP,
+	LB_WAIT,
+	LB_TIMEOUT,
+	LB_DRAIN,
+	LB_DRAIN_TIMEOUT,
+	LB_MIN_HEALTHY,
+	LB_ENABLE_ZONES,
+};
+
+/* A target group's name, or its ARN (in the spec's region). */
+static char *get_target_group(struct dec *c, const struct spec_node *n)
+{
+	char clip[SPEC_CLIP_SIZE];
+	struct spec_arn arn;
+	const char *s;
+
+	if (!get_str(c, n, "'target_group'", &s))
+		return NULL;
+	if (strncmp(s, "arn:", 4))
+		return check_id(c, n, s, &s_target_group_name);
+	if (!spec_parse_target_group_arn(s, &arn)) {
+		err(c, n->loc,
+		    "invalid target group ARN '%s' (expected "
+		    "arn:aws:elasticloadbalancing:REGION:"
+		    "ACCOUNT:targetgroup/NAME/ID)",
+		    spec_clip(s, clip));
+		return NULL;
+	}
+	check_region_match(c, n, "target group", arn.region);
+	return util_xstrdup(s);
+}
+
+/*
+ * The list the required field f of map n holds; NULL when the key is
+ * absent (missing is reported at n) or its value is not a list.
+ */
+static const struct spec_node *required_list(struct dec *c,
+					     const struct spec_node *n,
+					     const struct field *f,
+					     const char *what, const char *key,
+					     const char *missing)
+{
+	if (!f->key) {
+		err(c, n->loc, "%s", missing);
+		return NULL;
+	}
+	return get_list(c, f->val, what, key) ? f->val : NULL;
+}
+
+/* The load balancer's members: every item decoded, in order. */
+static void decode_lb_members(struct dec *c, const struct spec_node *n,
+			      const struct field *f, struct spec_lb *lb)
+{
+	const struct spec_node *l = required_list(
+		c, n, &f[LB_MEMBERS], "'members'", "members",
+		"a load balancer needs 'members' (write 'members: []' for "
+		"none)");
+
+	if (!l)
+		return;
+	lb->members = util_xcalloc(l->n_items, sizeof(*lb->members));
+	for (size_t i = 0; i < l->n_items; i++)
+		decode_member(c, l->items[i], lb->kind,
+			      &lb->members[lb->n_members++]);
+}
+
+/* How the load balancer is changed: ownership, waits, drain, zones. */
+static void decode_lb_options(struct dec *c, const struct field *f, int k,
+			      struct spec_lb *lb)
+{
+	static const char *const ownerships[] = { "exclusive", "additive",
+						  NULL };
+	static const char *const waits[] = { "none", "registered", "healthy",
+					     NULL };
+	static const char *const drains[] = { "none", "wait", NULL };
+	int v;
+
+	if (f[LB_OWNERSHIP].key &&
+	    get_enum(c, f[LB_OWNERSHIP].val, "ownership", ownerships, &v))
+		lb->ownership = (enum spec_ownership)v;
+	if (f[LB_WAIT].key && get_enum(c, f[LB_WAIT].val, "wait", waits, &v))
+		lb->wait = (enum spec_wait)v;
+	if (f[LB_TIMEOUT].key)
+		get_duration(c, f[LB_TIMEOUT].val, "'timeout'",
+			     &lb->timeout_ms);
+	if (f[LB_DRAIN].key &&
+	    get_enum(c, f[LB_DRAIN].val, "drain", drains, &v))
+		lb->drain_wait = v == 1;
+	lb->drain_timeout_ms = lb->timeout_ms;
+	if (f[LB_DRAIN_TIMEOUT].key)
+		get_duration(c, f[LB_DRAIN_TIMEOUT].val, "'drain_timeout'",
+			     &lb->drain_timeout_ms);
+	if (f[LB_MIN_HEALTHY].key)
+		decode_min_healthy(c, f[LB_MIN_HEALTHY].val, &lb->min_healthy);
+	if (f[LB_ENABLE_ZONES].key && k == LB_TARGET_GROUP)
+		err(c, f[LB_ENABLE_ZONES].key->loc,
+		    "'enable_zones' is only for classic ELBs: a target group "
+		    "serves the zones of its load balancers' subnets");
+	else if (f[LB_ENABLE_ZONES].key)
+		get_bool(c, f[LB_ENABLE_ZONES].val, "'enable_zones'",
+			 &lb->enable_zones);
+}
+
+/* Keys that are valid but do nothing with the others given. */
+static void lb_warnings(struct dec *c, const struct field *f,
+			const struct spec_lb *lb)
+{
+	char clip[SPEC_CLIP_SIZE];
+
+	if (f[LB_TIMEOUT].key && f[LB_WAIT].key && lb->wait == SPEC_WAIT_NONE)
+		warn(c, f[LB_TIMEOUT].key->loc,
+		     "'timeout' has no effect with 'wait: none'");
+	if (f[LB_DRAIN_TIMEOUT].key && !lb->drain_wait)
+		warn(c, f[LB_DRAIN_TIMEOUT].key->loc,
+		     "'drain_timeout' has no effect without 'drain: wait'");
+	if (f[LB_MEMBERS].key && f[LB_MEMBERS].val->kind == SPEC_NODE_SEQ &&
+	    !f[LB_MEMBERS].val->n_items &&
+	    lb->ownership == SPEC_OWNERSHIP_EXCLUSIVE && lb->name)
+		warn(c, f[LB_MEMBERS].val->loc,
+		     "no members: with ownership exclusive, apply deregisters "
+		     "every member of '%s'",
+		     spec_clip(lb->name, clip));
+}
+
 static void decode_lb(struct dec *c, const struct spec_node *n,
 		      struct spec_lb *lb)
 {
-	enum {
-		CLASSIC,
-		TARGET_GROUP,
-		MEMBERS,
-		OWNERSHIP,
-		WAIT,
-		TIMEOUT,
-		DRAIN,
-		DRAIN_TIMEOUT,
-		MIN_HEALTHY,
-		ENABLE_ZONES,
-	};
 	static const char *const names[] = {
 		"classic",     "target_group", "members", "ownership",
 		"wait",	       "timeout",      "drain",	  "drain_timeout",
@@ -895,17 +1067,9 @@ static void decode_lb(struct dec *c, const struct spec_node *n,
 					     { "min_healthy_percent",
 					       "min_healthy" },
 					     { NULL, NULL } };
-	static const char *const ownerships[] = { "exclusive", "additive",
-						  NULL };
-	static const char *const waits[] = { "none", "registered", "healthy",
-					     NULL };
-	static const char *const drains[] = { "none", "wait", NULL };
-	static const int kinds[] = { CLASSIC, TARGET_GROUP };
+	static const int kinds[] = { LB_CLASSIC, LB_TARGET_GROUP };
 	struct field f[ARRAY_SIZE(names) - 1];
-	char clip[SPEC_CLIP_SIZE];
-	struct spec_arn arn;
-	const char *s;
-	int k, v;
+	int k;
 
 	lb->loc = n->loc;
 	lb->ownership = SPEC_OWNERSHIP_EXCLUSIVE;
@@ -918,92 +1082,16 @@ static void decode_lb(struct dec *c, const struct spec_node *n,
 	k = pick_one(c, n, f, kinds, 2, names,
 		     "a load balancer needs 'classic: NAME' or "
 		     "'target_group: NAME'");
-	if (k == CLASSIC && get_str(c, f[k].val, "'classic'", &s)) {
+	if (k == LB_CLASSIC) {
 		lb->kind = SPEC_LB_CLASSIC;
-		if (!spec_is_lb_name(s))
-			err(c, f[k].val->loc,
-			    "invalid classic ELB name '%s' (1 to 32 letters, "
-			    "digits and hyphens, not starting or ending with "
-			    "a hyphen)",
-			    spec_clip(s, clip));
-		else
-			lb->name = util_xstrdup(s);
-	} else if (k == TARGET_GROUP &&
-		   get_str(c, f[k].val, "'target_group'", &s)) {
+		lb->name = get_id(c, f[k].val, "'classic'", &s_classic_name);
+	} else if (k == LB_TARGET_GROUP) {
 		lb->kind = SPEC_LB_TARGET_GROUP;
-		if (!strncmp(s, "arn:", 4)) {
-			if (!spec_parse_target_group_arn(s, &arn)) {
-				err(c, f[k].val->loc,
-				    "invalid target group ARN '%s' (expected "
-				    "arn:aws:elasticloadbalancing:REGION:"
-				    "ACCOUNT:targetgroup/NAME/ID)",
-				    spec_clip(s, clip));
-				s = NULL;
-			} else {
-				check_region_match(c, f[k].val, "target group",
-						   arn.region);
-			}
-		} else if (!spec_is_lb_name(s)) {
-			err(c, f[k].val->loc,
-			    "invalid target group name '%s' (1 to 32 letters, "
-			    "digits and hyphens, not starting or ending with "
-			    "a hyphen; or an ARN)",
-			    spec_clip(s, clip));
-			s = NULL;
-		}
-		lb->name = util_xstrdup_or_null(s);
-	} else if (k == TARGET_GROUP) {
-		lb->kind = SPEC_LB_TARGET_GROUP;
+		lb->name = get_target_group(c, f[k].val);
 	}
-
-	if (!f[MEMBERS].key) {
-		err(c, n->loc,
-		    "a load balancer needs 'members' (write 'members: []' "
-		    "for none)");
-	} else if (get_list(c, f[MEMBERS].val, "'members'", "members")) {
-		const struct spec_node *l = f[MEMBERS].val;
-
-		lb->members = util_xcalloc(l->n_items, sizeof(*lb->members));
-		for (size_t i = 0; i < l->n_items; i++)
-			decode_member(c, l->items[i], lb->kind,
-				      &lb->members[lb->n_members++]);
-	}
-	if (f[OWNERSHIP].key &&
-	    get_enum(c, f[OWNERSHIP].val, "ownership", ownerships, &v))
-		lb->ownership = (enum spec_ownership)v;
-	if (f[WAIT].key && get_enum(c, f[WAIT].val, "wait", waits, &v))
-		lb->wait = (enum spec_wait)v;
-	if (f[TIMEOUT].key)
-		get_duration(c, f[TIMEOUT].val, "'timeout'", &lb->timeout_ms);
-	if (f[DRAIN].key && get_enum(c, f[DRAIN].val, "drain", drains, &v))
-		lb->drain_wait = v == 1;
-	lb->drain_timeout_ms = lb->timeout_ms;
-	if (f[DRAIN_TIMEOUT].key)
-		get_duration(c, f[DRAIN_TIMEOUT].val, "'drain_timeout'",
-			     &lb->drain_timeout_ms);
-	if (f[MIN_HEALTHY].key)
-		decode_min_healthy(c, f[MIN_HEALTHY].val, &lb->min_healthy);
-	if (f[ENABLE_ZONES].key && k == TARGET_GROUP)
-		err(c, f[ENABLE_ZONES].key->loc,
-		    "'enable_zones' is only for classic ELBs: a target group "
-		    "serves the zones of its load balancers' subnets");
-	else if (f[ENABLE_ZONES].key)
-		get_bool(c, f[ENABLE_ZONES].val, "'enable_zones'",
-			 &lb->enable_zones);
-
-	if (f[TIMEOUT].key && f[WAIT].key && lb->wait == SPEC_WAIT_NONE)
-		warn(c, f[TIMEOUT].key->loc,
-		     "'timeout' has no effect with 'wait: none'");
-	if (f[DRAIN_TIMEOUT].key && !lb->drain_wait)
-		warn(c, f[DRAIN_TIMEOUT].key->loc,
-		     "'drain_timeout' has no effect without 'drain: wait'");
-	if (f[MEMBERS].key && f[MEMBERS].val->kind == SPEC_NODE_SEQ &&
-	    !f[MEMBERS].val->n_items &&
-	    lb->ownership == SPEC_OWNERSHIP_EXCLUSIVE && lb->name)
-		warn(c, f[MEMBERS].val->loc,
-		     "no members: with ownership exclusive, apply deregisters "
-		     "every member of '%s'",
-		     spec_clip(lb->name, clip));
+	decode_lb_members(c, n, f, lb);
+	decode_lb_options(c, f, k, lb);
+	lb_warnings(c, f, lb);
 }
 
 /* --- elastic IPs ---------------------------------------------------------- */
@@ -1035,87 +1123,74 @@ static void decode_candidate(struct dec *c, const struct spec_node *n,
 		decode_probe(c, f[1].val, &cand->probe);
 }
 
-static void decode_failover(struct dec *c, const struct spec_node *n,
-			    struct spec_failover *fo)
+enum fo_key {
+	FO_CANDIDATES,
+	FO_PROBE,
+	FO_INTERVAL,
+	FO_TIMEOUT,
+	FO_FALL,
+	FO_RISE,
+	FO_FAILBACK,
+};
+
+/* The failover's candidates (the field cf), in order. */
+static void decode_candidates(struct dec *c, const struct spec_node *n,
+			      const struct field *cf, struct spec_failover *fo)
 {
-	enum { CANDIDATES, PROBE, INTERVAL, TIMEOUT, FALL, RISE, FAILBACK };
-	static const char *const names[] = { "candidates", "probe", "interval",
-					     "timeout",	   "fall",  "rise",
-					     "failback",   NULL };
-	static const struct hint hints[] = { { "instances", "candidates" },
-					     { "health_check", "probe" },
-					     { "check", "probe" },
-					     { NULL, NULL } };
-	static const char *const failbacks[] = { "stay", "prefer_first", NULL };
-	struct field f[ARRAY_SIZE(names) - 1];
-	char a[32], b[32];
-	size_t missing = 0;
-	bool durations_ok = true;
-	long long v;
-	int e;
+	const struct spec_node *l = required_list(
+		c, n, cf, "'candidates'", "candidates",
+		"'failover' needs 'candidates': the instances the address may "
+		"move to, in order");
 
-	fo->loc = n->loc;
-	fo->interval_ms = DEFAULT_INTERVAL_MS;
-	fo->timeout_ms = DEFAULT_PROBE_TIMEOUT_MS;
-	fo->fall = DEFAULT_FALL;
-	fo->rise = DEFAULT_RISE;
-	fo->failback = SPEC_FAILBACK_STAY;
-	if (!read_map(c, n, "'failover'", names, f, hints, false))
+	if (!l)
 		return;
-	if (!f[CANDIDATES].key) {
-		err(c, n->loc,
-		    "'failover' needs 'candidates': the instances "
-		    "the address may move to, in order");
-	} else if (get_list(c, f[CANDIDATES].val, "'candidates'",
-			    "candidates")) {
-		const struct spec_node *l = f[CANDIDATES].val;
+	if (!l->n_items)
+		err(c, l->loc,
+		    "'candidates' is empty: a failover needs at least "
+		    "one instance");
+	fo->candidates = util_xcalloc(l->n_items, sizeof(*fo->candidates));
+	for (size_t i = 0; i < l->n_items; i++)
+		decode_candidate(c, l->items[i],
+				 &fo->candidates[fo->n_candidates++]);
+	if (l->n_items == 1)
+		warn(c, l->loc,
+		     "only one candidate: the address has nowhere to "
+		     "fail over to");
+}
 
-		if (!l->n_items)
-			err(c, l->loc,
-			    "'candidates' is empty: a failover needs at least "
-			    "one instance");
-		fo->candidates = util_xcalloc(l->n_items,
-					      sizeof(*fo->candidates));
-		for (size_t i = 0; i < l->n_items; i++)
-			decode_candidate(c, l->items[i],
-					 &fo->candidates[fo->n_candidates++]);
-		if (l->n_items == 1)
-			warn(c, l->loc,
-			     "only one candidate: the address has nowhere to "
-			     "fail over to");
-	}
-	if (f[PROBE].key)
-		decode_probe(c, f[PROBE].val, &fo->probe);
-	if (f[INTERVAL].key &&
-	    !get_duration(c, f[INTERVAL].val, "'interval'", &fo->interval_ms))
+/* 'interval' and 'timeout', given or default; a probe ends before the next. */
+static void decode_probe_times(struct dec *c, const struct spec_node *n,
+			       const struct field *f, struct spec_failover *fo)
+{
+	bool durations_ok = true;
+	char a[32], b[32];
+
+	if (f[FO_INTERVAL].key && !get_duration(c, f[FO_INTERVAL].val,
+						"'interval'", &fo->interval_ms))
 		durations_ok = false;
-	if (f[TIMEOUT].key &&
-	    !get_duration(c, f[TIMEOUT].val, "'timeout'", &fo->timeout_ms))
+	if (f[FO_TIMEOUT].key &&
+	    !get_duration(c, f[FO_TIMEOUT].val, "'timeout'", &fo->timeout_ms))
 		durations_ok = false;
 	if (durations_ok && fo->timeout_ms >= fo->interval_ms) {
-		const struct field *at = f[TIMEOUT].key ? &f[TIMEOUT]
-							: &f[INTERVAL];
+		const struct field *at = f[FO_TIMEOUT].key ? &f[FO_TIMEOUT]
+							   : &f[FO_INTERVAL];
 
 		err(c, at->val ? at->val->loc : n->loc,
 		    "probe 'timeout' (%s%s) must be shorter than 'interval' "
 		    "(%s%s)",
 		    util_duration_format(fo->timeout_ms, a, sizeof(a)),
-		    f[TIMEOUT].key ? "" : ", the default",
+		    f[FO_TIMEOUT].key ? "" : ", the default",
 		    util_duration_format(fo->interval_ms, b, sizeof(b)),
-		    f[INTERVAL].key ? "" : ", the default");
+		    f[FO_INTERVAL].key ? "" : ", the default");
 	}
-	if (f[FALL].key &&
-	    get_int(c, f[FALL].val, "'fall'", 1, MAX_FALL_RISE, &v))
-		fo->fall = (unsigned)v;
-	if (f[RISE].key &&
-	    get_int(c, f[RISE].val, "'rise'", 1, MAX_FALL_RISE, &v))
-		fo->rise = (unsigned)v;
-	if (f[FAILBACK].key &&
-	    get_enum(c, f[FAILBACK].val, "failback", failbacks, &e))
-		fo->failback = (enum spec_failback)e;
-	/* Every candidate needs a probe, its own or the block's. */
-	if (f[PROBE].key || !fo->n_candidates)
-		return;
+}
+
+/* Every candidate needs a probe, its own or the block's (which is absent). */
+static void check_candidate_probes(struct dec *c, const struct spec_node *n,
+				   const struct spec_failover *fo)
+{
+	size_t missing = 0;
+
 	for (size_t i = 0; i < fo->n_candidates; i++)
 		if (!fo->candidates[i].probe.loc.line)
 			missing++;
@@ -1138,67 +1213,84 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 	}
 }
 
-static void decode_eip(struct dec *c, const struct spec_node *n,
-		       struct spec_eip *e)
+static void decode_failover(struct dec *c, const struct spec_node *n,
+			    struct spec_failover *fo)
 {
-	enum {
-		ALLOCATION_ID,
-		PUBLIC_IP,
-		NAME,
-		ALLOCATE,
-		INSTANCE,
-		ENI,
-		PRIVATE_IP,
-		NONE,
-		FAILOVER,
-	};
-	static const char *const names[] = {
-		"allocation_id", "public_ip",
-		"name",		 "allocate",
-		"instance",	 "network_interface",
-		"private_ip",	 "none",
-		"failover",	 NULL
-	};
-	static const struct hint hints[] = {
-		{ "eni", "network_interface" },
-		{ "interface", "network_interface" },
-		{ "instance_id", "instance" },
-		{ "allocation", "allocation_id" },
-		{ "ip", "public_ip" },
-		{ "address", "public_ip" },
-		{ "unbound", "none" },
-		{ NULL, NULL }
-	};
-	static const int refs[] = { ALLOCATION_ID, PUBLIC_IP, NAME };
-	static const int binds[] = { INSTANCE, ENI, NONE, FAILOVER };
+	static const char *const names[] = { "candidates", "probe", "interval",
+					     "timeout",	   "fall",  "rise",
+					     "failback",   NULL };
+	static const struct hint hints[] = { { "instances", "candidates" },
+					     { "health_check", "probe" },
+					     { "check", "probe" },
+					     { NULL, NULL } };
+	static const char *const failbacks[] = { "stay", "prefer_first", NULL };
 	struct field f[ARRAY_SIZE(names) - 1];
-	char clip[SPEC_CLIP_SIZE];
+	long long v;
+	int e;
+
+	fo->loc = n->loc;
+	fo->interval_ms = DEFAULT_INTERVAL_MS;
+	fo->timeout_ms = DEFAULT_PROBE_TIMEOUT_MS;
+	fo->fall = DEFAULT_FALL;
+	fo->rise = DEFAULT_RISE;
+	fo->failback = SPEC_FAILBACK_STAY;
+	if (!read_map(c, n, "'failover'", names, f, hints, false))
+		return;
+	decode_candidates(c, n, &f[FO_CANDIDATES], fo);
+	if (f[FO_PROBE].key)
+		decode_probe(c, f[FO_PROBE].val, &fo->probe);
+	decode_probe_times(c, n, f, fo);
+	if (f[FO_FALL].key &&
+	    get_int(c, f[FO_FALL].val, "'fall'", 1, MAX_FALL_RISE, &v))
+		fo->fall = (unsigned)v;
+	if (f[FO_RISE].key &&
+	    get_int(c, f[FO_RISE].val, "'rise'", 1, MAX_FALL_RISE, &v))
+		fo->rise = (unsigned)v;
+	if (f[FO_FAILBACK].key &&
+	    get_enum(c, f[FO_FAILBACK].val, "failback", failbacks, &e))
+		fo->failback = (enum spec_failback)e;
+	if (!f[FO_PROBE].key && fo->n_candidates)
+		check_candidate_probes(c, n, fo);
+}
+
+enum eip_key {
+	EIP_ALLOCATION_ID,
+	EIP_PUBLIC_IP,
+	EIP_NAME,
+	EIP_ALLOCATE,
+	EIP_INSTANCE,
+	EIP_ENI,
+	EIP_PRIVATE_IP,
+	EIP_NONE,
+	EIP_FAILOVER,
+};
+
+static const char *const s_eip_keys[] = {
+	"allocation_id",     "public_ip",  "name", "allocate", "instance",
+	"network_interface", "private_ip", "none", "failover", NULL
+};
+
+/* Which address: 'allocation_id', 'public_ip' or 'name' (+ 'allocate'). */
+static int decode_eip_ref(struct dec *c, const struct spec_node *n,
+			  const struct field *f, struct spec_eip *e)
+{
+	static const int refs[] = { EIP_ALLOCATION_ID, EIP_PUBLIC_IP,
+				    EIP_NAME };
 	const char *s;
 	bool b;
 	int k;
 
-	e->loc = n->loc;
-	if (!read_map(c, n, "an elastic IP", names, f, hints, false))
-		return;
-	k = pick_one(c, n, f, refs, 3, names,
+	k = pick_one(c, n, f, refs, 3, s_eip_keys,
 		     "an elastic IP needs 'allocation_id', 'public_ip' or "
 		     "'name'");
-	if (k == ALLOCATION_ID) {
+	if (k == EIP_ALLOCATION_ID) {
 		e->ref = SPEC_EIP_BY_ALLOCATION_ID;
-		if (get_str(c, f[k].val, "'allocation_id'", &s)) {
-			if (!spec_is_allocation_id(s))
-				err(c, f[k].val->loc,
-				    "invalid allocation id '%s' (expected "
-				    "eipalloc- and 8 or 17 lowercase hex "
-				    "digits)",
-				    spec_clip(s, clip));
-			else
-				e->allocation_id = util_xstrdup(s);
-		}
-	} else if (k == PUBLIC_IP) {
+		e->allocation_id = get_id(c, f[k].val, "'allocation_id'",
+					  &s_allocation_id);
+	} else if (k == EIP_PUBLIC_IP) {
 		e->ref = SPEC_EIP_BY_PUBLIC_IP;
 		e->public_ip = get_ipv4(c, f[k].val, "'public_ip'");
-	} else if (k == NAME) {
+	} else if (k == EIP_NAME) {
 		e->ref = SPEC_EIP_BY_NAME;
 		if (get_str(c, f[k].val, "'name'", &s)) {
 			if (strlen(s) > MAX_EIP_NAME)
@@ -1209,62 +1301,89 @@ static void decode_eip(struct dec *c, const struct spec_node *n,
 				e->name = util_xstrdup(s);
 		}
 	}
-	if (f[ALLOCATE].key && get_bool(c, f[ALLOCATE].val, "'allocate'", &b)) {
+	if (f[EIP_ALLOCATE].key &&
+	    get_bool(c, f[EIP_ALLOCATE].val, "'allocate'", &b)) {
 		e->allocate = b;
-		if (b && k >= 0 && k != NAME) {
-			err(c, f[ALLOCATE].key->loc,
+		if (b && k >= 0 && k != EIP_NAME) {
+			err(c, f[EIP_ALLOCATE].key->loc,
 			    "'allocate: true' needs 'name' instead of '%s': "
 			    "moor finds an address it allocated by its Name "
 			    "tag",
-			    names[k]);
+			    s_eip_keys[k]);
 			e->allocate = false;
 		}
 	}
+	return k;
+}
 
-	k = pick_one(c, n, f, binds, 4, names,
+/* Where the address goes: an instance, an interface, none, or failover. */
+static int decode_eip_bind(struct dec *c, const struct spec_node *n,
+			   const struct field *f, struct spec_eip *e)
+{
+	static const int binds[] = { EIP_INSTANCE, EIP_ENI, EIP_NONE,
+				     EIP_FAILOVER };
+	bool b;
+	int k;
+
+	k = pick_one(c, n, f, binds, 4, s_eip_keys,
 		     "an elastic IP needs a binding: 'instance', "
 		     "'network_interface', 'none: true' or 'failover'");
 	switch (k) {
-	case INSTANCE:
+	case EIP_INSTANCE:
 		e->bind = SPEC_BIND_INSTANCE;
 		e->instance = get_instance(c, f[k].val, "'instance'");
 		break;
-	case ENI:
+	case EIP_ENI:
 		e->bind = SPEC_BIND_ENI;
-		if (get_str(c, f[k].val, "'network_interface'", &s)) {
-			if (!spec_is_eni_id(s))
-				err(c, f[k].val->loc,
-				    "invalid network interface id '%s' "
-				    "(expected eni- and 8 or 17 lowercase hex "
-				    "digits)",
-				    spec_clip(s, clip));
-			else
-				e->eni = util_xstrdup(s);
-		}
+		e->eni = get_id(c, f[k].val, "'network_interface'", &s_eni_id);
 		break;
-	case NONE:
+	case EIP_NONE:
 		e->bind = SPEC_BIND_NONE;
 		if (get_bool(c, f[k].val, "'none'", &b) && !b)
 			err(c, f[k].val->loc,
 			    "'none' can only be true: it declares the address "
 			    "unbound");
 		break;
-	case FAILOVER:
+	case EIP_FAILOVER:
 		e->bind = SPEC_BIND_FAILOVER;
 		decode_failover(c, f[k].val, &e->failover);
 		break;
 	default:
 		break;
 	}
-	if (f[PRIVATE_IP].key) {
-		if (k == INSTANCE || k == ENI)
-			e->private_ip = get_ipv4(c, f[PRIVATE_IP].val,
+	return k;
+}
+
+static void decode_eip(struct dec *c, const struct spec_node *n,
+		       struct spec_eip *e)
+{
+	static const struct hint hints[] = {
+		{ "eni", "network_interface" },
+		{ "interface", "network_interface" },
+		{ "instance_id", "instance" },
+		{ "allocation", "allocation_id" },
+		{ "ip", "public_ip" },
+		{ "address", "public_ip" },
+		{ "unbound", "none" },
+		{ NULL, NULL }
+	};
+	struct field f[ARRAY_SIZE(s_eip_keys) - 1];
+	int k;
+
+	e->loc = n->loc;
+	if (!read_map(c, n, "an elastic IP", s_eip_keys, f, hints, false))
+		return;
+	decode_eip_ref(c, n, f, e);
+	k = decode_eip_bind(c, n, f, e);
+	if (f[EIP_PRIVATE_IP].key) {
+		if (k == EIP_INSTANCE || k == EIP_ENI)
+			e->private_ip = get_ipv4(c, f[EIP_PRIVATE_IP].val,
 						 "'private_ip'");
 		else if (k >= 0)
-			err(c, f[PRIVATE_IP].key->loc,
+			err(c, f[EIP_PRIVATE_IP].key->loc,
 			    "'private_ip' goes with 'instance' or "
 			    "'network_interface', not '%s'",
-			    names[k]);
+			    s_eip_keys[k]);
 	}
 	if (e->bind != SPEC_BIND_FAILOVER) {
 		/* The defaults, so every struct spec_failover is sane. */
@@ -1305,6 +1424,10 @@ static bool unsupported_version(struct dec *c, const struct spec_node *root)
 	return false;
 }
 
+/*
+ * Owns the document's top level: the empty-spec checks, version, region,
+ * both lists, and whether anything is declared (hence over 60 lines).
+ */
 void spec_decode(const struct spec_node *root, struct spec *s,
 		 struct spec_diags *d)
 {

@@ -334,159 +334,234 @@ static void log_retry(const struct awsp_call *call, unsigned attempt,
 			(unsigned long long)delay_ms);
 }
 
-int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
-		     struct awsp_http_response *resp,
-		     struct awsp_call_info *info, struct util_err *err)
-{
-	const struct awsp_service_info *si = awsp_service(call->svc);
-	const struct endpoint *ep = &c->ep[call->svc];
-	bool mutating = call->flags & AWSP_CALL_MUTATING;
-	bool idempotent = call->flags & AWSP_CALL_IDEMPOTENT;
+/* One call's state across its attempts. */
+struct call_state {
+	struct awsp_client *c;
+	const struct awsp_call *call;
+	const struct endpoint *ep;
 	enum awsp_rl_bucket buckets[2];
 	size_t n_buckets;
-	struct awsp_call_info local = { 0 };
-	unsigned last_cost = 0;
-	bool maybe_applied = false;
-	int r = -1;
+	bool mutating, idempotent;
+	bool maybe_applied; /* an attempt of a mutating call may have landed */
+	unsigned last_cost; /* what the last retry took from the quota */
+};
 
-	if (!info)
-		info = &local;
-	memset(info, 0, sizeof(*info));
-	STAT_ADD(c, calls, 1);
-	if (!ep->url) {
-		r = util_err_set(err, UTIL_EINVAL, "%s %s: no endpoint for %s",
-				 si->name, call->action, si->name);
-		goto fail;
+/* What one failed attempt came to. */
+struct attempt {
+	struct util_err err;
+	struct awsp_aws_error ae;
+	enum awsp_retry_class cls;
+	const char *rid;
+	bool sent; /* the request may have reached AWS */
+};
+
+/* One attempt on the wire: the rate limits, an in-flight slot, counters. */
+static int attempt_send(struct call_state *st, unsigned attempt,
+			struct awsp_http_response *resp, struct util_err *err)
+{
+	struct awsp_client *c = st->c;
+	int r;
+
+	awsp_http_response_release(resp);
+	awsp_ratelimit_acquire(c->rl, st->buckets, st->n_buckets);
+	slot_take(c);
+	STAT_ADD(c, attempts, 1);
+	if (attempt > 1)
+		STAT_ADD(c, retries, 1);
+	r = send_once(c, st->call, st->ep, attempt, resp, err);
+	slot_give(c);
+	return r;
+}
+
+/* No HTTP answer: whether the request may have gone out, and its class. */
+static void classify_transport(struct call_state *st,
+			       const struct awsp_http_response *resp,
+			       struct attempt *a)
+{
+	a->sent = a->err.flags & UTIL_ERR_OUTCOME_UNKNOWN;
+	if (a->sent)
+		STAT_ADD(st->c, lost, 1);
+	a->cls = resp->failure == AWSP_HTTP_FAIL_TIMEOUT
+			 ? AWSP_RETRY_TIMEOUT
+			 : AWSP_RETRY_CONNECTION;
+	if (!(a->err.flags & UTIL_ERR_RETRYABLE))
+		a->cls = AWSP_RETRY_NO;
+	a->rid = NULL;
+}
+
+/* An HTTP answer other than 2xx: AWS's error, its class, the error set. */
+static void classify_answer(struct call_state *st,
+			    const struct awsp_http_response *resp,
+			    struct attempt *a)
+{
+	awsp_xml_parse_error(resp->body.buf, resp->body.len, &a->ae);
+	a->rid = a->ae.request_id ? a->ae.request_id : resp->request_id;
+	a->cls = awsp_retry_classify(resp->status, a->ae.code);
+	/* Throttled: the request was refused, not applied. */
+	a->sent = a->cls != AWSP_RETRY_THROTTLING;
+	if (a->cls == AWSP_RETRY_THROTTLING) {
+		STAT_ADD(st->c, throttled, 1);
+		awsp_ratelimit_throttled(st->c->rl, st->buckets, st->n_buckets);
 	}
-	n_buckets = awsp_call_buckets(call->svc, call->action, call->flags,
-				      buckets);
+	util_err_set_aws(&a->err, resp->status, a->ae.code, a->ae.message,
+			 a->rid,
+			 a->cls != AWSP_RETRY_NO ? UTIL_ERR_RETRYABLE : 0);
+	/* A 4xx answer other than throttling: not applied. */
+	if (a->cls == AWSP_RETRY_NO)
+		a->sent = false;
+}
 
+/*
+ * Whether a failed attempt is retried; when not, a's error says why.  A
+ * retry takes its cost from the retry quota.
+ */
+static bool retry_decide(struct call_state *st, unsigned attempt,
+			 struct attempt *a)
+{
+	struct awsp_client *c = st->c;
+	unsigned cost;
+
+	if (a->cls == AWSP_RETRY_NO)
+		return false;
+	if (st->mutating && !st->idempotent && a->sent) {
+		err_append(&a->err, " (not retried: the request may "
+				    "have been applied)");
+		return false;
+	}
+	if (attempt >= c->max_attempts) {
+		char note[64];
+
+		if (c->max_attempts > 1 &&
+		    snprintf(note, sizeof(note), " (gave up after %u attempts)",
+			     attempt) > 0)
+			err_append(&a->err, note);
+		return false;
+	}
+	if (!awsp_retry_quota_acquire(&c->quota, a->cls == AWSP_RETRY_TIMEOUT,
+				      &cost)) {
+		STAT_ADD(c, quota_exhausted, 1);
+		err_append(&a->err, " (retry quota exhausted)");
+		return false;
+	}
+	st->last_cost = cost;
+	return true;
+}
+
+/* The pause before the next attempt, logged. */
+static void retry_wait(struct call_state *st, unsigned attempt,
+		       struct attempt *a)
+{
+	struct awsp_client *c = st->c;
+	uint64_t delay = awsp_retry_delay_ms(attempt,
+					     c->random.next(c->random.ctx));
+
+	log_retry(st->call, attempt, c->max_attempts, a->cls, a->ae.code,
+		  a->rid, delay);
+	awsp_aws_error_release(&a->ae);
+	if (delay)
+		c->clock->sleep_ms(c->clock->ctx, delay);
+}
+
+/* The last attempt's error becomes the call's. */
+static int attempt_final(struct call_state *st, struct attempt *a,
+			 struct awsp_call_info *info, struct util_err *err)
+{
+	if (st->maybe_applied)
+		a->err.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
+	if (st->call->flags & AWSP_CALL_KEEP_MESSAGE) {
+		info->aws_message = a->ae.message;
+		a->ae.message = NULL;
+	}
+	awsp_aws_error_release(&a->ae);
+	util_err_copy(err, &a->err);
+	return a->err.code ? a->err.code : UTIL_EFAIL;
+}
+
+/* Attempts until a 2xx answer, an error not retried, or the retries end. */
+static int call_attempts(struct call_state *st, struct awsp_http_response *resp,
+			 struct awsp_call_info *info, struct util_err *err)
+{
 	for (unsigned attempt = 1;; attempt++) {
-		struct util_err aerr = UTIL_ERR_INIT;
-		struct awsp_aws_error ae = { 0 };
-		enum awsp_retry_class cls;
-		const char *rid;
-		unsigned cost;
-		uint64_t delay;
-		bool sent;
+		struct attempt a = { .err = UTIL_ERR_INIT };
+		int r;
 
 		info->attempts = attempt;
-		if (maybe_applied)
+		if (st->maybe_applied)
 			info->lost_before = true;
-		awsp_http_response_release(resp);
-		awsp_ratelimit_acquire(c->rl, buckets, n_buckets);
-		slot_take(c);
-		STAT_ADD(c, attempts, 1);
-		if (attempt > 1)
-			STAT_ADD(c, retries, 1);
-		r = send_once(c, call, ep, attempt, resp, &aerr);
-		slot_give(c);
-
-		if (r < 0 && aerr.code != UTIL_ETRANSPORT) {
+		r = attempt_send(st, attempt, resp, &a.err);
+		if (r < 0 && a.err.code != UTIL_ETRANSPORT) {
 			/* Credentials, signing, or a body over the cap. */
-			if (mutating && (maybe_applied ||
-					 resp->failure == AWSP_HTTP_FAIL_LIMIT))
-				aerr.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
-			util_err_copy(err, &aerr);
-			goto fail;
+			if (st->mutating &&
+			    (st->maybe_applied ||
+			     resp->failure == AWSP_HTTP_FAIL_LIMIT))
+				a.err.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
+			util_err_copy(err, &a.err);
+			return r;
 		}
 		if (r < 0) {
-			sent = aerr.flags & UTIL_ERR_OUTCOME_UNKNOWN;
-			if (sent)
-				STAT_ADD(c, lost, 1);
-			cls = resp->failure == AWSP_HTTP_FAIL_TIMEOUT
-				      ? AWSP_RETRY_TIMEOUT
-				      : AWSP_RETRY_CONNECTION;
-			if (!(aerr.flags & UTIL_ERR_RETRYABLE))
-				cls = AWSP_RETRY_NO;
-			rid = NULL;
+			classify_transport(st, resp, &a);
 		} else if (resp->status >= 200 && resp->status < 300) {
-			awsp_retry_quota_success(&c->quota, last_cost);
+			awsp_retry_quota_success(&st->c->quota, st->last_cost);
 			return 0;
 		} else {
-			awsp_xml_parse_error(resp->body.buf, resp->body.len,
-					     &ae);
-			rid = ae.request_id ? ae.request_id : resp->request_id;
-			cls = awsp_retry_classify(resp->status, ae.code);
-			/* Throttled: the request was refused, not applied. */
-			sent = cls != AWSP_RETRY_THROTTLING;
-			if (cls == AWSP_RETRY_THROTTLING) {
-				STAT_ADD(c, throttled, 1);
-				awsp_ratelimit_throttled(c->rl, buckets,
-							 n_buckets);
-			}
-			util_err_set_aws(&aerr, resp->status, ae.code,
-					 ae.message, rid,
-					 cls != AWSP_RETRY_NO
-						 ? UTIL_ERR_RETRYABLE
-						 : 0);
-			/* A 4xx answer other than throttling: not applied. */
-			if (cls == AWSP_RETRY_NO)
-				sent = false;
+			classify_answer(st, resp, &a);
 		}
-		if (sent && mutating)
-			maybe_applied = true;
-
-		/* Decide whether this attempt is the last. */
-		if (cls == AWSP_RETRY_NO)
-			goto final;
-		if (mutating && !idempotent && sent) {
-			err_append(&aerr, " (not retried: the request may "
-					  "have been applied)");
-			goto final;
-		}
-		if (attempt >= c->max_attempts) {
-			char note[64];
-
-			if (c->max_attempts > 1 &&
-			    snprintf(note, sizeof(note),
-				     " (gave up after %u attempts)",
-				     attempt) > 0)
-				err_append(&aerr, note);
-			goto final;
-		}
-		if (!awsp_retry_quota_acquire(&c->quota,
-					      cls == AWSP_RETRY_TIMEOUT,
-					      &cost)) {
-			STAT_ADD(c, quota_exhausted, 1);
-			err_append(&aerr, " (retry quota exhausted)");
-			goto final;
-		}
-		last_cost = cost;
-		delay = awsp_retry_delay_ms(attempt,
-					    c->random.next(c->random.ctx));
-		log_retry(call, attempt, c->max_attempts, cls, ae.code, rid,
-			  delay);
-		awsp_aws_error_release(&ae);
-		if (delay)
-			c->clock->sleep_ms(c->clock->ctx, delay);
-		continue;
-	final:
-		if (maybe_applied)
-			aerr.flags |= UTIL_ERR_OUTCOME_UNKNOWN;
-		if (call->flags & AWSP_CALL_KEEP_MESSAGE) {
-			info->aws_message = ae.message;
-			ae.message = NULL;
-		}
-		awsp_aws_error_release(&ae);
-		util_err_copy(err, &aerr);
-		r = aerr.code ? aerr.code : UTIL_EFAIL;
-		break;
+		if (a.sent && st->mutating)
+			st->maybe_applied = true;
+		if (!retry_decide(st, attempt, &a))
+			return attempt_final(st, &a, info, err);
+		retry_wait(st, attempt, &a);
 	}
-fail:
-	STAT_ADD(c, failed, 1);
-	if (info == &local)
-		awsp_call_info_release(&local);
-	/*
-	 * "ec2 AssociateAddress: Resource.AlreadyAssociated: message": with
-	 * the code in the message, util_err_format() does not put it first.
-	 */
+}
+
+/*
+ * "ec2 AssociateAddress: Resource.AlreadyAssociated: message": with the
+ * code in the message, util_err_format() does not put it first.
+ */
+static void call_err_prefix(const struct awsp_service_info *si,
+			    const struct awsp_call *call, struct util_err *err)
+{
 	if (err && err->code == UTIL_EAWS && err->aws_code[0] &&
 	    !strstr(err->msg, err->aws_code))
 		util_err_prefix(err, "%s %s: %s", si->name, call->action,
 				err->aws_code);
 	else
 		util_err_prefix(err, "%s %s", si->name, call->action);
+}
+
+int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
+		     struct awsp_http_response *resp,
+		     struct awsp_call_info *info, struct util_err *err)
+{
+	const struct awsp_service_info *si = awsp_service(call->svc);
+	struct call_state st = {
+		.c = c,
+		.call = call,
+		.ep = &c->ep[call->svc],
+		.mutating = call->flags & AWSP_CALL_MUTATING,
+		.idempotent = call->flags & AWSP_CALL_IDEMPOTENT,
+	};
+	struct awsp_call_info local = { 0 };
+	int r;
+
+	if (!info)
+		info = &local;
+	memset(info, 0, sizeof(*info));
+	STAT_ADD(c, calls, 1);
+	if (!st.ep->url) {
+		r = util_err_set(err, UTIL_EINVAL, "%s %s: no endpoint for %s",
+				 si->name, call->action, si->name);
+	} else {
+		st.n_buckets = awsp_call_buckets(call->svc, call->action,
+						 call->flags, st.buckets);
+		r = call_attempts(&st, resp, info, err);
+		if (r == 0)
+			return 0;
+	}
+	STAT_ADD(c, failed, 1);
+	if (info == &local)
+		awsp_call_info_release(&local);
+	call_err_prefix(si, call, err);
 	awsp_http_response_release(resp);
 	return r < 0 ? r : UTIL_EFAIL;
 }

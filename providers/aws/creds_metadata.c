@@ -337,6 +337,28 @@ static long jitter_s(const struct awsp_creds_config *cfg)
 	return 120 + (long)(x % 481);
 }
 
+/*
+ * botocore's _evaluate_expiration: credentials that expire within the
+ * refresh window (IMDS serving stale keys during an outage) are treated
+ * as valid a little longer, so the caller does not hammer IMDS; AWS
+ * decides whether they still work.
+ */
+static void extend_expiring(const struct awsp_creds_config *cfg,
+			    struct awsp_credentials *out)
+{
+	time_t now = cfg->clock->wall(cfg->clock->ctx);
+	long offset = 600 + jitter_s(cfg);
+
+	if (out->expiration && now >= out->expiration - offset) {
+		out->expiration = now + offset;
+		util_log(UTIL_LOG_WARN, "credentials_extended", NULL,
+			 "instance metadata credentials expire soon or "
+			 "have expired; using them for %ld more "
+			 "seconds",
+			 offset);
+	}
+}
+
 int awsp_credsrc_imds(const struct awsp_creds_config *cfg,
 		      struct awsp_credentials *out, struct buf *why,
 		      struct util_err *err)
@@ -346,7 +368,6 @@ int awsp_credsrc_imds(const struct awsp_creds_config *cfg,
 	char *role = NULL, *path = NULL;
 	cJSON *j = NULL;
 	const char *code;
-	time_t now;
 	int r;
 
 	r = imds_setup(cfg, &m, why, err);
@@ -386,25 +407,7 @@ int awsp_credsrc_imds(const struct awsp_creds_config *cfg,
 				    false, out, err);
 	if (r < 0)
 		goto out;
-	/*
-	 * botocore's _evaluate_expiration: credentials that expire within
-	 * the refresh window (IMDS serving stale keys during an outage) are
-	 * treated as valid a little longer, so the caller does not hammer
-	 * IMDS; AWS decides whether they still work.
-	 */
-	now = cfg->clock->wall(cfg->clock->ctx);
-	{
-		long offset = 600 + jitter_s(cfg);
-
-		if (out->expiration && now >= out->expiration - offset) {
-			out->expiration = now + offset;
-			util_log(UTIL_LOG_WARN, "credentials_extended", NULL,
-				 "instance metadata credentials expire soon or "
-				 "have expired; using them for %ld more "
-				 "seconds",
-				 offset);
-		}
-	}
+	extend_expiring(cfg, out);
 out:
 	awsp_credsrc_json_free(j);
 	release_resp(&resp);
@@ -527,80 +530,66 @@ int awsp_credsrc_read_token_file(const char *path, const char *what,
 	return 0;
 }
 
-int awsp_credsrc_container(const struct awsp_creds_config *cfg,
-			   struct awsp_credentials *out, struct buf *why,
-			   struct util_err *err)
+/* Where to ask: the relative URI under the ECS base, or an allowed full one. */
+static int container_url(const char *rel, const char *full, char **ret,
+			 struct util_err *err)
 {
-	const char *rel =
-		awsp_getenv_nonempty(cfg->env,
-				     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full =
-		awsp_getenv_nonempty(cfg->env,
-				     "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *token_file =
-		awsp_getenv_nonempty(cfg->env,
-				     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *token_env =
-		awsp_getenv(cfg->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
-	struct buf token = BUF_INIT, last = BUF_INIT;
-	struct awsp_header h[2];
-	size_t nh = 0;
-	char *url = NULL;
-	struct get g;
-	struct awsp_http_response resp = AWSP_HTTP_RESPONSE_INIT;
-	int r = -1;
-
-	if (!rel && !full) {
-		buf_addstr(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
-				"AWS_CONTAINER_CREDENTIALS_FULL_URI not set");
-		return UTIL_ENOTFOUND;
-	}
 	if (rel) {
-		url = util_xasprintf("%s%s%s", CONTAINER_BASE,
-				     *rel == '/' ? "" : "/", rel);
-	} else {
-		if (!container_host_allowed(full)) {
-			r = util_err_set(err, UTIL_EINVAL,
-					 "AWS_CONTAINER_CREDENTIALS_FULL_URI "
-					 "'%s' must be https or a loopback or "
-					 "container metadata address",
-					 full);
-			goto out;
-		}
-		url = util_xstrdup(full);
+		*ret = util_xasprintf("%s%s%s", CONTAINER_BASE,
+				      *rel == '/' ? "" : "/", rel);
+		return 0;
 	}
-	h[nh++] = (struct awsp_header){ "Accept", "application/json" };
+	if (!container_host_allowed(full))
+		return util_err_set(err, UTIL_EINVAL,
+				    "AWS_CONTAINER_CREDENTIALS_FULL_URI "
+				    "'%s' must be https or a loopback or "
+				    "container metadata address",
+				    full);
+	*ret = util_xstrdup(full);
+	return 0;
+}
+
+/* The authorization token, from its file or else the environment. */
+static int container_token(const char *token_file, const char *token_env,
+			   struct buf *token, struct util_err *err)
+{
+	int r;
+
 	if (token_file) {
-		r = awsp_credsrc_read_token_file(token_file, "", &token, err);
+		r = awsp_credsrc_read_token_file(token_file, "", token, err);
 		if (r < 0) {
 			util_err_prefix(err, "container authorization token");
-			goto out;
+			return r;
 		}
 	} else if (token_env) {
-		buf_addstr(&token, token_env);
+		buf_addstr(token, token_env);
 	}
-	if (token_file || token_env) {
-		/* botocore: a header value may not break the line. */
-		if (memchr(token.buf, '\r', token.len) ||
-		    memchr(token.buf, '\n', token.len) ||
-		    memchr(token.buf, '\0', token.len)) {
-			r = util_err_set(err, UTIL_EINVAL,
-					 "container authorization token "
-					 "contains a line break");
-			goto out;
-		}
-		h[nh++] = (struct awsp_header){ "Authorization", token.buf };
-	}
-	g = (struct get){ cfg, "GET", url, h, nh, CONTAINER_TIMEOUT_MS };
-	r = UTIL_ETRANSPORT;
+	/* botocore: a header value may not break the line. */
+	if (memchr(token->buf, '\r', token->len) ||
+	    memchr(token->buf, '\n', token->len) ||
+	    memchr(token->buf, '\0', token->len))
+		return util_err_set(err, UTIL_EINVAL,
+				    "container authorization token "
+				    "contains a line break");
+	return 0;
+}
+
+/* The GET, a few times; the error names the last attempt's failure. */
+static int container_fetch(const struct get *g, struct awsp_credentials *out,
+			   struct util_err *err)
+{
+	const struct util_clock *clock = g->cfg->clock;
+	struct awsp_http_response resp = AWSP_HTTP_RESPONSE_INIT;
+	struct buf last = BUF_INIT;
+	int r = UTIL_ETRANSPORT;
+
 	for (int i = 0; i < CONTAINER_ATTEMPTS; i++) {
 		struct util_err e = UTIL_ERR_INIT;
 
 		if (i)
-			cfg->clock->sleep_ms(cfg->clock->ctx,
-					     CONTAINER_SLEEP_MS);
+			clock->sleep_ms(clock->ctx, CONTAINER_SLEEP_MS);
 		buf_reset(&last);
-		if (get_once(&g, &resp, &e) < 0) {
+		if (get_once(g, &resp, &e) < 0) {
 			buf_addstr(&last, e.msg);
 		} else if (resp.status != 200) {
 			buf_addf(&last, "HTTP %ld", resp.status);
@@ -621,16 +610,58 @@ int awsp_credsrc_container(const struct awsp_creds_config *cfg,
 		/* The path may identify the task: name only the host. */
 		struct buf host = BUF_INIT;
 
-		awsp_url_authority(url, &host, NULL);
+		awsp_url_authority(g->url, &host, NULL);
 		r = util_err_set(err, r, "container credentials from %s: %s",
 				 host.buf, last.buf);
 		buf_release(&host);
 	}
-out:
 	release_resp(&resp);
+	buf_release(&last);
+	return r;
+}
+
+int awsp_credsrc_container(const struct awsp_creds_config *cfg,
+			   struct awsp_credentials *out, struct buf *why,
+			   struct util_err *err)
+{
+	const char *rel =
+		awsp_getenv_nonempty(cfg->env,
+				     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full =
+		awsp_getenv_nonempty(cfg->env,
+				     "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *token_file =
+		awsp_getenv_nonempty(cfg->env,
+				     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *token_env =
+		awsp_getenv(cfg->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	struct buf token = BUF_INIT;
+	struct awsp_header h[2];
+	size_t nh = 0;
+	char *url = NULL;
+	struct get g;
+	int r;
+
+	if (!rel && !full) {
+		buf_addstr(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
+				"AWS_CONTAINER_CREDENTIALS_FULL_URI not set");
+		return UTIL_ENOTFOUND;
+	}
+	r = container_url(rel, full, &url, err);
+	if (r < 0)
+		goto out;
+	h[nh++] = (struct awsp_header){ "Accept", "application/json" };
+	if (token_file || token_env) {
+		r = container_token(token_file, token_env, &token, err);
+		if (r < 0)
+			goto out;
+		h[nh++] = (struct awsp_header){ "Authorization", token.buf };
+	}
+	g = (struct get){ cfg, "GET", url, h, nh, CONTAINER_TIMEOUT_MS };
+	r = container_fetch(&g, out, err);
+out:
 	util_wipe(token.buf, token.len);
 	buf_release(&token);
-	buf_release(&last);
 	free(url);
 	return r;
 }

@@ -473,27 +473,31 @@ out:
 	buf_release(&url);
 }
 
-static int http_send(void *ctx, const struct awsp_http_request *req,
-		     struct awsp_http_response *resp, struct util_err *err)
+/* The request's method and body: a bare GET, or a body with its length. */
+static void setup_method(CURL *c, const struct awsp_http_request *req)
 {
-	struct awsp_http *h = ctx;
-	struct exchange x = { .resp = resp, .max_body = h->cfg.max_body };
-	struct curl_slist *headers = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	long connects = 0, status = 0;
-	uint64_t t0, ms;
-	CURLcode rc;
-	CURL *c;
-	int r = -1;
-
-	resp->failure = AWSP_HTTP_OK;
-	c = take_handle(h);
-	if (!c) {
-		resp->failure = AWSP_HTTP_FAIL_FATAL;
-		return util_err_set(err, UTIL_ETRANSPORT,
-				    "cannot create a libcurl handle");
+	if (!strcmp(req->method, "GET") && !req->body_len) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		/*
+		 * Any method with a body, and PUT/POST without one, go out
+		 * with a Content-Length (IMDS wants one on its token PUT).
+		 */
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)req->body_len);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+				 req->body ? req->body : "");
+		if (strcmp(req->method, "POST"))
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
-	headers = build_headers(req);
+}
+
+/* Every libcurl option of one exchange: TLS, timeouts, caps, callbacks. */
+static void setup_handle(const struct awsp_http *h, CURL *c,
+			 const struct awsp_http_request *req,
+			 struct exchange *x, struct curl_slist *headers,
+			 char *errbuf)
+{
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -515,9 +519,9 @@ static int http_send(void *ctx, const struct awsp_http_request *req,
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 			 (curl_off_t)h->cfg.max_body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (h->cfg.forbid_reuse) {
 		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
@@ -525,20 +529,94 @@ static int http_send(void *ctx, const struct awsp_http_request *req,
 	}
 	if (req->fresh_connection)
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
-	if (!strcmp(req->method, "GET") && !req->body_len) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else {
-		/*
-		 * Any method with a body, and PUT/POST without one, go out
-		 * with a Content-Length (IMDS wants one on its token PUT).
-		 */
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)req->body_len);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-				 req->body ? req->body : "");
-		if (strcmp(req->method, "POST"))
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	setup_method(c, req);
+}
+
+/*
+ * A failed transfer: its failure class, the error (retryable, maybe
+ * applied), and no partial answer left in resp.
+ */
+static int transfer_failed(const struct awsp_http *h, CURL *c,
+			   const struct awsp_http_request *req,
+			   struct awsp_http_response *resp, CURLcode rc,
+			   const struct exchange *x, const char *errbuf,
+			   struct util_err *err)
+{
+	enum awsp_http_failure f = classify(rc, x->overflow);
+	unsigned flags = 0;
+	struct buf url = BUF_INIT;
+	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	int r;
+
+	resp->failure = f;
+	resp->status = 0;
+	if (f != AWSP_HTTP_FAIL_LIMIT && f != AWSP_HTTP_FAIL_FATAL)
+		flags |= UTIL_ERR_RETRYABLE;
+	/*
+	 * A timeout before the transfer started (connect phase) sent
+	 * nothing; anything after may have reached the server.
+	 */
+	if (!before_send(rc)) {
+		curl_off_t pre = 0;
+
+		curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre);
+		if (rc != CURLE_OPERATION_TIMEDOUT || pre > 0)
+			flags |= UTIL_ERR_OUTCOME_UNKNOWN;
 	}
+	bool fresh = !util_err_isset(err);
+
+	awsp_http_redact_url(req->url, &url);
+	if (f == AWSP_HTTP_FAIL_LIMIT)
+		r = util_err_set(err, UTIL_ELIMIT,
+				 "%s %s: response body larger than %zu "
+				 "bytes",
+				 req->method, url.buf, h->cfg.max_body);
+	else
+		r = util_err_set(err, UTIL_ETRANSPORT, "%s %s: %s", req->method,
+				 url.buf, detail);
+	if (fresh && err)
+		err->flags |= flags;
+	buf_release(&url);
+	/* Never hand a partial body to a parser. */
+	buf_release(&resp->body);
+	clear_headers(resp);
+	return r;
+}
+
+static void count_exchange(struct awsp_http *h, CURLcode rc, long connects)
+{
+	pthread_mutex_lock(&h->lock);
+	if (rc == CURLE_OK)
+		h->stats.exchanges++;
+	else
+		h->stats.failures++;
+	if (connects > 0)
+		h->stats.connections += (unsigned long long)connects;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int http_send(void *ctx, const struct awsp_http_request *req,
+		     struct awsp_http_response *resp, struct util_err *err)
+{
+	struct awsp_http *h = ctx;
+	struct exchange x = { .resp = resp, .max_body = h->cfg.max_body };
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long connects = 0, status = 0;
+	uint64_t t0, ms;
+	CURLcode rc;
+	CURL *c;
+	int r = -1;
+
+	resp->failure = AWSP_HTTP_OK;
+	c = take_handle(h);
+	if (!c) {
+		resp->failure = AWSP_HTTP_FAIL_FATAL;
+		return util_err_set(err, UTIL_ETRANSPORT,
+				    "cannot create a libcurl handle");
+	}
+	headers = build_headers(req);
+	setup_handle(h, c, req, &x, headers, errbuf);
 
 	t0 = util_mono_ms();
 	rc = curl_easy_perform(c);
@@ -551,54 +629,9 @@ static int http_send(void *ctx, const struct awsp_http_request *req,
 		set_request_id(resp);
 		r = 0;
 	} else {
-		enum awsp_http_failure f = classify(rc, x.overflow);
-		unsigned flags = 0;
-		struct buf url = BUF_INIT;
-		const char *detail = errbuf[0] ? errbuf
-					       : curl_easy_strerror(rc);
-
-		resp->failure = f;
-		resp->status = 0;
-		if (f != AWSP_HTTP_FAIL_LIMIT && f != AWSP_HTTP_FAIL_FATAL)
-			flags |= UTIL_ERR_RETRYABLE;
-		/*
-		 * A timeout before the transfer started (connect phase) sent
-		 * nothing; anything after may have reached the server.
-		 */
-		if (!before_send(rc)) {
-			curl_off_t pre = 0;
-
-			curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre);
-			if (rc != CURLE_OPERATION_TIMEDOUT || pre > 0)
-				flags |= UTIL_ERR_OUTCOME_UNKNOWN;
-		}
-		bool fresh = !util_err_isset(err);
-
-		awsp_http_redact_url(req->url, &url);
-		if (f == AWSP_HTTP_FAIL_LIMIT)
-			r = util_err_set(err, UTIL_ELIMIT,
-					 "%s %s: response body larger than %zu "
-					 "bytes",
-					 req->method, url.buf, h->cfg.max_body);
-		else
-			r = util_err_set(err, UTIL_ETRANSPORT, "%s %s: %s",
-					 req->method, url.buf, detail);
-		if (fresh && err)
-			err->flags |= flags;
-		buf_release(&url);
-		/* Never hand a partial body to a parser. */
-		buf_release(&resp->body);
-		clear_headers(resp);
+		r = transfer_failed(h, c, req, resp, rc, &x, errbuf, err);
 	}
-
-	pthread_mutex_lock(&h->lock);
-	if (rc == CURLE_OK)
-		h->stats.exchanges++;
-	else
-		h->stats.failures++;
-	if (connects > 0)
-		h->stats.connections += (unsigned long long)connects;
-	pthread_mutex_unlock(&h->lock);
+	count_exchange(h, rc, connects);
 
 	if (util_log_enabled(UTIL_LOG_DEBUG))
 		log_exchange(req, resp, rc == CURLE_OK ? "ok" : "failed", ms);

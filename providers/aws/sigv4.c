@@ -251,56 +251,46 @@ static bool valid_header_name(const char *name)
 	return true;
 }
 
-int awsp_sigv4_canonical_request(const struct awsp_sigv4_request *req,
-				 struct buf *creq, struct buf *signed_headers,
-				 struct util_err *err)
+/*
+ * The signed headers into h (*n of them, names lowercased, sorted), and
+ * the payload hash an x-amz-content-sha256 header states.  On error the
+ * entries already in h are the caller's to free.
+ */
+static int collect_headers(const struct awsp_sigv4_request *req, struct chdr *h,
+			   size_t *n, const char **payload_hash,
+			   struct util_err *err)
 {
-	struct chdr *h = NULL;
-	struct buf names = BUF_INIT;
-	size_t n = 0;
-	const char *payload_hash = NULL;
-	char body_hash[65];
-	int r = -1;
-
-	if (!req->method || !*req->method) {
-		r = util_err_set(err, UTIL_EINVAL,
-				 "sigv4: request without a method");
-		goto out;
-	}
-	h = util_xcalloc(req->n_headers ? req->n_headers : 1, sizeof(*h));
 	for (size_t i = 0; i < req->n_headers; i++) {
 		const struct awsp_header *src = &req->headers[i];
 		char *lname;
 
-		if (!valid_header_name(src->name)) {
-			r = util_err_set(err, UTIL_EINVAL,
-					 "sigv4: invalid header name");
-			goto out;
-		}
+		if (!valid_header_name(src->name))
+			return util_err_set(err, UTIL_EINVAL,
+					    "sigv4: invalid header name");
 		lname = util_xstrdup(src->name);
 		for (char *p = lname; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 		if (!strcmp(lname, "x-amz-content-sha256") && src->value)
-			payload_hash = src->value;
+			*payload_hash = src->value;
 		if (is_unsigned_header(lname)) {
 			free(lname);
 			continue;
 		}
-		h[n].lname = lname;
-		h[n].value = src->value ? src->value : "";
-		h[n].idx = i;
-		n++;
+		h[*n].lname = lname;
+		h[*n].value = src->value ? src->value : "";
+		h[*n].idx = i;
+		(*n)++;
 	}
-	if (n)
-		qsort(h, n, sizeof(*h), chdr_cmp);
+	if (*n)
+		qsort(h, *n, sizeof(*h), chdr_cmp);
+	return 0;
+}
 
-	buf_addstr(creq, req->method);
-	buf_addch(creq, '\n');
-	canonical_uri(req->path, req->normalize_path, creq);
-	buf_addch(creq, '\n');
-	canonical_query(req->query, creq);
-	buf_addch(creq, '\n');
+/* The canonical headers block; repeated names join their values. */
+static void add_headers(struct buf *creq, struct buf *names,
+			const struct chdr *h, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		bool cont = i && !strcmp(h[i].lname, h[i - 1].lname);
 
@@ -311,23 +301,26 @@ int awsp_sigv4_canonical_request(const struct awsp_sigv4_request *req,
 				buf_addch(creq, '\n');
 			buf_addstr(creq, h[i].lname);
 			buf_addch(creq, ':');
-			if (names.len)
-				buf_addch(&names, ';');
-			buf_addstr(&names, h[i].lname);
+			if (names->len)
+				buf_addch(names, ';');
+			buf_addstr(names, h[i].lname);
 		}
 		add_trimall(creq, h[i].value);
 	}
 	if (n)
 		buf_addch(creq, '\n');
-	/* The header block ends with its own newline: a blank line follows. */
-	buf_addch(creq, '\n');
-	buf_add(creq, names.buf, names.len);
-	buf_addch(creq, '\n');
-	buf_add(signed_headers, names.buf, names.len);
-	/*
-	 * An x-amz-content-sha256 header states the payload hash (S3's
-	 * UNSIGNED-PAYLOAD, aws-c-auth's sign_body): botocore uses it as is.
-	 */
+}
+
+/*
+ * An x-amz-content-sha256 header states the payload hash (S3's
+ * UNSIGNED-PAYLOAD, aws-c-auth's sign_body): botocore uses it as is.
+ */
+static void add_payload_hash(struct buf *creq,
+			     const struct awsp_sigv4_request *req,
+			     const char *payload_hash)
+{
+	char body_hash[65];
+
 	if (payload_hash) {
 		add_trimall(creq, payload_hash);
 	} else if (req->body_len) {
@@ -336,6 +329,41 @@ int awsp_sigv4_canonical_request(const struct awsp_sigv4_request *req,
 	} else {
 		buf_addstr(creq, EMPTY_SHA256);
 	}
+}
+
+int awsp_sigv4_canonical_request(const struct awsp_sigv4_request *req,
+				 struct buf *creq, struct buf *signed_headers,
+				 struct util_err *err)
+{
+	struct chdr *h = NULL;
+	struct buf names = BUF_INIT;
+	size_t n = 0;
+	const char *payload_hash = NULL;
+	int r = -1;
+
+	if (!req->method || !*req->method) {
+		r = util_err_set(err, UTIL_EINVAL,
+				 "sigv4: request without a method");
+		goto out;
+	}
+	h = util_xcalloc(req->n_headers ? req->n_headers : 1, sizeof(*h));
+	r = collect_headers(req, h, &n, &payload_hash, err);
+	if (r < 0)
+		goto out;
+
+	buf_addstr(creq, req->method);
+	buf_addch(creq, '\n');
+	canonical_uri(req->path, req->normalize_path, creq);
+	buf_addch(creq, '\n');
+	canonical_query(req->query, creq);
+	buf_addch(creq, '\n');
+	add_headers(creq, &names, h, n);
+	/* The header block ends with its own newline: a blank line follows. */
+	buf_addch(creq, '\n');
+	buf_add(creq, names.buf, names.len);
+	buf_addch(creq, '\n');
+	buf_add(signed_headers, names.buf, names.len);
+	add_payload_hash(creq, req, payload_hash);
 	r = 0;
 out:
 	for (size_t i = 0; i < n; i++)
