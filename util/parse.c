@@ -73,6 +73,8 @@ static const struct {
 	{ "d", 24 * 60 * 60 * 1000 },
 };
 
+/* Owns the duration grammar ("1h30m", "1.5s", "250ms"): units, fractions
+ * and overflow, all to milliseconds. */
 int util_duration_parse(const char *s, uint64_t *ret_ms, struct util_err *err)
 {
 	const char *p = s;

@@ -168,6 +168,8 @@ static char *arn_account(const char *arn)
 	return util_xstrndup(p, (size_t)(strchr(p, ':') - p));
 }
 
+/* Owns the STS answer: an AWS error (retryable where botocore retries), or
+ * complete credentials with their expiration; every text is wiped. */
 int awsp_credsrc_parse_sts(long status, const char *body, size_t len,
 			   const char *request_id, struct awsp_credentials *out,
 			   struct util_err *err)

@@ -242,6 +242,8 @@ static cJSON *options_json(const struct rc_plan *p)
 	return o;
 }
 
+/* Owns the saved plan's JSON document, field for field as docs/plan-json.md
+ * describes it (rc_plan_from_json reads it back). */
 int rc_plan_to_json(const struct rc_plan *p, struct buf *out,
 		    struct util_err *err)
 {
@@ -1032,6 +1034,8 @@ static void read_steps(struct rd *rd, const cJSON *root, struct rc_plan *p)
 	rd->step = 0;
 }
 
+/* Owns reading a saved plan: size cap, format version, every field checked
+ * as rc_plan_to_json writes it; any fault names the file and the field. */
 int rc_plan_from_json(const char *path, const char *data, size_t len,
 		      struct rc_plan **ret, struct util_err *err)
 {
