@@ -162,6 +162,7 @@ static bool first_of(const struct rc_aws_ask *asks, size_t i)
 static void cannot_read(struct rc_aws_ask *a, const struct util_err *e)
 {
 	a->verdict = RC_AWS_KEEP;
+	a->read_failed = true;
 	say(a->detail, sizeof(a->detail), "cannot read: %s", e->msg);
 }
 
@@ -236,6 +237,11 @@ size_t rc_aws_round(struct prov *p, struct rc_aws_ask *asks, size_t n)
 {
 	size_t reads = 0;
 
+	for (size_t i = 0; i < n; i++) {
+		asks[i].verdict = RC_AWS_KEEP;
+		asks[i].read_failed = false;
+		asks[i].detail[0] = '\0';
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (asks[i].kind != SPEC_PROBE_TARGET_HEALTH &&
 		    asks[i].kind != SPEC_PROBE_INSTANCE_HEALTH)

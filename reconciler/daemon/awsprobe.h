@@ -71,6 +71,7 @@ struct rc_aws_ask {
 	size_t cand; /* the caller's index, carried through */
 	/* answer */
 	enum rc_aws_verdict verdict;
+	bool read_failed; /* KEEP because the read failed */
 	char detail[160];
 };
 

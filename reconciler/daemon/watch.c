@@ -366,6 +366,9 @@ static void on_aws_probe(void *ctx, struct rc_aws_ask *asks, size_t n)
 			on_probe(c, &r);
 			continue;
 		}
+		if (asks[i].read_failed)
+			util_log(UTIL_LOG_WARN, "probe_failed", a->label,
+				 "cannot probe %s: %s", c->instance, r.detail);
 		free(c->last_result);
 		c->last_result = util_xstrdup(r.detail);
 		c->last_probe_at = time(NULL);

@@ -259,10 +259,13 @@ static void test_round_errors(void **state)
 		     UTIL_ERR_RETRYABLE, false);
 	assert_int_equal(rc_aws_round(p, a, 3), 3);
 	assert_int_equal(a[0].verdict, RC_AWS_KEEP);
+	assert_true(a[0].read_failed);
 	assert_non_null(strstr(a[0].detail, "cannot read"));
 	assert_int_equal(a[1].verdict, RC_AWS_DOWN);
+	assert_false(a[1].read_failed);
 	assert_int_equal(a[2].verdict, RC_AWS_KEEP);
 	rc_aws_round(p, a, 3);
+	assert_false(a[0].read_failed);
 	assert_int_equal(a[0].verdict, RC_AWS_UP);
 	assert_int_equal(a[2].verdict, RC_AWS_UP);
 	prov_free(p);
