@@ -5,11 +5,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "providers/aws/aws.h"
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
-#include "reconciler/daemon/awsprobe.h"
 #include "spec/spec.h"
 #include "util/err.h"
 #include "util/banned.h"
@@ -26,28 +24,6 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-/*
- * Whether the AWS probes of s fit the default read budget (half of each
- * bucket they read from).
- */
-static int check_read_budget(const struct spec *s)
-{
-	struct prov_aws_read_rates rr;
-	struct rc_aws_budget b;
-	struct util_err err = UTIL_ERR_INIT;
-
-	prov_aws_read_rates(NULL, &rr);
-	b.ec2 = rr.ec2_status;
-	b.elb = rr.elb;
-	b.elbv2 = rr.elbv2;
-	b.elb_account = rr.elb_account;
-	if (rc_aws_budget_check(s, &b, &err) == 0)
-		return 0;
-	/* Printed as the spec's own problems are: FILE:LINE:COL: message. */
-	fprintf(stderr, "%s:%u:%u: %s\n", err.path, err.line, err.col, err.msg);
-	return UTIL_EINVAL;
-}
-
 /* One file: 0 valid, 1 invalid or unreadable. */
 static int validate_one(const char *path, int quiet)
 {
@@ -62,8 +38,8 @@ static int validate_one(const char *path, int quiet)
 		print_err(&err);
 	else
 		print_spec_diags(&d);
-	if (r == 0)
-		r = check_read_budget(s);
+	if (r == 0 && cli_check_read_budget(s, NULL))
+		r = UTIL_EINVAL;
 	if (r == 0 && !quiet) {
 		spec_counts(s, &lbs, &members, &eips);
 		printf("%s: ok (%zu %s, %zu %s, %zu %s)\n", path, lbs,

@@ -1063,7 +1063,8 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 		goto out;
 	}
 	memcpy(w->seen_sha, sha, sizeof(sha));
-	if (spec_load_buffer(path, data.buf, data.len, &s, &d, &e) < 0) {
+	if (spec_load_buffer(path, data.buf, data.len, &s, &d, &e) < 0 ||
+	    rc_aws_budget_check(s, &w->cfg.read_budget, &e) < 0) {
 		reload_invalid(w, &d, &e, trigger, force);
 		goto out;
 	}

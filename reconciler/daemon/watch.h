@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "providers/provider.h"
+#include "reconciler/daemon/awsprobe.h"
 #include "spec/spec.h"
 #include "util/err.h"
 
@@ -87,6 +88,8 @@ struct rc_watch_config {
 	 */
 	bool region_fixed;
 	uint64_t backoff_min_ms, backoff_max_ms; /* 0 = the defaults */
+	/* What AWS probes may read; an edit over it is refused.  Zeroed = any. */
+	struct rc_aws_budget read_budget;
 };
 
 /*

@@ -182,6 +182,38 @@ class AwsProbes(unittest.TestCase):
             self.assertEqual([c["health"] for c in st
                               if c["instance"] == A], ["up"])
 
+    def test_watch_refuses_a_spec_over_budget(self):
+        over = spec_text("{target_health: app-tg}", interval="100ms") \
+            .replace("timeout: 200ms", "timeout: 50ms")
+        # At start: nothing runs.
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                            "moor-awsprobe-start-%d.yaml" % os.getpid())
+        with open(path, "w") as f:
+            f.write(over)
+        try:
+            p = subprocess.run([L.MOOR, "watch", path], capture_output=True,
+                               text=True, timeout=30 * L.SLOW,
+                               env=L.fakeaws_client.child_env(
+                                   os.environ.get("TMPDIR", "/tmp"),
+                                   FA.env()))
+        finally:
+            os.unlink(path)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("exceeds half the ELBv2 describe bucket", p.stderr)
+        # An edit: refused, the last good spec stays in force.
+        with Session(spec_text("{target_health: app-tg}")) as d:
+            wait_up(d, A, B)
+            mark = d.mark()
+            L.write_atomic(d.spec, over)
+            ev = d.wait_event("spec_invalid", 10 * L.SLOW, since=mark,
+                              contains="probe read")
+            self.assertIn("raise 'interval' to at least 200ms",
+                          ev[0]["msg"])
+            L.wait_until(lambda: d.read_status()["spec"].get("file") ==
+                         "invalid", 10 * L.SLOW, "the status: spec invalid")
+            self.assertIn("probe read",
+                          d.read_status()["spec"].get("file_error", ""))
+
     def test_validate_refuses_an_interval_over_budget(self):
         path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                             "moor-awsprobe-budget-%d.yaml" % os.getpid())
