@@ -211,6 +211,19 @@ void prov_identity_release(struct prov_identity *id)
 	memset(id, 0, sizeof(*id));
 }
 
+void prov_instance_status_list_release(struct prov_instance_status_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].instance_id);
+		free(l->v[i].system_status);
+		free(l->v[i].instance_status);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 const char *prov_tag_get(const struct prov_tag *tags, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++)

@@ -238,6 +238,23 @@ struct prov_associate {
 	bool allow_reassociation; /* always sent explicitly */
 };
 
+/*
+ * One instance's EC2 status checks (DescribeInstanceStatus with
+ * IncludeAllInstances).  The statuses are AWS's own words: ok, impaired,
+ * initializing, insufficient-data, not-applicable.
+ */
+struct prov_instance_status {
+	char *instance_id;
+	enum prov_instance_state state;
+	char *system_status;
+	char *instance_status;
+};
+
+struct prov_instance_status_list {
+	struct prov_instance_status *v;
+	size_t n;
+};
+
 struct prov_identity {
 	char *account;
 	char *arn;
@@ -289,6 +306,28 @@ struct prov_ops {
 	 */
 	int (*vpcs)(struct prov *p, const char *const *ids, size_t n,
 		    struct prov_vpc_list *ret, struct util_err *err);
+
+	/*
+	 * Health reads for `moor watch`'s AWS probes: each is the one
+	 * request a probe round may spend on its resource.
+	 *
+	 * instance_status: the status checks of ids, stopped instances
+	 * included; unknown ids are absent.  target_health: the targets of
+	 * one group (name or ARN; a name's ARN is looked up once and kept)
+	 * with their health, nothing else filled but arn and name.
+	 * classic_health: the members of one Classic ELB with their health,
+	 * nothing else filled but name.  A group or ELB that does not exist
+	 * is UTIL_ENOTFOUND.
+	 */
+	int (*instance_status)(struct prov *p, const char *const *ids, size_t n,
+			       struct prov_instance_status_list *ret,
+			       struct util_err *err);
+	int (*target_health)(struct prov *p, const char *name_or_arn,
+			     struct prov_target_group *ret,
+			     struct util_err *err);
+	int (*classic_health)(struct prov *p, const char *lb,
+			      struct prov_classic_lb *ret,
+			      struct util_err *err);
 
 	/*
 	 * Mutate.  Register/deregister take any number of members and batch
@@ -347,6 +386,7 @@ void prov_vpc_list_release(struct prov_vpc_list *l);
 void prov_address_release(struct prov_address *a);
 void prov_address_list_release(struct prov_address_list *l);
 void prov_identity_release(struct prov_identity *id);
+void prov_instance_status_list_release(struct prov_instance_status_list *l);
 
 /* Value of tag key, or NULL.  Valid as long as tags. */
 const char *prov_tag_get(const struct prov_tag *tags, size_t n,

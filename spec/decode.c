@@ -620,11 +620,95 @@ bad_port:
 	return false;
 }
 
+/* target_health: GROUP, a target group's name or ARN. */
+static void decode_target_health(struct dec *c, const struct spec_node *n,
+				 struct spec_probe *p)
+{
+	char clip[SPEC_CLIP_SIZE];
+	struct spec_arn arn;
+	const char *s;
+
+	p->kind = SPEC_PROBE_TARGET_HEALTH;
+	if (!get_str(c, n, "'target_health'", &s))
+		return;
+	if (!strncmp(s, "arn:", 4)) {
+		if (!spec_parse_target_group_arn(s, &arn)) {
+			err(c, n->loc,
+			    "invalid target group ARN '%s' (expected "
+			    "arn:aws:elasticloadbalancing:REGION:ACCOUNT:"
+			    "targetgroup/NAME/ID)",
+			    spec_clip(s, clip));
+			return;
+		}
+		check_region_match(c, n, "target group", arn.region);
+	} else if (!spec_is_lb_name(s)) {
+		err(c, n->loc,
+		    "invalid target group name '%s' in 'target_health' (1 to "
+		    "32 letters, digits and hyphens, not starting or ending "
+		    "with a hyphen; or an ARN)",
+		    spec_clip(s, clip));
+		return;
+	}
+	p->aws_ref = util_xstrdup(s);
+}
+
+/* instance_health: ELB, a Classic ELB's name. */
+static void decode_instance_health(struct dec *c, const struct spec_node *n,
+				   struct spec_probe *p)
+{
+	char clip[SPEC_CLIP_SIZE];
+	const char *s;
+
+	p->kind = SPEC_PROBE_INSTANCE_HEALTH;
+	if (!get_str(c, n, "'instance_health'", &s))
+		return;
+	if (!spec_is_lb_name(s)) {
+		err(c, n->loc,
+		    "invalid classic ELB name '%s' in 'instance_health' (1 to "
+		    "32 letters, digits and hyphens, not starting or ending "
+		    "with a hyphen)",
+		    spec_clip(s, clip));
+		return;
+	}
+	p->aws_ref = util_xstrdup(s);
+}
+
+/* instance_status: ok, the only status a candidate is up in. */
+static void decode_instance_status(struct dec *c, const struct spec_node *n,
+				   struct spec_probe *p)
+{
+	static const char *const oks[] = { "ok", NULL };
+	int e;
+
+	p->kind = SPEC_PROBE_INSTANCE_STATUS;
+	get_enum(c, n, "'instance_status'", oks, &e);
+}
+
+/* The probes that read AWS (kinds 3, 4, 5 of decode_probe's names). */
+static void decode_aws_probe(struct dec *c, int k, const struct field *f,
+			     struct spec_probe *p)
+{
+	if (k == 3)
+		decode_target_health(c, f[k].val, p);
+	else if (k == 4)
+		decode_instance_health(c, f[k].val, p);
+	else if (k == 5)
+		decode_instance_status(c, f[k].val, p);
+	if (k >= 3 && f[2].key)
+		err(c, f[2].key->loc, "'host' is only for tcp probes");
+}
+
 static void decode_probe(struct dec *c, const struct spec_node *n,
 			 struct spec_probe *p)
 {
-	static const char *const names[] = { "http", "tcp", "host", NULL };
-	static const int kinds[] = { 0, 1 };
+	static const char *const names[] = { "http",
+					     "tcp",
+					     "host",
+					     "target_health",
+					     "instance_health",
+					     "instance_status",
+					     NULL };
+	static const int kinds[] = { 0, 1, 3, 4, 5 };
 	struct field f[ARRAY_SIZE(names) - 1];
 	long long port;
 	const char *s;
@@ -634,8 +718,11 @@ static void decode_probe(struct dec *c, const struct spec_node *n,
 	p->loc = n->loc;
 	if (!read_map(c, n, "a probe", names, f, NULL, false))
 		return;
-	k = pick_one(c, n, f, kinds, 2, names,
-		     "a probe needs 'http: URL' or 'tcp: PORT'");
+	k = pick_one(c, n, f, kinds, ARRAY_SIZE(kinds), names,
+		     "a probe needs 'http: URL' or 'tcp: PORT' (or, read "
+		     "from AWS, 'target_health: GROUP', 'instance_health: "
+		     "ELB' or 'instance_status: ok')");
+	decode_aws_probe(c, k, f, p);
 	if (k == 0) {
 		p->kind = SPEC_PROBE_HTTP;
 		if (get_str(c, f[0].val, "'http'", &s) &&

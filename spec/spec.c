@@ -104,10 +104,18 @@ int spec_load_file(const char *path, struct spec **ret,
 	return r;
 }
 
+bool spec_probe_reads_aws(enum spec_probe_kind k)
+{
+	return k == SPEC_PROBE_TARGET_HEALTH ||
+	       k == SPEC_PROBE_INSTANCE_HEALTH ||
+	       k == SPEC_PROBE_INSTANCE_STATUS;
+}
+
 static void probe_release(struct spec_probe *p)
 {
 	free(p->http_url);
 	free(p->tcp_host);
+	free(p->aws_ref);
 }
 
 void spec_free(struct spec *s)

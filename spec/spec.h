@@ -120,7 +120,17 @@ enum spec_probe_kind {
 	SPEC_PROBE_NONE = 0,
 	SPEC_PROBE_HTTP, /* GET; any 2xx/3xx within timeout is up */
 	SPEC_PROBE_TCP,	 /* connect within timeout is up */
+	/*
+	 * Read from AWS, no route to the candidate needed (one read per
+	 * resource per interval, whatever the number of candidates):
+	 */
+	SPEC_PROBE_TARGET_HEALTH,   /* its target in an ELBv2 group healthy */
+	SPEC_PROBE_INSTANCE_HEALTH, /* InService in a Classic ELB */
+	SPEC_PROBE_INSTANCE_STATUS, /* running, EC2 status checks ok */
 };
+
+/* Whether a probe of kind k reads AWS rather than the candidate. */
+bool spec_probe_reads_aws(enum spec_probe_kind k);
 
 struct spec_probe {
 	enum spec_probe_kind kind;
@@ -130,6 +140,11 @@ struct spec_probe {
 	/* TCP: host (NULL = the candidate's private IP) and port. */
 	char *tcp_host;
 	int tcp_port;
+	/*
+	 * TARGET_HEALTH: the group's name or ARN; INSTANCE_HEALTH: the
+	 * Classic ELB's name.  Need not be a load balancer of the spec.
+	 */
+	char *aws_ref;
 };
 
 struct spec_candidate {

@@ -208,6 +208,51 @@ static int aws_allocate(struct prov *p, const struct prov_tag *tags,
 	return awsp_ec2_allocate(aws_of(p)->client, tags, n_tags, ret, err);
 }
 
+static int aws_instance_status(struct prov *p, const char *const *ids, size_t n,
+			       struct prov_instance_status_list *ret,
+			       struct util_err *err)
+{
+	struct awsp_instance_status_list l;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!n)
+		return 0; /* none asked is none, not every instance */
+	r = prov_aws_instance_status(p, ids, n, true, &l, err);
+	if (r < 0)
+		return r;
+	ret->v = util_xcalloc(l.n ? l.n : 1, sizeof(*ret->v));
+	for (size_t i = 0; i < l.n; i++) {
+		struct prov_instance_status *o = &ret->v[ret->n++];
+
+		o->instance_id = l.v[i].instance_id;
+		o->state = l.v[i].state;
+		o->system_status = l.v[i].system_status;
+		o->instance_status = l.v[i].instance_status;
+		l.v[i].instance_id = NULL;
+		l.v[i].system_status = NULL;
+		l.v[i].instance_status = NULL;
+	}
+	awsp_instance_status_list_release(&l);
+	return 0;
+}
+
+static int aws_target_health(struct prov *p, const char *name_or_arn,
+			     struct prov_target_group *ret,
+			     struct util_err *err)
+{
+	struct aws *a = aws_of(p);
+
+	return awsp_elbv2_target_health(a->client, a->tg_cache, name_or_arn,
+					ret, err);
+}
+
+static int aws_classic_health(struct prov *p, const char *lb,
+			      struct prov_classic_lb *ret, struct util_err *err)
+{
+	return awsp_elb_instance_health(aws_of(p)->client, lb, ret, err);
+}
+
 static const struct prov_ops aws_ops = {
 	.name = "aws",
 	.free = aws_free,
@@ -220,6 +265,9 @@ static const struct prov_ops aws_ops = {
 	.addresses = aws_addresses,
 	.lbs_v2 = aws_lbs_v2,
 	.vpcs = aws_vpcs,
+	.instance_status = aws_instance_status,
+	.target_health = aws_target_health,
+	.classic_health = aws_classic_health,
 	.classic_register = aws_classic_register,
 	.classic_deregister = aws_classic_deregister,
 	.classic_enable_zones = aws_classic_enable_zones,
@@ -307,6 +355,21 @@ int prov_aws_new(const struct prov_aws_config *cfg, struct prov **ret,
 /* The public bucket table is the internal one, field for field. */
 _Static_assert(PROV_AWS_RATE_BUCKETS == AWSP_RL_COUNT,
 	       "aws.h's bucket count follows ratelimit.h");
+
+void prov_aws_read_rates(const struct prov_aws_rate_limits *l,
+			 struct prov_aws_read_rates *ret)
+{
+	struct prov_aws_rate_limits d;
+
+	if (!l) {
+		prov_aws_rate_limits_defaults(&d);
+		l = &d;
+	}
+	ret->ec2_status = l->b[AWSP_RL_EC2_UNFILTERED].rate;
+	ret->elb = l->b[AWSP_RL_ELB_READ].rate;
+	ret->elbv2 = l->b[AWSP_RL_ELBV2_READ].rate;
+	ret->elb_account = l->b[AWSP_RL_ELB_ACCOUNT].rate;
+}
 
 static void limits_to_internal(const struct prov_aws_rate_limits *l,
 			       struct awsp_ratelimit_config *ret)

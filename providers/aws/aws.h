@@ -65,6 +65,20 @@ int prov_aws_rate_limit_set(struct prov_aws_rate_limits *l, const char *setting,
 			    struct util_err *err);
 
 /*
+ * The refill per second of the read buckets `moor watch`'s AWS probes
+ * spend (l NULL: the defaults): DescribeInstanceStatus by ids is
+ * unfiltered and unpaginated (ec2-unfiltered), DescribeInstanceHealth
+ * takes elb-describe, DescribeTargetHealth elbv2-describe, and both
+ * elb-account.
+ */
+struct prov_aws_read_rates {
+	double ec2_status, elb, elbv2, elb_account;
+};
+
+void prov_aws_read_rates(const struct prov_aws_rate_limits *l,
+			 struct prov_aws_read_rates *ret);
+
+/*
  * Parse a max-attempts value (--max-attempts): an integer from 1 to 100,
  * total attempts including the first.
  */

@@ -382,6 +382,29 @@ static int lbs_health(void *ctx, size_t i, struct util_err *err)
 	return r;
 }
 
+int awsp_elb_instance_health(struct awsp_client *c, const char *lb,
+			     struct prov_classic_lb *ret, struct util_err *err)
+{
+	struct awsp_query q;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->name = util_xstrdup(lb);
+	awsp_query_init(&q, "DescribeInstanceHealth", elb_version());
+	awsp_query_add(&q, "LoadBalancerName", lb);
+	r = awsp_call_parse(c, AWSP_SVC_ELB, &q, "DescribeInstanceHealth", 0,
+			    health_parse_cb, ret, NULL, err);
+	awsp_query_release(&q);
+	if (r < 0 && is_not_found(err)) {
+		util_err_clear(err);
+		r = util_err_set(err, UTIL_ENOTFOUND,
+				 "classic load balancer '%s' not found", lb);
+	}
+	if (r < 0)
+		prov_classic_lb_release(ret);
+	return r;
+}
+
 int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
 			    size_t n, unsigned conc,
 			    struct prov_classic_lb_list *ret,

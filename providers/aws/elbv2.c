@@ -328,12 +328,19 @@ struct tg_delay {
 	uint64_t read_ms; /* when it was read (mono) */
 };
 
+/* A group's ARN by its name: names do not change, so no expiry. */
+struct tg_name {
+	char *name, *arn;
+};
+
 struct awsp_tg_cache {
 	pthread_mutex_t lock;
 	const struct util_clock *clock;
 	uint64_t ttl_ms;
 	struct tg_delay *v;
 	size_t n, alloc;
+	struct tg_name *names;
+	size_t n_names, alloc_names;
 };
 
 struct awsp_tg_cache *awsp_tg_cache_new(const struct util_clock *clock,
@@ -354,6 +361,11 @@ void awsp_tg_cache_free(struct awsp_tg_cache *tc)
 	for (size_t i = 0; i < tc->n; i++)
 		free(tc->v[i].arn);
 	free(tc->v);
+	for (size_t i = 0; i < tc->n_names; i++) {
+		free(tc->names[i].name);
+		free(tc->names[i].arn);
+	}
+	free(tc->names);
 	pthread_mutex_destroy(&tc->lock);
 	free(tc);
 }
@@ -407,6 +419,44 @@ static void tg_cache_put(struct awsp_tg_cache *tc, const char *arn, int delay_s)
 	tc->v[tc->n++] = (struct tg_delay){ .arn = util_xstrdup(arn),
 					    .delay_s = delay_s,
 					    .read_ms = now };
+	pthread_mutex_unlock(&tc->lock);
+}
+
+/* name's ARN (malloc'd) when known, else NULL. */
+static char *tg_name_get(struct awsp_tg_cache *tc, const char *name)
+{
+	char *arn = NULL;
+
+	pthread_mutex_lock(&tc->lock);
+	for (size_t i = 0; i < tc->n_names && !arn; i++)
+		if (!strcmp(tc->names[i].name, name))
+			arn = util_xstrdup(tc->names[i].arn);
+	pthread_mutex_unlock(&tc->lock);
+	return arn;
+}
+
+/* Record name's ARN, or forget it (arn NULL: the group is gone). */
+static void tg_name_put(struct awsp_tg_cache *tc, const char *name,
+			const char *arn)
+{
+	size_t k = 0;
+
+	pthread_mutex_lock(&tc->lock);
+	for (size_t i = 0; i < tc->n_names; i++) {
+		if (!strcmp(tc->names[i].name, name)) {
+			free(tc->names[i].name);
+			free(tc->names[i].arn);
+		} else {
+			tc->names[k++] = tc->names[i];
+		}
+	}
+	tc->n_names = k;
+	if (arn) {
+		UTIL_GROW(tc->names, tc->alloc_names, tc->n_names + 1);
+		tc->names[tc->n_names++] = (struct tg_name){
+			.name = util_xstrdup(name), .arn = util_xstrdup(arn)
+		};
+	}
 	pthread_mutex_unlock(&tc->lock);
 }
 
@@ -642,6 +692,64 @@ out:
 	free(uniq);
 	if (r < 0)
 		prov_target_group_list_release(ret);
+	return r;
+}
+
+static int tg_arn_of(struct awsp_client *c, struct awsp_tg_cache *cache,
+		     const char *name, char **ret_arn, struct util_err *err)
+{
+	struct prov_target_group_list l = { 0 };
+	int r;
+
+	if ((*ret_arn = tg_name_get(cache, name)) != NULL)
+		return 0;
+	r = describe_tgs(c, "Names", &name, 1, &l, err);
+	if (r == 0 && l.n && l.v[0].arn) {
+		*ret_arn = util_xstrdup(l.v[0].arn);
+		tg_name_put(cache, name, *ret_arn);
+	} else if (r == 0 || tg_not_found(err)) {
+		util_err_clear(err);
+		r = util_err_set(err, UTIL_ENOTFOUND,
+				 "target group '%s' not found", name);
+	}
+	prov_target_group_list_release(&l);
+	return r;
+}
+
+int awsp_elbv2_target_health(struct awsp_client *c, struct awsp_tg_cache *cache,
+			     const char *name_or_arn,
+			     struct prov_target_group *ret,
+			     struct util_err *err)
+{
+	bool by_name = !awsp_elbv2_is_arn(name_or_arn);
+	struct awsp_query q;
+	char *arn = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->deregistration_delay_s = -1;
+	if (!by_name)
+		arn = util_xstrdup(name_or_arn);
+	else if ((r = tg_arn_of(c, cache, name_or_arn, &arn, err)) < 0)
+		return r;
+	awsp_query_init(&q, "DescribeTargetHealth", v2_version());
+	awsp_query_add(&q, "TargetGroupArn", arn);
+	r = awsp_call_parse(c, AWSP_SVC_ELBV2, &q, "DescribeTargetHealth", 0,
+			    th_parse_cb, ret, NULL, err);
+	awsp_query_release(&q);
+	ret->arn = arn;
+	if (by_name)
+		ret->name = util_xstrdup(name_or_arn);
+	if (r < 0 && tg_not_found(err)) {
+		/* Deleted, or recreated under the same name: ask again. */
+		if (by_name)
+			tg_name_put(cache, name_or_arn, NULL);
+		util_err_clear(err);
+		r = util_err_set(err, UTIL_ENOTFOUND,
+				 "target group '%s' not found", name_or_arn);
+	}
+	if (r < 0)
+		prov_target_group_release(ret);
 	return r;
 }
 

@@ -145,6 +145,12 @@ void awsp_ec2_filter_escape(const char *s, struct buf *out);
 int awsp_elb_parse_load_balancers(const char *xml, size_t len,
 				  struct prov_classic_lb_list *out,
 				  char **ret_next, struct util_err *err);
+/*
+ * One DescribeInstanceHealth of lb into ret (name, members).
+ * UTIL_ENOTFOUND when lb does not exist.
+ */
+int awsp_elb_instance_health(struct awsp_client *c, const char *lb,
+			     struct prov_classic_lb *ret, struct util_err *err);
 /* DescribeInstanceHealth: members of lb (replacing any). */
 int awsp_elb_parse_instance_health(const char *xml, size_t len,
 				   struct prov_classic_lb *lb,
@@ -208,6 +214,16 @@ void awsp_tg_cache_free(struct awsp_tg_cache *tc);
  * DescribeTargetHealth, and DescribeTargetGroupAttributes unless cache
  * (may be NULL) holds a fresh delay for its ARN.
  */
+/*
+ * One DescribeTargetHealth of name_or_arn into ret (arn, name when given
+ * one, targets).  A name's ARN comes from cache, else from one
+ * DescribeTargetGroups kept there.  UTIL_ENOTFOUND when the group does
+ * not exist.
+ */
+int awsp_elbv2_target_health(struct awsp_client *c, struct awsp_tg_cache *cache,
+			     const char *name_or_arn,
+			     struct prov_target_group *ret,
+			     struct util_err *err);
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
 			     unsigned conc, struct awsp_tg_cache *cache,

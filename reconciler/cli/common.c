@@ -11,6 +11,7 @@
 #include "providers/provider.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
+#include "reconciler/daemon/awsprobe.h"
 #include "spec/spec.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -134,4 +135,30 @@ int cli_load_spec(const char *path, const char *data, size_t len,
 	}
 	spec_diags_release(&d);
 	return rc;
+}
+
+void cli_read_budget(const struct prov_aws_rate_limits *limits,
+		     struct rc_aws_budget *ret)
+{
+	struct prov_aws_read_rates rr;
+
+	prov_aws_read_rates(limits, &rr);
+	ret->ec2 = rr.ec2_status;
+	ret->elb = rr.elb;
+	ret->elbv2 = rr.elbv2;
+	ret->elb_account = rr.elb_account;
+}
+
+int cli_check_read_budget(const struct spec *s,
+			  const struct prov_aws_rate_limits *limits)
+{
+	struct rc_aws_budget b;
+	struct util_err err = UTIL_ERR_INIT;
+
+	cli_read_budget(limits, &b);
+	if (rc_aws_budget_check(s, &b, &err) == 0)
+		return 0;
+	/* Printed as the spec's own problems are: FILE:LINE:COL: message. */
+	fprintf(stderr, "%s:%u:%u: %s\n", err.path, err.line, err.col, err.msg);
+	return 1;
 }

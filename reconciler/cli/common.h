@@ -7,6 +7,7 @@
 
 #include "providers/aws/aws.h"
 #include "providers/provider.h"
+#include "reconciler/daemon/awsprobe.h"
 
 struct spec;
 struct util_err;
@@ -125,5 +126,15 @@ void cli_add_names(const char ***v, size_t *n, char *arg);
  */
 int cli_load_spec(const char *path, const char *data, size_t len,
 		  struct spec **ret);
+
+/*
+ * The read budget of AWS probes under limits (NULL: the documented
+ * buckets), and whether s keeps inside it: 0, or 1 with the problem
+ * printed as FILE:LINE:COL: message.
+ */
+void cli_read_budget(const struct prov_aws_rate_limits *limits,
+		     struct rc_aws_budget *ret);
+int cli_check_read_budget(const struct spec *s,
+			  const struct prov_aws_rate_limits *limits);
 
 #endif

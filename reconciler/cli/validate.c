@@ -38,6 +38,8 @@ static int validate_one(const char *path, int quiet)
 		print_err(&err);
 	else
 		print_spec_diags(&d);
+	if (r == 0 && cli_check_read_budget(s, NULL))
+		r = UTIL_EINVAL;
 	if (r == 0 && !quiet) {
 		spec_counts(s, &lbs, &members, &eips);
 		printf("%s: ok (%zu %s, %zu %s, %zu %s)\n", path, lbs,

@@ -261,6 +261,10 @@ int cmd_watch(int argc, char **argv)
 	rc = 1;
 	if (cli_load_spec(a.cfg.spec_path, NULL, 0, &s))
 		goto out;
+	cli_read_budget(a.aws.limits_set ? &a.aws.limits : NULL,
+			&a.cfg.read_budget);
+	if (cli_check_read_budget(s, a.aws.limits_set ? &a.aws.limits : NULL))
+		goto out;
 	if (make_provider(&a.aws, s->region, &p, &err) < 0) {
 		print_err(&err);
 		goto out;

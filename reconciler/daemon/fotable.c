@@ -28,6 +28,7 @@ void rc_fot_addr_free(struct rc_fot_addr *a)
 	for (size_t i = 0; i < a->n; i++)
 		cand_release(&a->c[i]);
 	free(a->c);
+	rc_aws_sub_cancel(a->aws);
 	rc_ev_timer_free(a->tick);
 	rc_ev_timer_free(a->recheck);
 	free(a->key);
@@ -55,7 +56,8 @@ static char *probe_key(const struct spec_failover *f, size_t k)
 					     ? &f->candidates[k].probe
 					     : &f->probe;
 
-	return util_xasprintf("%d %s %s %d %llu %llu %u %u", (int)p->kind,
+	return util_xasprintf("%d %s %s %s %d %llu %llu %u %u", (int)p->kind,
+			      p->aws_ref ? p->aws_ref : "-",
 			      p->http_url ? p->http_url : "-",
 			      p->tcp_host ? p->tcp_host : "-", p->tcp_port,
 			      (unsigned long long)f->interval_ms,

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "providers/provider.h"
+#include "reconciler/daemon/awsprobe.h"
 #include "reconciler/daemon/cycle.h"
 #include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/failover.h"
@@ -60,6 +61,7 @@ struct rc_fot_addr {
 	bool decided;
 	struct rc_fo_decision last;
 	char *last_error;
+	struct rc_aws_sub *aws;	     /* AWS probe round in flight */
 	struct rc_ev_timer *tick;    /* probe rounds */
 	struct rc_ev_timer *recheck; /* damping, backoff, spacing */
 };

@@ -96,6 +96,11 @@ int rc_probe_target_for(const struct spec_probe *sp, const char *private_ip,
 		ret->host = *ret_owned;
 		ret->port = sp->tcp_port;
 		return 0;
+	case SPEC_PROBE_TARGET_HEALTH:
+	case SPEC_PROBE_INSTANCE_HEALTH:
+	case SPEC_PROBE_INSTANCE_STATUS:
+		return util_err_set(err, UTIL_EINVAL,
+				    "reads AWS: not a network probe");
 	case SPEC_PROBE_NONE:
 		break;
 	}

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reconciler/daemon/awsprobe.h"
 #include "reconciler/daemon/backoff.h"
 #include "reconciler/daemon/cycle.h"
 #include "reconciler/daemon/evloop.h"
@@ -73,6 +74,7 @@ struct rc_watch {
 	struct prov *p;
 	struct rc_evloop *l;
 	struct rc_prober *pr;
+	struct rc_awsprober *ap;
 	struct rc_specwatch *sw;
 	int sigfd, evfd;
 	struct rc_ev_timer *debounce_t, *resync_t, *retry_t, *status_t, *stop_t;
@@ -345,7 +347,67 @@ static void on_probe(void *ctx, const struct rc_probe_result *r)
 	for (size_t k = 0; k < a->n; k++)
 		if (a->c[k].probe)
 			return;
+	if (a->aws)
+		return;
 	fo_evaluate(a);
+}
+
+/* A round of AWS probes answered: up and down count as probe results. */
+static void on_aws_probe(void *ctx, struct rc_aws_ask *asks, size_t n)
+{
+	struct rc_fot_addr *a = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rc_fot_cand *c = &a->c[asks[i].cand];
+		struct rc_probe_result r = { .up = asks[i].verdict ==
+						   RC_AWS_UP };
+
+		memcpy(r.detail, asks[i].detail, sizeof(r.detail));
+		if (asks[i].verdict != RC_AWS_KEEP) {
+			on_probe(c, &r);
+			continue;
+		}
+		if (asks[i].read_failed)
+			util_log(UTIL_LOG_WARN, "probe_failed", a->label,
+				 "cannot probe %s: %s", c->instance, r.detail);
+		free(c->last_result);
+		c->last_result = util_xstrdup(r.detail);
+		c->last_probe_at = time(NULL);
+	}
+	a->aws = NULL;
+	for (size_t k = 0; k < a->n; k++)
+		if (a->c[k].probe)
+			return;
+	fo_evaluate(a);
+}
+
+/* One read per resource for a's candidates probed through AWS. */
+static void fo_aws_round(struct rc_fot_addr *a)
+{
+	struct rc_aws_ask *asks;
+	size_t n = 0;
+
+	if (a->aws)
+		return; /* the last round is still out: not doubled */
+	asks = util_xcalloc(a->n + 1, sizeof(*asks));
+	for (size_t k = 0; k < a->n; k++) {
+		struct rc_fot_cand *c = &a->c[k];
+		const struct spec_probe *sp = cand_probe(a, k);
+
+		if (!spec_probe_reads_aws(sp->kind) || !c->observed ||
+		    c->state != PROV_INSTANCE_RUNNING)
+			continue;
+		asks[n++] = (struct rc_aws_ask){ .kind = sp->kind,
+						 .ref = sp->aws_ref,
+						 .instance = c->instance,
+						 .cand = k };
+		free(c->probe_desc);
+		c->probe_desc = rc_aws_describe(sp);
+	}
+	if (n)
+		a->aws = rc_awsprober_submit(a->w->ap, asks, n, on_aws_probe,
+					     a);
+	free(asks);
 }
 
 static void fo_tick(void *ctx)
@@ -381,6 +443,7 @@ static void fo_tick(void *ctx)
 				 "cannot probe %s: %s", c->instance, e.msg);
 		free(owned);
 	}
+	fo_aws_round(a);
 }
 
 /* --- failover decisions on the loop -------------------------------------- */
@@ -1001,7 +1064,8 @@ static void reload(struct rc_watch *w, const char *trigger, bool force,
 		goto out;
 	}
 	memcpy(w->seen_sha, sha, sizeof(sha));
-	if (spec_load_buffer(path, data.buf, data.len, &s, &d, &e) < 0) {
+	if (spec_load_buffer(path, data.buf, data.len, &s, &d, &e) < 0 ||
+	    rc_aws_budget_check(s, &w->cfg.read_budget, &e) < 0) {
 		reload_invalid(w, &d, &e, trigger, force);
 		goto out;
 	}
@@ -1436,6 +1500,7 @@ static void watch_free(struct rc_watch *w)
 		rc_fot_addr_free(w->fo[i]);
 	free(w->fo);
 	rc_prober_free(w->pr);
+	rc_awsprober_free(w->ap);
 	rc_specwatch_free(w->sw);
 	rc_evloop_free(w->l);
 	if (w->sigfd >= 0)
@@ -1487,6 +1552,7 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 				    strerror(errno));
 	if (rc_evloop_new(&w->l, err) < 0 ||
 	    rc_prober_new(w->l, &w->pr, err) < 0 ||
+	    rc_awsprober_new(w->l, w->p, &w->ap, err) < 0 ||
 	    rc_specwatch_new(w->cfg.spec_path, &w->sw, err) < 0)
 		return -1;
 	if (rc_ev_io_add(w->l, w->sigfd, EPOLLIN, on_signal, w, NULL, err) <

@@ -6,6 +6,7 @@
 
 #include "providers/provider.h"
 #include "reconciler/daemon/httpd.h"
+#include "reconciler/daemon/awsprobe.h"
 #include "spec/spec.h"
 #include "util/err.h"
 
@@ -90,6 +91,8 @@ struct rc_watch_config {
 	uint64_t backoff_min_ms, backoff_max_ms; /* 0 = the defaults */
 	/* --listen (httpd.h): fed from the loop; the caller's.  May be NULL. */
 	struct rc_httpd *httpd;
+	/* What AWS probes may read; an edit over it is refused.  Zeroed = any. */
+	struct rc_aws_budget read_budget;
 };
 
 /*

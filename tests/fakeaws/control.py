@@ -129,6 +129,26 @@ def _route(app, method, path, qs, body):
         st.set_instance_state(body["id"], body["state"])
         return {"id": body["id"], "state": body["state"]}
 
+    if key == ("POST", "/instances/status"):
+        # EC2 status checks: {"id", "system"?, "instance"?}; null = ok.
+        from ec2 import CHECK_STATUSES, check_status
+        _need(body, "id")
+        inst = _instance(st, body["id"])
+        checks = dict(inst.get("status_checks") or {})
+        for which in ("system", "instance"):
+            if which not in body:
+                continue
+            if body[which] is None:
+                checks.pop(which, None)
+            elif body[which] not in CHECK_STATUSES:
+                raise ControlError(400, "bad %s status %r (one of %s)" % (
+                    which, body[which], ", ".join(CHECK_STATUSES)))
+            else:
+                checks[which] = body[which]
+        inst["status_checks"] = checks
+        return {"id": inst["id"], "system": check_status(inst, "system"),
+                "instance": check_status(inst, "instance")}
+
     # Classic ELB
     if key == ("POST", "/classic-load-balancers"):
         return st._dump_classic(st.create_classic(body))

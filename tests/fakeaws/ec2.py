@@ -301,15 +301,41 @@ STATUS_FILTERS = {
     "availability-zone": lambda i: [i["availability_zone"]],
     "instance-state-name": lambda i: [i["state"]],
     "instance-state-code": lambda i: [STATE_CODES[i["state"]]],
-    "instance-status.status":
-        lambda i: ["ok" if i["state"] == "running" else "not-applicable"],
-    "system-status.status":
-        lambda i: ["ok" if i["state"] == "running" else "not-applicable"],
+    "instance-status.status": lambda i: [check_status(i, "instance")],
+    "system-status.status": lambda i: [check_status(i, "system")],
     "instance-status.reachability":
-        lambda i: ["passed"] if i["state"] == "running" else [],
+        lambda i: _reachability(check_status(i, "instance")),
     "system-status.reachability":
-        lambda i: ["passed"] if i["state"] == "running" else [],
+        lambda i: _reachability(check_status(i, "system")),
 }
+
+# Status of a check: what the control set (POST /_fakeaws/instances/status),
+# else ok.  EC2 runs the checks only on running instances: the others are
+# not-applicable whatever was set.
+CHECK_STATUSES = ("ok", "impaired", "insufficient-data", "not-applicable",
+                  "initializing")
+_REACHABILITY = {"ok": "passed", "impaired": "failed",
+                 "initializing": "initializing",
+                 "insufficient-data": "insufficient-data"}
+
+
+def check_status(inst, which):
+    if inst["state"] != "running":
+        return "not-applicable"
+    return (inst.get("status_checks") or {}).get(which) or "ok"
+
+
+def _reachability(status):
+    return [_REACHABILITY[status]] if status in _REACHABILITY else []
+
+
+def _status_summary(inst, which):
+    status = check_status(inst, which)
+    out = {"Status": status}
+    if status in _REACHABILITY:
+        out["Details"] = [{"Name": "reachability",
+                           "Status": _REACHABILITY[status]}]
+    return out
 
 
 def describe_instance_status(ctx, p):
@@ -326,20 +352,13 @@ def describe_instance_status(ctx, p):
     page, nxt = paginate(matched, p, "DescribeInstanceStatus")
     out = []
     for inst in page:
-        running = inst["state"] == "running"
-
-        def summary():
-            if running:
-                return {"Status": "ok", "Details": [
-                    {"Name": "reachability", "Status": "passed"}]}
-            return {"Status": "not-applicable"}
         out.append({
             "InstanceId": inst["id"],
             "AvailabilityZone": inst["availability_zone"],
             "InstanceState": {"Code": STATE_CODES[inst["state"]],
                               "Name": inst["state"]},
-            "InstanceStatus": summary(),
-            "SystemStatus": summary(),
+            "InstanceStatus": _status_summary(inst, "instance"),
+            "SystemStatus": _status_summary(inst, "system"),
         })
     return {"InstanceStatuses": out, "NextToken": nxt}
 

@@ -169,6 +169,12 @@ class FakeAws:
         return self.call("POST", "/instances/state",
                          {"id": instance_id, "state": state})
 
+    def set_status_checks(self, instance_id, **checks):
+        """system= / instance= an EC2 check status ("impaired", ...);
+        None puts it back to ok."""
+        return self.call("POST", "/instances/status",
+                         dict(id=instance_id, **checks))
+
     def create_classic_lb(self, **spec):
         return self.call("POST", "/classic-load-balancers", spec)
 

@@ -196,6 +196,8 @@ class State:
                 "reservation_id": spec.get("reservation_id") or gen_id("r-"),
                 "public_ip": spec.get("public_ip"),
             }
+            if spec.get("status_checks"):
+                inst["status_checks"] = dict(spec["status_checks"])
             self.instances[iid] = inst
             for eni in enis:
                 self.enis[eni["id"]] = (inst, eni)

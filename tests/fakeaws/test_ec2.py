@@ -158,6 +158,55 @@ class DescribeInstances(FakeAwsCase):
                          self.ec2.describe_instance_status,
                          InstanceIds=[running], MaxResults=5)
 
+    def test_instance_status_checks(self):
+        a, b = self.instance(), self.instance()
+        stopped = self.instance(state="stopped")
+        self.fa.set_status_checks(a, system="impaired")
+        self.fa.set_status_checks(b, instance="initializing")
+        self.fa.set_status_checks(stopped, instance="impaired")
+        st = self.ec2.describe_instance_status(
+            InstanceIds=[a, b, stopped],
+            IncludeAllInstances=True)["InstanceStatuses"]
+        by_id = {s["InstanceId"]: s for s in st}
+        self.assertEqual(by_id[a]["SystemStatus"]["Status"], "impaired")
+        self.assertEqual(by_id[a]["SystemStatus"]["Details"],
+                         [{"Name": "reachability", "Status": "failed"}])
+        self.assertEqual(by_id[a]["InstanceStatus"]["Status"], "ok")
+        self.assertEqual(by_id[b]["InstanceStatus"]["Status"],
+                         "initializing")
+        # Checks run only on running instances.
+        self.assertEqual(by_id[stopped]["InstanceStatus"]["Status"],
+                         "not-applicable")
+        # Without IncludeAllInstances only running ones are reported.
+        st = self.ec2.describe_instance_status(
+            InstanceIds=[a, stopped])["InstanceStatuses"]
+        self.assertEqual([s["InstanceId"] for s in st], [a])
+        # The status filters follow the checks.
+        st = self.ec2.describe_instance_status(Filters=[
+            {"Name": "system-status.status", "Values": ["impaired"]}])
+        self.assertEqual([s["InstanceId"] for s in st["InstanceStatuses"]],
+                         [a])
+        self.fa.set_status_checks(a, system=None)
+        st = self.ec2.describe_instance_status(InstanceIds=[a])
+        self.assertEqual(
+            st["InstanceStatuses"][0]["SystemStatus"]["Status"], "ok")
+        with self.assertRaises(Exception):
+            self.fa.set_status_checks(a, system="broken")
+
+    def test_instance_status_pages(self):
+        ids = [self.instance() for _ in range(7)]
+        seen, token = [], None
+        while True:
+            kw = {"MaxResults": 5, "IncludeAllInstances": True}
+            if token:
+                kw["NextToken"] = token
+            resp = self.ec2.describe_instance_status(**kw)
+            seen += [s["InstanceId"] for s in resp["InstanceStatuses"]]
+            token = resp.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(sorted(seen), sorted(ids))
+
     def test_network_interfaces(self):
         multi = self.instance(network_interfaces=[
             {"private_ips": ["10.9.0.10", "10.9.0.11"]},

@@ -80,6 +80,11 @@ VALID = [
      "version: 1\nelastic_ips:\n  - name: a\n    failover:\n      candidates:\n"
      "        - {instance: i-01234567, probe: {tcp: 22}}\n"
      "        - {instance: i-89abcdef, probe: {http: \"https://x.example.com/h\"}}\n"),
+    ("probes that read AWS",
+     "version: 1\nelastic_ips:\n  - name: a\n    failover:\n      candidates:\n"
+     "        - {instance: i-01234567, probe: {instance_health: web-elb}}\n"
+     "        - {instance: i-89abcdef, probe: {instance_status: ok}}\n"
+     "      probe: {target_health: web-tg}\n"),
     ("tag values of any scalar type",
      "version: 1\nload_balancers:\n  - target_group: tg\n    members:\n"
      "      - selector: {tags: {n: 1, b: true, s: x}}\n"),
@@ -197,6 +202,12 @@ INVALID = [
     ("host with http", "version: 1\nelastic_ips:\n  - name: a\n"
      "    failover: {candidates: [i-01234567], probe: {http: \"http://x/\", host: y}}\n",
      4, 69),
+    ("instance_status not ok", "version: 1\nelastic_ips:\n  - name: a\n"
+     "    failover: {candidates: [i-01234567], probe: {instance_status: bad}}\n", 4, 67),
+    ("target_health bad name", "version: 1\nelastic_ips:\n  - name: a\n"
+     "    failover: {candidates: [i-01234567], probe: {target_health: -tg}}\n", 4, 65),
+    ("two probe kinds", "version: 1\nelastic_ips:\n  - name: a\n"
+     "    failover: {candidates: [i-01234567], probe: {instance_health: web, tcp: 22}}\n", 4, 72),
     ("fall zero", "version: 1\nelastic_ips:\n  - name: a\n"
      "    failover: {candidates: [i-01234567], probe: {tcp: 22}, fall: 0}\n", 4, 66),
     ("bad failback", "version: 1\nelastic_ips:\n  - name: a\n"

@@ -17,6 +17,7 @@ struct m_instance {
 	char *id;
 	enum prov_instance_state state;
 	char *vpc, *subnet, *az, *private_ip, *eni;
+	char *system_status, *instance_status; /* NULL: as its state says */
 	char **secondary;
 	size_t n_secondary;
 	struct prov_tag *tags;
@@ -328,6 +329,22 @@ void memprov_set_instance_state(struct memprov *m, const char *id,
 	pthread_mutex_unlock(&m->lock);
 }
 
+void memprov_set_status_checks(struct memprov *m, const char *id,
+			       const char *system, const char *instance)
+{
+	struct m_instance *in;
+
+	pthread_mutex_lock(&m->lock);
+	in = find_inst(m, id);
+	if (in) {
+		free(in->system_status);
+		free(in->instance_status);
+		in->system_status = dup0(system);
+		in->instance_status = dup0(instance);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void instance_free(struct m_instance *in)
 {
 	free(in->id);
@@ -336,6 +353,8 @@ static void instance_free(struct m_instance *in)
 	free(in->az);
 	free(in->private_ip);
 	free(in->eni);
+	free(in->system_status);
+	free(in->instance_status);
 	util_strv_free(in->secondary, in->n_secondary);
 	prov_tag_array_free(in->tags, in->n_tags);
 }
@@ -924,6 +943,30 @@ static void advance(struct memprov *m, struct m_group *g)
 	}
 }
 
+static const char *classic_state(enum prov_health h)
+{
+	if (h == PROV_HEALTH_HEALTHY)
+		return "InService";
+	/* AWS's word while it cannot tell yet (registration in progress). */
+	return h == PROV_HEALTH_INITIAL ? "Unknown" : "OutOfService";
+}
+
+static void fill_members(const struct m_group *g, struct prov_classic_lb *o)
+{
+	o->members = util_xcalloc(g->n_members ? g->n_members : 1,
+				  sizeof(*o->members));
+	for (size_t k = 0; k < g->n_members; k++) {
+		struct prov_classic_member *cm = &o->members[o->n_members++];
+		enum prov_health h = g->members[k].health;
+
+		cm->instance_id = util_xstrdup(g->members[k].id);
+		cm->health = h;
+		cm->state = util_xstrdup(classic_state(h));
+		cm->reason_code = util_xstrdup("N/A");
+		cm->description = util_xstrdup(prov_health_name(h));
+	}
+}
+
 static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
 			  struct prov_classic_lb_list *ret,
 			  struct util_err *err)
@@ -949,25 +992,31 @@ static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
 		for (size_t k = 0; k < g->n_azs; k++)
 			o->azs[k] = util_xstrdup(g->azs[k]);
 		o->n_azs = g->n_azs;
-		o->members = util_xcalloc(g->n_members ? g->n_members : 1,
-					  sizeof(*o->members));
-		for (size_t k = 0; k < g->n_members; k++) {
-			struct prov_classic_member *cm =
-				&o->members[o->n_members++];
-			enum prov_health h = g->members[k].health;
-
-			cm->instance_id = util_xstrdup(g->members[k].id);
-			cm->health = h;
-			cm->state = util_xstrdup(h == PROV_HEALTH_HEALTHY
-							 ? "InService"
-							 : "OutOfService");
-			cm->reason_code = util_xstrdup("N/A");
-			cm->description = util_xstrdup(prov_health_name(h));
-		}
+		fill_members(g, o);
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
 	return r;
+}
+
+static void fill_targets(const struct m_group *g, struct prov_target_group *o)
+{
+	o->targets = util_xcalloc(g->n_members ? g->n_members : 1,
+				  sizeof(*o->targets));
+	for (size_t k = 0; k < g->n_members; k++) {
+		struct prov_target *t = &o->targets[o->n_targets++];
+		enum prov_health h = g->members[k].health;
+
+		t->id = util_xstrdup(g->members[k].id);
+		t->port = g->members[k].port;
+		t->health = h;
+		t->state = util_xstrdup(prov_health_name(h));
+		if (h == PROV_HEALTH_DRAINING)
+			t->reason = util_xstrdup(
+				"Target.DeregistrationInProgress");
+		else if (h == PROV_HEALTH_INITIAL)
+			t->reason = util_xstrdup("Elb.RegistrationInProgress");
+	}
 }
 
 static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
@@ -1004,25 +1053,93 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 		for (size_t k = 0; k < g->n_lb_arns; k++)
 			o->lb_arns[o->n_lb_arns++] = util_xstrdup(
 				g->lb_arns[k]);
-		o->targets = util_xcalloc(g->n_members ? g->n_members : 1,
-					  sizeof(*o->targets));
-		for (size_t k = 0; k < g->n_members; k++) {
-			struct prov_target *t = &o->targets[o->n_targets++];
-			enum prov_health h = g->members[k].health;
-
-			t->id = util_xstrdup(g->members[k].id);
-			t->port = g->members[k].port;
-			t->health = h;
-			t->state = util_xstrdup(prov_health_name(h));
-			if (h == PROV_HEALTH_DRAINING)
-				t->reason = util_xstrdup(
-					"Target.DeregistrationInProgress");
-			else if (h == PROV_HEALTH_INITIAL)
-				t->reason = util_xstrdup(
-					"Elb.RegistrationInProgress");
-		}
+		fill_targets(g, o);
 	}
 out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_target_health(struct prov *p, const char *ref,
+			    struct prov_target_group *ret, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	int r = begin_read(m, "target_health", &ref, 1, err);
+	struct m_group *g;
+
+	if (r < 0)
+		goto out;
+	g = find_group(m, ref);
+	if (!g || g->classic) {
+		r = util_err_set(err, UTIL_ENOTFOUND,
+				 "target group '%s' not found", ref);
+		goto out;
+	}
+	advance(m, g);
+	ret->arn = util_xstrdup(g->arn);
+	ret->name = util_xstrdup(g->name);
+	ret->deregistration_delay_s = -1;
+	fill_targets(g, ret);
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_classic_health(struct prov *p, const char *lb,
+			     struct prov_classic_lb *ret, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	int r = begin_read(m, "classic_health", &lb, 1, err);
+	struct m_group *g;
+
+	if (r < 0)
+		goto out;
+	g = find_group(m, lb);
+	if (!g || !g->classic) {
+		r = util_err_set(err, UTIL_ENOTFOUND,
+				 "classic load balancer '%s' not found", lb);
+		goto out;
+	}
+	advance(m, g);
+	ret->name = util_xstrdup(g->name);
+	fill_members(g, ret);
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+/* A check's status: the one set, else what AWS says for the state. */
+static char *check_status(const struct m_instance *in, const char *set)
+{
+	if (set)
+		return util_xstrdup(set);
+	return util_xstrdup(
+		in->state == PROV_INSTANCE_RUNNING ? "ok" : "not-applicable");
+}
+
+static int op_instance_status(struct prov *p, const char *const *ids, size_t n,
+			      struct prov_instance_status_list *ret,
+			      struct util_err *err)
+{
+	struct memprov *m = M(p);
+	int r = begin_read(m, "instance_status", ids, n, err);
+
+	if (r == 0) {
+		ret->v = util_xcalloc(n ? n : 1, sizeof(*ret->v));
+		for (size_t i = 0; i < n; i++) {
+			struct m_instance *in = find_inst(m, ids[i]);
+			struct prov_instance_status *o;
+
+			if (!in)
+				continue;
+			o = &ret->v[ret->n++];
+			o->instance_id = util_xstrdup(in->id);
+			o->state = in->state;
+			o->system_status = check_status(in, in->system_status);
+			o->instance_status = check_status(in,
+							  in->instance_status);
+		}
+	}
 	pthread_mutex_unlock(&m->lock);
 	return r;
 }
@@ -1527,6 +1644,9 @@ static const struct prov_ops memprov_ops = {
 	.addresses = op_addresses,
 	.lbs_v2 = op_lbs_v2,
 	.vpcs = op_vpcs,
+	.instance_status = op_instance_status,
+	.target_health = op_target_health,
+	.classic_health = op_classic_health,
 	.classic_register = op_classic_register,
 	.classic_deregister = op_classic_deregister,
 	.classic_enable_zones = op_classic_enable_zones,

@@ -47,6 +47,12 @@ void memprov_add_secondary_ip(struct memprov *m, const char *id,
 			      const char *ip);
 void memprov_set_instance_state(struct memprov *m, const char *id,
 				const char *state);
+/*
+ * Status checks instance_status reports (AWS words: "ok", "impaired",
+ * "initializing", ...); NULL: ok while running, else not-applicable.
+ */
+void memprov_set_status_checks(struct memprov *m, const char *id,
+			       const char *system, const char *instance);
 void memprov_remove_instance(struct memprov *m, const char *id);
 /* A standalone ENI (attached to no instance). */
 void memprov_add_eni(struct memprov *m, const char *id, const char *vpc,
