@@ -173,6 +173,13 @@ class HttpTest(unittest.TestCase):
             # The same metrics as the file, by the strict grammar too.
             self.assertEqual(set(strict_parse(body)),
                              set(strict_parse(s.d.read_metrics())))
+            # curl, as a shell probe or a scrape script reads it.
+            out = subprocess.run(["curl", "-fsS", "-m", "10",
+                                  s.url + "/metrics"],
+                                 capture_output=True, text=True, timeout=20)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(set(strict_parse(out.stdout)),
+                             set(strict_parse(body)))
 
             code, hdr, body = fetch(s.url + "/status")
             self.assertEqual(code, 200)
