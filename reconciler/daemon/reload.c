@@ -23,8 +23,7 @@
  * leaves the spec in force as it is.
  */
 
-
-static void set_file(struct rc_watch *w, enum file_state f, const char *why)
+static void set_file(struct rc_watch *w, enum rc_spec_file f, const char *why)
 {
 	w->file = f;
 	free(w->file_error);
@@ -59,9 +58,9 @@ static void reload_unusable(struct rc_watch *w, enum rc_spec_file f,
 	};
 	const char *path = w->cfg.spec_path;
 	const char *keep = w->cur->s->sha256;
-	enum file_state fs = f == RC_SPEC_FILE_MISSING ? FILE_MISSING
-			     : f == RC_SPEC_FILE_EMPTY ? FILE_EMPTY
-						       : FILE_UNREADABLE;
+	enum rc_spec_file fs = f == RC_SPEC_FILE_TOO_BIG
+				       ? RC_SPEC_FILE_UNREADABLE
+				       : f;
 	char *why = f == RC_SPEC_FILE_MISSING
 			    ? util_xasprintf("'%s' does not exist", path)
 		    : f == RC_SPEC_FILE_EMPTY
@@ -95,7 +94,7 @@ static void reload_invalid(struct rc_watch *w, const struct spec_diags *d,
 		 "(sha256 %.12s) stays in force",
 		 d->n_errors ? d->n_errors : 1, d->n_errors > 1 ? "s" : "",
 		 w->cur->s->sha256);
-	set_file(w, FILE_INVALID, e->msg);
+	set_file(w, RC_SPEC_FILE_INVALID, e->msg);
 	if (force)
 		rcw_full_request(w, trigger);
 }
@@ -115,7 +114,7 @@ static bool reload_region_changed(struct rc_watch *w, const struct spec *s)
 			     s->region ? s->region : "(none)");
 	util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s; ignoring the edit",
 		 why);
-	set_file(w, FILE_INVALID, why);
+	set_file(w, RC_SPEC_FILE_INVALID, why);
 	free(why);
 	return true;
 }
@@ -126,7 +125,7 @@ static void reload_same(struct rc_watch *w, const char *sha,
 {
 	const char *path = w->cfg.spec_path;
 
-	if (w->file != FILE_OK)
+	if (w->file != RC_SPEC_FILE_OK)
 		util_log(UTIL_LOG_INFO, "spec_restored", path,
 			 "'%s' is valid again and is the spec in "
 			 "force",
@@ -134,7 +133,7 @@ static void reload_same(struct rc_watch *w, const char *sha,
 	else if (force)
 		util_log(UTIL_LOG_INFO, "spec_unchanged", path,
 			 "'%s' has not changed (sha256 %.12s)", path, sha);
-	set_file(w, FILE_OK, NULL);
+	set_file(w, RC_SPEC_FILE_OK, NULL);
 	if (force) {
 		rcw_full_request(w, trigger);
 		rcw_fo_request_all(w);
@@ -158,7 +157,7 @@ static void reload_install(struct rc_watch *w, struct spec *s,
 	w->cur = rc_spec_ref_new(s, old->gen + 1);
 	rc_spec_ref_drop(old);
 	w->spec_loaded_at = time(NULL);
-	set_file(w, FILE_OK, NULL);
+	set_file(w, RC_SPEC_FILE_OK, NULL);
 	/* A new spec deserves a fresh try everywhere. */
 	rc_backoff_clear(&w->bo);
 	rc_ev_timer_disarm(w->retry_t);
@@ -190,7 +189,7 @@ void rcw_reload(struct rc_watch *w, const char *trigger, bool force, bool again)
 	}
 	util_sha256_hex(data.buf, data.len, sha);
 	if (!force && !strcmp(sha, w->seen_sha)) {
-		if (again && w->file != FILE_OK)
+		if (again && w->file != RC_SPEC_FILE_OK)
 			util_log(UTIL_LOG_WARN, "spec_invalid", path,
 				 "%s; still keeping the last good spec "
 				 "(sha256 %.12s) in force",

@@ -73,7 +73,6 @@ void rcw_count_result(struct rc_watch *w, const struct rc_job *j)
 		set_last_error(w, &r->err, r->err_resource);
 }
 
-
 /*
  * Owns SIGUSR1's status lines: the daemon, each failover address, each
  * other address, each group (hence over 60 lines).
@@ -88,7 +87,7 @@ void rcw_status_log(struct rc_watch *w)
 		 "spec %.12s in force (file %s), last reconcile %s %s (%s), "
 		 "%zu resource%s backing off, %llu ok / %llu failed / %llu "
 		 "refused reconciles, %llu drift correction%s",
-		 s->sha256, file_state_name(w->file),
+		 s->sha256, rc_spec_file_name(w->file),
 		 w->last_reconcile_at ? util_time_iso8601(w->last_reconcile_at,
 							  when, sizeof(when))
 				      : "never",
@@ -174,7 +173,7 @@ static void status_fill_head(const struct rc_watch *w, struct rc_status *st)
 	st->spec_path = w->cfg.spec_path;
 	st->spec_sha256 = rcw_spec(w)->sha256;
 	st->spec_loaded_at = w->spec_loaded_at;
-	st->spec_file = file_state_name(w->file);
+	st->spec_file = rc_spec_file_name(w->file);
 	st->spec_file_error = w->file_error;
 	st->last_reconcile_at = w->last_reconcile_at;
 	st->last_reconcile_trigger = w->last_reconcile_trigger;

@@ -270,6 +270,8 @@ const char *rc_spec_file_name(enum rc_spec_file s)
 		return "unreadable";
 	case RC_SPEC_FILE_TOO_BIG:
 		return "too_big";
+	case RC_SPEC_FILE_INVALID:
+		return "invalid";
 	}
 	return "?";
 }

@@ -40,31 +40,6 @@
  * rc_watch_run returns).
  */
 
-enum file_state {
-	FILE_OK = 0,
-	FILE_INVALID,
-	FILE_MISSING,
-	FILE_EMPTY,
-	FILE_UNREADABLE,
-};
-
-static inline const char *file_state_name(enum file_state f)
-{
-	switch (f) {
-	case FILE_OK:
-		return "ok";
-	case FILE_INVALID:
-		return "invalid";
-	case FILE_MISSING:
-		return "missing";
-	case FILE_EMPTY:
-		return "empty";
-	case FILE_UNREADABLE:
-		return "unreadable";
-	}
-	return "?";
-}
-
 struct rc_watch {
 	struct rc_watch_config cfg;
 	char *initial_region;
@@ -86,7 +61,8 @@ struct rc_watch {
 	 * edited back to an earlier text is a new generation, not drift.
 	 */
 	uint64_t applied_gen;
-	enum file_state file;
+	/* What is on disk; TOO_BIG is kept as UNREADABLE. */
+	enum rc_spec_file file;
 	char *file_error;
 	time_t spec_loaded_at;
 
