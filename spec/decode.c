@@ -1325,8 +1325,7 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 	char clip[SPEC_CLIP_SIZE];
 	bool declares = false;
 
-	if (!root || (root->kind == SPEC_NODE_SCALAR &&
-		      root->type == SPEC_SCALAR_NULL && !root->invalid)) {
+	if (spec_root_is_empty(root)) {
 		err(&c, s_top,
 		    "empty spec: it declares nothing (an empty file is never "
 		    "read as 'nothing desired')");
@@ -1367,10 +1366,8 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 		for (size_t i = 0; i < l->n_items; i++)
 			decode_eip(&c, l->items[i], &s->eips[s->n_eips++]);
 	}
-	/* Present but unreadable counts as declaring: it was reported. */
 	for (int i = LBS; i <= EIPS; i++)
-		if (f[i].key && (f[i].val->kind != SPEC_NODE_SEQ ||
-				 f[i].val->invalid || f[i].val->n_items))
+		if (f[i].key && spec_list_declares(f[i].val))
 			declares = true;
 	/* Other errors first: a misspelt list name would also declare none. */
 	if (!declares && !d->n_errors)

@@ -229,6 +229,13 @@ int spec_load_buffer(const char *path, const char *data, size_t len,
 		     struct spec **ret, struct spec_diags *diags,
 		     struct util_err *err);
 
+/*
+ * Whether YAML text declares nothing at all: only whitespace, comments,
+ * document markers (---, ...) and a byte-order mark.  spec/empty.c owns
+ * every judgement of an empty spec.
+ */
+bool spec_text_is_empty(const char *data, size_t len);
+
 void spec_free(struct spec *s);
 void spec_diags_release(struct spec_diags *d);
 
