@@ -22,7 +22,6 @@
  * the failover worker's jobs and what they bring back.
  */
 
-
 static void fo_inputs(const struct rc_fot_addr *a, struct rc_fo_cand *fc,
 		      struct rc_fo_input *in, uint64_t now)
 {

@@ -81,7 +81,6 @@ void rcw_success_check(struct rc_watch *w, const struct rc_cycle_result *r)
 		w->last_success_at = time(NULL);
 }
 
-
 static bool is_failover_key(const struct rc_watch *w, const char *key)
 {
 	return rcw_fo_find(w, key) != NULL;

@@ -81,7 +81,6 @@ void rcw_fo_rebuild(struct rc_watch *w)
 	free(old);
 }
 
-
 static void on_probe(void *ctx, const struct rc_probe_result *r)
 {
 	struct rc_fot_cand *c = ctx;
