@@ -1046,7 +1046,6 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 					     { "health_check", "probe" },
 					     { "check", "probe" },
 					     { NULL, NULL } };
-	static const char *const failbacks[] = { "stay", "prefer_first", NULL };
 	struct field f[ARRAY_SIZE(names) - 1];
 	char a[32], b[32];
 	size_t missing = 0;
@@ -1111,7 +1110,7 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 	    get_int(c, f[RISE].val, "'rise'", 1, MAX_FALL_RISE, &v))
 		fo->rise = (unsigned)v;
 	if (f[FAILBACK].key &&
-	    get_enum(c, f[FAILBACK].val, "failback", failbacks, &e))
+	    get_enum(c, f[FAILBACK].val, "failback", spec_failback_words, &e))
 		fo->failback = (enum spec_failback)e;
 	/* Every candidate needs a probe, its own or the block's. */
 	if (f[PROBE].key || !fo->n_candidates)

@@ -144,6 +144,14 @@ enum spec_failback {
 	SPEC_FAILBACK_PREFER_FIRST,
 };
 
+/*
+ * The failback words ("stay", "prefer_first"), indexed by the enum and
+ * NULL-terminated; spec/words.c owns them.  spec_failback_name() gives
+ * one word (static storage; "?" for a value out of range).
+ */
+extern const char *const spec_failback_words[];
+const char *spec_failback_name(enum spec_failback f);
+
 struct spec_failover {
 	struct spec_loc loc;
 	struct spec_candidate *candidates; /* in order of preference, >= 1 */

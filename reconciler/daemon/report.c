@@ -115,9 +115,7 @@ void rcw_status_log(struct rc_watch *w)
 			 a->holder	   ? a->holder
 			 : a->holder_known ? "nothing"
 					   : "(not observed yet)",
-			 rcw_fo_spec(a)->failback == SPEC_FAILBACK_STAY
-				 ? "stay"
-				 : "prefer_first",
+			 spec_failback_name(rcw_fo_spec(a)->failback),
 			 (unsigned long long)a->moves, a->moves == 1 ? "" : "s",
 			 b.buf);
 	}
