@@ -73,52 +73,32 @@ void rcw_count_result(struct rc_watch *w, const struct rc_job *j)
 		set_last_error(w, &r->err, r->err_resource);
 }
 
-/*
- * Owns SIGUSR1's status lines: the daemon, each failover address, each
- * other address, each group (hence over 60 lines).
- */
-void rcw_status_log(struct rc_watch *w)
+/* SIGUSR1's line for failover address a: holder, policy, candidates. */
+static void status_log_fo(const struct rc_fot_addr *a, struct buf *b)
+{
+	buf_reset(b);
+	for (size_t k = 0; k < a->n; k++)
+		buf_addf(b, "%s%s %s%s", k ? ", " : "", a->c[k].instance,
+			 rc_health_name(a->c[k].hc.state),
+			 a->c[k].observed &&
+					 a->c[k].state != PROV_INSTANCE_RUNNING
+				 ? " (not running)"
+				 : "");
+	util_log(UTIL_LOG_INFO, "status_address", a->label,
+		 "%s on %s (failover, %s, %llu move%s): %s", a->label,
+		 a->holder	   ? a->holder
+		 : a->holder_known ? "nothing"
+				   : "(not observed yet)",
+		 spec_failback_name(rcw_fo_spec(a)->failback),
+		 (unsigned long long)a->moves, a->moves == 1 ? "" : "s",
+		 b->buf);
+}
+
+/* SIGUSR1's lines for the addresses without failover and the groups. */
+static void status_log_seen(struct rc_watch *w)
 {
 	const struct spec *s = rcw_spec(w);
-	struct buf b = BUF_INIT;
-	char when[32];
 
-	util_log(UTIL_LOG_INFO, "status", NULL,
-		 "spec %.12s in force (file %s), last reconcile %s %s (%s), "
-		 "%zu resource%s backing off, %llu ok / %llu failed / %llu "
-		 "refused reconciles, %llu drift correction%s",
-		 s->sha256, rc_spec_file_name(w->file),
-		 w->last_reconcile_at ? util_time_iso8601(w->last_reconcile_at,
-							  when, sizeof(when))
-				      : "never",
-		 w->last_reconcile_result ? w->last_reconcile_result : "-",
-		 w->last_reconcile_trigger ? w->last_reconcile_trigger : "-",
-		 w->bo.n, w->bo.n == 1 ? "" : "s", (unsigned long long)w->n_ok,
-		 (unsigned long long)w->n_error,
-		 (unsigned long long)w->n_refused,
-		 (unsigned long long)w->n_drift, w->n_drift == 1 ? "" : "s");
-	for (size_t i = 0; i < w->n_fo; i++) {
-		const struct rc_fot_addr *a = w->fo[i];
-
-		buf_reset(&b);
-		for (size_t k = 0; k < a->n; k++)
-			buf_addf(&b, "%s%s %s%s", k ? ", " : "",
-				 a->c[k].instance,
-				 rc_health_name(a->c[k].hc.state),
-				 a->c[k].observed &&
-						 a->c[k].state !=
-							 PROV_INSTANCE_RUNNING
-					 ? " (not running)"
-					 : "");
-		util_log(UTIL_LOG_INFO, "status_address", a->label,
-			 "%s on %s (failover, %s, %llu move%s): %s", a->label,
-			 a->holder	   ? a->holder
-			 : a->holder_known ? "nothing"
-					   : "(not observed yet)",
-			 spec_failback_name(rcw_fo_spec(a)->failback),
-			 (unsigned long long)a->moves, a->moves == 1 ? "" : "s",
-			 b.buf);
-	}
 	for (size_t i = 0; i < s->n_eips; i++) {
 		const struct rc_snap_addr *wa =
 			rc_snapshots_addr(&w->seen, w->cur->eip_keys[i]);
@@ -147,6 +127,31 @@ void rcw_status_log(struct rc_watch *w)
 				 g->g.healthy,
 				 g->g.found ? "" : " (not found)");
 	}
+}
+
+void rcw_status_log(struct rc_watch *w)
+{
+	const struct spec *s = rcw_spec(w);
+	struct buf b = BUF_INIT;
+	char when[32];
+
+	util_log(UTIL_LOG_INFO, "status", NULL,
+		 "spec %.12s in force (file %s), last reconcile %s %s (%s), "
+		 "%zu resource%s backing off, %llu ok / %llu failed / %llu "
+		 "refused reconciles, %llu drift correction%s",
+		 s->sha256, rc_spec_file_name(w->file),
+		 w->last_reconcile_at ? util_time_iso8601(w->last_reconcile_at,
+							  when, sizeof(when))
+				      : "never",
+		 w->last_reconcile_result ? w->last_reconcile_result : "-",
+		 w->last_reconcile_trigger ? w->last_reconcile_trigger : "-",
+		 w->bo.n, w->bo.n == 1 ? "" : "s", (unsigned long long)w->n_ok,
+		 (unsigned long long)w->n_error,
+		 (unsigned long long)w->n_refused,
+		 (unsigned long long)w->n_drift, w->n_drift == 1 ? "" : "s");
+	for (size_t i = 0; i < w->n_fo; i++)
+		status_log_fo(w->fo[i], &b);
+	status_log_seen(w);
 	buf_release(&b);
 }
 
