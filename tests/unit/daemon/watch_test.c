@@ -305,6 +305,11 @@ static void test_edit_is_reconciled(void **state)
 	mark = log_mark();
 	write_spec(f, TG(A ", " B));
 	wait_event("spec_restored", NULL, mark, NULL, 0);
+	/* SIGUSR1: the status as log lines. */
+	assert_int_equal(kill(getpid(), SIGUSR1), 0);
+	wait_event("status", "(file ok)", mark, NULL, 0);
+	wait_event("status_group", "web-tg: 2 members, 2 healthy", mark, NULL,
+		   0);
 	stop(f);
 	assert_int_equal(count_events("spec_reloaded", mark, log_mark()), 0);
 }
@@ -333,7 +338,7 @@ static void test_probe_failures_fail_over(void **state)
 	struct fx *f = *state;
 	int pa, pb, la = listener(&pa), lb = listener(&pb);
 	char text[1024], msg[512];
-	size_t mark, down;
+	size_t mark, down, asks = 0;
 
 	memprov_bind(f->m, "eipalloc-0000000a", A, "10.0.0.10");
 	snprintf(text, sizeof(text),
@@ -364,6 +369,16 @@ static void test_probe_failures_fail_over(void **state)
 	down = wait_event("probe_down", A " of", mark, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "after 2 failed probes in a row"));
 	wait_event("failover", NULL, down, NULL, 0);
+	/*
+	 * The worker logs "failover" before the loop takes its result in:
+	 * ask for the status until the loop has (each answer is an event).
+	 */
+	do {
+		assert_true(++asks < 100000);
+		mark = log_mark();
+		assert_int_equal(kill(getpid(), SIGUSR1), 0);
+		wait_event("status_address", NULL, mark, msg, sizeof(msg));
+	} while (!strstr(msg, "on " B " (failover, stay, 1 move)"));
 	stop(f);
 	assert_string_equal(memprov_address_holder(f->m, "eipalloc-0000000a"),
 			    B);
