@@ -159,6 +159,7 @@ struct fx {
 	struct memprov *m;
 	struct rc_watch_config cfg;
 	pthread_t th;
+	bool running; /* th not joined yet */
 	int ret;
 	bool abandoned;
 	struct util_err err;
@@ -206,6 +207,7 @@ static void start(struct fx *f, const char *text)
 	f->cfg.region = "us-east-1";
 	f->cfg.region_fixed = true;
 	assert_int_equal(pthread_create(&f->th, NULL, daemon_main, f), 0);
+	f->running = true;
 	wait_event("watch_started", NULL, mark, NULL, 0);
 }
 
@@ -217,6 +219,7 @@ static void stop(struct fx *f)
 	assert_int_equal(kill(getpid(), SIGTERM), 0);
 	wait_event("watch_stopped", NULL, mark, NULL, 0);
 	assert_int_equal(pthread_join(f->th, NULL), 0);
+	f->running = false;
 	assert_int_equal(f->ret, 0);
 	assert_false(f->abandoned);
 }
@@ -242,6 +245,11 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	char tmp[128];
 
+	/* A failed step left the daemon running: it still uses f->p. */
+	if (f->running) {
+		kill(getpid(), SIGTERM);
+		pthread_join(f->th, NULL);
+	}
 	util_log_set_sink(NULL, NULL, UTIL_LOG_ERROR);
 	prov_free(f->p);
 	unlink(f->path);
