@@ -322,6 +322,38 @@ static void test_edit_is_reconciled(void **state)
 	assert_int_equal(count_events("spec_reloaded", mark, log_mark()), 0);
 }
 
+#define TG_WAIT(members)             \
+	"version: 1\n"               \
+	"load_balancers:\n"          \
+	"  - target_group: web-tg\n" \
+	"    members: [" members "]\n"
+
+static void test_newer_spec_preempts(void **state)
+{
+	struct fx *f = *state;
+	size_t mark, reload, follow;
+	char msg[512];
+
+	/* New members never turn healthy: the reconcile waits for them. */
+	memprov_set_healthy_after(f->m, 1000000);
+	mark = log_mark();
+	start(f, TG_WAIT(A));
+	wait_event("apply_phase", "wait-healthy", mark, NULL, 0);
+
+	/* An edit meanwhile: that wait ends, and the newer spec runs. */
+	mark = log_mark();
+	write_spec(f, TG_WAIT(A ", " B));
+	reload = wait_event("spec_reloaded", NULL, mark, NULL, 0);
+	wait_event("reconcile_preempted", NULL, reload, NULL, 0);
+	wait_event("reconcile", "(startup)", reload, msg, sizeof(msg));
+	assert_non_null(strstr(msg, ": preempted,"));
+	follow = wait_event("reconcile_started", "(edit)", reload, NULL, 0);
+	wait_event("apply_phase", "wait-healthy", follow, NULL, 0);
+	expect_members(f, "web-tg", A ":8080," B ":8080");
+	/* SIGTERM ends the follow-up's wait too. */
+	stop(f);
+}
+
 /* --- failover ------------------------------------------------------------------ */
 
 /* A listening TCP socket on 127.0.0.1; its port in *port. */
@@ -397,6 +429,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_edit_is_reconciled, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_newer_spec_preempts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_probe_failures_fail_over,
 						setup, teardown),
