@@ -2,8 +2,9 @@
  * The daemon core (watch.c and the modules it wires) run whole, through its
  * event loop, against the in-memory provider: the first reconcile, a spec
  * edit reconciled, a file that declares nothing ignored, SIGHUP on an
- * unchanged file, a health probe failing `fall` times moving the address,
- * SIGTERM stopping it.
+ * unchanged file, SIGUSR1's status lines, a newer spec pre-empting a
+ * reconcile's health wait, a health probe failing `fall` times moving the
+ * address, SIGTERM stopping it.
  *
  * The test waits for the daemon's log events, never for an amount of
  * time: each step is "do X, then wait for the event that says X was
