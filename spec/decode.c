@@ -1310,7 +1310,6 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 					     { "health_check", "probe" },
 					     { "check", "probe" },
 					     { NULL, NULL } };
-	static const char *const failbacks[] = { "stay", "prefer_first", NULL };
 	struct field f[ARRAY_SIZE(names) - 1];
 	long long v;
 	int e;
@@ -1333,8 +1332,8 @@ static void decode_failover(struct dec *c, const struct spec_node *n,
 	if (f[FO_RISE].key &&
 	    get_int(c, f[FO_RISE].val, "'rise'", 1, MAX_FALL_RISE, &v))
 		fo->rise = (unsigned)v;
-	if (f[FO_FAILBACK].key &&
-	    get_enum(c, f[FO_FAILBACK].val, "failback", failbacks, &e))
+	if (f[FO_FAILBACK].key && get_enum(c, f[FO_FAILBACK].val, "failback",
+					   spec_failback_words, &e))
 		fo->failback = (enum spec_failback)e;
 	if (!f[FO_PROBE].key && fo->n_candidates)
 		check_candidate_probes(c, n, fo);
@@ -1535,8 +1534,7 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 	char clip[SPEC_CLIP_SIZE];
 	bool declares = false;
 
-	if (!root || (root->kind == SPEC_NODE_SCALAR &&
-		      root->type == SPEC_SCALAR_NULL && !root->invalid)) {
+	if (spec_root_is_empty(root)) {
 		err(&c, s_top,
 		    "empty spec: it declares nothing (an empty file is never "
 		    "read as 'nothing desired')");
@@ -1577,10 +1575,8 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 		for (size_t i = 0; i < l->n_items; i++)
 			decode_eip(&c, l->items[i], &s->eips[s->n_eips++]);
 	}
-	/* Present but unreadable counts as declaring: it was reported. */
 	for (int i = LBS; i <= EIPS; i++)
-		if (f[i].key && (f[i].val->kind != SPEC_NODE_SEQ ||
-				 f[i].val->invalid || f[i].val->n_items))
+		if (f[i].key && spec_list_declares(f[i].val))
 			declares = true;
 	/* Other errors first: a misspelt list name would also declare none. */
 	if (!declares && !d->n_errors)

@@ -1,6 +1,8 @@
 #ifndef SPEC_INTERNAL_H
 #define SPEC_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "spec/node.h"
 #include "spec/spec.h"
 
@@ -19,5 +21,13 @@
 void spec_decode(const struct spec_node *root, struct spec *s,
 		 struct spec_diags *d);
 void spec_check(const struct spec *s, struct spec_diags *d);
+
+/*
+ * The empty spec, as spec_decode() sees it (spec/empty.c): a tree that
+ * is no document or only a null; a top-level list (NULL when absent)
+ * that declares something.
+ */
+bool spec_root_is_empty(const struct spec_node *root);
+bool spec_list_declares(const struct spec_node *list);
 
 #endif

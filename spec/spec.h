@@ -159,6 +159,14 @@ enum spec_failback {
 	SPEC_FAILBACK_PREFER_FIRST,
 };
 
+/*
+ * The failback words ("stay", "prefer_first"), indexed by the enum and
+ * NULL-terminated; spec/words.c owns them.  spec_failback_name() gives
+ * one word (static storage; "?" for a value out of range).
+ */
+extern const char *const spec_failback_words[];
+const char *spec_failback_name(enum spec_failback f);
+
 struct spec_failover {
 	struct spec_loc loc;
 	struct spec_candidate *candidates; /* in order of preference, >= 1 */
@@ -243,6 +251,13 @@ int spec_load_file(const char *path, struct spec **ret,
 int spec_load_buffer(const char *path, const char *data, size_t len,
 		     struct spec **ret, struct spec_diags *diags,
 		     struct util_err *err);
+
+/*
+ * Whether YAML text declares nothing at all: only whitespace, comments,
+ * document markers (---, ...) and a byte-order mark.  spec/empty.c owns
+ * every judgement of an empty spec.
+ */
+bool spec_text_is_empty(const char *data, size_t len);
 
 void spec_free(struct spec *s);
 void spec_diags_release(struct spec_diags *d);

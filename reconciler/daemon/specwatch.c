@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spec/spec.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -270,51 +271,10 @@ const char *rc_spec_file_name(enum rc_spec_file s)
 		return "unreadable";
 	case RC_SPEC_FILE_TOO_BIG:
 		return "too_big";
+	case RC_SPEC_FILE_INVALID:
+		return "invalid";
 	}
 	return "?";
-}
-
-bool rc_spec_text_empty(const char *data, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		size_t start, end;
-
-		while (i < len && (data[i] == ' ' || data[i] == '\t'))
-			i++;
-		start = i;
-		while (i < len && data[i] != '\n')
-			i++;
-		end = i;
-		if (i < len)
-			i++;
-		while (end > start &&
-		       (data[end - 1] == '\r' || data[end - 1] == ' ' ||
-			data[end - 1] == '\t'))
-			end--;
-		if (end == start || data[start] == '#')
-			continue;
-		if (end - start >= 3 &&
-		    (!strncmp(data + start, "---", 3) ||
-		     !strncmp(data + start, "...", 3)) &&
-		    (end - start == 3 || data[start + 3] == ' ' ||
-		     data[start + 3] == '\t')) {
-			/* A marker, maybe followed by a comment. */
-			size_t k = start + 3;
-
-			while (k < end && (data[k] == ' ' || data[k] == '\t'))
-				k++;
-			if (k == end || data[k] == '#')
-				continue;
-		}
-		/* A byte-order mark alone is nothing either. */
-		if (end - start == 3 &&
-		    !memcmp(data + start, "\xEF\xBB\xBF", 3))
-			continue;
-		return false;
-	}
-	return true;
 }
 
 enum rc_spec_file rc_spec_file_read(const char *path, size_t max,
@@ -330,7 +290,7 @@ enum rc_spec_file rc_spec_file_read(const char *path, size_t max,
 		return RC_SPEC_FILE_TOO_BIG;
 	if (r < 0)
 		return RC_SPEC_FILE_UNREADABLE;
-	if (rc_spec_text_empty(out->buf, out->len))
+	if (spec_text_is_empty(out->buf, out->len))
 		return RC_SPEC_FILE_EMPTY;
 	return RC_SPEC_FILE_OK;
 }

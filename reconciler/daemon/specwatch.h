@@ -86,13 +86,21 @@ bool rc_debounce_due(const struct rc_debounce *d, uint64_t now_ms);
 /* The change was handled. */
 void rc_debounce_clear(struct rc_debounce *d);
 
-/* What is on disk at the spec path. */
+/*
+ * What is on disk at the spec path: the one word for it, in the logs and
+ * the status file's spec_file.
+ */
 enum rc_spec_file {
 	RC_SPEC_FILE_OK = 0,	 /* read into out (may still be invalid) */
 	RC_SPEC_FILE_MISSING,	 /* does not exist (or a dangling link) */
-	RC_SPEC_FILE_EMPTY,	 /* only whitespace, comments, markers */
+	RC_SPEC_FILE_EMPTY,	 /* spec_text_is_empty() */
 	RC_SPEC_FILE_UNREADABLE, /* exists, cannot be read; err says why */
 	RC_SPEC_FILE_TOO_BIG,	 /* over max bytes */
+	/*
+	 * Read, but it does not load or validate: the daemon's verdict after
+	 * spec_load_buffer(); rc_spec_file_read() never returns it.
+	 */
+	RC_SPEC_FILE_INVALID,
 };
 
 const char *rc_spec_file_name(enum rc_spec_file s);
@@ -104,10 +112,5 @@ const char *rc_spec_file_name(enum rc_spec_file s);
  */
 enum rc_spec_file rc_spec_file_read(const char *path, size_t max,
 				    struct buf *out, struct util_err *err);
-/*
- * Whether YAML text declares nothing at all: only whitespace, comments
- * and document markers (---, ...).
- */
-bool rc_spec_text_empty(const char *data, size_t len);
 
 #endif

@@ -324,7 +324,7 @@ void rc_status_fill_fo_addr(const struct rc_fot_addr *a,
 	sa->failover = true;
 	sa->public_ip = a->public_ip;
 	sa->holder = a->holder;
-	sa->failback = failback == SPEC_FAILBACK_STAY ? "stay" : "prefer_first";
+	sa->failback = spec_failback_name(failback);
 	sa->verdict = a->decided ? rc_fo_verdict_name(a->last.verdict) : NULL;
 	sa->desired = a->decided && a->last.target >= 0 &&
 				      (size_t)a->last.target < a->n

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "reconciler/daemon/specwatch.h"
+#include "spec/spec.h"
 #include "util/buf.h"
 
 struct fx {
@@ -247,12 +248,12 @@ static void test_read_and_classify(void **state)
 	assert_string_equal(rc_spec_file_name(RC_SPEC_FILE_EMPTY), "empty");
 	buf_release(&b);
 
-	assert_true(rc_spec_text_empty("", 0));
-	assert_true(rc_spec_text_empty("\n\r\n\t \n", 6));
-	assert_true(rc_spec_text_empty("--- # doc\n", 10));
-	assert_false(rc_spec_text_empty("---x\n", 5));
-	assert_false(rc_spec_text_empty("a", 1));
-	assert_false(rc_spec_text_empty("  # c\n  k: v", 12));
+	assert_true(spec_text_is_empty("", 0));
+	assert_true(spec_text_is_empty("\n\r\n\t \n", 6));
+	assert_true(spec_text_is_empty("--- # doc\n", 10));
+	assert_false(spec_text_is_empty("---x\n", 5));
+	assert_false(spec_text_is_empty("a", 1));
+	assert_false(spec_text_is_empty("  # c\n  k: v", 12));
 }
 
 int main(void)
