@@ -25,6 +25,13 @@ UNIT_TESTS += providers/aws/query_test
 UNIT_TESTS += providers/aws/awsconfig_test
 UNIT_TESTS += providers/aws/endpoint_test
 UNIT_TESTS += providers/aws/creds_test
+UNIT_TESTS += providers/aws/creds_sts_test
+UNIT_TESTS += providers/aws/creds_metadata_test
+UNIT_TESTS += providers/aws/creds_process_test
+
+# The fixture of the credential suites (scripted transport, files, env).
+TEST_SUPPORT_OBJS += tests/unit/support/creds_testutil.o
+HEADERS += tests/unit/support/creds_testutil.h
 
 TEST_TOOLS += sigv4_sign
 INTEGRATION_TESTS += tests/integration/sigv4_differential.py
