@@ -238,7 +238,10 @@ static int creds_get(void *ctx, struct awsp_credentials *ret,
 	return awsp_creds_get(ctx, ret, err);
 }
 
-/* max_attempts: explicit, else AWS_MAX_ATTEMPTS, else the profile's. */
+/*
+ * max_attempts: explicit, else AWS_MAX_ATTEMPTS, else the profile's, else
+ * the caller's default.
+ */
 static int resolve_max_attempts(const struct prov_aws_config *cfg,
 				struct aws *a, struct util_err *err)
 {
@@ -255,6 +258,9 @@ static int resolve_max_attempts(const struct prov_aws_config *cfg,
 		return 0;
 	}
 	a->max_attempts = AWSP_RETRY_DEFAULT_MAX_ATTEMPTS;
+	if (cfg->default_max_attempts &&
+	    cfg->default_max_attempts <= AWSP_RETRY_MAX_ATTEMPTS_LIMIT)
+		a->max_attempts = cfg->default_max_attempts;
 	s = awsp_getenv_nonempty(a->env, "AWS_MAX_ATTEMPTS");
 	if (s) {
 		if (awsp_retry_parse_max_attempts(s, &a->max_attempts, err) <

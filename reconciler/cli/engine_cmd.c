@@ -85,6 +85,7 @@ int engine_cmd_parse(struct engine_cmd *ec, int argc, char **argv,
 	bool only_mode = false;
 	int c;
 
+	ec->eo.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int r = engine_plan_opt(c, optarg, &ec->eo, &only_mode);

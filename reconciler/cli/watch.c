@@ -229,6 +229,7 @@ int cmd_watch(int argc, char **argv)
 	rc = 1;
 	if (cli_load_spec(a.cfg.spec_path, NULL, 0, &s))
 		goto out;
+	a.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
 	if (make_provider(&a.aws, s->region, &p, &err) < 0) {
 		print_err(&err);
 		goto out;

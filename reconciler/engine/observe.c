@@ -438,56 +438,6 @@ static void run_task(void *arg, size_t i)
 	}
 }
 
-static void task_release(struct task *t);
-
-/*
- * Whether a failed read is worth running again here.  Only answers from AWS
- * that ask for it (throttling, 5xx): one throttled read must not fail a
- * whole plan.  A transport failure (refused, unreachable, timed out) has
- * already been retried by the client; repeating that whole cycle only
- * delays the error when AWS cannot be reached at all.
- */
-static bool worth_retrying(const struct task *t)
-{
-	return t->r < 0 && t->err.code == UTIL_EAWS &&
-	       (t->err.flags & UTIL_ERR_RETRYABLE);
-}
-
-/*
- * Run again, alone, the reads worth retrying, with exponential backoff.
- */
-static void retry_failed(struct observe_ctx *c, size_t n,
-			 const struct rc_observe_opts *o)
-{
-	const struct util_clock *clock = o && o->clock ? o->clock
-						       : &util_clock_system;
-	unsigned max = o && o->max_attempts ? o->max_attempts : 3;
-	uint64_t delay = o && o->retry_base_ms ? o->retry_base_ms : 500;
-
-	for (unsigned attempt = 1; attempt < max; attempt++) {
-		bool again = false;
-
-		for (size_t i = 0; i < n; i++)
-			again |= worth_retrying(&c->tasks[i]);
-		if (!again || (o && o->cancel && *o->cancel))
-			return;
-		clock->sleep_ms(clock->ctx, delay);
-		delay *= 2;
-		for (size_t i = 0; i < n; i++) {
-			struct task *t = &c->tasks[i];
-
-			if (!worth_retrying(t))
-				continue;
-			util_log(UTIL_LOG_INFO, "observe_retry", NULL,
-				 "retrying a read: %s", t->err.msg);
-			task_release(t);
-			util_err_clear(&t->err);
-			t->r = 0;
-			run_task(c, i);
-		}
-	}
-}
-
 static void task_release(struct task *t)
 {
 	prov_instance_list_release(&t->instances);
@@ -706,8 +656,7 @@ static void zone_reads(const struct rc_reads *r, const struct rc_world *w,
  * such registration is coming.
  */
 static int observe_zones(struct prov *p, const struct rc_reads *r,
-			 const struct rc_observe_opts *opts, struct rc_world *w,
-			 struct util_err *err)
+			 struct rc_world *w, struct util_err *err)
 {
 	struct task t[2] = { { .kind = T_LBS }, { .kind = T_VPCS } };
 	struct observe_ctx ctx = { .p = p, .r = r, .tasks = t };
@@ -722,7 +671,6 @@ static int observe_zones(struct prov *p, const struct rc_reads *r,
 	if (!n)
 		goto out;
 	util_parallel(n, 2, run_task, &ctx);
-	retry_failed(&ctx, n, opts);
 	w->n_calls += n;
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].r < 0) {
@@ -851,7 +799,6 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 	ctx.r = r;
 	ctx.tasks = tasks;
 	util_parallel(n, conc, run_task, &ctx);
-	retry_failed(&ctx, n, opts);
 
 	for (size_t i = 0; i < n; i++) {
 		if (tasks[i].r < 0) {
@@ -868,7 +815,7 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 	if (w.enis.n)
 		qsort(w.enis.v, w.enis.n, sizeof(*w.enis.v), cmp_eni);
 	build_groups(&w, r);
-	if ((rv = observe_zones(p, r, opts, &w, err)) < 0)
+	if ((rv = observe_zones(p, r, &w, err)) < 0)
 		goto out;
 	*ret = w;
 	memset(&w, 0, sizeof(w));

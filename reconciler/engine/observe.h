@@ -1,14 +1,11 @@
 #ifndef RECONCILER_ENGINE_OBSERVE_H
 #define RECONCILER_ENGINE_OBSERVE_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "providers/provider.h"
 #include "spec/spec.h"
-#include "util/clock.h"
 #include "util/err.h"
 #include "util/hash.h"
 
@@ -191,22 +188,15 @@ struct rc_world {
 };
 
 struct rc_observe_opts {
-	unsigned concurrency;		/* parallel reads; 0 = default (8) */
-	unsigned max_attempts;		/* per read; 0 = 3 */
-	uint64_t retry_base_ms;		/* first retry delay; 0 = 500 */
-	const struct util_clock *clock; /* NULL = util_clock_system */
-	const volatile sig_atomic_t *cancel; /* stop retrying; may be NULL */
+	unsigned concurrency; /* parallel reads; 0 = default (8) */
 };
 
 /*
  * Read everything r names (r is normalised first: sorted, de-duplicated).
- * On success *ret is filled (caller frees with rc_world_release()).  A read
- * that AWS answered with a retryable error (throttling, 5xx) is tried
- * again, alone, with exponential backoff, up to max_attempts, on top of
- * the provider's own retries; a transport failure is not (the provider
- * already retried it).  A read that still fails fails the
- * whole observation (the first error, with the kind of read as context);
- * a resource that does not exist is not an error.
+ * On success *ret is filled (caller frees with rc_world_release()).  Each
+ * read is made once: retrying is the provider's job (one retry layer, the
+ * AWS client's), so a read that fails fails the whole observation (the
+ * first error, with the kind of read as context); a resource that does not exist is not an error.
  */
 int rc_observe(struct prov *p, struct rc_reads *r,
 	       const struct rc_observe_opts *opts, struct rc_world *ret,
