@@ -109,6 +109,7 @@ int cmd_plan(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
+	ec.eo.identity = a.save || strcmp(a.format, "text");
 	if (engine_cmd_read(&ec) || engine_make_plan(&ec) ||
 	    plan_render(ec.plan, a.format, &out))
 		goto out;

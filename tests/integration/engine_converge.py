@@ -82,7 +82,8 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(calls.count("ec2:DescribeAddresses"), 1)
         self.assertEqual(calls.count("elbv2:DescribeTargetHealth"), 3)
         self.assertEqual(calls.count("elb:DescribeInstanceHealth"), 1)
-        self.assertEqual(calls.count("sts:GetCallerIdentity"), 1)
+        # Text does not show the account: who we are is not asked.
+        self.assertEqual(calls.count("sts:GetCallerIdentity"), 0)
         # Nothing to register: no load balancer zones to check.
         self.assertEqual(calls.count("elbv2:DescribeLoadBalancers"), 0)
         # A no-op apply changes nothing either.
@@ -173,6 +174,14 @@ class EngineTest(unittest.TestCase):
 
     def test_formats(self):
         e = self.e
+        # Formats that record the account, and a saved plan, ask who we
+        # are, once.
+        for args in (["--format", "json"], ["--format", "markdown"],
+                     ["-o", e.path("saved.json")]):
+            e.fa.reset_counters()
+            e.moor("plan", self.spec, *args, expect=0)
+            self.assertEqual(e.fa.calls().count("sts:GetCallerIdentity"), 1,
+                             args)
         r = e.moor("plan", self.spec, "--format", "json", expect=0)
         doc = json.loads(r.stdout)
         self.assertEqual(doc["format_version"], 2)
