@@ -246,6 +246,13 @@ struct prov_identity {
 
 struct prov;
 
+/*
+ * What an observe op reads beyond the resources themselves (each costs
+ * one more call per resource): every read earns its place.
+ */
+#define PROV_READ_HEALTH 0x1u /* Classic ELBs: DescribeInstanceHealth */
+#define PROV_READ_DELAY	 0x2u /* target groups: their attributes */
+
 struct prov_ops {
 	const char *name;
 	void (*free)(struct prov *p);
@@ -267,16 +274,28 @@ struct prov_ops {
 				     struct util_err *err);
 	int (*enis_by_id)(struct prov *p, const char *const *ids, size_t n,
 			  struct prov_eni_list *ret, struct util_err *err);
-	/* Classic ELBs with their enabled AZs and member health. */
+	/*
+	 * Classic ELBs with their enabled AZs and members; the members' health
+	 * only with PROV_READ_HEALTH in what (else PROV_HEALTH_UNKNOWN).
+	 */
 	int (*classic_lbs)(struct prov *p, const char *const *names, size_t n,
-			   struct prov_classic_lb_list *ret,
+			   unsigned what, struct prov_classic_lb_list *ret,
 			   struct util_err *err);
 	/*
-	 * Target groups by name or ARN (mixed), each with its targets' health
-	 * and deregistration delay.
+	 * Fill in the member health of n Classic ELBs read by classic_lbs
+	 * without it (their member lists are replaced by what the health
+	 * read lists).  An ELB gone since is left as it was.
+	 */
+	int (*classic_health)(struct prov *p, struct prov_classic_lb *lbs,
+			      size_t n, struct util_err *err);
+	/*
+	 * Target groups by name or ARN (mixed), each with its targets' health;
+	 * the deregistration delay only with PROV_READ_DELAY in what (else
+	 * -1).
 	 */
 	int (*target_groups)(struct prov *p, const char *const *names_or_arns,
-			     size_t n, struct prov_target_group_list *ret,
+			     size_t n, unsigned what,
+			     struct prov_target_group_list *ret,
 			     struct util_err *err);
 	int (*addresses)(struct prov *p, const struct prov_address_query *q,
 			 struct prov_address_list *ret, struct util_err *err);

@@ -109,23 +109,33 @@ static int aws_enis_by_id(struct prov *p, const char *const *ids, size_t n,
 }
 
 static int aws_classic_lbs(struct prov *p, const char *const *names, size_t n,
-			   struct prov_classic_lb_list *ret,
+			   unsigned what, struct prov_classic_lb_list *ret,
 			   struct util_err *err)
 {
 	struct aws *a = aws_of(p);
 
-	return awsp_elb_load_balancers(a->client, names, n, a->concurrency, ret,
-				       err);
+	return awsp_elb_load_balancers(a->client, names, n, a->concurrency,
+				       what & PROV_READ_HEALTH, ret, err);
+}
+
+static int aws_classic_health(struct prov *p, struct prov_classic_lb *lbs,
+			      size_t n, struct util_err *err)
+{
+	struct aws *a = aws_of(p);
+
+	return awsp_elb_instance_health(a->client, lbs, n, a->concurrency, err);
 }
 
 static int aws_target_groups(struct prov *p, const char *const *names_or_arns,
-			     size_t n, struct prov_target_group_list *ret,
+			     size_t n, unsigned what,
+			     struct prov_target_group_list *ret,
 			     struct util_err *err)
 {
 	struct aws *a = aws_of(p);
 
 	return awsp_elbv2_target_groups(a->client, names_or_arns, n,
-					a->concurrency, a->tg_cache, ret, err);
+					a->concurrency, what & PROV_READ_DELAY,
+					a->tg_cache, ret, err);
 }
 
 static int aws_lbs_v2(struct prov *p, const char *const *arns, size_t n,
@@ -216,6 +226,7 @@ static const struct prov_ops aws_ops = {
 	.instances_by_selector = aws_instances_by_selector,
 	.enis_by_id = aws_enis_by_id,
 	.classic_lbs = aws_classic_lbs,
+	.classic_health = aws_classic_health,
 	.target_groups = aws_target_groups,
 	.addresses = aws_addresses,
 	.lbs_v2 = aws_lbs_v2,

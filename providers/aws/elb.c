@@ -47,6 +47,18 @@ static int lb_start(void *ctx, const char *path, struct util_err *err)
 	return 0;
 }
 
+/*
+ * A member as DescribeLoadBalancers lists it: its health stays unknown
+ * until DescribeInstanceHealth is read (which replaces the list).
+ */
+static void lb_add_member(struct prov_classic_lb *lb, const char *id)
+{
+	lb->members = util_xrealloc(lb->members,
+				    (lb->n_members + 1) * sizeof(*lb->members));
+	memset(&lb->members[lb->n_members], 0, sizeof(*lb->members));
+	lb->members[lb->n_members++].instance_id = util_xstrdup(id);
+}
+
 static int lb_text(void *ctx, const char *path, const char *text, size_t len,
 		   struct util_err *err)
 {
@@ -70,6 +82,8 @@ static int lb_text(void *ctx, const char *path, const char *text, size_t len,
 		awsp_set_str(&lb->vpc_id, text);
 	else if (!strcmp(rel, "AvailabilityZones/member") && *text)
 		util_strv_push(&lb->azs, &lb->n_azs, text);
+	else if (!strcmp(rel, "Instances/member/InstanceId") && *text)
+		lb_add_member(lb, text);
 	return 0;
 }
 
@@ -382,8 +396,24 @@ static int lbs_health(void *ctx, size_t i, struct util_err *err)
 	return r;
 }
 
+int awsp_elb_instance_health(struct awsp_client *c, struct prov_classic_lb *lbs,
+			     size_t n, unsigned conc, struct util_err *err)
+{
+	struct lbs_q q = { .c = c };
+	int r;
+
+	q.lbs = util_xcalloc(n ? n : 1, sizeof(*q.lbs));
+	q.gone = util_xcalloc(n ? n : 1, sizeof(*q.gone));
+	for (size_t i = 0; i < n; i++)
+		q.lbs[i] = &lbs[i];
+	r = awsp_ops_parallel(n, conc, lbs_health, &q, err);
+	free(q.lbs);
+	free(q.gone);
+	return r;
+}
+
 int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
-			    size_t n, unsigned conc,
+			    size_t n, unsigned conc, bool health,
 			    struct prov_classic_lb_list *ret,
 			    struct util_err *err)
 {
@@ -417,6 +447,8 @@ int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
 			memset(lb, 0, sizeof(*lb));
 		}
 	}
+	if (!health)
+		goto out;
 	q.lbs = util_xcalloc(ret->n ? ret->n : 1, sizeof(*q.lbs));
 	q.gone = util_xcalloc(ret->n ? ret->n : 1, sizeof(*q.gone));
 	for (size_t i = 0; i < ret->n; i++)

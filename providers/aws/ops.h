@@ -153,10 +153,17 @@ int awsp_elb_parse_instance_health(const char *xml, size_t len,
 int awsp_elb_parse_instances(const char *xml, size_t len, const char *root,
 			     size_t *ret_count, struct util_err *err);
 
+/* With health, also DescribeInstanceHealth per ELB (in parallel). */
 int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
-			    size_t n, unsigned conc,
+			    size_t n, unsigned conc, bool health,
 			    struct prov_classic_lb_list *ret,
 			    struct util_err *err);
+/*
+ * DescribeInstanceHealth for each of lbs (in parallel), replacing its
+ * members; an ELB not found any more is left as it was.
+ */
+int awsp_elb_instance_health(struct awsp_client *c, struct prov_classic_lb *lbs,
+			     size_t n, unsigned conc, struct util_err *err);
 int awsp_elb_register(struct awsp_client *c, const char *lb,
 		      const char *const *ids, size_t n, bool deregister,
 		      struct util_err *err);
@@ -203,14 +210,15 @@ struct awsp_tg_cache *awsp_tg_cache_new(const struct util_clock *clock,
 void awsp_tg_cache_free(struct awsp_tg_cache *tc);
 
 /*
- * Target groups by name or ARN with their targets' health and
- * deregistration delay: DescribeTargetGroups, then per group
- * DescribeTargetHealth, and DescribeTargetGroupAttributes unless cache
- * (may be NULL) holds a fresh delay for its ARN.
+ * Target groups by name or ARN with their targets' health and, with
+ * delay, deregistration delay: DescribeTargetGroups, then per group
+ * DescribeTargetHealth, and (with delay) DescribeTargetGroupAttributes
+ * unless cache (may be NULL) holds a fresh delay for its ARN.
  */
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
-			     unsigned conc, struct awsp_tg_cache *cache,
+			     unsigned conc, bool delay,
+			     struct awsp_tg_cache *cache,
 			     struct prov_target_group_list *ret,
 			     struct util_err *err);
 /*

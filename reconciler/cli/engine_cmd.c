@@ -142,7 +142,9 @@ int engine_make_plan(struct engine_cmd *ec)
 	struct rc_engine_result er = RC_ENGINE_RESULT_INIT;
 	struct rc_notes errors = { 0 };
 	struct rc_plan_opts po = { 0 };
-	struct rc_engine_opts o = { .plan = &po, .identity = eo->identity };
+	struct rc_engine_opts o = { .plan = &po,
+				    .identity = eo->identity,
+				    .health_as_needed = eo->health_as_needed };
 	struct spec *s = NULL;
 	struct prov *p = NULL;
 	bool *use_lb = NULL, *use_eip = NULL;

@@ -192,6 +192,7 @@ static void classic_want_add(struct rc_reads *r, const struct spec_lb *lb,
 						 sizeof(*r->classic_wants));
 	cw = &r->classic_wants[r->n_classic_wants++];
 	cw->lb = util_xstrdup(lb->name);
+	cw->zones = lb->enable_zones;
 	cw->id = m->kind == SPEC_MEMBER_ID ? util_xstrdup(m->id) : NULL;
 	cw->selector = m->kind == SPEC_MEMBER_SELECTOR
 			       ? rc_selector_key(m->tags, m->n_tags, m->states,
@@ -219,7 +220,7 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 			    m->kind != SPEC_MEMBER_IP)
 				tg_want_add(r, lb, m);
 			else if (lb->kind == SPEC_LB_CLASSIC &&
-				 lb->enable_zones && m->kind != SPEC_MEMBER_IP)
+				 m->kind != SPEC_MEMBER_IP)
 				classic_want_add(r, lb, m);
 			if (m->kind == SPEC_MEMBER_ID) {
 				util_strv_push(&r->instance_ids,
@@ -383,12 +384,17 @@ static void run_task(void *arg, size_t i)
 	}
 	case T_CLASSIC:
 		t->r = p->ops->classic_lbs(p, (const char *const *)r->classic,
-					   r->n_classic, &t->classic, &t->err);
+					   r->n_classic,
+					   r->health_as_needed
+						   ? 0
+						   : PROV_READ_HEALTH,
+					   &t->classic, &t->err);
 		util_err_prefix(&t->err, "describe classic load balancers");
 		break;
 	case T_TGS:
+		/* No deregistration delay: no step uses it. */
 		t->r = p->ops->target_groups(p, (const char *const *)r->tgs,
-					     r->n_tgs, &t->tgs, &t->err);
+					     r->n_tgs, 0, &t->tgs, &t->err);
 		util_err_prefix(&t->err, "describe target groups");
 		break;
 	case T_ADDRESSES: {
@@ -613,7 +619,7 @@ static const char *classic_want_vpc(const struct rc_world *w,
 						      cw->lb);
 	const struct rc_obs_selector *sel;
 
-	if (!g || !g->classic || !g->classic->vpc_id)
+	if (!cw->zones || !g || !g->classic || !g->classic->vpc_id)
 		return NULL;
 	if (cw->id)
 		return classic_needs_zone(w, g->classic, cw->id)
@@ -694,6 +700,96 @@ out:
 	task_release(&t[1]);
 	util_strv_free(ctx.lb_arns, ctx.n_lb_arns);
 	util_strv_free(ctx.vpc_ids, ctx.n_vpc_ids);
+	return rv;
+}
+
+/* Whether cw declares instance id for its ELB. */
+static bool classic_declares(const struct rc_world *w,
+			     const struct rc_classic_want *cw, const char *id)
+{
+	const struct rc_obs_selector *sel;
+
+	if (cw->id)
+		return util_streq(cw->id, id);
+	sel = rc_world_selector(w, cw->selector);
+	for (size_t i = 0; sel && i < sel->n_ids; i++)
+		if (util_streq(sel->ids[i], id))
+			return true;
+	return false;
+}
+
+/*
+ * Whether a step planned for lb would need its members' health: one of
+ * them is not declared, or its instance is not running (a deregistration,
+ * its min_healthy check and the wait before it).
+ */
+static bool classic_needs_health(const struct rc_reads *r,
+				 const struct rc_world *w,
+				 const struct prov_classic_lb *lb)
+{
+	for (size_t i = 0; i < lb->n_members; i++) {
+		const char *id = lb->members[i].instance_id;
+		const struct prov_instance *in = rc_world_instance(w, id);
+		bool declared = false;
+
+		for (size_t k = 0; k < r->n_classic_wants && !declared; k++)
+			declared = util_streq(r->classic_wants[k].lb,
+					      lb->name) &&
+				   classic_declares(w, &r->classic_wants[k],
+						    id);
+		if (!declared || !in || in->state != PROV_INSTANCE_RUNNING)
+			return true;
+	}
+	return false;
+}
+
+struct health_ctx {
+	struct prov *p;
+	struct prov_classic_lb **lbs;
+	struct util_err *errs;
+	int *rs;
+};
+
+static void run_health(void *arg, size_t i)
+{
+	struct health_ctx *c = arg;
+
+	c->rs[i] = c->p->ops->classic_health(c->p, c->lbs[i], 1, &c->errs[i]);
+	util_err_prefix(&c->errs[i], "describe instance health");
+}
+
+/*
+ * With r->health_as_needed, the health of the Classic ELBs that need it
+ * (classic_needs_health), one call each, run together; none otherwise.
+ */
+static int observe_classic_health(struct prov *p, const struct rc_reads *r,
+				  struct rc_world *w, unsigned conc,
+				  struct util_err *err)
+{
+	struct health_ctx c = { .p = p };
+	size_t n = 0;
+	int rv = 0;
+
+	if (!r->health_as_needed || !w->classic.n)
+		return 0;
+	c.lbs = util_xcalloc(w->classic.n, sizeof(*c.lbs));
+	for (size_t i = 0; i < w->classic.n; i++)
+		if (classic_needs_health(r, w, &w->classic.v[i]))
+			c.lbs[n++] = &w->classic.v[i];
+	c.errs = util_xcalloc(n + 1, sizeof(*c.errs));
+	c.rs = util_xcalloc(n + 1, sizeof(*c.rs));
+	util_parallel(n, conc, run_health, &c);
+	w->n_calls += n;
+	for (size_t i = 0; i < n; i++) {
+		if (c.rs[i] < 0 && !rv) {
+			util_err_copy(err, &c.errs[i]);
+			rv = c.rs[i];
+		}
+		util_err_clear(&c.errs[i]);
+	}
+	free(c.lbs);
+	free(c.errs);
+	free(c.rs);
 	return rv;
 }
 
@@ -816,7 +912,8 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 	if (w.enis.n)
 		qsort(w.enis.v, w.enis.n, sizeof(*w.enis.v), cmp_eni);
 	build_groups(&w, r);
-	if ((rv = observe_zones(p, r, &w, err)) < 0)
+	if ((rv = observe_classic_health(p, r, &w, conc, err)) < 0 ||
+	    (rv = observe_zones(p, r, &w, err)) < 0)
 		goto out;
 	*ret = w;
 	memset(&w, 0, sizeof(w));

@@ -81,8 +81,11 @@ class EngineTest(unittest.TestCase):
         calls = e.fa.calls()
         self.assertEqual(calls.count("ec2:DescribeAddresses"), 1)
         self.assertEqual(calls.count("elbv2:DescribeTargetHealth"), 3)
-        self.assertEqual(calls.count("elb:DescribeInstanceHealth"), 1)
-        # Text does not show the account: who we are is not asked.
+        # Text shows neither health nor the account, and no step needs
+        # them: no Classic health, no group attributes, no identity.
+        self.assertEqual(calls.count("elb:DescribeInstanceHealth"), 0)
+        self.assertEqual(
+            calls.count("elbv2:DescribeTargetGroupAttributes"), 0)
         self.assertEqual(calls.count("sts:GetCallerIdentity"), 0)
         # Nothing to register: no load balancer zones to check.
         self.assertEqual(calls.count("elbv2:DescribeLoadBalancers"), 0)

@@ -232,6 +232,16 @@ static void ids_line(struct buf *b, const char *const *ids, size_t n)
 		buf_addf(b, "%s%s", i ? "," : "", ids[i]);
 }
 
+/* Record "op id" under the lock (a call a read op makes besides its own). */
+static void record_one(struct memprov *m, const char *op, const char *id)
+{
+	struct buf line = BUF_INIT;
+
+	buf_addf(&line, "%s %s", op, id);
+	record(m, line.buf, false);
+	buf_release(&line);
+}
+
 /* begin() for a read whose call is recorded as "op id1,id2,...". */
 static int begin_read(struct memprov *m, const char *op, const char *const *ids,
 		      size_t n, struct util_err *err)
@@ -924,8 +934,27 @@ static void advance(struct memprov *m, struct m_group *g)
 	}
 }
 
+/*
+ * One Classic member as AWS lists it: with health only when read (the
+ * DescribeInstanceHealth of AWS, recorded as its own call).
+ */
+static void classic_member_out(const struct m_member *mm, bool health,
+			       struct prov_classic_member *cm)
+{
+	enum prov_health h = mm->health;
+
+	cm->instance_id = util_xstrdup(mm->id);
+	if (!health)
+		return;
+	cm->health = h;
+	cm->state = util_xstrdup(h == PROV_HEALTH_HEALTHY ? "InService"
+							  : "OutOfService");
+	cm->reason_code = util_xstrdup("N/A");
+	cm->description = util_xstrdup(prov_health_name(h));
+}
+
 static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
-			  struct prov_classic_lb_list *ret,
+			  unsigned what, struct prov_classic_lb_list *ret,
 			  struct util_err *err)
 {
 	struct memprov *m = M(p);
@@ -951,27 +980,51 @@ static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
 		o->n_azs = g->n_azs;
 		o->members = util_xcalloc(g->n_members ? g->n_members : 1,
 					  sizeof(*o->members));
-		for (size_t k = 0; k < g->n_members; k++) {
-			struct prov_classic_member *cm =
-				&o->members[o->n_members++];
-			enum prov_health h = g->members[k].health;
-
-			cm->instance_id = util_xstrdup(g->members[k].id);
-			cm->health = h;
-			cm->state = util_xstrdup(h == PROV_HEALTH_HEALTHY
-							 ? "InService"
-							 : "OutOfService");
-			cm->reason_code = util_xstrdup("N/A");
-			cm->description = util_xstrdup(prov_health_name(h));
-		}
+		for (size_t k = 0; k < g->n_members; k++)
+			classic_member_out(&g->members[k],
+					   what & PROV_READ_HEALTH,
+					   &o->members[o->n_members++]);
+		if (what & PROV_READ_HEALTH)
+			record_one(m, "classic_health", g->name);
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
 	return r;
 }
 
+static int op_classic_health(struct prov *p, struct prov_classic_lb *lbs,
+			     size_t n, struct util_err *err)
+{
+	struct memprov *m = M(p);
+
+	for (size_t i = 0; i < n; i++) {
+		struct prov_classic_lb *o = &lbs[i];
+		const char *name = o->name;
+		int r = begin_read(m, "classic_health", &name, 1, err);
+		struct m_group *g = find_group(m, o->name);
+
+		if (r < 0 || !g || !g->classic) {
+			pthread_mutex_unlock(&m->lock);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		for (size_t k = 0; k < o->n_members; k++)
+			prov_classic_member_release(&o->members[k]);
+		free(o->members);
+		o->members = util_xcalloc(g->n_members ? g->n_members : 1,
+					  sizeof(*o->members));
+		o->n_members = 0;
+		for (size_t k = 0; k < g->n_members; k++)
+			classic_member_out(&g->members[k], true,
+					   &o->members[o->n_members++]);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return 0;
+}
+
 static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
-			    struct prov_target_group_list *ret,
+			    unsigned what, struct prov_target_group_list *ret,
 			    struct util_err *err)
 {
 	struct memprov *m = M(p);
@@ -999,7 +1052,11 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 		o->protocol = util_xstrdup("HTTP");
 		o->port = g->port;
 		o->target_type = g->type;
-		o->deregistration_delay_s = g->delay_s;
+		o->deregistration_delay_s = -1;
+		if (what & PROV_READ_DELAY) {
+			o->deregistration_delay_s = g->delay_s;
+			record_one(m, "tg_attributes", g->name);
+		}
 		o->lb_arns = util_xcalloc(g->n_lb_arns + 1, sizeof(char *));
 		for (size_t k = 0; k < g->n_lb_arns; k++)
 			o->lb_arns[o->n_lb_arns++] = util_xstrdup(
@@ -1523,6 +1580,7 @@ static const struct prov_ops memprov_ops = {
 	.instances_by_selector = op_instances_by_selector,
 	.enis_by_id = op_enis_by_id,
 	.classic_lbs = op_classic_lbs,
+	.classic_health = op_classic_health,
 	.target_groups = op_target_groups,
 	.addresses = op_addresses,
 	.lbs_v2 = op_lbs_v2,
