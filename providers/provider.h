@@ -297,6 +297,13 @@ struct prov_ops {
 			     size_t n, unsigned what,
 			     struct prov_target_group_list *ret,
 			     struct util_err *err);
+	/*
+	 * Replace tg's targets with its targets' health, by tg->arn (one
+	 * DescribeTargetHealth): what a health wait polls.  UTIL_ENOTFOUND
+	 * when the group is gone.
+	 */
+	int (*tg_health)(struct prov *p, struct prov_target_group *tg,
+			 struct util_err *err);
 	int (*addresses)(struct prov *p, const struct prov_address_query *q,
 			 struct prov_address_list *ret, struct util_err *err);
 	/* ELBv2 load balancers by ARN (target groups' lb_arns). */

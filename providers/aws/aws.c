@@ -138,6 +138,12 @@ static int aws_target_groups(struct prov *p, const char *const *names_or_arns,
 					a->tg_cache, ret, err);
 }
 
+static int aws_tg_health(struct prov *p, struct prov_target_group *tg,
+			 struct util_err *err)
+{
+	return awsp_elbv2_target_health(aws_of(p)->client, tg, err);
+}
+
 static int aws_lbs_v2(struct prov *p, const char *const *arns, size_t n,
 		      struct prov_lb_list *ret, struct util_err *err)
 {
@@ -228,6 +234,7 @@ static const struct prov_ops aws_ops = {
 	.classic_lbs = aws_classic_lbs,
 	.classic_health = aws_classic_health,
 	.target_groups = aws_target_groups,
+	.tg_health = aws_tg_health,
 	.addresses = aws_addresses,
 	.lbs_v2 = aws_lbs_v2,
 	.vpcs = aws_vpcs,

@@ -554,6 +554,26 @@ static int tgs_detail(void *ctx, size_t t, struct util_err *err)
 	return r;
 }
 
+int awsp_elbv2_target_health(struct awsp_client *c,
+			     struct prov_target_group *tg, struct util_err *err)
+{
+	struct awsp_query query;
+	struct util_err e = UTIL_ERR_INIT;
+	int r;
+
+	awsp_query_init(&query, "DescribeTargetHealth", v2_version());
+	awsp_query_add(&query, "TargetGroupArn", tg->arn);
+	r = awsp_call_parse(c, AWSP_SVC_ELBV2, &query, "DescribeTargetHealth",
+			    0, th_parse_cb, tg, NULL, &e);
+	awsp_query_release(&query);
+	if (r < 0 && tg_not_found(&e))
+		return util_err_set(err, UTIL_ENOTFOUND,
+				    "target group %s not found", tg->arn);
+	if (r < 0)
+		util_err_copy(err, &e);
+	return r;
+}
+
 static void add_reqs(struct tgs_q *q, const char *param, const char **vals,
 		     size_t n)
 {

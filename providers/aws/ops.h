@@ -215,6 +215,10 @@ void awsp_tg_cache_free(struct awsp_tg_cache *tc);
  * DescribeTargetHealth, and (with delay) DescribeTargetGroupAttributes
  * unless cache (may be NULL) holds a fresh delay for its ARN.
  */
+/* DescribeTargetHealth of tg->arn into tg's targets (replacing them). */
+int awsp_elbv2_target_health(struct awsp_client *c,
+			     struct prov_target_group *tg,
+			     struct util_err *err);
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
 			     unsigned conc, bool delay,

@@ -641,10 +641,9 @@ static void run_batch(struct applier *a, const struct rc_step **v, size_t n)
 /* --- waits ------------------------------------------------------------------ */
 
 /* Ready members of a wait step, and whether one has left the group. */
-static size_t wait_ready(const struct rc_world *w, const struct rc_step *s,
+static size_t wait_ready(const struct rc_obs_group *g, const struct rc_step *s,
 			 const char **ret_gone)
 {
-	const struct rc_obs_group *g = step_group(w, s);
 	size_t ready = 0;
 
 	*ret_gone = NULL;
@@ -671,20 +670,24 @@ static size_t wait_ready(const struct rc_world *w, const struct rc_step *s,
 	return ready;
 }
 
-/* One poll of wait step i against w; true when the wait is over. */
+/*
+ * One poll of wait step i against its group g; true when the wait is
+ * over.  The first poll has the whole re-read world w, to check the
+ * step's precondition; later ones only g's health (w NULL).
+ */
 static bool wait_eval(struct applier *a, size_t i, const struct rc_world *w,
-		      uint64_t now)
+		      const struct rc_obs_group *g, uint64_t now)
 {
 	const struct rc_step *s = &a->plan->steps[i];
 	struct rc_step_result *res = result(a, s);
 	struct util_err e = UTIL_ERR_INIT;
 	const char *gone, *key;
-	size_t ready = wait_ready(w, s, &gone);
+	size_t ready = wait_ready(g, s, &gone);
 	uint64_t elapsed = now - a->wait_start[i];
 	char d[32];
 
 	res->elapsed_ms = elapsed;
-	if (!a->wait_polls[i]++ && (key = changed(w, s)) != NULL) {
+	if (!a->wait_polls[i]++ && w && (key = changed(w, s)) != NULL) {
 		finish(a, s, RC_OUT_SKIPPED, NULL,
 		       "the world changed since the plan: %s is not as planned",
 		       key);
@@ -729,12 +732,60 @@ static void wait_schedule(struct applier *a, size_t i, uint64_t now)
 }
 
 /*
- * One round of the waits in progress: poll those due (together, one
- * read), or sleep until the next one is.  False when none is waiting.
+ * A later poll of wait step s reads only its members' health -- one
+ * DescribeTargetHealth or DescribeInstanceHealth, no re-read of the
+ * group -- and evaluates it; false when the step needs the whole group
+ * read instead (no ARN known).
+ */
+static bool poll_health(struct applier *a, const struct rc_step *s)
+{
+	size_t i = step_index(a, s);
+	struct prov_classic_lb cl = { 0 };
+	struct prov_target_group tg = { 0 };
+	struct rc_obs_group g = { .kind = s->group_kind };
+	struct util_err e = UTIL_ERR_INIT;
+	struct rc_key k;
+	int r;
+
+	if (s->group_kind == SPEC_LB_CLASSIC) {
+		if (rc_key_parse(s->key, &k, NULL) < 0)
+			return false;
+		cl.name = (char *)(uintptr_t)k.value;
+		g.classic = &cl;
+		r = a->p->ops->classic_health(a->p, &cl, 1, &e);
+		cl.name = NULL;
+	} else {
+		if (!s->tg_arn)
+			return false;
+		tg.arn = s->tg_arn;
+		g.tg = &tg;
+		r = a->p->ops->tg_health(a->p, &tg, &e);
+		tg.arn = NULL;
+	}
+	if (r < 0) {
+		a->waiting[i] = false;
+		finish(a, s, RC_OUT_FAILED, &e, "could not read the group");
+	} else if (wait_eval(a, i, NULL, &g,
+			     a->clock->mono_ms(a->clock->ctx))) {
+		a->waiting[i] = false;
+	} else {
+		wait_schedule(a, i, a->clock->mono_ms(a->clock->ctx));
+	}
+	prov_classic_lb_release(&cl);
+	prov_target_group_release(&tg);
+	return true;
+}
+
+/*
+ * One round of the waits in progress: poll those due, or sleep until the
+ * next one is.  A wait's first poll re-reads its group whole (those due
+ * together, one read): the documented re-read of the step's
+ * precondition; later polls read health only.  False when none is
+ * waiting.
  */
 static bool poll_waits(struct applier *a)
 {
-	size_t n = a->plan->n_steps, n_due = 0, n_live = 0;
+	size_t n = a->plan->n_steps, n_due = 0, n_live = 0, n_health = 0;
 	const struct rc_step **due = util_xcalloc(n + 1, sizeof(*due));
 	uint64_t now = a->clock->mono_ms(a->clock->ctx), next = UINT64_MAX;
 	const char *why = stop_reason(a);
@@ -750,14 +801,19 @@ static bool poll_waits(struct applier *a)
 			finish(a, &a->plan->steps[i], RC_OUT_SKIPPED, NULL,
 			       "%s while waiting", why);
 		} else if (a->wait_next[i] <= now) {
-			due[n_due++] = &a->plan->steps[i];
+			if (a->wait_polls[i] &&
+			    poll_health(a, &a->plan->steps[i]))
+				n_health++;
+			else
+				due[n_due++] = &a->plan->steps[i];
 		} else if (a->wait_next[i] < next) {
 			next = a->wait_next[i];
 		}
 	}
 	a->fresh = NULL; /* what comes after a wait reads afresh */
 	if (!n_due) {
-		if (!why && next != UINT64_MAX)
+		/* After a health poll, the next round finds who is due. */
+		if (!why && !n_health && next != UINT64_MAX)
 			sleep_ms(a, next - now);
 		free(due);
 		return n_live != 0;
@@ -773,7 +829,7 @@ static bool poll_waits(struct applier *a)
 		for (size_t k = 0; k < n_due; k++) {
 			size_t i = step_index(a, due[k]);
 
-			if (wait_eval(a, i, &w, now))
+			if (wait_eval(a, i, &w, step_group(&w, due[k]), now))
 				a->waiting[i] = false;
 			else
 				wait_schedule(a, i, now);

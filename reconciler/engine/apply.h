@@ -43,11 +43,14 @@
  *     done if the change landed, else failed.  An allocation is thus
  *     never sent twice, so it is never duplicated.
  *
- * Steps whose turn comes together run concurrently (concurrency).  Waits
- * poll their groups (those due together, one read), each with its own
- * exponential backoff from poll_min_ms to poll_max_ms, until its own
- * timeout; a member that leaves the group while waited for healthy fails
- * the wait.
+ * Steps whose turn comes together run concurrently (concurrency).  A
+ * wait's first poll re-reads its group whole (those due together, one
+ * read): the documented re-read of its precondition.  Later polls read
+ * only health (one DescribeTargetHealth or DescribeInstanceHealth, no
+ * re-read of the group), each wait with its own exponential backoff from
+ * poll_min_ms to poll_max_ms (as AWS's waiters back off; the client's
+ * token buckets pace every call), until its own timeout; a member that
+ * leaves the group while waited for healthy fails the wait.
  *
  * Cancellation: *cancel (set by a signal handler) is checked between
  * steps and between polls; steps in flight finish, the rest are skipped

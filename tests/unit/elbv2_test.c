@@ -195,6 +195,24 @@ static void test_target_groups_names_and_arns(void **state)
 	prov_target_group_list_release(&l);
 }
 
+/* What a health wait polls: DescribeTargetHealth alone, by ARN. */
+static void test_target_health_alone(void **state)
+{
+	struct test_env *e = *state;
+	struct prov_target_group tg = { .arn = (char *)(uintptr_t)WEB_ARN };
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
+	assert_int_equal(awsp_elbv2_target_health(e->c, &tg, &err), 0);
+	assert_int_equal(e->s.n_reqs, 1);
+	assert_true(body_has(e->s.reqs[0].body, "Action=DescribeTargetHealth"));
+	assert_true(
+		body_has(e->s.reqs[0].body, "TargetGroupArn=" WEB_ARN_FORM));
+	assert_int_equal(tg.n_targets, 4);
+	tg.arn = NULL;
+	prov_target_group_release(&tg);
+}
+
 /* Without delay: no DescribeTargetGroupAttributes (no step uses it). */
 static void test_target_groups_without_delay(void **state)
 {
@@ -451,6 +469,9 @@ int main(void)
 			test_target_groups_names_and_arns, test_env_setup,
 			test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_target_groups_without_delay,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_target_health_alone,
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_target_groups_missing,

@@ -1009,6 +1009,7 @@ static int op_classic_health(struct prov *p, struct prov_classic_lb *lbs,
 				return r;
 			continue;
 		}
+		advance(m, g);
 		for (size_t k = 0; k < o->n_members; k++)
 			prov_classic_member_release(&o->members[k]);
 		free(o->members);
@@ -1021,6 +1022,27 @@ static int op_classic_health(struct prov *p, struct prov_classic_lb *lbs,
 		pthread_mutex_unlock(&m->lock);
 	}
 	return 0;
+}
+
+/* A group's targets with their health, as DescribeTargetHealth lists them. */
+static void targets_out(const struct m_group *g, struct prov_target_group *o)
+{
+	o->targets = util_xcalloc(g->n_members ? g->n_members : 1,
+				  sizeof(*o->targets));
+	for (size_t k = 0; k < g->n_members; k++) {
+		struct prov_target *t = &o->targets[o->n_targets++];
+		enum prov_health h = g->members[k].health;
+
+		t->id = util_xstrdup(g->members[k].id);
+		t->port = g->members[k].port;
+		t->health = h;
+		t->state = util_xstrdup(prov_health_name(h));
+		if (h == PROV_HEALTH_DRAINING)
+			t->reason = util_xstrdup(
+				"Target.DeregistrationInProgress");
+		else if (h == PROV_HEALTH_INITIAL)
+			t->reason = util_xstrdup("Elb.RegistrationInProgress");
+	}
 }
 
 static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
@@ -1061,25 +1083,32 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 		for (size_t k = 0; k < g->n_lb_arns; k++)
 			o->lb_arns[o->n_lb_arns++] = util_xstrdup(
 				g->lb_arns[k]);
-		o->targets = util_xcalloc(g->n_members ? g->n_members : 1,
-					  sizeof(*o->targets));
-		for (size_t k = 0; k < g->n_members; k++) {
-			struct prov_target *t = &o->targets[o->n_targets++];
-			enum prov_health h = g->members[k].health;
-
-			t->id = util_xstrdup(g->members[k].id);
-			t->port = g->members[k].port;
-			t->health = h;
-			t->state = util_xstrdup(prov_health_name(h));
-			if (h == PROV_HEALTH_DRAINING)
-				t->reason = util_xstrdup(
-					"Target.DeregistrationInProgress");
-			else if (h == PROV_HEALTH_INITIAL)
-				t->reason = util_xstrdup(
-					"Elb.RegistrationInProgress");
-		}
+		targets_out(g, o);
 	}
 out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_tg_health(struct prov *p, struct prov_target_group *tg,
+			struct util_err *err)
+{
+	struct memprov *m = M(p);
+	const char *arn = tg->arn;
+	int r = begin_read(m, "tg_health", &arn, 1, err);
+	struct m_group *g = find_group(m, tg->arn);
+
+	if (r == 0 && (!g || g->classic))
+		r = util_err_set(err, UTIL_ENOTFOUND,
+				 "target group %s not found", tg->arn);
+	if (r == 0) {
+		advance(m, g);
+		for (size_t k = 0; k < tg->n_targets; k++)
+			prov_target_release(&tg->targets[k]);
+		free(tg->targets);
+		tg->n_targets = 0;
+		targets_out(g, tg);
+	}
 	pthread_mutex_unlock(&m->lock);
 	return r;
 }
@@ -1582,6 +1611,7 @@ static const struct prov_ops memprov_ops = {
 	.classic_lbs = op_classic_lbs,
 	.classic_health = op_classic_health,
 	.target_groups = op_target_groups,
+	.tg_health = op_tg_health,
 	.addresses = op_addresses,
 	.lbs_v2 = op_lbs_v2,
 	.vpcs = op_vpcs,

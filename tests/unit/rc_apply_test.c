@@ -314,7 +314,9 @@ static void leave_hook(void *ctx, struct memprov *m, const char *call)
 	/* After the registration, on the wait's second poll. */
 	if (!strncmp(call, "tg_register", 11))
 		f->cancel_after = 1;
-	else if (f->cancel_after && !strncmp(call, "target_groups", 13) &&
+	else if (f->cancel_after &&
+		 (!strncmp(call, "target_groups", 13) ||
+		  !strncmp(call, "tg_health", 9)) &&
 		 ++f->cancel_after == 3)
 		memprov_remove_member(m, "web-tg", B, 8080);
 }
@@ -340,6 +342,39 @@ static void test_member_leaves_while_waiting(void **state)
 	expect_mutations(f, "tg_register web-tg " B ":8080\n");
 	assert_int_equal(memprov_member_health(f->m, "web-tg", A, 8080),
 			 PROV_HEALTH_HEALTHY);
+}
+
+/*
+ * The exact reads of a health wait: the first poll re-reads the group
+ * whole (the step's precondition), later polls read only health, backing
+ * off; nothing else is read.
+ */
+#define TG_ARN                                                 \
+	"arn:aws:elasticloadbalancing:us-east-1:123456789012:" \
+	"targetgroup/web-tg/0123456789abcdef"
+
+static void test_reads_of_health_wait(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_healthy_after(f->m, 3);
+	plan(f, V1 "load_balancers:\n  - target_group: web-tg\n"
+		   "    members: [" A ", " B "]\n");
+	memprov_clear_calls(f->m);
+	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done done");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "instances_by_id " B "\n"
+				   "target_groups web-tg\n"
+				   "tg_register web-tg " B ":8080\n"
+				   "target_groups web-tg\n"
+				   "tg_health " TG_ARN "\n"
+				   "tg_health " TG_ARN "\n");
+	free(calls);
+	/* Polls at 0, 1s, 3s: the interval doubles. */
+	assert_int_equal(f->fc.slept, 3000);
 }
 
 static const char zones_yaml[] = V1 "load_balancers:\n"
@@ -886,6 +921,7 @@ int main(void)
 		T(test_stale_saved_plan_refused),
 		T(test_failed_step_skips_only_dependents),
 		T(test_no_engine_retry),
+		T(test_reads_of_health_wait),
 		T(test_lost_response_confirmed),
 		T(test_allocate_never_twice),
 		T(test_allocate_found_at_apply),
