@@ -28,10 +28,10 @@
  * wire however many threads call it, so the engine can fan out freely
  * (e.g. 50 AssociateAddress calls through util_parallel).
  *
- * A target group's deregistration delay is read at most once per
- * AWSP_TG_DELAY_TTL_MS (5 minutes) and kept by ARN in the provider, so
- * repeated reads of a group (the engine's waits) cost DescribeTargetGroups
- * and DescribeTargetHealth only.
+ * A target group's deregistration delay is read only when asked for
+ * (PROV_READ_DELAY), at most once per AWSP_TG_DELAY_TTL_MS (5 minutes),
+ * and kept by ARN in the provider; Classic member health only with
+ * PROV_READ_HEALTH or through classic_health.
  *
  * This header is the provider's whole public face; everything else under
  * providers/aws/ is internal (aws_internal.h has the hooks tests and
