@@ -23,6 +23,14 @@ struct util_err;
 #define EXIT_USAGE   64
 
 /*
+ * The engine's commands make each call once and leave retrying to the AWS
+ * client (one retry layer), so its default attempts are what the client
+ * and the engine's own read retries made together before (3 x 3): a plan
+ * or apply under heavy throttling still converges in one run.
+ */
+#define CLI_ENGINE_MAX_ATTEMPTS 9
+
+/*
  * Options of every command that talks to AWS.  Zeroed = every default;
  * parse_common_opt() fills it from the command line.
  */
@@ -31,6 +39,8 @@ struct common_opts {
 	const char *profile; /* --profile */
 	int debug;	     /* --debug: log each HTTP exchange (redacted) */
 	int max_attempts;    /* --max-attempts, 0 = default */
+	/* The default for max attempts (0 = the AWS one, 3). */
+	unsigned default_max_attempts;
 	int aws_concurrency; /* --aws-concurrency: requests in flight, 0 = 8 */
 	uint64_t connect_timeout_ms; /* --connect-timeout, 0 = default */
 	uint64_t request_timeout_ms; /* --request-timeout, 0 = default */
