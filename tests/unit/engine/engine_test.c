@@ -234,6 +234,36 @@ static void test_reads_of_deregistration(void **state)
 	assert_true(rc_plan_has_changes(f->er.plan));
 }
 
+static void delete_on_health_read(void *ctx, struct memprov *m,
+				  const char *call)
+{
+	(void)ctx;
+	if (!strncmp(call, "classic_health ", 15))
+		memprov_remove_group(m, "web-classic");
+}
+
+/*
+ * An ELB deleted between its listing and its health read is not an
+ * observe error: it is planned as listed (its steps find it gone).
+ */
+static void test_health_of_classic_gone_since_listed(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", C, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_hook(f->m, delete_on_health_read, NULL);
+	calls = plan_reads(f);
+	memprov_set_hook(f->m, NULL, NULL);
+	assert_int_equal(memprov_count(f->m, "classic_health"), 1);
+	free(calls);
+	assert_int_equal(rc_world_group(&f->er.world, SPEC_LB_CLASSIC,
+					"web-classic")
+				 ->classic->n_members,
+			 2);
+}
+
 /* Formats that show health (markdown, JSON, a saved plan) read it all. */
 static void test_reads_when_health_shown(void **state)
 {
@@ -258,6 +288,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_plans_what_it_observed,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_health_of_classic_gone_since_listed, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_selection_limits_reads,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_observe_failure, setup,

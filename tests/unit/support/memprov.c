@@ -513,6 +513,34 @@ out:
 	pthread_mutex_unlock(&m->lock);
 }
 
+static void group_release(struct m_group *g)
+{
+	free(g->name);
+	free(g->arn);
+	free(g->vpc);
+	util_strv_free(g->azs, g->n_azs);
+	util_strv_free(g->lb_arns, g->n_lb_arns);
+	for (size_t k = 0; k < g->n_members; k++)
+		free(g->members[k].id);
+	free(g->members);
+}
+
+void memprov_remove_group(struct memprov *m, const char *group)
+{
+	struct m_group *g;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group);
+	if (g) {
+		size_t i = (size_t)(g - m->groups);
+
+		group_release(g);
+		memmove(g, g + 1, (m->n_groups - i - 1) * sizeof(*g));
+		m->n_groups--;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 void memprov_remove_member(struct memprov *m, const char *group, const char *id,
 			   int port)
 {
@@ -1621,18 +1649,8 @@ static void op_free(struct prov *p)
 		free(m->enis[i].private_ip);
 	}
 	free(m->enis);
-	for (size_t i = 0; i < m->n_groups; i++) {
-		struct m_group *g = &m->groups[i];
-
-		free(g->name);
-		free(g->arn);
-		free(g->vpc);
-		util_strv_free(g->azs, g->n_azs);
-		util_strv_free(g->lb_arns, g->n_lb_arns);
-		for (size_t k = 0; k < g->n_members; k++)
-			free(g->members[k].id);
-		free(g->members);
-	}
+	for (size_t i = 0; i < m->n_groups; i++)
+		group_release(&m->groups[i]);
 	free(m->groups);
 	for (size_t i = 0; i < m->n_lbs; i++) {
 		free(m->lbs[i].name);
