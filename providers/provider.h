@@ -263,6 +263,13 @@ struct prov_identity {
 
 struct prov;
 
+/*
+ * What an observe op reads beyond the resources themselves (each costs
+ * one more call per resource): every read earns its place.
+ */
+#define PROV_READ_HEALTH 0x1u /* Classic ELBs: DescribeInstanceHealth */
+#define PROV_READ_DELAY	 0x2u /* target groups: their attributes */
+
 struct prov_ops {
 	const char *name;
 	void (*free)(struct prov *p);
@@ -284,16 +291,21 @@ struct prov_ops {
 				     struct util_err *err);
 	int (*enis_by_id)(struct prov *p, const char *const *ids, size_t n,
 			  struct prov_eni_list *ret, struct util_err *err);
-	/* Classic ELBs with their enabled AZs and member health. */
+	/*
+	 * Classic ELBs with their enabled AZs and members; the members' health
+	 * only with PROV_READ_HEALTH in what (else PROV_HEALTH_UNKNOWN).
+	 */
 	int (*classic_lbs)(struct prov *p, const char *const *names, size_t n,
-			   struct prov_classic_lb_list *ret,
+			   unsigned what, struct prov_classic_lb_list *ret,
 			   struct util_err *err);
 	/*
-	 * Target groups by name or ARN (mixed), each with its targets' health
-	 * and deregistration delay.
+	 * Target groups by name or ARN (mixed), each with its targets' health;
+	 * the deregistration delay only with PROV_READ_DELAY in what (else
+	 * -1).
 	 */
 	int (*target_groups)(struct prov *p, const char *const *names_or_arns,
-			     size_t n, struct prov_target_group_list *ret,
+			     size_t n, unsigned what,
+			     struct prov_target_group_list *ret,
 			     struct util_err *err);
 	int (*addresses)(struct prov *p, const struct prov_address_query *q,
 			 struct prov_address_list *ret, struct util_err *err);
@@ -308,8 +320,10 @@ struct prov_ops {
 		    struct prov_vpc_list *ret, struct util_err *err);
 
 	/*
-	 * Health reads for `moor watch`'s AWS probes: each is the one
-	 * request a probe round may spend on its resource.
+	 * Health reads of one resource each: the one request a probe round
+	 * of `moor watch` may spend on its resource, and what the engine
+	 * reads for Classic health an observe needs and polls in a health
+	 * wait.
 	 *
 	 * instance_status: the status checks of ids, stopped instances
 	 * included; unknown ids are absent.  target_health: the targets of

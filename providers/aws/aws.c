@@ -109,23 +109,25 @@ static int aws_enis_by_id(struct prov *p, const char *const *ids, size_t n,
 }
 
 static int aws_classic_lbs(struct prov *p, const char *const *names, size_t n,
-			   struct prov_classic_lb_list *ret,
+			   unsigned what, struct prov_classic_lb_list *ret,
 			   struct util_err *err)
 {
 	struct aws *a = aws_of(p);
 
-	return awsp_elb_load_balancers(a->client, names, n, a->concurrency, ret,
-				       err);
+	return awsp_elb_load_balancers(a->client, names, n, a->concurrency,
+				       what & PROV_READ_HEALTH, ret, err);
 }
 
 static int aws_target_groups(struct prov *p, const char *const *names_or_arns,
-			     size_t n, struct prov_target_group_list *ret,
+			     size_t n, unsigned what,
+			     struct prov_target_group_list *ret,
 			     struct util_err *err)
 {
 	struct aws *a = aws_of(p);
 
 	return awsp_elbv2_target_groups(a->client, names_or_arns, n,
-					a->concurrency, a->tg_cache, ret, err);
+					a->concurrency, what & PROV_READ_DELAY,
+					a->tg_cache, ret, err);
 }
 
 static int aws_lbs_v2(struct prov *p, const char *const *arns, size_t n,
@@ -286,7 +288,10 @@ static int creds_get(void *ctx, struct awsp_credentials *ret,
 	return awsp_creds_get(ctx, ret, err);
 }
 
-/* max_attempts: explicit, else AWS_MAX_ATTEMPTS, else the profile's. */
+/*
+ * max_attempts: explicit, else AWS_MAX_ATTEMPTS, else the profile's, else
+ * the caller's default.
+ */
 static int resolve_max_attempts(const struct prov_aws_config *cfg,
 				struct aws *a, struct util_err *err)
 {
@@ -303,6 +308,9 @@ static int resolve_max_attempts(const struct prov_aws_config *cfg,
 		return 0;
 	}
 	a->max_attempts = AWSP_RETRY_DEFAULT_MAX_ATTEMPTS;
+	if (cfg->default_max_attempts &&
+	    cfg->default_max_attempts <= AWSP_RETRY_MAX_ATTEMPTS_LIMIT)
+		a->max_attempts = cfg->default_max_attempts;
 	s = awsp_getenv_nonempty(a->env, "AWS_MAX_ATTEMPTS");
 	if (s) {
 		if (awsp_retry_parse_max_attempts(s, &a->max_attempts, err) <

@@ -17,7 +17,7 @@
  * per service (AWS_ENDPOINT_URL_<SVC>, AWS_ENDPOINT_URL, the profile's
  * services / endpoint_url, else the public one), the retry settings
  * (max_attempts, else AWS_MAX_ATTEMPTS, else the profile's max_attempts,
- * else 3), the CA bundle (AWS_CA_BUNDLE, else the profile's ca_bundle)
+ * else default_max_attempts, else 3), the CA bundle (AWS_CA_BUNDLE, else the profile's ca_bundle)
  * and the credential chain.  Credentials are fetched on the first call
  * that needs them; a missing profile, a malformed region or endpoint
  * fail here.
@@ -28,10 +28,10 @@
  * wire however many threads call it, so the engine can fan out freely
  * (e.g. 50 AssociateAddress calls through util_parallel).
  *
- * A target group's deregistration delay is read at most once per
- * AWSP_TG_DELAY_TTL_MS (5 minutes) and kept by ARN in the provider, so
- * repeated reads of a group (the engine's waits) cost DescribeTargetGroups
- * and DescribeTargetHealth only.
+ * A target group's deregistration delay is read only when asked for
+ * (PROV_READ_DELAY), at most once per AWSP_TG_DELAY_TTL_MS (5 minutes),
+ * and kept by ARN in the provider; Classic member health only with
+ * PROV_READ_HEALTH or through classic_health.
  *
  * This header is the provider's whole public face; everything else under
  * providers/aws/ is internal (aws_internal.h has the hooks tests and
@@ -90,6 +90,11 @@ struct prov_aws_config {
 	const char *spec_region; /* the spec's region:, or NULL */
 	const char *profile;	 /* --profile; NULL = AWS_PROFILE, default */
 	unsigned max_attempts;	 /* --max-attempts; 0 = see above */
+	/*
+	 * Used instead of 3 when nothing above sets max attempts (0 = 3): a
+	 * caller whose only retry layer is this client picks its own.
+	 */
+	unsigned default_max_attempts;
 	unsigned concurrency;	 /* 0 = PROV_AWS_DEFAULT_CONCURRENCY */
 	long connect_timeout_ms; /* 0 = the default (10s) */
 	long timeout_ms;	 /* per request; 0 = the default (60s) */

@@ -47,6 +47,18 @@ static int lb_start(void *ctx, const char *path, struct util_err *err)
 	return 0;
 }
 
+/*
+ * A member as DescribeLoadBalancers lists it: its health stays unknown
+ * until DescribeInstanceHealth is read (which replaces the list).
+ */
+static void lb_add_member(struct prov_classic_lb *lb, const char *id)
+{
+	lb->members = util_xrealloc(lb->members,
+				    (lb->n_members + 1) * sizeof(*lb->members));
+	memset(&lb->members[lb->n_members], 0, sizeof(*lb->members));
+	lb->members[lb->n_members++].instance_id = util_xstrdup(id);
+}
+
 static int lb_text(void *ctx, const char *path, const char *text, size_t len,
 		   struct util_err *err)
 {
@@ -70,6 +82,8 @@ static int lb_text(void *ctx, const char *path, const char *text, size_t len,
 		awsp_set_str(&lb->vpc_id, text);
 	else if (!strcmp(rel, "AvailabilityZones/member") && *text)
 		util_strv_push(&lb->azs, &lb->n_azs, text);
+	else if (!strcmp(rel, "Instances/member/InstanceId") && *text)
+		lb_add_member(lb, text);
 	return 0;
 }
 
@@ -358,22 +372,39 @@ static int health_parse_cb(void *ctx, const char *xml, size_t len,
 	return awsp_elb_parse_instance_health(xml, len, ctx, err);
 }
 
-static int lbs_health(void *ctx, size_t i, struct util_err *err)
+/*
+ * The one DescribeInstanceHealth: lb->name's members with their health
+ * into lb (replacing its members).  UTIL_ENOTFOUND when lb is gone.
+ */
+static int describe_health(struct awsp_client *c, struct prov_classic_lb *lb,
+			   struct util_err *err)
 {
-	struct lbs_q *q = ctx;
-	struct prov_classic_lb *lb = q->lbs[i];
-	struct awsp_query query;
+	struct awsp_query q;
 	struct util_err e = UTIL_ERR_INIT;
 	int r;
 
-	awsp_query_init(&query, "DescribeInstanceHealth", elb_version());
-	awsp_query_add(&query, "LoadBalancerName", lb->name);
-	r = awsp_call_parse(q->c, AWSP_SVC_ELB, &query,
-			    "DescribeInstanceHealth", 0, health_parse_cb, lb,
-			    NULL, &e);
-	awsp_query_release(&query);
+	awsp_query_init(&q, "DescribeInstanceHealth", elb_version());
+	awsp_query_add(&q, "LoadBalancerName", lb->name);
+	r = awsp_call_parse(c, AWSP_SVC_ELB, &q, "DescribeInstanceHealth", 0,
+			    health_parse_cb, lb, NULL, &e);
+	awsp_query_release(&q);
+	if (r < 0 && is_not_found(&e))
+		return util_err_set(err, UTIL_ENOTFOUND,
+				    "classic load balancer '%s' not found",
+				    lb->name);
+	if (r < 0)
+		util_err_copy(err, &e);
+	return r;
+}
+
+static int lbs_health(void *ctx, size_t i, struct util_err *err)
+{
+	struct lbs_q *q = ctx;
+	struct util_err e = UTIL_ERR_INIT;
+	int r = describe_health(q->c, q->lbs[i], &e);
+
 	/* Deleted between the two calls: it does not exist. */
-	if (r < 0 && is_not_found(&e)) {
+	if (r < 0 && e.code == UTIL_ENOTFOUND) {
 		q->gone[i] = true;
 		return 0;
 	}
@@ -385,28 +416,18 @@ static int lbs_health(void *ctx, size_t i, struct util_err *err)
 int awsp_elb_instance_health(struct awsp_client *c, const char *lb,
 			     struct prov_classic_lb *ret, struct util_err *err)
 {
-	struct awsp_query q;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->name = util_xstrdup(lb);
-	awsp_query_init(&q, "DescribeInstanceHealth", elb_version());
-	awsp_query_add(&q, "LoadBalancerName", lb);
-	r = awsp_call_parse(c, AWSP_SVC_ELB, &q, "DescribeInstanceHealth", 0,
-			    health_parse_cb, ret, NULL, err);
-	awsp_query_release(&q);
-	if (r < 0 && is_not_found(err)) {
-		util_err_clear(err);
-		r = util_err_set(err, UTIL_ENOTFOUND,
-				 "classic load balancer '%s' not found", lb);
-	}
+	r = describe_health(c, ret, err);
 	if (r < 0)
 		prov_classic_lb_release(ret);
 	return r;
 }
 
 int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
-			    size_t n, unsigned conc,
+			    size_t n, unsigned conc, bool health,
 			    struct prov_classic_lb_list *ret,
 			    struct util_err *err)
 {
@@ -440,6 +461,8 @@ int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
 			memset(lb, 0, sizeof(*lb));
 		}
 	}
+	if (!health)
+		goto out;
 	q.lbs = util_xcalloc(ret->n ? ret->n : 1, sizeof(*q.lbs));
 	q.gone = util_xcalloc(ret->n ? ret->n : 1, sizeof(*q.gone));
 	for (size_t i = 0; i < ret->n; i++)

@@ -516,6 +516,7 @@ struct tgs_q {
 	struct prov_target_group_list *batches;
 	struct prov_target_group **tgs; /* flattened, for the details */
 	bool *gone;
+	bool no_delay; /* the attributes were not asked for */
 };
 
 static bool tg_not_found(const struct util_err *e)
@@ -583,7 +584,8 @@ static int tgs_detail(void *ctx, size_t t, struct util_err *err)
 	int r;
 
 	if (!health &&
-	    tg_cache_get(q->cache, tg->arn, &tg->deregistration_delay_s))
+	    (q->no_delay ||
+	     tg_cache_get(q->cache, tg->arn, &tg->deregistration_delay_s)))
 		return 0;
 	awsp_query_init(&query, action, v2_version());
 	awsp_query_add(&query, "TargetGroupArn", tg->arn);
@@ -619,11 +621,12 @@ static void add_reqs(struct tgs_q *q, const char *param, const char **vals,
 
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
-			     unsigned conc, struct awsp_tg_cache *cache,
+			     unsigned conc, bool delay,
+			     struct awsp_tg_cache *cache,
 			     struct prov_target_group_list *ret,
 			     struct util_err *err)
 {
-	struct tgs_q q = { .c = c, .cache = cache };
+	struct tgs_q q = { .c = c, .cache = cache, .no_delay = !delay };
 	const char **uniq, **names, **arns;
 	size_t nu, n_names = 0, n_arns = 0, total = 0, k = 0;
 	bool *gone_ptr = NULL;

@@ -141,7 +141,10 @@ void awsp_ec2_filter_escape(const char *s, struct buf *out);
 
 /* --- Classic ELB --------------------------------------------------------- */
 
-/* DescribeLoadBalancers page: LBs without members; NextMarker. */
+/*
+ * DescribeLoadBalancers page: LBs with their members' ids (health
+ * unknown); NextMarker.
+ */
 int awsp_elb_parse_load_balancers(const char *xml, size_t len,
 				  struct prov_classic_lb_list *out,
 				  char **ret_next, struct util_err *err);
@@ -159,8 +162,9 @@ int awsp_elb_parse_instance_health(const char *xml, size_t len,
 int awsp_elb_parse_instances(const char *xml, size_t len, const char *root,
 			     size_t *ret_count, struct util_err *err);
 
+/* With health, also DescribeInstanceHealth per ELB (in parallel). */
 int awsp_elb_load_balancers(struct awsp_client *c, const char *const *names,
-			    size_t n, unsigned conc,
+			    size_t n, unsigned conc, bool health,
 			    struct prov_classic_lb_list *ret,
 			    struct util_err *err);
 int awsp_elb_register(struct awsp_client *c, const char *lb,
@@ -209,12 +213,6 @@ struct awsp_tg_cache *awsp_tg_cache_new(const struct util_clock *clock,
 void awsp_tg_cache_free(struct awsp_tg_cache *tc);
 
 /*
- * Target groups by name or ARN with their targets' health and
- * deregistration delay: DescribeTargetGroups, then per group
- * DescribeTargetHealth, and DescribeTargetGroupAttributes unless cache
- * (may be NULL) holds a fresh delay for its ARN.
- */
-/*
  * One DescribeTargetHealth of name_or_arn into ret (arn, name when given
  * one, targets).  A name's ARN comes from cache, else from one
  * DescribeTargetGroups kept there.  UTIL_ENOTFOUND when the group does
@@ -224,9 +222,16 @@ int awsp_elbv2_target_health(struct awsp_client *c, struct awsp_tg_cache *cache,
 			     const char *name_or_arn,
 			     struct prov_target_group *ret,
 			     struct util_err *err);
+/*
+ * Target groups by name or ARN with their targets' health and, with
+ * delay, deregistration delay: DescribeTargetGroups, then per group
+ * DescribeTargetHealth, and (with delay) DescribeTargetGroupAttributes
+ * unless cache (may be NULL) holds a fresh delay for its ARN.
+ */
 int awsp_elbv2_target_groups(struct awsp_client *c,
 			     const char *const *names_or_arns, size_t n,
-			     unsigned conc, struct awsp_tg_cache *cache,
+			     unsigned conc, bool delay,
+			     struct awsp_tg_cache *cache,
 			     struct prov_target_group_list *ret,
 			     struct util_err *err);
 /*

@@ -267,6 +267,8 @@ int cmd_apply(int argc, char **argv)
 	if (rc)
 		goto out;
 	saved = rc_plan_is_json(ec.data.buf, ec.data.len);
+	/* Its plan is shown as text, which does not show health. */
+	ec.eo.health_as_needed = true;
 	rc = saved ? apply_load_saved(&ec) : engine_make_plan(&ec);
 	if (rc)
 		goto out;

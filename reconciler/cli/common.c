@@ -97,6 +97,7 @@ int make_provider(const struct common_opts *o, const char *spec_region,
 	cfg.spec_region = spec_region;
 	cfg.profile = o->profile;
 	cfg.max_attempts = o->max_attempts > 0 ? (unsigned)o->max_attempts : 0;
+	cfg.default_max_attempts = o->default_max_attempts;
 	cfg.concurrency = o->aws_concurrency > 0 ? (unsigned)o->aws_concurrency
 						 : 0;
 	cfg.connect_timeout_ms = (long)o->connect_timeout_ms;

@@ -23,6 +23,15 @@ struct util_err;
 #define EXIT_USAGE   64
 
 /*
+ * The engine's commands make each call once and leave retrying to the AWS
+ * client (one retry layer).  5 is botocore's legacy-mode default: enough
+ * for apply to converge in one run under engine_chaos.py's throttling and
+ * lost answers, while a plan against an unreachable endpoint still fails
+ * in about 9 s (9 attempts, the old 3 x 3, took about a minute).
+ */
+#define CLI_ENGINE_MAX_ATTEMPTS 5
+
+/*
  * Options of every command that talks to AWS.  Zeroed = every default;
  * parse_common_opt() fills it from the command line.
  */
@@ -31,6 +40,8 @@ struct common_opts {
 	const char *profile; /* --profile */
 	int debug;	     /* --debug: log each HTTP exchange (redacted) */
 	int max_attempts;    /* --max-attempts, 0 = default */
+	/* The default for max attempts (0 = the AWS one, 3). */
+	unsigned default_max_attempts;
 	int aws_concurrency; /* --aws-concurrency: requests in flight, 0 = 8 */
 	uint64_t connect_timeout_ms; /* --connect-timeout, 0 = default */
 	uint64_t request_timeout_ms; /* --request-timeout, 0 = default */

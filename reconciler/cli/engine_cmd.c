@@ -85,6 +85,7 @@ int engine_cmd_parse(struct engine_cmd *ec, int argc, char **argv,
 	bool only_mode = false;
 	int c;
 
+	ec->eo.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int r = engine_plan_opt(c, optarg, &ec->eo, &only_mode);
@@ -141,7 +142,9 @@ int engine_make_plan(struct engine_cmd *ec)
 	struct rc_engine_result er = RC_ENGINE_RESULT_INIT;
 	struct rc_notes errors = { 0 };
 	struct rc_plan_opts po = { 0 };
-	struct rc_engine_opts o = { .plan = &po, .identity = true };
+	struct rc_engine_opts o = { .plan = &po,
+				    .identity = eo->identity,
+				    .health_as_needed = eo->health_as_needed };
 	struct spec *s = NULL;
 	struct prov *p = NULL;
 	bool *use_lb = NULL, *use_eip = NULL;

@@ -42,6 +42,16 @@ struct engine_plan_opts {
 	bool allow_mass;
 	bool has_max_changes;
 	unsigned max_changes;
+	/*
+	 * Read the caller identity: only when the output records the
+	 * account (a saved plan, JSON, markdown); every read earns its place.
+	 */
+	bool identity;
+	/*
+	 * Read Classic member health only where a step needs it: the output
+	 * (text) does not show it (rc_reads.health_as_needed).
+	 */
+	bool health_as_needed;
 };
 
 /* One run of moor plan or moor apply.  Initialise with ENGINE_CMD_INIT. */

@@ -114,6 +114,7 @@ int cmd_import(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = 1;
+	a.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
 	if (make_provider(&a.aws, NULL, &p, &err) < 0) {
 		print_err(&err);
 		goto out;

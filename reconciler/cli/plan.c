@@ -109,6 +109,9 @@ int cmd_plan(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
+	ec.eo.identity = a.save || strcmp(a.format, "text");
+	/* Markdown, JSON and a saved plan show each group's health. */
+	ec.eo.health_as_needed = !ec.eo.identity;
 	if (engine_cmd_read(&ec) || engine_make_plan(&ec) ||
 	    plan_render(ec.plan, a.format, &out))
 		goto out;

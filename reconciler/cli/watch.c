@@ -265,6 +265,7 @@ int cmd_watch(int argc, char **argv)
 			&a.cfg.read_budget);
 	if (cli_check_read_budget(s, a.aws.limits_set ? &a.aws.limits : NULL))
 		goto out;
+	a.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
 	if (make_provider(&a.aws, s->region, &p, &err) < 0) {
 		print_err(&err);
 		goto out;

@@ -548,9 +548,7 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 		  const bool *use_eip_in, bool drift,
 		  const struct rc_cycle_opts *o, struct rc_cycle_result *ret)
 {
-	struct rc_observe_opts oo = { .concurrency = o->concurrency,
-				      .clock = o->clock,
-				      .cancel = o->cancel };
+	struct rc_observe_opts oo = { .concurrency = o->concurrency };
 	bool *use_lb = util_xcalloc(s->n_lbs + 1, sizeof(bool));
 	bool *use_eip = util_xcalloc(s->n_eips + 1, sizeof(bool));
 	struct rc_engine_result er = RC_ENGINE_RESULT_INIT;
@@ -846,9 +844,7 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 		      uint64_t now_ms, const struct rc_cycle_opts *o,
 		      struct rc_cycle_result *ret)
 {
-	struct rc_observe_opts oo = { .concurrency = o->concurrency,
-				      .clock = o->clock,
-				      .cancel = o->cancel };
+	struct rc_observe_opts oo = { .concurrency = o->concurrency };
 	bool *use_lb = util_xcalloc(s->n_lbs + 1, sizeof(bool));
 	bool *use_eip = util_xcalloc(s->n_eips + 1, sizeof(bool));
 	int *want = util_xcalloc(s->n_eips + 1, sizeof(int));

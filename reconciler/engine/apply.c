@@ -15,11 +15,9 @@
 #include "util/strv.h"
 #include "util/banned.h"
 
-#define DEFAULT_CONCURRENCY   8
-#define DEFAULT_POLL_MIN_MS   1000
-#define DEFAULT_POLL_MAX_MS   15000
-#define DEFAULT_ATTEMPTS      4
-#define DEFAULT_RETRY_BASE_MS 500
+#define DEFAULT_CONCURRENCY 8
+#define DEFAULT_POLL_MIN_MS 1000
+#define DEFAULT_POLL_MAX_MS 15000
 
 struct applier {
 	struct prov *p;
@@ -27,8 +25,8 @@ struct applier {
 	const struct rc_apply_opts *o;
 	const struct util_clock *clock;
 	struct rc_report *rep;
-	unsigned conc, max_attempts;
-	uint64_t poll_min, poll_max, retry_base;
+	unsigned conc;
+	uint64_t poll_min, poll_max;
 	const struct rc_world *fresh; /* consumed by the first round */
 	/* Scheduling (indexed like plan->steps). */
 	bool *after; /* after[i * n + k]: step i starts once step k finished */
@@ -158,17 +156,11 @@ static void keys_of(const struct rc_step *s, struct rc_reads *r)
 		rc_reads_add_key(r, s->pre[i].key, NULL);
 }
 
-/* Observe (rc_observe retries each retryable read with backoff). */
+/* Observe, once: retrying a read is the AWS client's job. */
 static int observe(struct applier *a, struct rc_reads *r, struct rc_world *w,
 		   struct util_err *err)
 {
-	struct rc_observe_opts oo = {
-		.concurrency = a->conc,
-		.max_attempts = a->max_attempts,
-		.retry_base_ms = a->retry_base,
-		.clock = a->clock,
-		.cancel = a->o->cancel,
-	};
+	struct rc_observe_opts oo = { .concurrency = a->conc };
 
 	return rc_observe(a->p, r, &oo, w, err);
 }
@@ -350,19 +342,12 @@ static bool already(struct applier *a, const struct rc_world *w,
 	return false;
 }
 
-/*
- * The first precondition that does not hold in w, or NULL.  With
- * skip_own, the step's own group is not compared (a retried batched
- * registration may have partly landed).
- */
-static const char *changed(const struct rc_world *w, const struct rc_step *s,
-			   bool skip_own)
+/* The first precondition that does not hold in w, or NULL. */
+static const char *changed(const struct rc_world *w, const struct rc_step *s)
 {
 	char fp[UTIL_SHA256_HEX_SIZE];
 
 	for (size_t i = 0; i < s->n_pre; i++) {
-		if (skip_own && !strcmp(s->pre[i].key, s->key))
-			continue;
 		if (rc_fingerprint(w, s->pre[i].key, fp, NULL) < 0 ||
 		    strcmp(fp, s->pre[i].fp))
 			return s->pre[i].key;
@@ -561,14 +546,33 @@ struct phase_ctx {
 	const struct rc_world *w;
 };
 
-static void run_step(struct applier *a, const struct rc_step *s,
-		     const struct rc_world *w0)
+/*
+ * After a call failed in a way that leaves doubt (the client gave up on a
+ * retryable error, or the answer was lost): one documented re-read of
+ * what the step depends on, to report whether the change landed.  This
+ * is not a retry -- retrying is the AWS client's job -- and a step that
+ * did not land fails; the next apply starts from what is live.
+ */
+static void confirm_after_failure(struct applier *a, const struct rc_step *s,
+				  const struct util_err *e)
 {
-	struct rc_step_result *res = result(a, s);
-	struct rc_world w2 = { 0 };
-	const struct rc_world *w = w0;
+	const struct rc_step *one[1] = { s };
+	struct rc_world w = { 0 };
+	struct util_err oe = UTIL_ERR_INIT;
+
+	if (observe_steps(a, one, 1, &w, &oe) == 0 && already(a, &w, s))
+		finish(a, s, RC_OUT_DONE, NULL,
+		       "confirmed by reading back after: %s", e->msg);
+	else
+		finish(a, s, RC_OUT_FAILED, e, NULL);
+	rc_world_release(&w);
+}
+
+static void run_step(struct applier *a, const struct rc_step *s,
+		     const struct rc_world *w)
+{
+	struct util_err e = UTIL_ERR_INIT;
 	const char *key;
-	uint64_t delay = a->retry_base;
 	size_t left;
 
 	if ((key = stop_reason(a)) != NULL) {
@@ -579,7 +583,7 @@ static void run_step(struct applier *a, const struct rc_step *s,
 		finish(a, s, RC_OUT_ALREADY, NULL, "already in place");
 		return;
 	}
-	if ((key = changed(w, s, false)) != NULL) {
+	if ((key = changed(w, s)) != NULL) {
 		finish(a, s, RC_OUT_SKIPPED, NULL,
 		       "the world changed since the plan: %s is not as "
 		       "planned",
@@ -593,52 +597,13 @@ static void run_step(struct applier *a, const struct rc_step *s,
 		       left, left == 1 ? "" : "s", s->min_healthy);
 		return;
 	}
-	for (;;) {
-		struct util_err e = UTIL_ERR_INIT;
-		struct util_err oe = UTIL_ERR_INIT;
-		bool own;
-
-		res->attempts++;
-		if (call(a, w, s, &e) == 0) {
-			finish(a, s, RC_OUT_DONE, NULL, NULL);
-			break;
-		}
-		if (!(e.flags &
-		      (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))) {
-			finish(a, s, RC_OUT_FAILED, &e, NULL);
-			break;
-		}
-		/* Uncertain: look before trying again. */
-		rc_world_release(&w2);
-		w = w0;
-		{
-			const struct rc_step *one[1] = { s };
-
-			if (observe_steps(a, one, 1, &w2, &oe) == 0)
-				w = &w2;
-		}
-		if (w == &w2 && already(a, w, s)) {
-			finish(a, s, RC_OUT_DONE, NULL,
-			       "confirmed by reading back after: %s", e.msg);
-			break;
-		}
-		own = s->action == RC_ACT_REGISTER ||
-		      s->action == RC_ACT_DEREGISTER;
-		if (w == &w2 && (key = changed(w, s, own)) != NULL) {
-			finish(a, s, RC_OUT_FAILED, &e,
-			       "not retried: %s changed meanwhile", key);
-			break;
-		}
-		if (res->attempts >= a->max_attempts || stop_reason(a)) {
-			finish(a, s, RC_OUT_FAILED, &e, "gave up after %u %s",
-			       res->attempts,
-			       res->attempts == 1 ? "attempt" : "attempts");
-			break;
-		}
-		sleep_ms(a, delay);
-		delay *= 2;
-	}
-	rc_world_release(&w2);
+	result(a, s)->attempts = 1;
+	if (call(a, w, s, &e) == 0)
+		finish(a, s, RC_OUT_DONE, NULL, NULL);
+	else if (e.flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
+		confirm_after_failure(a, s, &e);
+	else
+		finish(a, s, RC_OUT_FAILED, &e, NULL);
 }
 
 static void run_step_task(void *arg, size_t i)
@@ -676,10 +641,9 @@ static void run_batch(struct applier *a, const struct rc_step **v, size_t n)
 /* --- waits ------------------------------------------------------------------ */
 
 /* Ready members of a wait step, and whether one has left the group. */
-static size_t wait_ready(const struct rc_world *w, const struct rc_step *s,
+static size_t wait_ready(const struct rc_obs_group *g, const struct rc_step *s,
 			 const char **ret_gone)
 {
-	const struct rc_obs_group *g = step_group(w, s);
 	size_t ready = 0;
 
 	*ret_gone = NULL;
@@ -706,20 +670,24 @@ static size_t wait_ready(const struct rc_world *w, const struct rc_step *s,
 	return ready;
 }
 
-/* One poll of wait step i against w; true when the wait is over. */
+/*
+ * One poll of wait step i against its group g; true when the wait is
+ * over.  The first poll has the whole re-read world w, to check the
+ * step's precondition; later ones only g's health (w NULL).
+ */
 static bool wait_eval(struct applier *a, size_t i, const struct rc_world *w,
-		      uint64_t now)
+		      const struct rc_obs_group *g, uint64_t now)
 {
 	const struct rc_step *s = &a->plan->steps[i];
 	struct rc_step_result *res = result(a, s);
 	struct util_err e = UTIL_ERR_INIT;
 	const char *gone, *key;
-	size_t ready = wait_ready(w, s, &gone);
+	size_t ready = wait_ready(g, s, &gone);
 	uint64_t elapsed = now - a->wait_start[i];
 	char d[32];
 
 	res->elapsed_ms = elapsed;
-	if (!a->wait_polls[i]++ && (key = changed(w, s, false)) != NULL) {
+	if (!a->wait_polls[i]++ && w && (key = changed(w, s)) != NULL) {
 		finish(a, s, RC_OUT_SKIPPED, NULL,
 		       "the world changed since the plan: %s is not as planned",
 		       key);
@@ -764,12 +732,56 @@ static void wait_schedule(struct applier *a, size_t i, uint64_t now)
 }
 
 /*
- * One round of the waits in progress: poll those due (together, one
- * read), or sleep until the next one is.  False when none is waiting.
+ * A later poll of wait step s reads only its members' health -- one
+ * DescribeTargetHealth or DescribeInstanceHealth, no re-read of the
+ * group -- and evaluates it; false when the step needs the whole group
+ * read instead (no ARN known).
+ */
+static bool poll_health(struct applier *a, const struct rc_step *s)
+{
+	size_t i = step_index(a, s);
+	struct prov_classic_lb cl = { 0 };
+	struct prov_target_group tg = { 0 };
+	struct rc_obs_group g = { .kind = s->group_kind };
+	struct util_err e = UTIL_ERR_INIT;
+	struct rc_key k;
+	int r;
+
+	if (s->group_kind == SPEC_LB_CLASSIC) {
+		if (rc_key_parse(s->key, &k, NULL) < 0)
+			return false;
+		g.classic = &cl;
+		r = a->p->ops->classic_health(a->p, k.value, &cl, &e);
+	} else {
+		if (!s->tg_arn)
+			return false;
+		g.tg = &tg;
+		r = a->p->ops->target_health(a->p, s->tg_arn, &tg, &e);
+	}
+	if (r < 0) {
+		a->waiting[i] = false;
+		finish(a, s, RC_OUT_FAILED, &e, "could not read the group");
+	} else if (wait_eval(a, i, NULL, &g,
+			     a->clock->mono_ms(a->clock->ctx))) {
+		a->waiting[i] = false;
+	} else {
+		wait_schedule(a, i, a->clock->mono_ms(a->clock->ctx));
+	}
+	prov_classic_lb_release(&cl);
+	prov_target_group_release(&tg);
+	return true;
+}
+
+/*
+ * One round of the waits in progress: poll those due, or sleep until the
+ * next one is.  A wait's first poll re-reads its group whole (those due
+ * together, one read): the documented re-read of the step's
+ * precondition; later polls read health only.  False when none is
+ * waiting.
  */
 static bool poll_waits(struct applier *a)
 {
-	size_t n = a->plan->n_steps, n_due = 0, n_live = 0;
+	size_t n = a->plan->n_steps, n_due = 0, n_live = 0, n_health = 0;
 	const struct rc_step **due = util_xcalloc(n + 1, sizeof(*due));
 	uint64_t now = a->clock->mono_ms(a->clock->ctx), next = UINT64_MAX;
 	const char *why = stop_reason(a);
@@ -785,14 +797,19 @@ static bool poll_waits(struct applier *a)
 			finish(a, &a->plan->steps[i], RC_OUT_SKIPPED, NULL,
 			       "%s while waiting", why);
 		} else if (a->wait_next[i] <= now) {
-			due[n_due++] = &a->plan->steps[i];
+			if (a->wait_polls[i] &&
+			    poll_health(a, &a->plan->steps[i]))
+				n_health++;
+			else
+				due[n_due++] = &a->plan->steps[i];
 		} else if (a->wait_next[i] < next) {
 			next = a->wait_next[i];
 		}
 	}
 	a->fresh = NULL; /* what comes after a wait reads afresh */
 	if (!n_due) {
-		if (!why && next != UINT64_MAX)
+		/* After a health poll, the next round finds who is due. */
+		if (!why && !n_health && next != UINT64_MAX)
 			sleep_ms(a, next - now);
 		free(due);
 		return n_live != 0;
@@ -808,7 +825,7 @@ static bool poll_waits(struct applier *a)
 		for (size_t k = 0; k < n_due; k++) {
 			size_t i = step_index(a, due[k]);
 
-			if (wait_eval(a, i, &w, now))
+			if (wait_eval(a, i, &w, step_group(&w, due[k]), now))
 				a->waiting[i] = false;
 			else
 				wait_schedule(a, i, now);
@@ -1082,14 +1099,10 @@ int rc_apply(struct prov *p, const struct rc_plan *plan,
 	a.rep = rep;
 	a.clock = a.o->clock ? a.o->clock : &util_clock_system;
 	a.conc = a.o->concurrency ? a.o->concurrency : DEFAULT_CONCURRENCY;
-	a.max_attempts = a.o->max_attempts ? a.o->max_attempts
-					   : DEFAULT_ATTEMPTS;
 	a.poll_min = a.o->poll_min_ms ? a.o->poll_min_ms : DEFAULT_POLL_MIN_MS;
 	a.poll_max = a.o->poll_max_ms ? a.o->poll_max_ms : DEFAULT_POLL_MAX_MS;
 	if (a.poll_max < a.poll_min)
 		a.poll_max = a.poll_min;
-	a.retry_base = a.o->retry_base_ms ? a.o->retry_base_ms
-					  : DEFAULT_RETRY_BASE_MS;
 	a.fresh = a.o->fresh;
 	rep->n = plan->n_steps;
 	rep->results = util_xcalloc(plan->n_steps + 1, sizeof(*rep->results));

@@ -36,17 +36,21 @@
  *     ("the world changed"), instead of acting blindly;
  *  4. for a deregistration, skips it if live health says it would take
  *     the group below min_healthy;
- *  5. makes the call.  On a retryable failure or an unknown outcome (lost
- *     response) it re-reads the resource: done if the change landed, else
- *     it retries with backoff (max_attempts), as long as the
- *     preconditions still hold.  An allocation is never retried without
- *     first looking the address up by name, so it is never duplicated.
+ *  5. makes the call, once: retrying is the AWS client's job (one retry
+ *     layer).  When the call failed in a way that leaves doubt (the
+ *     client gave up on a retryable error, or the answer was lost) apply
+ *     re-reads the resource once -- a documented re-read, not a retry:
+ *     done if the change landed, else failed.  An allocation is thus
+ *     never sent twice, so it is never duplicated.
  *
- * Steps whose turn comes together run concurrently (concurrency).  Waits
- * poll their groups (those due together, one read), each with its own
- * exponential backoff from poll_min_ms to poll_max_ms, until its own
- * timeout; a member that leaves the group while waited for healthy fails
- * the wait.
+ * Steps whose turn comes together run concurrently (concurrency).  A
+ * wait's first poll re-reads its group whole (those due together, one
+ * read): the documented re-read of its precondition.  Later polls read
+ * only health (one DescribeTargetHealth or DescribeInstanceHealth, no
+ * re-read of the group), each wait with its own exponential backoff from
+ * poll_min_ms to poll_max_ms (as AWS's waiters back off; the client's
+ * token buckets pace every call), until its own timeout; a member that
+ * leaves the group while waited for healthy fails the wait.
  *
  * Cancellation: *cancel (set by a signal handler) is checked between
  * steps and between polls; steps in flight finish, the rest are skipped
@@ -112,8 +116,6 @@ struct rc_apply_opts {
 	const struct rc_apply_progress *progress; /* may be NULL */
 	uint64_t poll_min_ms;			  /* 0 = 1000 */
 	uint64_t poll_max_ms;			  /* 0 = 15000 */
-	unsigned max_attempts;			  /* per step; 0 = 4 */
-	uint64_t retry_base_ms; /* first retry delay; 0 = 500 */
 	/*
 	 * A saved plan: before anything, re-read every resource the steps
 	 * name and refuse (UTIL_ECONFLICT, report->stale) if any fingerprint

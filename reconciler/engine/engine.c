@@ -25,6 +25,7 @@ int rc_engine_plan(struct prov *p, const struct spec *s,
 	if (r < 0)
 		return r;
 	ret->reads.identity = o->identity;
+	ret->reads.health_as_needed = o->health_as_needed;
 	r = rc_observe(p, &ret->reads, o->observe, &ret->world, err);
 	if (r < 0)
 		return r;

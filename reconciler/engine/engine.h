@@ -25,6 +25,8 @@ struct rc_engine_opts {
 	const struct rc_plan_opts *plan;
 	const struct rc_observe_opts *observe; /* NULL = defaults */
 	bool identity; /* also read the caller identity (plans record it) */
+	/* rc_reads.health_as_needed: the output does not show health. */
+	bool health_as_needed;
 };
 
 /*

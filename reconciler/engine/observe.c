@@ -1,5 +1,6 @@
 #include "reconciler/engine/observe.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,7 @@ static void classic_want_add(struct rc_reads *r, const struct spec_lb *lb,
 						 sizeof(*r->classic_wants));
 	cw = &r->classic_wants[r->n_classic_wants++];
 	cw->lb = util_xstrdup(lb->name);
+	cw->zones = lb->enable_zones;
 	cw->id = m->kind == SPEC_MEMBER_ID ? util_xstrdup(m->id) : NULL;
 	cw->selector = m->kind == SPEC_MEMBER_SELECTOR
 			       ? rc_selector_key(m->tags, m->n_tags, m->states,
@@ -218,7 +220,7 @@ int rc_reads_from_spec(struct rc_reads *r, const struct spec *s,
 			    m->kind != SPEC_MEMBER_IP)
 				tg_want_add(r, lb, m);
 			else if (lb->kind == SPEC_LB_CLASSIC &&
-				 lb->enable_zones && m->kind != SPEC_MEMBER_IP)
+				 m->kind != SPEC_MEMBER_IP)
 				classic_want_add(r, lb, m);
 			if (m->kind == SPEC_MEMBER_ID) {
 				util_strv_push(&r->instance_ids,
@@ -382,12 +384,17 @@ static void run_task(void *arg, size_t i)
 	}
 	case T_CLASSIC:
 		t->r = p->ops->classic_lbs(p, (const char *const *)r->classic,
-					   r->n_classic, &t->classic, &t->err);
+					   r->n_classic,
+					   r->health_as_needed
+						   ? 0
+						   : PROV_READ_HEALTH,
+					   &t->classic, &t->err);
 		util_err_prefix(&t->err, "describe classic load balancers");
 		break;
 	case T_TGS:
+		/* No deregistration delay: no step uses it. */
 		t->r = p->ops->target_groups(p, (const char *const *)r->tgs,
-					     r->n_tgs, &t->tgs, &t->err);
+					     r->n_tgs, 0, &t->tgs, &t->err);
 		util_err_prefix(&t->err, "describe target groups");
 		break;
 	case T_ADDRESSES: {
@@ -435,56 +442,6 @@ static void run_task(void *arg, size_t i)
 				    c->n_vpc_ids, &t->vpcs, &t->err);
 		util_err_prefix(&t->err, "describe VPCs");
 		break;
-	}
-}
-
-static void task_release(struct task *t);
-
-/*
- * Whether a failed read is worth running again here.  Only answers from AWS
- * that ask for it (throttling, 5xx): one throttled read must not fail a
- * whole plan.  A transport failure (refused, unreachable, timed out) has
- * already been retried by the client; repeating that whole cycle only
- * delays the error when AWS cannot be reached at all.
- */
-static bool worth_retrying(const struct task *t)
-{
-	return t->r < 0 && t->err.code == UTIL_EAWS &&
-	       (t->err.flags & UTIL_ERR_RETRYABLE);
-}
-
-/*
- * Run again, alone, the reads worth retrying, with exponential backoff.
- */
-static void retry_failed(struct observe_ctx *c, size_t n,
-			 const struct rc_observe_opts *o)
-{
-	const struct util_clock *clock = o && o->clock ? o->clock
-						       : &util_clock_system;
-	unsigned max = o && o->max_attempts ? o->max_attempts : 3;
-	uint64_t delay = o && o->retry_base_ms ? o->retry_base_ms : 500;
-
-	for (unsigned attempt = 1; attempt < max; attempt++) {
-		bool again = false;
-
-		for (size_t i = 0; i < n; i++)
-			again |= worth_retrying(&c->tasks[i]);
-		if (!again || (o && o->cancel && *o->cancel))
-			return;
-		clock->sleep_ms(clock->ctx, delay);
-		delay *= 2;
-		for (size_t i = 0; i < n; i++) {
-			struct task *t = &c->tasks[i];
-
-			if (!worth_retrying(t))
-				continue;
-			util_log(UTIL_LOG_INFO, "observe_retry", NULL,
-				 "retrying a read: %s", t->err.msg);
-			task_release(t);
-			util_err_clear(&t->err);
-			t->r = 0;
-			run_task(c, i);
-		}
 	}
 }
 
@@ -662,7 +619,7 @@ static const char *classic_want_vpc(const struct rc_world *w,
 						      cw->lb);
 	const struct rc_obs_selector *sel;
 
-	if (!g || !g->classic || !g->classic->vpc_id)
+	if (!cw->zones || !g || !g->classic || !g->classic->vpc_id)
 		return NULL;
 	if (cw->id)
 		return classic_needs_zone(w, g->classic, cw->id)
@@ -706,8 +663,7 @@ static void zone_reads(const struct rc_reads *r, const struct rc_world *w,
  * such registration is coming.
  */
 static int observe_zones(struct prov *p, const struct rc_reads *r,
-			 const struct rc_observe_opts *opts, struct rc_world *w,
-			 struct util_err *err)
+			 struct rc_world *w, struct util_err *err)
 {
 	struct task t[2] = { { .kind = T_LBS }, { .kind = T_VPCS } };
 	struct observe_ctx ctx = { .p = p, .r = r, .tasks = t };
@@ -722,7 +678,6 @@ static int observe_zones(struct prov *p, const struct rc_reads *r,
 	if (!n)
 		goto out;
 	util_parallel(n, 2, run_task, &ctx);
-	retry_failed(&ctx, n, opts);
 	w->n_calls += n;
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].r < 0) {
@@ -745,6 +700,117 @@ out:
 	task_release(&t[1]);
 	util_strv_free(ctx.lb_arns, ctx.n_lb_arns);
 	util_strv_free(ctx.vpc_ids, ctx.n_vpc_ids);
+	return rv;
+}
+
+/* Whether cw declares instance id for its ELB. */
+static bool classic_declares(const struct rc_world *w,
+			     const struct rc_classic_want *cw, const char *id)
+{
+	const struct rc_obs_selector *sel;
+
+	if (cw->id)
+		return util_streq(cw->id, id);
+	sel = rc_world_selector(w, cw->selector);
+	for (size_t i = 0; sel && i < sel->n_ids; i++)
+		if (util_streq(sel->ids[i], id))
+			return true;
+	return false;
+}
+
+/*
+ * Whether a step planned for lb would need its members' health: one of
+ * them is not declared, or its instance is not running (a deregistration,
+ * its min_healthy check and the wait before it).
+ */
+static bool classic_needs_health(const struct rc_reads *r,
+				 const struct rc_world *w,
+				 const struct prov_classic_lb *lb)
+{
+	for (size_t i = 0; i < lb->n_members; i++) {
+		const char *id = lb->members[i].instance_id;
+		const struct prov_instance *in = rc_world_instance(w, id);
+		bool declared = false;
+
+		for (size_t k = 0; k < r->n_classic_wants && !declared; k++)
+			declared = util_streq(r->classic_wants[k].lb,
+					      lb->name) &&
+				   classic_declares(w, &r->classic_wants[k],
+						    id);
+		if (!declared || !in || in->state != PROV_INSTANCE_RUNNING)
+			return true;
+	}
+	return false;
+}
+
+struct health_ctx {
+	struct prov *p;
+	struct prov_classic_lb **lbs;
+	struct util_err *errs;
+	int *rs;
+};
+
+/*
+ * One ELB's health read, its members replaced by what it lists.  An ELB
+ * deleted since classic_lbs listed it is left as listed: its steps fail
+ * or find it gone when they run.
+ */
+static void run_health(void *arg, size_t i)
+{
+	struct health_ctx *c = arg;
+	struct prov_classic_lb *lb = c->lbs[i];
+	struct prov_classic_lb h = { 0 };
+	int r = c->p->ops->classic_health(c->p, lb->name, &h, &c->errs[i]);
+
+	if (r == 0) {
+		for (size_t k = 0; k < lb->n_members; k++)
+			prov_classic_member_release(&lb->members[k]);
+		free(lb->members);
+		lb->members = h.members;
+		lb->n_members = h.n_members;
+		h.members = NULL;
+		h.n_members = 0;
+	} else if (c->errs[i].code == UTIL_ENOTFOUND) {
+		util_err_clear(&c->errs[i]);
+		r = 0;
+	}
+	prov_classic_lb_release(&h);
+	c->rs[i] = r;
+	util_err_prefix(&c->errs[i], "describe instance health");
+}
+
+/*
+ * With r->health_as_needed, the health of the Classic ELBs that need it
+ * (classic_needs_health), one call each, run together; none otherwise.
+ */
+static int observe_classic_health(struct prov *p, const struct rc_reads *r,
+				  struct rc_world *w, unsigned conc,
+				  struct util_err *err)
+{
+	struct health_ctx c = { .p = p };
+	size_t n = 0;
+	int rv = 0;
+
+	if (!r->health_as_needed || !w->classic.n)
+		return 0;
+	c.lbs = util_xcalloc(w->classic.n, sizeof(*c.lbs));
+	for (size_t i = 0; i < w->classic.n; i++)
+		if (classic_needs_health(r, w, &w->classic.v[i]))
+			c.lbs[n++] = &w->classic.v[i];
+	c.errs = util_xcalloc(n + 1, sizeof(*c.errs));
+	c.rs = util_xcalloc(n + 1, sizeof(*c.rs));
+	util_parallel(n, conc, run_health, &c);
+	w->n_calls += n;
+	for (size_t i = 0; i < n; i++) {
+		if (c.rs[i] < 0 && !rv) {
+			util_err_copy(err, &c.errs[i]);
+			rv = c.rs[i];
+		}
+		util_err_clear(&c.errs[i]);
+	}
+	free(c.lbs);
+	free(c.errs);
+	free(c.rs);
 	return rv;
 }
 
@@ -851,7 +917,6 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 	ctx.r = r;
 	ctx.tasks = tasks;
 	util_parallel(n, conc, run_task, &ctx);
-	retry_failed(&ctx, n, opts);
 
 	for (size_t i = 0; i < n; i++) {
 		if (tasks[i].r < 0) {
@@ -868,7 +933,8 @@ int rc_observe(struct prov *p, struct rc_reads *r,
 	if (w.enis.n)
 		qsort(w.enis.v, w.enis.n, sizeof(*w.enis.v), cmp_eni);
 	build_groups(&w, r);
-	if ((rv = observe_zones(p, r, opts, &w, err)) < 0)
+	if ((rv = observe_classic_health(p, r, &w, conc, err)) < 0 ||
+	    (rv = observe_zones(p, r, &w, err)) < 0)
 		goto out;
 	*ret = w;
 	memset(&w, 0, sizeof(w));

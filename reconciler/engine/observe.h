@@ -1,14 +1,11 @@
 #ifndef RECONCILER_ENGINE_OBSERVE_H
 #define RECONCILER_ENGINE_OBSERVE_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "providers/provider.h"
 #include "spec/spec.h"
-#include "util/clock.h"
 #include "util/err.h"
 #include "util/hash.h"
 
@@ -73,13 +70,14 @@ struct rc_tg_want {
 };
 
 /*
- * An instance member declared for a Classic ELB with enable_zones
- * (rc_reads_from_spec): an id, or the instances a selector matches.
+ * An instance member declared for a Classic ELB (rc_reads_from_spec): an
+ * id, or the instances a selector matches.
  */
 struct rc_classic_want {
 	char *lb;	/* the ELB's name */
 	char *id;	/* an instance id, or NULL */
 	char *selector; /* else a selector key (rc_selector.key) */
+	bool zones;	/* the ELB has enable_zones */
 };
 
 /*
@@ -105,6 +103,15 @@ struct rc_reads {
 	size_t n_eni_ids;
 	bool identity; /* also ask who we are (plan records the account) */
 	/*
+	 * Classic member health (one DescribeInstanceHealth per ELB) is read
+	 * for every Classic ELB, unless this is set: then only for the ELBs
+	 * a step would need it for -- one with a member that is not declared
+	 * (classic_wants) or whose instance is not running, i.e. a
+	 * deregistration checked against min_healthy and the wait before it.
+	 * Set it when the output does not show health (a text plan).
+	 */
+	bool health_as_needed;
+	/*
 	 * When one of these is not registered yet, rc_observe() also reads
 	 * the zones of that target group's load balancers (one batched
 	 * lbs_v2 call after the others), for the planner's zone check; when
@@ -113,10 +120,10 @@ struct rc_reads {
 	struct rc_tg_want *tg_wants;
 	size_t n_tg_wants;
 	/*
-	 * When one of these is to be registered in a zone its ELB does not
-	 * serve, rc_observe() also reads the ELB's VPC (one vpcs call for
-	 * all, beside the lbs_v2 one): a zone can be enabled only in the
-	 * default VPC.  Otherwise nothing more is read.
+	 * When one of these (with zones) is to be registered in a zone its
+	 * ELB does not serve, rc_observe() also reads the ELB's VPC (one vpcs
+	 * call for all, beside the lbs_v2 one): a zone can be enabled only in
+	 * the default VPC.  Otherwise nothing more is read.
 	 */
 	struct rc_classic_want *classic_wants;
 	size_t n_classic_wants;
@@ -191,22 +198,15 @@ struct rc_world {
 };
 
 struct rc_observe_opts {
-	unsigned concurrency;		/* parallel reads; 0 = default (8) */
-	unsigned max_attempts;		/* per read; 0 = 3 */
-	uint64_t retry_base_ms;		/* first retry delay; 0 = 500 */
-	const struct util_clock *clock; /* NULL = util_clock_system */
-	const volatile sig_atomic_t *cancel; /* stop retrying; may be NULL */
+	unsigned concurrency; /* parallel reads; 0 = default (8) */
 };
 
 /*
  * Read everything r names (r is normalised first: sorted, de-duplicated).
- * On success *ret is filled (caller frees with rc_world_release()).  A read
- * that AWS answered with a retryable error (throttling, 5xx) is tried
- * again, alone, with exponential backoff, up to max_attempts, on top of
- * the provider's own retries; a transport failure is not (the provider
- * already retried it).  A read that still fails fails the
- * whole observation (the first error, with the kind of read as context);
- * a resource that does not exist is not an error.
+ * On success *ret is filled (caller frees with rc_world_release()).  Each
+ * read is made once: retrying is the provider's job (one retry layer, the
+ * AWS client's), so a read that fails fails the whole observation (the
+ * first error, with the kind of read as context); a resource that does not exist is not an error.
  */
 int rc_observe(struct prov *p, struct rc_reads *r,
 	       const struct rc_observe_opts *opts, struct rc_world *ret,

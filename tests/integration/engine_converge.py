@@ -81,8 +81,12 @@ class EngineTest(unittest.TestCase):
         calls = e.fa.calls()
         self.assertEqual(calls.count("ec2:DescribeAddresses"), 1)
         self.assertEqual(calls.count("elbv2:DescribeTargetHealth"), 3)
-        self.assertEqual(calls.count("elb:DescribeInstanceHealth"), 1)
-        self.assertEqual(calls.count("sts:GetCallerIdentity"), 1)
+        # Text shows neither health nor the account, and no step needs
+        # them: no Classic health, no group attributes, no identity.
+        self.assertEqual(calls.count("elb:DescribeInstanceHealth"), 0)
+        self.assertEqual(
+            calls.count("elbv2:DescribeTargetGroupAttributes"), 0)
+        self.assertEqual(calls.count("sts:GetCallerIdentity"), 0)
         # Nothing to register: no load balancer zones to check.
         self.assertEqual(calls.count("elbv2:DescribeLoadBalancers"), 0)
         # A no-op apply changes nothing either.
@@ -152,7 +156,11 @@ class EngineTest(unittest.TestCase):
                          r"         error: register web-classic: elb "
                          r"RegisterInstancesWithLoadBalancer: "
                          r"InternalFailure: .*\(HTTP 500, request id "
-                         r"[0-9a-f-]+\)\n         gave up after 4 attempts")
+                         r"[0-9a-f-]+\)\n")
+        # One retry layer, the client's (here 1 attempt): apply does not
+        # send the call again on its own.
+        self.assertEqual(e.fa.calls().count(
+            "elb:RegisterInstancesWithLoadBalancer"), 1)
         self.assertIn("skipped    web-classic: wait until healthy", r.stdout)
         self.assertRegex(r.stdout, r"Apply incomplete: 11 done, 0 already "
                          r"in place, 2 skipped, 1 failed\.")
@@ -169,6 +177,14 @@ class EngineTest(unittest.TestCase):
 
     def test_formats(self):
         e = self.e
+        # Formats that record the account, and a saved plan, ask who we
+        # are, once.
+        for args in (["--format", "json"], ["--format", "markdown"],
+                     ["-o", e.path("saved.json")]):
+            e.fa.reset_counters()
+            e.moor("plan", self.spec, *args, expect=0)
+            self.assertEqual(e.fa.calls().count("sts:GetCallerIdentity"), 1,
+                             args)
         r = e.moor("plan", self.spec, "--format", "json", expect=0)
         doc = json.loads(r.stdout)
         self.assertEqual(doc["format_version"], 2)

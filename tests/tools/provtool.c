@@ -391,14 +391,16 @@ static cJSON *run(struct prov *p, int argc, char **argv, struct util_err *err)
 	} else if (!strcmp(cmd, "classic")) {
 		struct prov_classic_lb_list l;
 
-		if (p->ops->classic_lbs(p, args, n, &l, err) < 0)
+		if (p->ops->classic_lbs(p, args, n, PROV_READ_HEALTH, &l, err) <
+		    0)
 			return NULL;
 		res = classic_json(&l);
 		prov_classic_lb_list_release(&l);
 	} else if (!strcmp(cmd, "tgs")) {
 		struct prov_target_group_list l;
 
-		if (p->ops->target_groups(p, args, n, &l, err) < 0)
+		if (p->ops->target_groups(p, args, n, PROV_READ_DELAY, &l,
+					  err) < 0)
 			return NULL;
 		res = tgs_json(&l);
 		prov_target_group_list_release(&l);

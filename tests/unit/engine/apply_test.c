@@ -1,6 +1,6 @@
 /*
  * Apply against the in-memory provider: exact call sequences, phase
- * order, precondition re-checks, dependent-step skipping, retries,
+ * order, precondition re-checks, dependent-step skipping, no retries,
  * waits on an injected clock, cancellation, and convergence on re-run.
  */
 #include <stdarg.h>
@@ -314,7 +314,9 @@ static void leave_hook(void *ctx, struct memprov *m, const char *call)
 	/* After the registration, on the wait's second poll. */
 	if (!strncmp(call, "tg_register", 11))
 		f->cancel_after = 1;
-	else if (f->cancel_after && !strncmp(call, "target_groups", 13) &&
+	else if (f->cancel_after &&
+		 (!strncmp(call, "target_groups", 13) ||
+		  !strncmp(call, "target_health", 13)) &&
 		 ++f->cancel_after == 3)
 		memprov_remove_member(m, "web-tg", B, 8080);
 }
@@ -340,6 +342,39 @@ static void test_member_leaves_while_waiting(void **state)
 	expect_mutations(f, "tg_register web-tg " B ":8080\n");
 	assert_int_equal(memprov_member_health(f->m, "web-tg", A, 8080),
 			 PROV_HEALTH_HEALTHY);
+}
+
+/*
+ * The exact reads of a health wait: the first poll re-reads the group
+ * whole (the step's precondition), later polls read only health, backing
+ * off; nothing else is read.
+ */
+#define TG_ARN                                                 \
+	"arn:aws:elasticloadbalancing:us-east-1:123456789012:" \
+	"targetgroup/web-tg/0123456789abcdef"
+
+static void test_reads_of_health_wait(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_healthy_after(f->m, 3);
+	plan(f, V1 "load_balancers:\n  - target_group: web-tg\n"
+		   "    members: [" A ", " B "]\n");
+	memprov_clear_calls(f->m);
+	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done done");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "instances_by_id " B "\n"
+				   "target_groups web-tg\n"
+				   "tg_register web-tg " B ":8080\n"
+				   "target_groups web-tg\n"
+				   "target_health " TG_ARN "\n"
+				   "target_health " TG_ARN "\n");
+	free(calls);
+	/* Polls at 0, 1s, 3s: the interval doubles. */
+	assert_int_equal(f->fc.slept, 3000);
 }
 
 static const char zones_yaml[] = V1 "load_balancers:\n"
@@ -492,34 +527,29 @@ static void test_failed_step_skips_only_dependents(void **state)
 	expect_converged(f, yaml);
 }
 
-static void test_retry_throttled(void **state)
+/*
+ * One retry layer, the client's: a call the client gave up on is not
+ * sent again by apply; one re-read shows it did not land, so the step
+ * fails, at once (no backoff), and a re-run converges.
+ */
+static void test_no_engine_retry(void **state)
 {
 	struct fx *f = *state;
+	const char yaml[] = V1 "load_balancers:\n  - classic: web-classic\n"
+			       "    wait: none\n    members: [" A "]\n";
 
-	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
-		   "    wait: none\n    members: [" A "]\n");
-	memprov_fail(f->m, "classic_register", NULL, 2, "Throttling",
-		     UTIL_ERR_RETRYABLE, false);
-	assert_int_equal(apply(f), 0);
-	expect_outcomes(f, "done");
-	assert_int_equal(f->rep.results[0].attempts, 3);
-	assert_int_equal(memprov_count(f->m, "classic_register"), 3);
-	/* Backoff 500ms, 1s. */
-	assert_int_equal(f->fc.slept, 1500);
-}
-
-static void test_retry_gives_up(void **state)
-{
-	struct fx *f = *state;
-
-	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
-		   "    wait: none\n    members: [" A "]\n");
-	memprov_fail(f->m, "classic_register", NULL, -1, "Throttling",
+	plan(f, yaml);
+	memprov_fail(f->m, "classic_register", NULL, 1, "Throttling",
 		     UTIL_ERR_RETRYABLE, false);
 	assert_int_equal(apply(f), UTIL_EFAIL);
 	expect_outcomes(f, "failed");
-	assert_int_equal(f->rep.results[0].attempts, 4);
-	assert_string_equal(detail(f, 0), "gave up after 4 attempts");
+	assert_int_equal(f->rep.results[0].attempts, 1);
+	assert_int_equal(memprov_count(f->m, "classic_register"), 1);
+	assert_string_equal(f->rep.results[0].err.aws_code, "Throttling");
+	assert_int_equal(f->fc.slept, 0);
+	plan(f, yaml);
+	assert_int_equal(apply(f), 0);
+	expect_converged(f, yaml);
 }
 
 static void test_lost_response_confirmed(void **state)
@@ -726,36 +756,25 @@ static void test_move_target_stopped_before_apply(void **state)
 			    A);
 }
 
-static void test_observe_retries_only_failed_reads(void **state)
+/* Each read is made once: retrying is the client's job. */
+static void test_observe_reads_once(void **state)
 {
 	struct fx *f = *state;
 	struct rc_reads r = RC_READS_INIT;
 	struct rc_world w = { 0 };
-	struct rc_observe_opts oo = { .concurrency = 1, .clock = &f->clock };
+	struct rc_observe_opts oo = { .concurrency = 1 };
 
 	assert_int_equal(rc_reads_add_key(&r, "tg:web-tg", &f->err), 0);
 	assert_int_equal(rc_reads_add_key(&r, "classic:web-classic", &f->err),
 			 0);
-	memprov_fail(f->m, "target_groups", NULL, 2, "Throttling",
+	memprov_fail(f->m, "target_groups", NULL, 1, "Throttling",
 		     UTIL_ERR_RETRYABLE, false);
-	assert_int_equal(rc_observe(f->p, &r, &oo, &w, &f->err), 0);
-	assert_non_null(rc_world_group(&w, SPEC_LB_TARGET_GROUP, "web-tg")->tg);
-	assert_int_equal(memprov_count(f->m, "target_groups"), 3);
-	assert_int_equal(memprov_count(f->m, "classic_lbs"), 1);
-	assert_int_equal(f->fc.slept, 500 + 1000);
-	rc_world_release(&w);
-
-	/* Not retryable, or out of attempts: the observation fails. */
-	memprov_clear_calls(f->m);
-	memprov_fail(f->m, "classic_lbs", NULL, 1, "AccessDenied", 0, false);
 	assert_int_equal(rc_observe(f->p, &r, &oo, &w, &f->err), UTIL_EAWS);
-	assert_string_equal(f->err.aws_code, "AccessDenied");
+	assert_string_equal(f->err.aws_code, "Throttling");
+	assert_int_equal(memprov_count(f->m, "target_groups"), 1);
 	assert_int_equal(memprov_count(f->m, "classic_lbs"), 1);
+	assert_int_equal(f->fc.slept, 0);
 	util_err_clear(&f->err);
-	memprov_fail(f->m, "target_groups", NULL, 3, "Throttling",
-		     UTIL_ERR_RETRYABLE, false);
-	assert_int_equal(rc_observe(f->p, &r, &oo, &w, &f->err), UTIL_EAWS);
-	assert_int_equal(f->err.flags & UTIL_ERR_RETRYABLE, UTIL_ERR_RETRYABLE);
 	rc_reads_release(&r);
 }
 
@@ -901,8 +920,8 @@ int main(void)
 		T(test_stale_precondition_skips),
 		T(test_stale_saved_plan_refused),
 		T(test_failed_step_skips_only_dependents),
-		T(test_retry_throttled),
-		T(test_retry_gives_up),
+		T(test_no_engine_retry),
+		T(test_reads_of_health_wait),
 		T(test_lost_response_confirmed),
 		T(test_allocate_never_twice),
 		T(test_allocate_found_at_apply),
@@ -912,7 +931,7 @@ int main(void)
 		T(test_cancel_between_steps),
 		T(test_concurrent_phase),
 		T(test_move_target_stopped_before_apply),
-		T(test_observe_retries_only_failed_reads),
+		T(test_observe_reads_once),
 		T(test_wait_holds_only_its_group),
 		T(test_preempt_ends_wait),
 #undef T

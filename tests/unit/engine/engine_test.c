@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "providers/provider.h"
 #include "reconciler/engine/engine.h"
@@ -23,6 +24,7 @@
 
 #define A "i-0000000a"
 #define B "i-0000000b"
+#define C "i-0000000c"
 
 static const char two_groups[] = "version: 1\n"
 				 "load_balancers:\n"
@@ -159,15 +161,148 @@ static void test_refusal_keeps_world(void **state)
 	rc_notes_release(&errors);
 }
 
+/*
+ * Every read earns its place: the exact reads of a plan whose output
+ * (text) shows no health and no account, one read at a time so the
+ * order is fixed.  A new needless read fails here.
+ */
+static char *plan_reads(struct fx *f)
+{
+	static const struct rc_observe_opts one = { .concurrency = 1 };
+	struct rc_plan_opts po = { 0 };
+	struct rc_engine_opts o = { .plan = &po,
+				    .observe = &one,
+				    .health_as_needed = true };
+
+	memprov_clear_calls(f->m);
+	rc_engine_result_release(&f->er);
+	assert_int_equal(rc_engine_plan(f->p, f->s, &o, &f->er, &f->errors,
+					&f->err),
+			 0);
+	return memprov_calls(f->m);
+}
+
+static void test_reads_of_noop_plan(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", B, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	calls = plan_reads(f);
+	/* No Classic health, no caller identity, no group attributes. */
+	assert_string_equal(calls, "instances_by_id " A "," B "\n"
+				   "classic_lbs web-classic\n"
+				   "target_groups web-tg\n");
+	free(calls);
+	assert_false(rc_plan_has_changes(f->er.plan));
+}
+
+static void test_reads_of_converge_plan(void **state)
+{
+	struct fx *f = *state;
+	char *calls = plan_reads(f);
+
+	/* Registrations need no health; web-tg's zones are checked. */
+	assert_string_equal(calls,
+			    "instances_by_id " A "," B "\n"
+			    "classic_lbs web-classic\n"
+			    "target_groups web-tg\n"
+			    "lbs_v2 arn:aws:elasticloadbalancing:us-east-1:"
+			    "123456789012:loadbalancer/app/web-alb/"
+			    "0123456789abcdef\n");
+	free(calls);
+}
+
+/* A deregistration is checked against min_healthy: that ELB's health. */
+static void test_reads_of_deregistration(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", B, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", C, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	calls = plan_reads(f);
+	assert_string_equal(calls, "instances_by_id " A "," B "\n"
+				   "classic_lbs web-classic\n"
+				   "target_groups web-tg\n"
+				   "classic_health web-classic\n");
+	free(calls);
+	assert_true(rc_plan_has_changes(f->er.plan));
+}
+
+static void delete_on_health_read(void *ctx, struct memprov *m,
+				  const char *call)
+{
+	(void)ctx;
+	if (!strncmp(call, "classic_health ", 15))
+		memprov_remove_group(m, "web-classic");
+}
+
+/*
+ * An ELB deleted between its listing and its health read is not an
+ * observe error: it is planned as listed (its steps find it gone).
+ */
+static void test_health_of_classic_gone_since_listed(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", C, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_hook(f->m, delete_on_health_read, NULL);
+	calls = plan_reads(f);
+	memprov_set_hook(f->m, NULL, NULL);
+	assert_int_equal(memprov_count(f->m, "classic_health"), 1);
+	free(calls);
+	assert_int_equal(rc_world_group(&f->er.world, SPEC_LB_CLASSIC,
+					"web-classic")
+				 ->classic->n_members,
+			 2);
+}
+
+/* Formats that show health (markdown, JSON, a saved plan) read it all. */
+static void test_reads_when_health_shown(void **state)
+{
+	struct fx *f = *state;
+	struct rc_plan_opts po = { 0 };
+	struct rc_engine_opts o = { .plan = &po };
+
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	assert_int_equal(rc_engine_plan(f->p, f->s, &o, &f->er, &f->errors,
+					&f->err),
+			 0);
+	assert_int_equal(memprov_count(f->m, "classic_health"), 1);
+	assert_int_equal(rc_world_group(&f->er.world, SPEC_LB_CLASSIC,
+					"web-classic")
+				 ->classic->members[0]
+				 .health,
+			 PROV_HEALTH_HEALTHY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_plans_what_it_observed,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_health_of_classic_gone_since_listed, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_selection_limits_reads,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_observe_failure, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reads_of_noop_plan, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reads_of_converge_plan,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reads_of_deregistration,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reads_when_health_shown,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_keeps_world, setup,
 						teardown),
 	};

@@ -1127,10 +1127,12 @@ static void test_reads_are_batched(void **state)
 	/*
 	 * One call per kind, one per selector: instances by id (A, B from
 	 * the members and addresses, de-duplicated), the selector, classic,
-	 * target groups, addresses, identity; then, as web-tg gets new
-	 * instance targets, the zones of its load balancer.
+	 * target groups, addresses, identity, the Classic ELB's health (a
+	 * saved plan shows it); then, as web-tg gets new instance targets,
+	 * the zones of its load balancer.
 	 */
-	assert_int_equal(memprov_n_calls(f->m), 7);
+	assert_int_equal(memprov_n_calls(f->m), 8);
+	assert_int_equal(memprov_count(f->m, "classic_health"), 1);
 	assert_int_equal(memprov_count(f->m, "lbs_v2"), 1);
 	assert_int_equal(memprov_count(f->m, "instances_by_id"), 1);
 	assert_int_equal(memprov_count(f->m, "addresses"), 1);

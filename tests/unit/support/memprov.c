@@ -233,6 +233,16 @@ static void ids_line(struct buf *b, const char *const *ids, size_t n)
 		buf_addf(b, "%s%s", i ? "," : "", ids[i]);
 }
 
+/* Record "op id" under the lock (a call a read op makes besides its own). */
+static void record_one(struct memprov *m, const char *op, const char *id)
+{
+	struct buf line = BUF_INIT;
+
+	buf_addf(&line, "%s %s", op, id);
+	record(m, line.buf, false);
+	buf_release(&line);
+}
+
 /* begin() for a read whose call is recorded as "op id1,id2,...". */
 static int begin_read(struct memprov *m, const char *op, const char *const *ids,
 		      size_t n, struct util_err *err)
@@ -500,6 +510,34 @@ void memprov_set_member(struct memprov *m, const char *group, const char *id,
 	mm->sticky = true;
 	mm->reads = 0;
 out:
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void group_release(struct m_group *g)
+{
+	free(g->name);
+	free(g->arn);
+	free(g->vpc);
+	util_strv_free(g->azs, g->n_azs);
+	util_strv_free(g->lb_arns, g->n_lb_arns);
+	for (size_t k = 0; k < g->n_members; k++)
+		free(g->members[k].id);
+	free(g->members);
+}
+
+void memprov_remove_group(struct memprov *m, const char *group)
+{
+	struct m_group *g;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group);
+	if (g) {
+		size_t i = (size_t)(g - m->groups);
+
+		group_release(g);
+		memmove(g, g + 1, (m->n_groups - i - 1) * sizeof(*g));
+		m->n_groups--;
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -951,7 +989,12 @@ static const char *classic_state(enum prov_health h)
 	return h == PROV_HEALTH_INITIAL ? "Unknown" : "OutOfService";
 }
 
-static void fill_members(const struct m_group *g, struct prov_classic_lb *o)
+/*
+ * A Classic ELB's members as AWS lists them: with health only when read
+ * (AWS's DescribeInstanceHealth, recorded as its own call).
+ */
+static void fill_members(const struct m_group *g, bool health,
+			 struct prov_classic_lb *o)
 {
 	o->members = util_xcalloc(g->n_members ? g->n_members : 1,
 				  sizeof(*o->members));
@@ -960,6 +1003,8 @@ static void fill_members(const struct m_group *g, struct prov_classic_lb *o)
 		enum prov_health h = g->members[k].health;
 
 		cm->instance_id = util_xstrdup(g->members[k].id);
+		if (!health)
+			continue;
 		cm->health = h;
 		cm->state = util_xstrdup(classic_state(h));
 		cm->reason_code = util_xstrdup("N/A");
@@ -968,7 +1013,7 @@ static void fill_members(const struct m_group *g, struct prov_classic_lb *o)
 }
 
 static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
-			  struct prov_classic_lb_list *ret,
+			  unsigned what, struct prov_classic_lb_list *ret,
 			  struct util_err *err)
 {
 	struct memprov *m = M(p);
@@ -992,13 +1037,16 @@ static int op_classic_lbs(struct prov *p, const char *const *names, size_t n,
 		for (size_t k = 0; k < g->n_azs; k++)
 			o->azs[k] = util_xstrdup(g->azs[k]);
 		o->n_azs = g->n_azs;
-		fill_members(g, o);
+		fill_members(g, what & PROV_READ_HEALTH, o);
+		if (what & PROV_READ_HEALTH)
+			record_one(m, "classic_health", g->name);
 	}
 out:
 	pthread_mutex_unlock(&m->lock);
 	return r;
 }
 
+/* A group's targets with their health, as DescribeTargetHealth lists them. */
 static void fill_targets(const struct m_group *g, struct prov_target_group *o)
 {
 	o->targets = util_xcalloc(g->n_members ? g->n_members : 1,
@@ -1020,7 +1068,7 @@ static void fill_targets(const struct m_group *g, struct prov_target_group *o)
 }
 
 static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
-			    struct prov_target_group_list *ret,
+			    unsigned what, struct prov_target_group_list *ret,
 			    struct util_err *err)
 {
 	struct memprov *m = M(p);
@@ -1048,7 +1096,11 @@ static int op_target_groups(struct prov *p, const char *const *refs, size_t n,
 		o->protocol = util_xstrdup("HTTP");
 		o->port = g->port;
 		o->target_type = g->type;
-		o->deregistration_delay_s = g->delay_s;
+		o->deregistration_delay_s = -1;
+		if (what & PROV_READ_DELAY) {
+			o->deregistration_delay_s = g->delay_s;
+			record_one(m, "tg_attributes", g->name);
+		}
 		o->lb_arns = util_xcalloc(g->n_lb_arns + 1, sizeof(char *));
 		for (size_t k = 0; k < g->n_lb_arns; k++)
 			o->lb_arns[o->n_lb_arns++] = util_xstrdup(
@@ -1102,7 +1154,7 @@ static int op_classic_health(struct prov *p, const char *lb,
 	}
 	advance(m, g);
 	ret->name = util_xstrdup(g->name);
-	fill_members(g, ret);
+	fill_members(g, true, ret);
 out:
 	pthread_mutex_unlock(&m->lock);
 	return r;
@@ -1597,18 +1649,8 @@ static void op_free(struct prov *p)
 		free(m->enis[i].private_ip);
 	}
 	free(m->enis);
-	for (size_t i = 0; i < m->n_groups; i++) {
-		struct m_group *g = &m->groups[i];
-
-		free(g->name);
-		free(g->arn);
-		free(g->vpc);
-		util_strv_free(g->azs, g->n_azs);
-		util_strv_free(g->lb_arns, g->n_lb_arns);
-		for (size_t k = 0; k < g->n_members; k++)
-			free(g->members[k].id);
-		free(g->members);
-	}
+	for (size_t i = 0; i < m->n_groups; i++)
+		group_release(&m->groups[i]);
 	free(m->groups);
 	for (size_t i = 0; i < m->n_lbs; i++) {
 		free(m->lbs[i].name);

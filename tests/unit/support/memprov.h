@@ -91,6 +91,8 @@ void memprov_set_member(struct memprov *m, const char *group, const char *id,
 /* Remove a member at once (no draining), bypassing the API. */
 void memprov_remove_member(struct memprov *m, const char *group, const char *id,
 			   int port);
+/* Delete a load balancer or target group at once, bypassing the API. */
+void memprov_remove_group(struct memprov *m, const char *group);
 /* Health of a member, PROV_HEALTH_UNUSED when not in the group. */
 enum prov_health memprov_member_health(struct memprov *m, const char *group,
 				       const char *id, int port);

@@ -162,7 +162,18 @@ static void test_max_attempts(void **state)
 	struct util_err err = UTIL_ERR_INIT;
 	struct prov *p = NULL;
 
+	/* Nothing sets it: the caller's default, else 3. */
+	e->cfg.default_max_attempts = 9;
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
+	assert_int_equal(prov_aws_max_attempts(p), 9);
+	prov_free(p);
+	e->cfg.default_max_attempts = 0;
 	add_var(e, "AWS_MAX_ATTEMPTS=7");
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
+	assert_int_equal(prov_aws_max_attempts(p), 7);
+	prov_free(p);
+	/* The caller's default yields to AWS_MAX_ATTEMPTS ... */
+	e->cfg.default_max_attempts = 9;
 	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
 	assert_int_equal(prov_aws_max_attempts(p), 7);
 	prov_free(p);

@@ -38,8 +38,16 @@ static void test_parse_load_balancers(void **state)
 	assert_int_equal(l.v[0].n_azs, 2);
 	assert_string_equal(l.v[0].azs[0], "us-east-1a");
 	assert_string_equal(l.v[0].azs[1], "us-east-1b");
-	/* Members come from DescribeInstanceHealth, not from here. */
-	assert_int_equal(l.v[0].n_members, 0);
+	/*
+	 * Members are listed here too, their health unknown until
+	 * DescribeInstanceHealth is read (only when a step needs it).
+	 */
+	assert_int_equal(l.v[0].n_members, 2);
+	assert_string_equal(l.v[0].members[0].instance_id,
+			    "i-0123456789abcdef0");
+	assert_string_equal(l.v[0].members[1].instance_id,
+			    "i-0fedcba9876543210");
+	assert_int_equal(l.v[0].members[0].health, PROV_HEALTH_UNKNOWN);
 
 	xml = test_data_read("elb_describe_load_balancers_page2.xml", &len);
 	assert_int_equal(awsp_elb_parse_load_balancers(xml, len, &l, &next,
@@ -147,7 +155,8 @@ static void test_load_balancers_paginated(void **state)
 		    "<DescribeInstanceHealthResponse><DescribeInstanceHealth"
 		    "Result><InstanceStates/></DescribeInstanceHealthResult>"
 		    "</DescribeInstanceHealthResponse>");
-	assert_int_equal(awsp_elb_load_balancers(e->c, names, 3, 1, &l, &err),
+	assert_int_equal(awsp_elb_load_balancers(e->c, names, 3, 1, true, &l,
+						 &err),
 			 0);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.v[0].n_members, 4);
@@ -173,6 +182,36 @@ static void test_load_balancers_paginated(void **state)
 	prov_classic_lb_list_release(&l);
 }
 
+/* Without health: DescribeLoadBalancers only, members as it lists them. */
+static void test_load_balancers_without_health(void **state)
+{
+	struct test_env *e = *state;
+	const char *names[] = { "web-classic", "api-classic" };
+	struct prov_classic_lb_list l;
+	struct prov_classic_lb h;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push_file(&e->s, 200, "elb_describe_load_balancers_page1.xml");
+	script_push_file(&e->s, 200, "elb_describe_load_balancers_page2.xml");
+	assert_int_equal(awsp_elb_load_balancers(e->c, names, 2, 1, false, &l,
+						 &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].n_members, 2);
+	assert_int_equal(l.v[0].members[0].health, PROV_HEALTH_UNKNOWN);
+	/* Then the health of one of them, when a step needs it. */
+	script_push_file(&e->s, 200, "elb_describe_instance_health.xml");
+	assert_int_equal(awsp_elb_instance_health(e->c, l.v[0].name, &h, &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 3);
+	assert_true(
+		body_has(e->s.reqs[2].body, "Action=DescribeInstanceHealth"));
+	assert_int_equal(h.n_members, 4);
+	prov_classic_lb_release(&h);
+	prov_classic_lb_list_release(&l);
+}
+
 static void test_load_balancers_missing_name(void **state)
 {
 	struct test_env *e = *state;
@@ -192,7 +231,8 @@ static void test_load_balancers_missing_name(void **state)
 	script_push_file(&e->s, 400, "elb_error_not_found.xml");
 	/* Health: deleted meanwhile, so it is dropped too. */
 	script_push_file(&e->s, 400, "elb_error_not_found.xml");
-	assert_int_equal(awsp_elb_load_balancers(e->c, names, 2, 1, &l, &err),
+	assert_int_equal(awsp_elb_load_balancers(e->c, names, 2, 1, true, &l,
+						 &err),
 			 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(e->s.n_reqs, 4);
@@ -217,7 +257,8 @@ static void test_load_balancers_throttled_then_error(void **state)
 	script_push_file(&e->s, 400, "elb_error_throttling.xml");
 	script_push_file(&e->s, 400, "elb_error_throttling.xml");
 	/* ...until attempts run out: retryable, with AWS's details. */
-	assert_int_equal(awsp_elb_load_balancers(e->c, names, 1, 1, &l, &err),
+	assert_int_equal(awsp_elb_load_balancers(e->c, names, 1, 1, true, &l,
+						 &err),
 			 UTIL_EAWS);
 	assert_int_equal(e->s.n_reqs, 3);
 	assert_string_equal(err.aws_code, "Throttling");
@@ -340,6 +381,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_balancers_paginated,
 						test_env_setup,
 						test_env_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_load_balancers_without_health, test_env_setup,
+			test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_load_balancers_missing_name,
 						test_env_setup,
 						test_env_teardown),

@@ -173,8 +173,8 @@ static void test_target_groups_names_and_arns(void **state)
 	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
 	script_push_file(&e->s, 200,
 			 "elbv2_describe_target_group_attributes.xml");
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, NULL, &l,
-						  &err),
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, true, NULL,
+						  &l, &err),
 			 0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].n_targets, 4);
@@ -195,6 +195,45 @@ static void test_target_groups_names_and_arns(void **state)
 	prov_target_group_list_release(&l);
 }
 
+/* What a health wait polls: DescribeTargetHealth alone, by ARN. */
+static void test_target_health_alone(void **state)
+{
+	struct test_env *e = *state;
+	struct prov_target_group tg;
+	struct util_err err = UTIL_ERR_INIT;
+
+	/* By ARN: no cache needed, no DescribeTargetGroups. */
+	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
+	assert_int_equal(awsp_elbv2_target_health(e->c, NULL, WEB_ARN, &tg,
+						  &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 1);
+	assert_true(body_has(e->s.reqs[0].body, "Action=DescribeTargetHealth"));
+	assert_true(
+		body_has(e->s.reqs[0].body, "TargetGroupArn=" WEB_ARN_FORM));
+	assert_int_equal(tg.n_targets, 4);
+	prov_target_group_release(&tg);
+}
+
+/* Without delay: no DescribeTargetGroupAttributes (no step uses it). */
+static void test_target_groups_without_delay(void **state)
+{
+	struct test_env *e = *state;
+	const char *in[] = { "web-tg" };
+	struct prov_target_group_list l;
+	struct util_err err = UTIL_ERR_INIT;
+
+	script_push(&e->s, 200, one_tg);
+	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, false, NULL,
+						  &l, &err),
+			 0);
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_int_equal(l.v[0].n_targets, 4);
+	assert_int_equal(l.v[0].deregistration_delay_s, -1);
+	prov_target_group_list_release(&l);
+}
+
 static void test_target_groups_missing(void **state)
 {
 	struct test_env *e = *state;
@@ -208,8 +247,8 @@ static void test_target_groups_missing(void **state)
 	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
 	script_push_file(&e->s, 200,
 			 "elbv2_describe_target_group_attributes.xml");
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, NULL, &l,
-						  &err),
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 2, 1, true, NULL,
+						  &l, &err),
 			 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].name, "web-tg");
@@ -221,8 +260,8 @@ static void test_target_groups_missing(void **state)
 		    "<ErrorResponse><Error><Code>AccessDenied</Code><Message>"
 		    "not allowed</Message></Error><RequestId>rq</RequestId>"
 		    "</ErrorResponse>");
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, NULL, &l,
-						  &err),
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, true, NULL,
+						  &l, &err),
 			 UTIL_EAWS);
 	assert_string_equal(err.aws_code, "AccessDenied");
 	assert_int_equal(err.http_status, 403);
@@ -263,7 +302,8 @@ static void read_web_tg(struct test_env *e, struct awsp_tg_cache *tc,
 	script_push_file(&e->s, 200, "elbv2_describe_target_health.xml");
 	if (attrs)
 		script_push(&e->s, 200, attrs);
-	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, tc, &l, &err),
+	assert_int_equal(awsp_elbv2_target_groups(e->c, in, 1, 1, true, tc, &l,
+						  &err),
 			 0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].n_targets, 4);
@@ -430,6 +470,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_target_groups_names_and_arns, test_env_setup,
 			test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_target_groups_without_delay,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_target_health_alone,
+						test_env_setup,
+						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_target_groups_missing,
 						test_env_setup,
 						test_env_teardown),
