@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import traceback
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -115,6 +116,32 @@ class Env:
 def log_actions(fa, service=None, since=0):
     return ["%s:%s" % (e["service"], e["action"]) for e in fa.log(since)
             if service is None or e["service"] == service]
+
+
+class AwsTestCase(unittest.TestCase):
+    """One fake for a script's tests; each test starts from the state
+    reloaded, with no faults, zeroed counters and a fresh Env."""
+
+    state = EXAMPLE_STATE
+
+    @classmethod
+    def setUpClass(cls):
+        for path in (MOOR, PROVTOOL):
+            if not os.access(path, os.X_OK):
+                raise Failure("missing %s (build it first)" % path)
+        with open(cls.state) as f:
+            cls.initial = json.load(f)
+        cls.fa = FakeAws(state=cls.state).start()
+        cls.addClassCleanup(cls.fa.stop)
+
+    def setUp(self):
+        fa = self.fa
+        fa.call("POST", "/reset", {})
+        fa.load_state(self.initial)
+        fa.clear_faults()
+        fa.reset_counters()
+        self.env = Env(fa)
+        self.addCleanup(self.env.close)
 
 
 def main(cases, state=EXAMPLE_STATE):
