@@ -10,8 +10,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
 import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -142,34 +140,3 @@ class AwsTestCase(unittest.TestCase):
         fa.reset_counters()
         self.env = Env(fa)
         self.addCleanup(self.env.close)
-
-
-def main(cases, state=EXAMPLE_STATE):
-    """Run every case against one fake, state reloaded before each."""
-    for path in (MOOR, PROVTOOL):
-        if not os.access(path, os.X_OK):
-            print("missing %s (build it first)" % path)
-            return 1
-    with open(state) as f:
-        initial = json.load(f)
-    failed = 0
-    with FakeAws(state=state) as fa:
-        for fn in cases:
-            fa.call("POST", "/reset", {})
-            fa.load_state(initial)
-            fa.clear_faults()
-            fa.reset_counters()
-            env = Env(fa)
-            t0 = time.monotonic()
-            try:
-                fn(env)
-                print("ok   %s (%.1f s)" % (fn.__name__,
-                                            time.monotonic() - t0))
-            except Exception:  # noqa: BLE001 - report and go on
-                failed += 1
-                print("FAIL %s" % fn.__name__)
-                traceback.print_exc(file=sys.stdout)
-            finally:
-                env.close()
-    print("%d/%d passed" % (len(cases) - failed, len(cases)))
-    return 1 if failed else 0
