@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -49,7 +50,7 @@ def alloc_id(n):
     return "eipalloc-%017x" % (0xa0000000000000000 + n)
 
 
-class Fail(Exception):
+class Fail(AssertionError):
     pass
 
 
@@ -361,6 +362,21 @@ class Daemon:
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
+
+
+# --- running tests ------------------------------------------------------------------
+
+class WatchTestCase(unittest.TestCase):
+    """The script's fake (fa, a FakeAws not yet started) runs for all of
+    its tests, as one fake per script is quicker; each test loads the
+    world it needs."""
+
+    fa = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fa.start()
+        cls.addClassCleanup(cls.fa.stop)
 
 
 # --- running cases --------------------------------------------------------------------
