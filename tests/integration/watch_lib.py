@@ -377,24 +377,3 @@ class WatchTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.fa.start()
         cls.addClassCleanup(cls.fa.stop)
-
-
-# --- running cases --------------------------------------------------------------------
-
-def run_cases(cases, only=None):
-    """Run each case(fn) in order; print a TAP-like line per case."""
-    failed = 0
-    for fn in cases:
-        if only and fn.__name__ not in only:
-            continue
-        start = time.monotonic()
-        try:
-            fn()
-            print("ok %s (%.1fs)" % (fn.__name__, time.monotonic() - start),
-                  flush=True)
-        except Exception as e:  # noqa: BLE001 (report every failure)
-            failed += 1
-            print("FAIL %s: %s" % (fn.__name__, e), flush=True)
-            import traceback
-            traceback.print_exc()
-    return 1 if failed else 0
