@@ -112,10 +112,7 @@ class FailoverTest(L.WatchTestCase):
     @classmethod
     def setUpClass(cls):
         global PORT
-        PORT = L.free_port(IPS)
-        SERVERS.extend(L.HealthServer(ip, PORT) for ip in IPS)
-        for s in SERVERS:
-            cls.addClassCleanup(s.stop)
+        PORT, SERVERS[:] = cls.health_servers(IPS)
         super().setUpClass()
 
     def test_failover_then_failback_prefer_first(self):

@@ -377,3 +377,13 @@ class WatchTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.fa.start()
         cls.addClassCleanup(cls.fa.stop)
+
+    @classmethod
+    def health_servers(cls, ips):
+        """A port free on every one of ips and a HealthServer (not yet
+        started) on each, stopped after the class's tests."""
+        port = free_port(ips)
+        servers = [HealthServer(ip, port) for ip in ips]
+        for s in servers:
+            cls.addClassCleanup(s.stop)
+        return port, servers
