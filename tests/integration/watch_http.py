@@ -33,7 +33,7 @@ A, B = L.iid(1), L.iid(2)
 ALLOC = L.alloc_id(1)
 IPS = ["127.0.0.2", "127.0.0.3"]
 
-FA = None
+FA = L.FakeAws(state=L.world(3))
 PORT = None
 SERVERS = []
 
@@ -156,7 +156,15 @@ class Session:
         L.wait_until(ok, 30, "candidates %s up" % (instances,))
 
 
-class HttpTest(unittest.TestCase):
+class HttpTest(L.WatchTestCase):
+    fa = FA
+
+    @classmethod
+    def setUpClass(cls):
+        global PORT
+        PORT, SERVERS[:] = cls.health_servers(IPS)
+        super().setUpClass()
+
     def test_metrics_status_and_routes(self):
         with Session() as s:
             s.wait_up(A, B)
@@ -302,19 +310,6 @@ class HttpTest(unittest.TestCase):
                 slow.close()
                 for c in idle:
                     c.close()
-
-
-def setUpModule():
-    global FA, PORT
-    PORT = L.free_port(IPS)
-    SERVERS.extend(L.HealthServer(ip, PORT) for ip in IPS)
-    FA = L.FakeAws(state=L.world(3)).__enter__()
-
-
-def tearDownModule():
-    for s in SERVERS:
-        s.stop()
-    FA.__exit__(None, None, None)
 
 
 if __name__ == "__main__":
