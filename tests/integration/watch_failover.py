@@ -84,14 +84,6 @@ class Session:
             os.rmdir(self.dir)
 
 
-def wait_up(d, *instances):
-    def ok():
-        st = d.read_status()
-        cands = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
-        return all(cands[i]["health"] == "up" for i in instances)
-    L.wait_until(ok, 30, "candidates %s up" % (instances,))
-
-
 def wait_holder(want, timeout=30):
     L.wait_until(lambda: L.holder(FA, ALLOC) == want, timeout,
                  "the address on %s" % want)
@@ -117,7 +109,7 @@ class FailoverTest(L.WatchTestCase):
 
     def test_failover_then_failback_prefer_first(self):
         with Session(spec_text("prefer_first")) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             SERVERS[0].stop()
             wait_holder(B)
@@ -154,7 +146,7 @@ class FailoverTest(L.WatchTestCase):
     def test_stay_does_not_fail_back(self):
         # With a TCP probe this time.
         with Session(spec_text("stay", probe="{tcp: %d}" % PORT)) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             SERVERS[0].stop()
             wait_holder(B)
@@ -175,7 +167,7 @@ class FailoverTest(L.WatchTestCase):
         # Window: 250ms x (1 + 4) = 1.25 s between two moves.
         with Session(spec_text("prefer_first", interval="250ms",
                                timeout="150ms", fall=1, rise=4)) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             start = time.monotonic()
             # Down 0.3 s, up 1.2 s, for 9 s.
@@ -199,7 +191,7 @@ class FailoverTest(L.WatchTestCase):
 
     def test_all_candidates_down_leaves_it(self):
         with Session(spec_text("prefer_first")) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             # Both at once (a round probes every candidate together).
             SERVERS[0].healthy = SERVERS[1].healthy = False
@@ -216,7 +208,7 @@ class FailoverTest(L.WatchTestCase):
 
     def test_stopped_holder_is_replaced(self):
         with Session(spec_text("stay")) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             # The instance stops; its health server (this test) does not.
             FA.set_instance_state(A, "stopped")
             wait_holder(B)
@@ -225,7 +217,7 @@ class FailoverTest(L.WatchTestCase):
 
     def test_holder_moved_by_hand_is_corrected(self):
         with Session(spec_text("stay")) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             FA.associate_address(allocation_id=ALLOC, instance_id=C)
             wait_holder(A)
@@ -252,7 +244,7 @@ class FailoverTest(L.WatchTestCase):
             "name": "web-tg", "port": 8080, "protocol": "HTTP",
             "vpc_id": L.VPC, "targets": [{"id": A}]})
         with sess as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             mark = d.mark()
             L.write_atomic(d.spec, spec_text("stay").replace(
                 "elastic_ips:", group + "elastic_ips:"))
@@ -265,7 +257,7 @@ class FailoverTest(L.WatchTestCase):
 
     def test_reload_keeps_or_resets_health(self):
         with Session(spec_text("prefer_first")) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             # Same probe: the verdicts carry over, nothing is re-learnt.
             mark = d.mark()
@@ -308,7 +300,7 @@ class FailoverTest(L.WatchTestCase):
                     lambda: d.read_status()["addresses"][0]["last_error"],
                     5, "the address's last_error in the status")
                 FA.clear_faults()
-                wait_up(d, A, B)
+                d.wait_up(A, B)
                 self.assertTrue(d.read_status()["addresses"][0]["holder"] == A,
                                 "holder")
                 SERVERS[0].stop()

@@ -148,13 +148,6 @@ class Session:
         L.wait_until(lambda: fetch(self.url + "/healthz")[0] == 200, 20,
                      "/healthz 200")
 
-    def wait_up(self, *instances):
-        def ok():
-            st = self.d.read_status()
-            c = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
-            return all(c[i]["health"] == "up" for i in instances)
-        L.wait_until(ok, 30, "candidates %s up" % (instances,))
-
 
 class HttpTest(L.WatchTestCase):
     fa = FA
@@ -167,7 +160,7 @@ class HttpTest(L.WatchTestCase):
 
     def test_metrics_status_and_routes(self):
         with Session() as s:
-            s.wait_up(A, B)
+            s.d.wait_up(A, B)
             s.wait_healthy()
             code, hdr, body = fetch(s.url + "/metrics")
             self.assertEqual(code, 200)
@@ -265,7 +258,7 @@ class HttpTest(L.WatchTestCase):
 
     def test_slow_and_idle_clients_do_not_stall_failover(self):
         with Session() as s:
-            s.wait_up(A, B)
+            s.d.wait_up(A, B)
             s.wait_healthy()
             stop = threading.Event()
             slow = socket.create_connection(("127.0.0.1", s.port))

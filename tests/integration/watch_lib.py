@@ -327,6 +327,15 @@ class Daemon:
         with open(self.status) as f:
             return json.load(f)
 
+    def wait_up(self, *instances):
+        """Until the status shows the first address's candidates among
+        instances up."""
+        def ok():
+            st = self.read_status()
+            c = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
+            return all(c[i]["health"] == "up" for i in instances)
+        wait_until(ok, 30, "candidates %s up" % (instances,))
+
     def read_metrics(self):
         with open(self.metrics) as f:
             return f.read()
