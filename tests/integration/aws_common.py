@@ -25,11 +25,13 @@ MOOR = os.environ.get("MOOR", os.path.join(REPO, "moor"))
 PROVTOOL = os.path.join(BUILD, "tests", "tools", "provtool")
 EXAMPLE_STATE = os.path.join(REPO, "tests", "fakeaws", "example-state.json")
 WEB_TOKEN = "fake-web-identity-token"
+CONTAINER_TOKEN = "fake-container-token"
 # Credentials the fake issues (STS, IMDS) have session tokens that are
 # base64 of b"FQoGZXIvYXdzE" + random: they all start with this.
 ISSUED_TOKEN_PREFIX = "RlFvR1pYSXZZWGR6"
 SECRETS = [DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY,
-           DEFAULT_SESSION_TOKEN, WEB_TOKEN, ISSUED_TOKEN_PREFIX]
+           DEFAULT_SESSION_TOKEN, WEB_TOKEN, CONTAINER_TOKEN,
+           ISSUED_TOKEN_PREFIX]
 
 
 class Failure(AssertionError):

@@ -10,14 +10,12 @@ import os
 import re
 import unittest
 
-from aws_common import (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
-                        DEFAULT_SESSION_ACCESS_KEY, DEFAULT_SESSION_SECRET_KEY,
-                        DEFAULT_SESSION_TOKEN, WEB_TOKEN, SECRETS, AwsTestCase,
-                        expect)
+from aws_common import (CONTAINER_TOKEN, DEFAULT_ACCESS_KEY,
+                        DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
+                        DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN,
+                        WEB_TOKEN, AwsTestCase, expect)
 
 USER_ARN = "arn:aws:iam::123456789012:user/moor-test"
-CONTAINER_TOKEN = "fake-container-token"
-SECRETS.append(CONTAINER_TOKEN)
 ROLE = "arn:aws:iam::123456789012:role/deployer"
 
 

@@ -12,29 +12,20 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tests", "fakeaws"))
+import aws_common
+from aws_common import (BUILD, CONTAINER_TOKEN, DEFAULT_ACCESS_KEY,
+                        DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
+                        DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN,
+                        WEB_TOKEN, FakeAws, child_env)
 
-from fakeaws_client import (  # noqa: E402
-    DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
-    DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN, FakeAws, child_env)
-
-PROBE = os.path.join(os.environ.get("BUILD", os.path.join(REPO, "build")),
-                     "tests", "tools", "creds_probe")
-WEB_TOKEN = "fake-web-identity-token"
-CONTAINER_TOKEN = "fake-container-token"
+PROBE = os.path.join(BUILD, "tests", "tools", "creds_probe")
 ACCOUNT = "123456789012"
-# Session tokens the fake issues are base64 of b"FQoGZXIvYXdzE" + random:
-# they all start with this.
-ISSUED_TOKEN_PREFIX = "RlFvR1pYSXZZWGR6"
-SECRETS = [DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY,
-           DEFAULT_SESSION_TOKEN, WEB_TOKEN, CONTAINER_TOKEN,
-           ISSUED_TOKEN_PREFIX, "process/secret/EXAMPLE"]
+# aws_common's (the keys, the web identity and container tokens, the
+# prefix of every session token the fake issues) and the process helper's.
+SECRETS = aws_common.SECRETS + ["process/secret/EXAMPLE"]
 
 
 class Ctx:
