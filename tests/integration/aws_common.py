@@ -10,8 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -26,11 +25,13 @@ MOOR = os.environ.get("MOOR", os.path.join(REPO, "moor"))
 PROVTOOL = os.path.join(BUILD, "tests", "tools", "provtool")
 EXAMPLE_STATE = os.path.join(REPO, "tests", "fakeaws", "example-state.json")
 WEB_TOKEN = "fake-web-identity-token"
+CONTAINER_TOKEN = "fake-container-token"
 # Credentials the fake issues (STS, IMDS) have session tokens that are
 # base64 of b"FQoGZXIvYXdzE" + random: they all start with this.
 ISSUED_TOKEN_PREFIX = "RlFvR1pYSXZZWGR6"
 SECRETS = [DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY,
-           DEFAULT_SESSION_TOKEN, WEB_TOKEN, ISSUED_TOKEN_PREFIX]
+           DEFAULT_SESSION_TOKEN, WEB_TOKEN, CONTAINER_TOKEN,
+           ISSUED_TOKEN_PREFIX]
 
 
 class Failure(AssertionError):
@@ -117,32 +118,27 @@ def log_actions(fa, service=None, since=0):
             if service is None or e["service"] == service]
 
 
-def main(cases, state=EXAMPLE_STATE):
-    """Run every case against one fake, state reloaded before each."""
-    for path in (MOOR, PROVTOOL):
-        if not os.access(path, os.X_OK):
-            print("missing %s (build it first)" % path)
-            return 1
-    with open(state) as f:
-        initial = json.load(f)
-    failed = 0
-    with FakeAws(state=state) as fa:
-        for fn in cases:
-            fa.call("POST", "/reset", {})
-            fa.load_state(initial)
-            fa.clear_faults()
-            fa.reset_counters()
-            env = Env(fa)
-            t0 = time.monotonic()
-            try:
-                fn(env)
-                print("ok   %s (%.1f s)" % (fn.__name__,
-                                            time.monotonic() - t0))
-            except Exception:  # noqa: BLE001 - report and go on
-                failed += 1
-                print("FAIL %s" % fn.__name__)
-                traceback.print_exc(file=sys.stdout)
-            finally:
-                env.close()
-    print("%d/%d passed" % (len(cases) - failed, len(cases)))
-    return 1 if failed else 0
+class AwsTestCase(unittest.TestCase):
+    """One fake for a script's tests; each test starts from the state
+    reloaded, with no faults, zeroed counters and a fresh Env."""
+
+    state = EXAMPLE_STATE
+
+    @classmethod
+    def setUpClass(cls):
+        for path in (MOOR, PROVTOOL):
+            if not os.access(path, os.X_OK):
+                raise Failure("missing %s (build it first)" % path)
+        with open(cls.state) as f:
+            cls.initial = json.load(f)
+        cls.fa = FakeAws(state=cls.state).start()
+        cls.addClassCleanup(cls.fa.stop)
+
+    def setUp(self):
+        fa = self.fa
+        fa.call("POST", "/reset", {})
+        fa.load_state(self.initial)
+        fa.clear_faults()
+        fa.reset_counters()
+        self.env = Env(fa)
+        self.addCleanup(self.env.close)

@@ -12,35 +12,20 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
+import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tests", "fakeaws"))
+import aws_common
+from aws_common import (BUILD, CONTAINER_TOKEN, DEFAULT_ACCESS_KEY,
+                        DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
+                        DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN,
+                        WEB_TOKEN, FakeAws, child_env)
 
-from fakeaws_client import (  # noqa: E402
-    DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_SESSION_ACCESS_KEY,
-    DEFAULT_SESSION_SECRET_KEY, DEFAULT_SESSION_TOKEN, FakeAws, child_env)
-
-PROBE = os.path.join(os.environ.get("BUILD", os.path.join(REPO, "build")),
-                     "tests", "tools", "creds_probe")
-WEB_TOKEN = "fake-web-identity-token"
-CONTAINER_TOKEN = "fake-container-token"
+PROBE = os.path.join(BUILD, "tests", "tools", "creds_probe")
 ACCOUNT = "123456789012"
-# Session tokens the fake issues are base64 of b"FQoGZXIvYXdzE" + random:
-# they all start with this.
-ISSUED_TOKEN_PREFIX = "RlFvR1pYSXZZWGR6"
-SECRETS = [DEFAULT_SECRET_KEY, DEFAULT_SESSION_SECRET_KEY,
-           DEFAULT_SESSION_TOKEN, WEB_TOKEN, CONTAINER_TOKEN,
-           ISSUED_TOKEN_PREFIX, "process/secret/EXAMPLE"]
-
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+# aws_common's (the keys, the web identity and container tokens, the
+# prefix of every session token the fake issues) and the process helper's.
+SECRETS = aws_common.SECRETS + ["process/secret/EXAMPLE"]
 
 
 class Ctx:
@@ -89,327 +74,327 @@ class Ctx:
         shutil.rmtree(self.home)
 
 
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 def sts_calls(fa, action):
     return [e for e in fa.log() if e["service"] == "sts" and
             e["action"] == action]
 
 
-# --- environment -------------------------------------------------------------
+class CredsChainTest(unittest.TestCase):
+    """Each test with a fresh Ctx against one fake, reset before each."""
 
-@case
-def env_static(c):
-    r = c.run({"AWS_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY,
-               "AWS_SECRET_ACCESS_KEY": DEFAULT_SECRET_KEY,
-               "AWS_REGION": "eu-west-1"})
-    g = r["gets"][0]
-    expect(g["source"] == "env" and g["access_key_id"] == DEFAULT_ACCESS_KEY
-           and g["token"] == "no" and g["expires"] == "never", g)
-    expect(r["region"] == "eu-west-1" and
-           r["region_source"] == "AWS_REGION", r)
-    expect(r["callers"] == ["arn:aws:iam::%s:user/moor-test" % ACCOUNT],
-           r["callers"])
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(PROBE):
+            raise AssertionError("no %s: build the test tools first" % PROBE)
+        cls.fa = FakeAws().start()
+        cls.addClassCleanup(cls.fa.stop)
 
+    def setUp(self):
+        self.fa.reset()
+        self.c = Ctx(self.fa)
+        self.addCleanup(self.c.close)
 
-@case
-def env_session(c):
-    r = c.run({"AWS_ACCESS_KEY_ID": DEFAULT_SESSION_ACCESS_KEY,
-               "AWS_SECRET_ACCESS_KEY": DEFAULT_SESSION_SECRET_KEY,
-               "AWS_SESSION_TOKEN": DEFAULT_SESSION_TOKEN,
-               "AWS_DEFAULT_REGION": "ap-south-1"})
-    expect(r["gets"][0]["token"] == "yes", r)
-    expect(r["region_source"] == "AWS_DEFAULT_REGION", r)
-    expect("assumed-role/moor-test-role" in r["callers"][0], r["callers"])
+    # --- environment ---------------------------------------------------------
 
+    def test_env_static(self):
+        c = self.c
+        r = c.run({"AWS_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY,
+                   "AWS_SECRET_ACCESS_KEY": DEFAULT_SECRET_KEY,
+                   "AWS_REGION": "eu-west-1"})
+        g = r["gets"][0]
+        self.assertTrue(
+            g["source"] == "env" and g["access_key_id"] == DEFAULT_ACCESS_KEY
+            and g["token"] == "no" and g["expires"] == "never", g)
+        self.assertTrue(r["region"] == "eu-west-1" and
+                        r["region_source"] == "AWS_REGION", r)
+        self.assertTrue(
+            r["callers"] == ["arn:aws:iam::%s:user/moor-test" % ACCOUNT],
+            r["callers"])
 
-@case
-def env_session_token_is_signed(c):
-    # Without the token the fake refuses the temporary key: moor sends it.
-    r = c.run({"AWS_ACCESS_KEY_ID": DEFAULT_SESSION_ACCESS_KEY,
-               "AWS_SECRET_ACCESS_KEY": DEFAULT_SESSION_SECRET_KEY},
-              expect_ok=False)
-    expect("InvalidClientTokenId" in r["stderr"], r["stderr"])
+    def test_env_session(self):
+        c = self.c
+        r = c.run({"AWS_ACCESS_KEY_ID": DEFAULT_SESSION_ACCESS_KEY,
+                   "AWS_SECRET_ACCESS_KEY": DEFAULT_SESSION_SECRET_KEY,
+                   "AWS_SESSION_TOKEN": DEFAULT_SESSION_TOKEN,
+                   "AWS_DEFAULT_REGION": "ap-south-1"})
+        self.assertTrue(r["gets"][0]["token"] == "yes", r)
+        self.assertTrue(r["region_source"] == "AWS_DEFAULT_REGION", r)
+        self.assertTrue(
+            "assumed-role/moor-test-role" in r["callers"][0], r["callers"])
 
+    def test_env_session_token_is_signed(self):
+        c = self.c
+        # Without the token the fake refuses the temporary key: moor sends it.
+        r = c.run({"AWS_ACCESS_KEY_ID": DEFAULT_SESSION_ACCESS_KEY,
+                   "AWS_SECRET_ACCESS_KEY": DEFAULT_SESSION_SECRET_KEY},
+                  expect_ok=False)
+        self.assertTrue("InvalidClientTokenId" in r["stderr"], r["stderr"])
 
-# --- web identity ----------------------------------------------------------
+    # --- web identity ------------------------------------------------------
 
-@case
-def web_identity(c):
-    tok = c.write("oidc-token", WEB_TOKEN)
-    r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
-               "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci-deployer" % ACCOUNT,
-               "AWS_ROLE_SESSION_NAME": "gha-run-7"})
-    g = r["gets"][0]
-    expect(g["source"] == "web-identity" and g["token"] == "yes" and
-           g["access_key_id"].startswith("ASIA") and g["account"] == ACCOUNT,
-           g)
-    expect(r["callers"] == ["arn:aws:sts::%s:assumed-role/ci-deployer/"
-                            "gha-run-7" % ACCOUNT], r["callers"])
-    calls = sts_calls(c.fa, "AssumeRoleWithWebIdentity")
-    expect(len(calls) == 1 and calls[0]["access_key_id"] is None,
-           "one unsigned AssumeRoleWithWebIdentity: %r" % calls)
+    def test_web_identity(self):
+        c = self.c
+        tok = c.write("oidc-token", WEB_TOKEN)
+        r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
+                   "AWS_ROLE_ARN":
+                   "arn:aws:iam::%s:role/ci-deployer" % ACCOUNT,
+                   "AWS_ROLE_SESSION_NAME": "gha-run-7"})
+        g = r["gets"][0]
+        self.assertTrue(
+            g["source"] == "web-identity" and g["token"] == "yes" and
+            g["access_key_id"].startswith("ASIA") and g["account"] == ACCOUNT,
+            g)
+        self.assertTrue(
+            r["callers"] == ["arn:aws:sts::%s:assumed-role/ci-deployer/"
+                             "gha-run-7" % ACCOUNT], r["callers"])
+        calls = sts_calls(c.fa, "AssumeRoleWithWebIdentity")
+        self.assertTrue(len(calls) == 1 and calls[0]["access_key_id"] is None,
+                        "one unsigned AssumeRoleWithWebIdentity: %r" % calls)
 
+    def test_web_identity_service_endpoint_wins(self):
+        c = self.c
+        # AWS_ENDPOINT_URL_STS beats AWS_ENDPOINT_URL (a dead port here).
+        tok = c.write("oidc-token", WEB_TOKEN)
+        r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
+                   "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT,
+                   "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+                   "AWS_ENDPOINT_URL_STS": c.fa.url + "/"},
+                  args=["--no-verify"])
+        self.assertTrue(r["gets"][0]["source"] == "web-identity", r)
 
-@case
-def web_identity_service_endpoint_wins(c):
-    # AWS_ENDPOINT_URL_STS beats AWS_ENDPOINT_URL (a dead port here).
-    tok = c.write("oidc-token", WEB_TOKEN)
-    r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
-               "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT,
-               "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
-               "AWS_ENDPOINT_URL_STS": c.fa.url + "/"},
-              args=["--no-verify"])
-    expect(r["gets"][0]["source"] == "web-identity", r)
+    def test_web_identity_rejected(self):
+        c = self.c
+        tok = c.write("oidc-token", "not-the-right-token")
+        r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
+                   "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT},
+                  expect_ok=False)
+        self.assertTrue(
+            "InvalidIdentityToken" in r["stderr"] and
+            "credentials from web-identity" in r["stderr"], r["stderr"])
+        self.assertTrue(
+            "not-the-right-token" not in r["stderr"], "token leaked")
 
+    def test_web_identity_refresh(self):
+        c = self.c
+        # Credentials that live 500 s are always in the mandatory window:
+        # every get must refresh, and each new set must work.
+        c.fa.set_config(credential_duration_override_seconds=500)
+        tok = c.write("oidc-token", WEB_TOKEN)
+        r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
+                   "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT},
+                  args=["--gets", "3"])
+        keys = [g["access_key_id"] for g in r["gets"]]
+        self.assertTrue(len(set(keys)) == 3, "three refreshes: %r" % keys)
+        self.assertTrue(len(r["callers"]) == 3, r["callers"])
+        self.assertTrue(len(sts_calls(c.fa, "AssumeRoleWithWebIdentity")) == 3,
+                        "three STS calls")
 
-@case
-def web_identity_rejected(c):
-    tok = c.write("oidc-token", "not-the-right-token")
-    r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
-               "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT},
-              expect_ok=False)
-    expect("InvalidIdentityToken" in r["stderr"] and
-           "credentials from web-identity" in r["stderr"], r["stderr"])
-    expect("not-the-right-token" not in r["stderr"], "token leaked")
+    def test_web_identity_advisory_refresh(self):
+        c = self.c
+        # 700 s: inside the advisory window (15 min), outside the mandatory
+        # one (10 min): each get tries a refresh and gets new keys.
+        c.fa.set_config(credential_duration_override_seconds=700)
+        tok = c.write("oidc-token", WEB_TOKEN)
+        r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
+                   "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT},
+                  args=["--gets", "2"])
+        keys = [g["access_key_id"] for g in r["gets"]]
+        self.assertTrue(len(set(keys)) == 2, "advisory refresh: %r" % keys)
 
+    # --- shared files --------------------------------------------------------
 
-@case
-def web_identity_refresh(c):
-    # Credentials that live 500 s are always in the mandatory window:
-    # every get must refresh, and each new set must work.
-    c.fa.set_config(credential_duration_override_seconds=500)
-    tok = c.write("oidc-token", WEB_TOKEN)
-    r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
-               "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT},
-              args=["--gets", "3"])
-    keys = [g["access_key_id"] for g in r["gets"]]
-    expect(len(set(keys)) == 3, "three refreshes: %r" % keys)
-    expect(len(r["callers"]) == 3, r["callers"])
-    expect(len(sts_calls(c.fa, "AssumeRoleWithWebIdentity")) == 3,
-           "three STS calls")
+    def test_profile_default_static(self):
+        c = self.c
+        c.write(".aws/credentials", "[default]\naws_access_key_id = %s\n"
+                "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
+                                                   DEFAULT_SECRET_KEY))
+        c.write(".aws/config", "[default]\nregion = eu-central-1\n")
+        r = c.run()
+        self.assertTrue(r["gets"][0]["source"] == "profile:default", r)
+        self.assertTrue(r["region"] == "eu-central-1" and
+                        r["region_source"] == "profile", r)
+        self.assertTrue(
+            r["callers"][0].endswith(":user/moor-test"), r["callers"])
 
+    def test_profile_credentials_file_wins(self):
+        c = self.c
+        # [profile dev] in config vs [dev] in credentials: the latter's keys.
+        c.write(".aws/config",
+                "[profile dev]\nregion = us-west-2\n"
+                "aws_access_key_id = %s\naws_secret_access_key = %s\n"
+                "aws_session_token = %s\n"
+                "[dev2]\nregion = us-west-2\n" % (
+                    DEFAULT_SESSION_ACCESS_KEY, DEFAULT_SESSION_SECRET_KEY,
+                    DEFAULT_SESSION_TOKEN))
+        c.write(".aws/credentials", "[dev]\naws_access_key_id = %s\n"
+                "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
+                                                   DEFAULT_SECRET_KEY))
+        r = c.run({"AWS_PROFILE": "dev"})
+        g = r["gets"][0]
+        self.assertTrue(
+            g["source"] == "profile:dev" and
+            g["access_key_id"] == DEFAULT_ACCESS_KEY and g["token"] == "no",
+            g)
+        self.assertTrue(r["region"] == "us-west-2", r)
+        # [dev2] in the config file is not a profile (no "profile " prefix).
+        r = c.run({"AWS_PROFILE": "dev2"}, expect_ok=False)
+        self.assertTrue("profile 'dev2' not found" in r["stderr"], r["stderr"])
 
-@case
-def web_identity_advisory_refresh(c):
-    # 700 s: inside the advisory window (15 min), outside the mandatory
-    # one (10 min): each get tries a refresh and gets new keys.
-    c.fa.set_config(credential_duration_override_seconds=700)
-    tok = c.write("oidc-token", WEB_TOKEN)
-    r = c.run({"AWS_WEB_IDENTITY_TOKEN_FILE": tok,
-               "AWS_ROLE_ARN": "arn:aws:iam::%s:role/ci" % ACCOUNT},
-              args=["--gets", "2"])
-    keys = [g["access_key_id"] for g in r["gets"]]
-    expect(len(set(keys)) == 2, "advisory refresh: %r" % keys)
+    def test_profile_paths_from_env(self):
+        c = self.c
+        cfg = c.write("elsewhere-config", "[profile x]\nregion = sa-east-1\n")
+        creds = c.write("elsewhere-creds", "[x]\naws_access_key_id = %s\n"
+                        "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
+                                                           DEFAULT_SECRET_KEY))
+        r = c.run({"AWS_CONFIG_FILE": cfg,
+                   "AWS_SHARED_CREDENTIALS_FILE": creds},
+                  args=["--profile", "x"])
+        self.assertTrue(r["gets"][0]["source"] == "profile:x", r)
+        self.assertTrue(r["region"] == "sa-east-1", r)
 
+    def test_assume_role(self):
+        c = self.c
+        role = "arn:aws:iam::%s:role/deployer" % ACCOUNT
+        c.fa.set_config(roles=[{"arn": role, "external_id": "ext-1"}])
+        c.write(".aws/credentials", "[base]\naws_access_key_id = %s\n"
+                "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
+                                                   DEFAULT_SECRET_KEY))
+        c.write(".aws/config",
+                "[profile deployer]\nrole_arn = %s\nsource_profile = base\n"
+                "external_id = ext-1\nrole_session_name = moor-it\n"
+                "duration_seconds = 900\nregion = us-east-2\n"
+                "[profile wrong]\nrole_arn = %s\nsource_profile = base\n"
+                "external_id = nope\n" % (role, role))
+        r = c.run({"AWS_PROFILE": "deployer"})
+        g = r["gets"][0]
+        self.assertTrue(g["source"] == "profile:deployer (assume-role)" and
+                        g["token"] == "yes", g)
+        self.assertTrue(
+            r["callers"] == ["arn:aws:sts::%s:assumed-role/deployer/moor-it"
+                             % ACCOUNT], r["callers"])
+        calls = sts_calls(c.fa, "AssumeRole")
+        self.assertTrue(len(calls) == 1, calls)
+        self.assertTrue(calls[0]["access_key_id"] == DEFAULT_ACCESS_KEY,
+                        "AssumeRole signed with the source profile's key")
+        self.assertTrue(
+            calls[0]["params"].get("DurationSeconds") in ("900", 900) and
+            calls[0]["params"].get("ExternalId") == "ext-1",
+            calls[0]["params"])
+        r = c.run({"AWS_PROFILE": "wrong"}, expect_ok=False)
+        self.assertTrue(
+            "AccessDenied" in r["stderr"] and
+            "assume role for profile 'wrong'" in r["stderr"], r["stderr"])
 
-# --- shared files ------------------------------------------------------------
+    def test_assume_role_chained_and_credential_source(self):
+        c = self.c
+        c.write(".aws/config",
+                "[profile one]\nrole_arn = arn:aws:iam::%s:role/one\n"
+                "credential_source = Environment\n"
+                "[profile two]\nrole_arn = arn:aws:iam::%s:role/two\n"
+                "source_profile = one\nrole_session_name = second\n"
+                % (ACCOUNT, ACCOUNT))
+        env = {"AWS_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY,
+               "AWS_SECRET_ACCESS_KEY": DEFAULT_SECRET_KEY}
+        # --profile takes the environment out of the chain (botocore), so it
+        # serves only as the credential_source of profile one.
+        r = c.run(env, args=["--profile", "two"])
+        self.assertTrue(
+            r["gets"][0]["source"] == "profile:two (assume-role)", r)
+        self.assertTrue(r["callers"][0].endswith(":assumed-role/two/second"),
+                        r["callers"])
+        calls = sts_calls(c.fa, "AssumeRole")
+        self.assertTrue(
+            len(calls) == 2 and calls[0]["access_key_id"] ==
+            DEFAULT_ACCESS_KEY and
+            calls[1]["access_key_id"].startswith("ASIA"),
+            "role two assumed with role one's keys: %r" % calls)
+        # With AWS_PROFILE the environment's keys are used directly.
+        r = c.run(dict(env, AWS_PROFILE="two"))
+        self.assertTrue(r["gets"][0]["source"] == "env", r)
 
-@case
-def profile_default_static(c):
-    c.write(".aws/credentials", "[default]\naws_access_key_id = %s\n"
-            "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
-                                               DEFAULT_SECRET_KEY))
-    c.write(".aws/config", "[default]\nregion = eu-central-1\n")
-    r = c.run()
-    expect(r["gets"][0]["source"] == "profile:default", r)
-    expect(r["region"] == "eu-central-1" and
-           r["region_source"] == "profile", r)
-    expect(r["callers"][0].endswith(":user/moor-test"), r["callers"])
+    def test_credential_process(self):
+        c = self.c
+        helper = c.write("helper.sh",
+                         "#!/bin/sh\necho 'helper says hello' >&2\n"
+                         "printf '%%s' '{\"Version\": 1, \"AccessKeyId\": "
+                         "\"%s\", \"SecretAccessKey\": \"%s\", "
+                         "\"SessionToken\": "
+                         "\"%s\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n"
+                         % (DEFAULT_SESSION_ACCESS_KEY,
+                            DEFAULT_SESSION_SECRET_KEY,
+                            DEFAULT_SESSION_TOKEN), mode=0o700)
+        c.write(".aws/config", "[default]\ncredential_process = %s --arg "
+                "'process/secret/EXAMPLE'\n"
+                "[profile broken]\ncredential_process = sh -c 'exit 7'\n"
+                % helper)
+        r = c.run()
+        g = r["gets"][0]
+        self.assertTrue(g["source"] == "credential-process" and
+                        g["access_key_id"] == DEFAULT_SESSION_ACCESS_KEY and
+                        g["expires"] == "2099-01-01T00:00:00Z", g)
+        self.assertTrue(
+            "helper says hello" in r["stderr"], "stderr is inherited")
+        self.assertTrue(
+            "assumed-role/moor-test-role" in r["callers"][0], r["callers"])
+        r = c.run({"AWS_PROFILE": "broken"}, expect_ok=False)
+        self.assertTrue(
+            "credential_process exited with status 7" in r["stderr"],
+            r["stderr"])
 
+    # --- container and IMDS --------------------------------------------------
 
-@case
-def profile_credentials_file_wins(c):
-    # [profile dev] in config vs [dev] in credentials: the latter's keys.
-    c.write(".aws/config",
-            "[profile dev]\nregion = us-west-2\n"
-            "aws_access_key_id = %s\naws_secret_access_key = %s\n"
-            "aws_session_token = %s\n"
-            "[dev2]\nregion = us-west-2\n" % (
-                DEFAULT_SESSION_ACCESS_KEY, DEFAULT_SESSION_SECRET_KEY,
-                DEFAULT_SESSION_TOKEN))
-    c.write(".aws/credentials", "[dev]\naws_access_key_id = %s\n"
-            "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
-                                               DEFAULT_SECRET_KEY))
-    r = c.run({"AWS_PROFILE": "dev"})
-    g = r["gets"][0]
-    expect(g["source"] == "profile:dev" and
-           g["access_key_id"] == DEFAULT_ACCESS_KEY and g["token"] == "no",
-           g)
-    expect(r["region"] == "us-west-2", r)
-    # [dev2] in the config file is not a profile (no "profile " prefix).
-    r = c.run({"AWS_PROFILE": "dev2"}, expect_ok=False)
-    expect("profile 'dev2' not found" in r["stderr"], r["stderr"])
+    def test_container(self):
+        c = self.c
+        url = c.fa.url + "/_fakeaws/container-credentials"
+        r = c.run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+                   "AWS_CONTAINER_AUTHORIZATION_TOKEN": CONTAINER_TOKEN})
+        g = r["gets"][0]
+        self.assertTrue(
+            g["source"] == "container" and g["account"] == ACCOUNT, g)
+        self.assertTrue(
+            "assumed-role/moor-task-role" in r["callers"][0], r["callers"])
+        tok = c.write("eks-token", CONTAINER_TOKEN)
+        r = c.run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+                   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tok,
+                   "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"})
+        self.assertTrue(r["gets"][0]["source"] == "container", r)
+        r = c.run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+                   "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"},
+                  expect_ok=False)
+        self.assertTrue("HTTP 401" in r["stderr"], r["stderr"])
 
+    def test_imds(self):
+        c = self.c
+        r = c.run({"AWS_EC2_METADATA_DISABLED": None,
+                   "AWS_EC2_METADATA_SERVICE_ENDPOINT": c.fa.url + "/"})
+        g = r["gets"][0]
+        self.assertTrue(g["source"] == "imds" and g["token"] == "yes", g)
+        # No region anywhere else: IMDS names it.
+        self.assertTrue(
+            r["region"] == "us-east-1" and r["region_source"] == "imds", r)
+        self.assertTrue("assumed-role/moor-instance-role" in r["callers"][0],
+                        r["callers"])
+        self.assertTrue(
+            c.fa.counters()["totals"]["imds"] >= 4, "IMDS was asked")
 
-@case
-def profile_paths_from_env(c):
-    cfg = c.write("elsewhere-config", "[profile x]\nregion = sa-east-1\n")
-    creds = c.write("elsewhere-creds", "[x]\naws_access_key_id = %s\n"
-                    "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
-                                                       DEFAULT_SECRET_KEY))
-    r = c.run({"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": creds},
-              args=["--profile", "x"])
-    expect(r["gets"][0]["source"] == "profile:x", r)
-    expect(r["region"] == "sa-east-1", r)
-
-
-@case
-def assume_role(c):
-    role = "arn:aws:iam::%s:role/deployer" % ACCOUNT
-    c.fa.set_config(roles=[{"arn": role, "external_id": "ext-1"}])
-    c.write(".aws/credentials", "[base]\naws_access_key_id = %s\n"
-            "aws_secret_access_key = %s\n" % (DEFAULT_ACCESS_KEY,
-                                               DEFAULT_SECRET_KEY))
-    c.write(".aws/config",
-            "[profile deployer]\nrole_arn = %s\nsource_profile = base\n"
-            "external_id = ext-1\nrole_session_name = moor-it\n"
-            "duration_seconds = 900\nregion = us-east-2\n"
-            "[profile wrong]\nrole_arn = %s\nsource_profile = base\n"
-            "external_id = nope\n" % (role, role))
-    r = c.run({"AWS_PROFILE": "deployer"})
-    g = r["gets"][0]
-    expect(g["source"] == "profile:deployer (assume-role)" and
-           g["token"] == "yes", g)
-    expect(r["callers"] == ["arn:aws:sts::%s:assumed-role/deployer/moor-it"
-                            % ACCOUNT], r["callers"])
-    calls = sts_calls(c.fa, "AssumeRole")
-    expect(len(calls) == 1, calls)
-    expect(calls[0]["access_key_id"] == DEFAULT_ACCESS_KEY,
-           "AssumeRole signed with the source profile's key")
-    expect(calls[0]["params"].get("DurationSeconds") in ("900", 900) and
-           calls[0]["params"].get("ExternalId") == "ext-1",
-           calls[0]["params"])
-    r = c.run({"AWS_PROFILE": "wrong"}, expect_ok=False)
-    expect("AccessDenied" in r["stderr"] and
-           "assume role for profile 'wrong'" in r["stderr"], r["stderr"])
-
-
-@case
-def assume_role_chained_and_credential_source(c):
-    c.write(".aws/config",
-            "[profile one]\nrole_arn = arn:aws:iam::%s:role/one\n"
-            "credential_source = Environment\n"
-            "[profile two]\nrole_arn = arn:aws:iam::%s:role/two\n"
-            "source_profile = one\nrole_session_name = second\n"
-            % (ACCOUNT, ACCOUNT))
-    env = {"AWS_ACCESS_KEY_ID": DEFAULT_ACCESS_KEY,
-           "AWS_SECRET_ACCESS_KEY": DEFAULT_SECRET_KEY}
-    # --profile takes the environment out of the chain (botocore), so it
-    # serves only as the credential_source of profile one.
-    r = c.run(env, args=["--profile", "two"])
-    expect(r["gets"][0]["source"] == "profile:two (assume-role)", r)
-    expect(r["callers"][0].endswith(":assumed-role/two/second"),
-           r["callers"])
-    calls = sts_calls(c.fa, "AssumeRole")
-    expect(len(calls) == 2 and calls[0]["access_key_id"] ==
-           DEFAULT_ACCESS_KEY and calls[1]["access_key_id"].startswith("ASIA"),
-           "role two assumed with role one's keys: %r" % calls)
-    # With AWS_PROFILE the environment's keys are used directly.
-    r = c.run(dict(env, AWS_PROFILE="two"))
-    expect(r["gets"][0]["source"] == "env", r)
-
-
-@case
-def credential_process(c):
-    helper = c.write("helper.sh",
-                     "#!/bin/sh\necho 'helper says hello' >&2\n"
-                     "printf '%%s' '{\"Version\": 1, \"AccessKeyId\": "
-                     "\"%s\", \"SecretAccessKey\": \"%s\", \"SessionToken\": "
-                     "\"%s\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n"
-                     % (DEFAULT_SESSION_ACCESS_KEY, DEFAULT_SESSION_SECRET_KEY,
-                        DEFAULT_SESSION_TOKEN), mode=0o700)
-    c.write(".aws/config", "[default]\ncredential_process = %s --arg "
-            "'process/secret/EXAMPLE'\n"
-            "[profile broken]\ncredential_process = sh -c 'exit 7'\n"
-            % helper)
-    r = c.run()
-    g = r["gets"][0]
-    expect(g["source"] == "credential-process" and
-           g["access_key_id"] == DEFAULT_SESSION_ACCESS_KEY and
-           g["expires"] == "2099-01-01T00:00:00Z", g)
-    expect("helper says hello" in r["stderr"], "stderr is inherited")
-    expect("assumed-role/moor-test-role" in r["callers"][0], r["callers"])
-    r = c.run({"AWS_PROFILE": "broken"}, expect_ok=False)
-    expect("credential_process exited with status 7" in r["stderr"],
-           r["stderr"])
-
-
-# --- container and IMDS ------------------------------------------------------
-
-@case
-def container(c):
-    url = c.fa.url + "/_fakeaws/container-credentials"
-    r = c.run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
-               "AWS_CONTAINER_AUTHORIZATION_TOKEN": CONTAINER_TOKEN})
-    g = r["gets"][0]
-    expect(g["source"] == "container" and g["account"] == ACCOUNT, g)
-    expect("assumed-role/moor-task-role" in r["callers"][0], r["callers"])
-    tok = c.write("eks-token", CONTAINER_TOKEN)
-    r = c.run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
-               "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tok,
-               "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"})
-    expect(r["gets"][0]["source"] == "container", r)
-    r = c.run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
-               "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"},
-              expect_ok=False)
-    expect("HTTP 401" in r["stderr"], r["stderr"])
-
-
-@case
-def imds(c):
-    r = c.run({"AWS_EC2_METADATA_DISABLED": None,
-               "AWS_EC2_METADATA_SERVICE_ENDPOINT": c.fa.url + "/"})
-    g = r["gets"][0]
-    expect(g["source"] == "imds" and g["token"] == "yes", g)
-    # No region anywhere else: IMDS names it.
-    expect(r["region"] == "us-east-1" and r["region_source"] == "imds", r)
-    expect("assumed-role/moor-instance-role" in r["callers"][0],
-           r["callers"])
-    expect(c.fa.counters()["totals"]["imds"] >= 4, "IMDS was asked")
-
-
-@case
-def nothing_anywhere(c):
-    r = c.run({"AWS_EC2_METADATA_DISABLED": None,
-               "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"},
-              expect_ok=False)
-    expect(r.get("region") == "none", r)
-    for part in ("no AWS credentials found", "env: AWS_ACCESS_KEY_ID not set",
-                 "web-identity: AWS_WEB_IDENTITY_TOKEN_FILE not set",
-                 "profile: profile 'default' not in", "container: ",
-                 "imds: no answer from http://127.0.0.1:1"):
-        expect(part in r["stderr"], "%r not in %r" % (part, r["stderr"]))
-    r = c.run({}, expect_ok=False)
-    expect("imds: disabled by AWS_EC2_METADATA_DISABLED" in r["stderr"],
-           r["stderr"])
-
-
-def main():
-    if not os.path.exists(PROBE):
-        raise SystemExit("no %s: build the test tools first" % PROBE)
-    failed = []
-    with FakeAws() as fa:
-        for fn in CASES:
-            fa.reset()
-            c = Ctx(fa)
-            try:
-                fn(c)
-                print("ok   %s" % fn.__name__)
-            except Exception as e:  # noqa: BLE001 -- report, go on
-                failed.append(fn.__name__)
-                print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e))
-            finally:
-                c.close()
-    if failed:
-        raise SystemExit("credential chain: %d of %d cases failed: %s" %
-                         (len(failed), len(CASES), ", ".join(failed)))
-    print("credential chain: %d/%d cases against fakeaws, no secret in any "
-          "output" % (len(CASES), len(CASES)))
+    def test_nothing_anywhere(self):
+        c = self.c
+        r = c.run({"AWS_EC2_METADATA_DISABLED": None,
+                   "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"},
+                  expect_ok=False)
+        self.assertTrue(r.get("region") == "none", r)
+        for part in ("no AWS credentials found",
+                     "env: AWS_ACCESS_KEY_ID not set",
+                     "web-identity: AWS_WEB_IDENTITY_TOKEN_FILE not set",
+                     "profile: profile 'default' not in", "container: ",
+                     "imds: no answer from http://127.0.0.1:1"):
+            self.assertTrue(
+                part in r["stderr"], "%r not in %r" % (part, r["stderr"]))
+        r = c.run({}, expect_ok=False)
+        self.assertTrue(
+            "imds: disabled by AWS_EC2_METADATA_DISABLED" in r["stderr"],
+            r["stderr"])
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

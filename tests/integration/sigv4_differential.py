@@ -17,8 +17,8 @@ import json
 import os
 import random
 import subprocess
-import sys
 import types
+import unittest
 from urllib.parse import urlencode
 
 import botocore.auth
@@ -146,68 +146,70 @@ def botocore_sign(req):
         aws_req)
     prepared = aws_req.prepare()
     if prepared.headers["X-Amz-Date"] != req["amz_date"]:
-        raise SystemExit("could not pin botocore's clock: X-Amz-Date %s, "
-                         "wanted %s" % (prepared.headers["X-Amz-Date"],
-                                        req["amz_date"]))
+        raise AssertionError("could not pin botocore's clock: "
+                             "X-Amz-Date %s, "
+                             "wanted %s" % (prepared.headers["X-Amz-Date"],
+                                            req["amz_date"]))
     body = prepared.body
     if isinstance(body, bytes):
         body = body.decode("ascii")
     return body, prepared.headers["Authorization"]
 
 
-def main():
-    if COUNT < MIN_COUNT:
-        raise SystemExit("SIGV4_DIFF_COUNT must be at least %d" % MIN_COUNT)
-    tool = os.path.join(os.environ.get("BUILD", "build"), "tests", "tools",
-                        "sigv4_sign")
-    rng = random.Random(SEED)
-    reqs = [gen_request(rng, i) for i in range(COUNT)]
-    lines = []
-    for r in reqs:
-        d = {k: v for k, v in r.items() if k not in ("url", "when")}
-        lines.append(json.dumps(d, ensure_ascii=False))
-    proc = subprocess.run([tool], input="\n".join(lines) + "\n",
-                          capture_output=True, text=True, encoding="utf-8",
-                          check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit("sigv4_sign exited with %d" % proc.returncode)
-    out = proc.stdout.splitlines()
-    if len(out) != len(reqs):
-        raise SystemExit("sigv4_sign answered %d lines for %d requests" %
+class SigV4DifferentialTest(unittest.TestCase):
+    def test_query_body_and_authorization_match_botocore(self):
+        self.assertGreaterEqual(COUNT, MIN_COUNT,
+                                "SIGV4_DIFF_COUNT must be at least %d"
+                                % MIN_COUNT)
+        tool = os.path.join(os.environ.get("BUILD", "build"), "tests",
+                            "tools", "sigv4_sign")
+        rng = random.Random(SEED)
+        reqs = [gen_request(rng, i) for i in range(COUNT)]
+        lines = []
+        for r in reqs:
+            d = {k: v for k, v in r.items() if k not in ("url", "when")}
+            lines.append(json.dumps(d, ensure_ascii=False))
+        proc = subprocess.run([tool], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True,
+                              encoding="utf-8", check=False)
+        self.assertEqual(proc.returncode, 0, "sigv4_sign exited with %d:\n%s"
+                         % (proc.returncode, proc.stderr))
+        out = proc.stdout.splitlines()
+        self.assertEqual(len(out), len(reqs),
+                         "sigv4_sign answered %d lines for %d requests" %
                          (len(out), len(reqs)))
 
-    failures = 0
-    stats = {"token": 0, "repeated": 0, "empty": 0, "utf8": 0}
-    for i, (r, line) in enumerate(zip(reqs, out)):
-        got = json.loads(line)
-        body, authz = botocore_sign(r)
-        names = [k for k, _ in r["params"]]
-        stats["token"] += "session_token" in r
-        stats["repeated"] += len(set(names)) != len(names)
-        stats["empty"] += any(v == "" for _, v in r["params"])
-        stats["utf8"] += any(ord(c) > 127 for k, v in r["params"]
-                             for c in k + v)
-        if "error" in got or got["body"] != body or \
-                got["authorization"] != authz:
-            failures += 1
-            if failures <= 5:
-                print("MISMATCH request %d (action %s, %d params)" %
-                      (i, r["action"], len(r["params"])))
-                print("  moor body:     %r" % got.get("body"))
-                print("  botocore body: %r" % body)
-                print("  moor authz:     %s" % got.get("authorization",
-                                                      got.get("error")))
-                print("  botocore authz: %s" % authz)
-    if failures:
-        raise SystemExit("sigv4 differential: %d of %d requests differ" %
+        failures = 0
+        stats = {"token": 0, "repeated": 0, "empty": 0, "utf8": 0}
+        for i, (r, line) in enumerate(zip(reqs, out)):
+            got = json.loads(line)
+            body, authz = botocore_sign(r)
+            names = [k for k, _ in r["params"]]
+            stats["token"] += "session_token" in r
+            stats["repeated"] += len(set(names)) != len(names)
+            stats["empty"] += any(v == "" for _, v in r["params"])
+            stats["utf8"] += any(ord(c) > 127 for k, v in r["params"]
+                                 for c in k + v)
+            if "error" in got or got["body"] != body or \
+                    got["authorization"] != authz:
+                failures += 1
+                if failures <= 5:
+                    print("MISMATCH request %d (action %s, %d params)" %
+                          (i, r["action"], len(r["params"])))
+                    print("  moor body:     %r" % got.get("body"))
+                    print("  botocore body: %r" % body)
+                    print("  moor authz:     %s" % got.get("authorization",
+                                                          got.get("error")))
+                    print("  botocore authz: %s" % authz)
+        self.assertEqual(failures, 0,
+                         "sigv4 differential: %d of %d requests differ" %
                          (failures, len(reqs)))
-    print("sigv4 differential: %d/%d requests identical to botocore %s "
-          "(body and Authorization; %d with session token, %d with "
-          "repeated keys, %d with empty values, %d with UTF-8)" %
-          (len(reqs), len(reqs), botocore.__version__, stats["token"],
-           stats["repeated"], stats["empty"], stats["utf8"]))
+        print("sigv4 differential: %d/%d requests identical to botocore %s "
+              "(body and Authorization; %d with session token, %d with "
+              "repeated keys, %d with empty values, %d with UTF-8)" %
+              (len(reqs), len(reqs), botocore.__version__, stats["token"],
+               stats["repeated"], stats["empty"], stats["utf8"]))
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main(verbosity=2)

@@ -25,7 +25,6 @@ ALLOC = L.alloc_id(1)
 INTERVAL_S, FALL = 0.5, 2
 BOUND_S = INTERVAL_S * FALL + 1
 
-FA = None
 TIMINGS = []
 
 
@@ -89,17 +88,6 @@ class Session:
             os.rmdir(self.dir)
 
 
-def wait_up(d, *instances):
-    def ok():
-        try:
-            st = d.read_status()
-        except (OSError, ValueError):
-            return False
-        cands = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
-        return all(cands[i]["health"] == "up" for i in instances)
-    L.wait_until(ok, 30 * L.SLOW, "candidates %s up" % (instances,))
-
-
 def wait_holder(want, timeout=30):
     L.wait_until(lambda: L.holder(FA, ALLOC) == want, timeout * L.SLOW,
                  "the address on %s" % want)
@@ -107,7 +95,7 @@ def wait_holder(want, timeout=30):
 
 def fail_over(test, d, mark_down, read_action):
     """Mark A down, wait for the move to B; returns the reads in between."""
-    wait_up(d, A, B)
+    d.wait_up(A, B)
     L.expect(L.holder(FA, ALLOC) == A, "the address starts on A")
     seq = L.last_seq(FA)
     start = time.monotonic()
@@ -131,7 +119,19 @@ def fail_over(test, d, mark_down, read_action):
     return reads
 
 
-class AwsProbes(unittest.TestCase):
+FA = L.FakeAws(state=world())
+
+
+class AwsProbes(L.WatchTestCase):
+    fa = FA
+
+    @classmethod
+    def tearDownClass(cls):
+        for name, took in TIMINGS:
+            print("failover timing %s: %.2fs (bound %.1fs)"
+                  % (name, took, BOUND_S))
+        super().tearDownClass()
+
     def test_target_health_unhealthy_moves_the_address(self):
         with Session(spec_text("{target_health: app-tg}")) as d:
             fail_over("target_health", d,
@@ -172,7 +172,7 @@ class AwsProbes(unittest.TestCase):
         # A target back to "initial" says nothing: A stays up, nothing
         # moves, over several rounds.
         with Session(spec_text("{target_health: app-tg}", fall=1)) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             seq = L.last_seq(FA)
             FA.set_target_health("app-tg", A, "initial")
             L.wait_until(lambda: len(calls("DescribeTargetHealth", seq))
@@ -202,7 +202,7 @@ class AwsProbes(unittest.TestCase):
         self.assertIn("exceeds half the ELBv2 describe bucket", p.stderr)
         # An edit: refused, the last good spec stays in force.
         with Session(spec_text("{target_health: app-tg}")) as d:
-            wait_up(d, A, B)
+            d.wait_up(A, B)
             mark = d.mark()
             L.write_atomic(d.spec, over)
             ev = d.wait_event("spec_invalid", 10 * L.SLOW, since=mark,
@@ -230,16 +230,5 @@ class AwsProbes(unittest.TestCase):
         self.assertIn("raise 'interval' to at least 200ms", p.stderr)
 
 
-def main():
-    global FA
-    with L.FakeAws(state=world()) as fa:
-        FA = fa
-        prog = unittest.main(exit=False, verbosity=2)
-        for name, took in TIMINGS:
-            print("failover timing %s: %.2fs (bound %.1fs)"
-                  % (name, took, BOUND_S))
-        return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    unittest.main(verbosity=2)

@@ -33,7 +33,7 @@ A, B = L.iid(1), L.iid(2)
 ALLOC = L.alloc_id(1)
 IPS = ["127.0.0.2", "127.0.0.3"]
 
-FA = None
+FA = L.FakeAws(state=L.world(3))
 PORT = None
 SERVERS = []
 
@@ -148,18 +148,19 @@ class Session:
         L.wait_until(lambda: fetch(self.url + "/healthz")[0] == 200, 20,
                      "/healthz 200")
 
-    def wait_up(self, *instances):
-        def ok():
-            st = self.d.read_status()
-            c = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
-            return all(c[i]["health"] == "up" for i in instances)
-        L.wait_until(ok, 30, "candidates %s up" % (instances,))
 
+class HttpTest(L.WatchTestCase):
+    fa = FA
 
-class HttpTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        global PORT
+        PORT, SERVERS[:] = cls.health_servers(IPS)
+        super().setUpClass()
+
     def test_metrics_status_and_routes(self):
         with Session() as s:
-            s.wait_up(A, B)
+            s.d.wait_up(A, B)
             s.wait_healthy()
             code, hdr, body = fetch(s.url + "/metrics")
             self.assertEqual(code, 200)
@@ -257,7 +258,7 @@ class HttpTest(unittest.TestCase):
 
     def test_slow_and_idle_clients_do_not_stall_failover(self):
         with Session() as s:
-            s.wait_up(A, B)
+            s.d.wait_up(A, B)
             s.wait_healthy()
             stop = threading.Event()
             slow = socket.create_connection(("127.0.0.1", s.port))
@@ -302,19 +303,6 @@ class HttpTest(unittest.TestCase):
                 slow.close()
                 for c in idle:
                     c.close()
-
-
-def setUpModule():
-    global FA, PORT
-    PORT = L.free_port(IPS)
-    SERVERS.extend(L.HealthServer(ip, PORT) for ip in IPS)
-    FA = L.FakeAws(state=L.world(3)).__enter__()
-
-
-def tearDownModule():
-    for s in SERVERS:
-        s.stop()
-    FA.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

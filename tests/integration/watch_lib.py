@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -49,7 +50,7 @@ def alloc_id(n):
     return "eipalloc-%017x" % (0xa0000000000000000 + n)
 
 
-class Fail(Exception):
+class Fail(AssertionError):
     pass
 
 
@@ -326,6 +327,15 @@ class Daemon:
         with open(self.status) as f:
             return json.load(f)
 
+    def wait_up(self, *instances):
+        """Until the status shows the first address's candidates among
+        instances up."""
+        def ok():
+            st = self.read_status()
+            c = {c["instance"]: c for c in st["addresses"][0]["candidates"]}
+            return all(c[i]["health"] == "up" for i in instances)
+        wait_until(ok, 30, "candidates %s up" % (instances,))
+
     def read_metrics(self):
         with open(self.metrics) as f:
             return f.read()
@@ -363,22 +373,26 @@ class Daemon:
         os.rmdir(self.tmp)
 
 
-# --- running cases --------------------------------------------------------------------
+# --- running tests ------------------------------------------------------------------
 
-def run_cases(cases, only=None):
-    """Run each case(fn) in order; print a TAP-like line per case."""
-    failed = 0
-    for fn in cases:
-        if only and fn.__name__ not in only:
-            continue
-        start = time.monotonic()
-        try:
-            fn()
-            print("ok %s (%.1fs)" % (fn.__name__, time.monotonic() - start),
-                  flush=True)
-        except Exception as e:  # noqa: BLE001 (report every failure)
-            failed += 1
-            print("FAIL %s: %s" % (fn.__name__, e), flush=True)
-            import traceback
-            traceback.print_exc()
-    return 1 if failed else 0
+class WatchTestCase(unittest.TestCase):
+    """The script's fake (fa, a FakeAws not yet started) runs for all of
+    its tests, as one fake per script is quicker; each test loads the
+    world it needs."""
+
+    fa = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fa.start()
+        cls.addClassCleanup(cls.fa.stop)
+
+    @classmethod
+    def health_servers(cls, ips):
+        """A port free on every one of ips and a HealthServer (not yet
+        started) on each, stopped after the class's tests."""
+        port = free_port(ips)
+        servers = [HealthServer(ip, port) for ip in ips]
+        for s in servers:
+            cls.addClassCleanup(s.stop)
+        return port, servers
