@@ -20,6 +20,7 @@ HEADERS += providers/aws/http.h
 HEADERS += providers/aws/creds.h
 HEADERS += providers/aws/creds_internal.h
 
+UNIT_TESTS += providers/aws/env_test
 UNIT_TESTS += providers/aws/sigv4_test
 UNIT_TESTS += providers/aws/query_test
 UNIT_TESTS += providers/aws/awsconfig_test
