@@ -128,11 +128,28 @@ def _check_range(shape, n, value, path, errors, what):
                       % (value, path, what, shape["max"]))
 
 
+# Members newer than Debian's botocore model (1.29), checked here.
+NEWER_MEMBERS = {
+    "ReturnValuesOnConditionCheckFailure": (
+        ("PutItem", "UpdateItem", "DeleteItem"), ("ALL_OLD", "NONE")),
+}
+
+
 def validate_request(op_name, body):
     m = model.load("dynamodb")
     op = m.operation(op_name)
     errors = []
-    _check_shape(m.shapes, op.input_shape, body, "", errors)
+    shape = m.shapes[op.input_shape]
+    rest = dict(body)
+    for name, (ops, enum) in NEWER_MEMBERS.items():
+        if name in body and op_name in ops and name not in shape["members"]:
+            value = rest.pop(name)
+            if value not in enum:
+                errors.append("Value '%s' at '%s' failed to satisfy "
+                              "constraint: Member must satisfy enum value "
+                              "set: [%s]" % (value, _coral(name),
+                                             ", ".join(enum)))
+    _check_shape(m.shapes, op.input_shape, rest, "", errors)
     if errors:
         raise validation("%d validation error%s detected: %s" % (
             len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)))
