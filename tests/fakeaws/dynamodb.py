@@ -525,10 +525,10 @@ def op_list_tables(ctx, p):
 
 
 def op_get_item(ctx, p):
-    t = _table(ctx, p["TableName"])
     ex = Expressions(p)
     proj = ex.projection(p)
     ex.finish()
+    t = _table(ctx, p["TableName"])
     key = check_item(p["Key"])
     k = t.key_of(key)
     with t.lock:
@@ -539,12 +539,12 @@ def op_get_item(ctx, p):
 
 
 def op_put_item(ctx, p):
-    t = _table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD"))
     ex = Expressions(p)
     cond = ex.parse(p, "ConditionExpression", "ConditionExpression",
                     "condition")
     ex.finish()
+    t = _table(ctx, p["TableName"])
     item = check_item(p["Item"])
     k = t.key_of(item, "item")
     with t.lock:
@@ -557,12 +557,12 @@ def op_put_item(ctx, p):
 
 
 def op_delete_item(ctx, p):
-    t = _table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD"))
     ex = Expressions(p)
     cond = ex.parse(p, "ConditionExpression", "ConditionExpression",
                     "condition")
     ex.finish()
+    t = _table(ctx, p["TableName"])
     k = t.key_of(check_item(p["Key"]))
     with t.lock:
         old = t.items.get(k)
@@ -574,7 +574,6 @@ def op_delete_item(ctx, p):
 
 
 def op_update_item(ctx, p):
-    t = _table(ctx, p["TableName"])
     rv = _return_values(p, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW",
                             "UPDATED_NEW"))
     ex = Expressions(p)
@@ -582,6 +581,7 @@ def op_update_item(ctx, p):
     cond = ex.parse(p, "ConditionExpression", "ConditionExpression",
                     "condition")
     ex.finish()
+    t = _table(ctx, p["TableName"])
     key = check_item(p["Key"])
     k = t.key_of(key)
     if upd is not None:
@@ -619,17 +619,21 @@ def _update_return(rv, old, new, upd):
 
 
 def op_scan(ctx, p):
-    t = _table(ctx, p["TableName"])
     ex = Expressions(p)
     filt = ex.parse(p, "FilterExpression", "FilterExpression", "condition")
     proj = ex.projection(p)
     ex.finish()
+    t = _table(ctx, p["TableName"])
     select = p.get("Select") or "ALL_ATTRIBUTES"
     if select not in ("ALL_ATTRIBUTES", "COUNT"):
         raise validation("fakeaws: Select %s is not served" % select)
     start = None
     if p.get("ExclusiveStartKey") is not None:
-        start = t.key_of(check_item(p["ExclusiveStartKey"]))
+        try:
+            start = t.key_of(check_item(p["ExclusiveStartKey"]))
+        except DdbError as e:
+            raise validation("The provided starting key is invalid: "
+                             + e.message)
     limit = p.get("Limit")
     with t.lock:
         keys = sorted(k for k in t.items if start is None or k > start)

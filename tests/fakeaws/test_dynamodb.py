@@ -213,6 +213,24 @@ class Items(DdbCase):
         self.assertEqual(r["Count"], 5)
         self.assertNotIn("Items", r)
 
+    def test_scan_bad_start_key(self):
+        r = self.assertError("ValidationException", self.ddb.scan,
+                             TableName="leases",
+                             ExclusiveStartKey={"other": S("a")})
+        self.assertEqual(r["Error"]["Message"],
+                         "The provided starting key is invalid: The provided "
+                         "key element does not match the schema")
+
+    def test_expressions_are_checked_before_the_table(self):
+        # AWS validates the request before it looks the table up.
+        r = self.assertError("ValidationException", self.ddb.put_item,
+                             TableName="nope", Item={"name": S("a")},
+                             ConditionExpression="attribute_exists(#n)",
+                             ExpressionAttributeNames={"#n": "name",
+                                                       "#u": "x"})
+        self.assertIn("unused in expressions: keys: {#u}",
+                      r["Error"]["Message"])
+
     def test_scan_limit_on_the_last_item_still_returns_a_key(self):
         self.item("a")
         self.item("b")
@@ -507,6 +525,15 @@ class Faults(DdbCase):
         self.assertEqual([e["fault"] for e in log
                           if e["access_key_id"] == OTHER_KEY],
                          ["503", "503", None])
+
+    def test_a_key_cut_off_from_every_service(self):
+        self.fa.set_faults({"actions": {
+            "*@" + OTHER_KEY: {"script": ["500", "500"]}}})
+        self.assertError("InternalServerError", self.cut.list_tables)
+        ec2 = self.client("ec2", key=OTHER_KEY, secret=OTHER_SECRET)
+        self.assertError("InternalError", ec2.describe_addresses)
+        self.ddb.list_tables()
+        self.assertEqual(self.fa.dynamodb_items("leases"), [])
 
     def test_throttle_codes(self):
         self.fa.set_faults({"actions": {
