@@ -303,11 +303,11 @@ class Table:
         return {k: item[k] for k in self.key_names}
 
     def dump(self):
+        with self.lock:
+            items = [copy.deepcopy(i) for _, i in sorted(self.items.items())]
         return {"name": self.name, "key_schema": self.key_schema,
                 "attribute_definitions": self.attribute_definitions,
-                "billing_mode": self.billing_mode,
-                "items": [copy.deepcopy(i) for _, i in sorted(
-                    self.items.items())]}
+                "billing_mode": self.billing_mode, "items": items}
 
 
 def _table(ctx, name, describe=False):
@@ -496,19 +496,22 @@ def _project(item, names):
 
 def op_create_table(ctx, p):
     t = create_table(ctx.state, p, ctx.state.now())
-    return {"TableDescription": t.describe(ctx.state.now())}
+    with t.lock:
+        return {"TableDescription": t.describe(ctx.state.now())}
 
 
 def op_describe_table(ctx, p):
     t = _table(ctx, p["TableName"], describe=True)
-    return {"Table": t.describe(ctx.state.now())}
+    with t.lock:    # item counts read while writers run
+        return {"Table": t.describe(ctx.state.now())}
 
 
 def op_delete_table(ctx, p):
     t = _table(ctx, p["TableName"], describe=True)
     with ctx.state.lock:
         ctx.state.ddb_tables.pop(t.name, None)
-    return {"TableDescription": t.describe(ctx.state.now(), "DELETING")}
+    with t.lock:
+        return {"TableDescription": t.describe(ctx.state.now(), "DELETING")}
 
 
 def op_list_tables(ctx, p):

@@ -425,8 +425,19 @@ class Conditions(DdbCase):
                 except Exception as e:  # noqa: BLE001 (reported below)
                     errors.append(e)
 
+        def describer():
+            # Table descriptions and state dumps read the items while the
+            # writers change them.
+            ddb = self.client("dynamodb")
+            for _ in range(10):
+                try:
+                    ddb.describe_table(TableName="leases")
+                    self.fa.dynamodb_items("leases")
+                except Exception as e:  # noqa: BLE001 (reported below)
+                    errors.append(e)
+
         threads = [threading.Thread(target=writer, args=("w%d" % i,))
-                   for i in range(4)]
+                   for i in range(4)] + [threading.Thread(target=describer)]
         for t in threads:
             t.start()
         for t in threads:
