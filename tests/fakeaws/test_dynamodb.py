@@ -3,6 +3,7 @@ atomic conditional writes, SigV4 and faults scoped to one access key."""
 
 import json
 import threading
+import unittest
 
 from testbase import DEFAULT_ACCESS_KEY, FakeAwsCase
 
@@ -607,3 +608,61 @@ class Endpoint(DdbCase):
                          ["Addresses"], [])
         self.assertEqual(self.get("a"), {"name": S("a")})
 
+
+
+class Atomicity(unittest.TestCase):
+    """In process: the first writer is held inside its read-check-write;
+    a second writer of the same item must not read before the first one
+    wrote (with the table lock it cannot even start)."""
+
+    def test_second_conditional_put_waits_for_the_first(self):
+        import dynamodb  # the fake's own modules, on sys.path via testbase
+        import server
+        from state import State
+
+        st = State()
+        t = dynamodb.create_table(st, {
+            "TableName": "leases", "KeySchema": KEY,
+            "AttributeDefinitions": DEFS,
+            "BillingMode": "PAY_PER_REQUEST"}, st.now())
+        first_in, second_in, release = (threading.Event(), threading.Event(),
+                                        threading.Event())
+
+        class Gate(dict):
+            def get(self, k, default=None):
+                if not first_in.is_set():
+                    first_in.set()
+                    release.wait(10)
+                else:
+                    second_in.set()
+                return super().get(k, default)
+
+        t.items = Gate()
+        results = []
+
+        def put(holder):
+            ctx = server.Context(st, None, None, "rid")
+            try:
+                dynamodb.op_put_item(ctx, {
+                    "TableName": "leases",
+                    "Item": {"name": S("spec"), "holder": S(holder)},
+                    "ConditionExpression": "attribute_not_exists(#n)",
+                    "ExpressionAttributeNames": N})
+                results.append(holder)
+            except dynamodb.DdbError as e:
+                results.append(e.code)
+
+        a = threading.Thread(target=put, args=("r1",))
+        a.start()
+        self.assertTrue(first_in.wait(10))
+        b = threading.Thread(target=put, args=("r2",))
+        b.start()
+        # Without the lock the second read happens at once; with it, never
+        # while the first writer is held. (A slow machine can only make a
+        # broken fake pass here, never a correct one fail.)
+        second_in.wait(0.5)
+        release.set()
+        a.join()
+        b.join()
+        self.assertEqual(results, ["r1", "ConditionalCheckFailedException"])
+        self.assertEqual(dict(t.items)[("spec",)]["holder"], S("r1"))
