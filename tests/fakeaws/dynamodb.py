@@ -404,6 +404,14 @@ class Expressions:
             raise validation("ExpressionAttributeNames must not be empty")
         if values is not None and not values:
             raise validation("ExpressionAttributeValues must not be empty")
+        for what, given, mark in (("Names", self.names, "#"),
+                                  ("Values", values, ":")):
+            for k in given or {}:
+                if not k.startswith(mark) or not k[1:] or not all(
+                        c.isalnum() or c == "_" for c in k[1:]):
+                    raise validation('ExpressionAttribute%s contains invalid '
+                                     'key: Syntax error; key: "%s"'
+                                     % (what, k))
         self.values = None if values is None else {
             k: check_value(v) for k, v in values.items()}
         self.used_names = set()

@@ -375,6 +375,15 @@ class Conditions(DdbCase):
              "An expression attribute name used in the document path is "
              "not defined; attribute name: #h"),
             (dict(UpdateExpression="SET holder = :h",
+                  ExpressionAttributeValues={":h": S("x"), "h2": S("y")}),
+             'ExpressionAttributeValues contains invalid key: Syntax error; '
+             'key: "h2"'),
+            (dict(UpdateExpression="SET holder = :h",
+                  ExpressionAttributeNames={"n": "x"},
+                  ExpressionAttributeValues={":h": S("x")}),
+             'ExpressionAttributeNames contains invalid key: Syntax error; '
+             'key: "n"'),
+            (dict(UpdateExpression="SET holder = :h",
                   ExpressionAttributeValues={}),
              "ExpressionAttributeValues must not be empty"),
             (dict(ExpressionAttributeValues={":h": S("x")}),
