@@ -113,6 +113,11 @@ def _check_shape(shapes, shape_name, value, path, errors):
                           "Member must satisfy enum value set: [%s]"
                           % (value, path, ", ".join(shape["enum"])))
         _check_range(shape, len(value), value, path, errors, "length")
+        pattern = model._python_pattern(shape.get("pattern"))
+        if pattern is not None and not pattern.fullmatch(value):
+            errors.append("Value '%s' at '%s' failed to satisfy constraint: "
+                          "Member must satisfy regular expression pattern: "
+                          "%s" % (value, path, shape["pattern"]))
     elif kind in ("integer", "long"):
         _check_range(shape, value, value, path, errors, "value")
 

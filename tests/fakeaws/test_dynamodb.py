@@ -104,6 +104,15 @@ class Tables(DdbCase):
                                   "AttributeType": "S"}],
                              BillingMode="PAY_PER_REQUEST")
         self.assertIn("does not exactly match", r["Error"]["Message"])
+        r = self.assertError("ValidationException", self.ddb.create_table,
+                             TableName="my leases", KeySchema=KEY,
+                             AttributeDefinitions=DEFS,
+                             BillingMode="PAY_PER_REQUEST")
+        self.assertEqual(r["Error"]["Message"],
+                         "1 validation error detected: Value 'my leases' at "
+                         "'tableName' failed to satisfy constraint: Member "
+                         "must satisfy regular expression pattern: "
+                         "[a-zA-Z0-9_.-]+")
 
     def test_creating_until_the_configured_delay(self):
         # The server clock jumps ahead below; keep the signatures valid.
