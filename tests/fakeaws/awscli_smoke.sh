@@ -315,6 +315,55 @@ expect "elbv2 describe-load-balancers" 4 \
 expect_error "elbv2 unknown target group" TargetGroupNotFound \
 	aws elbv2 describe-target-groups --names nope
 
+# --- DynamoDB (JSON 1.0, routed by X-Amz-Target on the same endpoint) -------------
+export AWS_ENDPOINT_URL_DYNAMODB="$URL"
+expect "dynamodb create-table (on-demand)" ACTIVE \
+	"$(aws dynamodb create-table --table-name moor-leases \
+		--attribute-definitions AttributeName=name,AttributeType=S \
+		--key-schema AttributeName=name,KeyType=HASH \
+		--billing-mode PAY_PER_REQUEST \
+		--query TableDescription.TableStatus --output text)"
+expect "dynamodb describe-table" "name HASH PAY_PER_REQUEST" \
+	"$(aws dynamodb describe-table --table-name moor-leases \
+		--query 'Table.[KeySchema[0].AttributeName,KeySchema[0].KeyType,BillingModeSummary.BillingMode]' \
+		--output text | tr '\t' ' ')"
+aws dynamodb put-item --table-name moor-leases \
+	--item '{"name": {"S": "web"}, "holder": {"S": "r1"}, "rvn": {"S": "v1"}}' \
+	--condition-expression 'attribute_not_exists(#n)' \
+	--expression-attribute-names '{"#n": "name"}'
+ok "dynamodb put-item with condition"
+expect_error "dynamodb put-item, condition fails" ConditionalCheckFailedException \
+	aws dynamodb put-item --table-name moor-leases \
+	--item '{"name": {"S": "web"}, "holder": {"S": "r2"}}' \
+	--condition-expression 'attribute_not_exists(#n)' \
+	--expression-attribute-names '{"#n": "name"}'
+expect "dynamodb update-item (renew, ALL_NEW)" "r1 v2 1" \
+	"$(aws dynamodb update-item --table-name moor-leases \
+		--key '{"name": {"S": "web"}}' \
+		--update-expression 'SET rvn = :new, beats = if_not_exists(beats, :z) + :one' \
+		--condition-expression 'holder = :me AND rvn = :mine' \
+		--expression-attribute-values '{":new": {"S": "v2"}, ":me": {"S": "r1"}, ":mine": {"S": "v1"}, ":z": {"N": "0"}, ":one": {"N": "1"}}' \
+		--return-values ALL_NEW \
+		--query 'Attributes.[holder.S,rvn.S,beats.N]' --output text | tr '\t' ' ')"
+expect_error "dynamodb update-item, malformed expression" ValidationException \
+	aws dynamodb update-item --table-name moor-leases --key '{"name": {"S": "web"}}' \
+	--update-expression 'SET rvn = = :v' --expression-attribute-values '{":v": {"S": "x"}}'
+for n in 1 2 3 4; do
+	aws dynamodb put-item --table-name moor-leases --item "{\"name\": {\"S\": \"spec$n\"}}"
+done
+ctl POST /counters/reset '{}' >/dev/null
+expect "dynamodb scan (paginated, page size 2)" 5 \
+	"$(aws dynamodb scan --table-name moor-leases --page-size 2 --query 'length(Items)' --output json)"
+expect "  ... in 3 Scan calls" 3 \
+	"$(ctl GET /counters | jq_py 'd["by_action"]["dynamodb:Scan"]["count"]')"
+expect "dynamodb get-item --consistent-read" r1 \
+	"$(aws dynamodb get-item --table-name moor-leases --key '{"name": {"S": "web"}}' \
+		--consistent-read --query 'Item.holder.S' --output text)"
+expect_error "dynamodb wrong secret" InvalidSignatureException \
+	aws --profile wrong dynamodb describe-table --table-name moor-leases
+expect_error "dynamodb missing table" ResourceNotFoundException \
+	aws dynamodb describe-table --table-name nope
+
 # --- faults: the CLI's own retries get through throttling ------------------------
 ctl PUT /faults '{"actions": {"ec2:DescribeAddresses": {"script": ["throttle", "throttle"]}}}' >/dev/null
 ctl POST /counters/reset '{}' >/dev/null

@@ -221,6 +221,14 @@ class FakeAws:
     def reset_counters(self):
         return self.call("POST", "/counters/reset", {})
 
+    def dynamodb_items(self, table):
+        """The items of a DynamoDB table, in key order (AttributeValue
+        maps, as the API returns them)."""
+        for t in self.get_state().get("dynamodb_tables") or []:
+            if t["name"] == table:
+                return t["items"]
+        raise KeyError("no DynamoDB table %s" % table)
+
     def calls(self, service=None):
         """["ec2:DescribeInstances", ...] in the order they were received."""
         return ["%s:%s" % (e["service"], e["action"]) for e in self.log()

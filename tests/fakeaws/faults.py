@@ -21,6 +21,14 @@ FAULT_FIELDS = {
     "latency_fixed_ms": 0.0,
     "latency_jitter_ms": 0.0,
 }
+# Rule fields that are not rates: DynamoDB's error code for "throttle"
+# (ProvisionedThroughputExceededException for item operations and
+# ThrottlingException for table operations when unset).
+OTHER_FIELDS = {"throttle_error": None}
+THROTTLE_ERRORS = ("ProvisionedThroughputExceededException",
+                   "ThrottlingException", "RequestLimitExceeded")
+# Error codes counted as "throttled".
+THROTTLE_CODES = ("Throttling", "RequestLimitExceeded") + THROTTLE_ERRORS
 SCRIPT_STEPS = ("ok", "throttle", "500", "503", "reset", "lose")
 
 # AWS-PROTOCOL.md section 7 (EC2 and ELB API throttling pages):
@@ -49,8 +57,10 @@ REGISTRATION_ACTIONS = {
 
 
 def is_mutating(service, action):
-    if service == "sts":
-        # STS calls change no resource moor manages.
+    if service in ("sts", "dynamodb"):
+        # STS calls change no resource moor manages, and DynamoDB holds
+        # only moor's own leases: "mutating" stays the load balancer and
+        # address changes a test counts.
         return False
     return not action.startswith(("Describe", "Get", "List", "Search"))
 
@@ -91,9 +101,10 @@ class TokenBucket:
 
 
 class Decision:
-    __slots__ = ("latency", "pre", "lose", "label")
+    __slots__ = ("latency", "pre", "lose", "label", "throttle_error")
 
     def __init__(self):
+        self.throttle_error = None
         self.latency = 0.0
         self.pre = None        # None, "reset", "throttle", "500", "503"
         self.lose = False
@@ -111,8 +122,12 @@ class Faults:
         for spec in [cfg.get("global") or {}] + list(
                 (cfg.get("actions") or {}).values()):
             for k in spec:
-                if k not in FAULT_FIELDS and k != "script":
+                if k not in FAULT_FIELDS and k not in OTHER_FIELDS and \
+                        k != "script":
                     raise ValueError("unknown fault field %r" % k)
+            if spec.get("throttle_error") not in (None,) + THROTTLE_ERRORS:
+                raise ValueError("throttle_error must be one of %s"
+                                 % ", ".join(THROTTLE_ERRORS))
             for step in spec.get("script") or []:
                 if step not in SCRIPT_STEPS:
                     raise ValueError("unknown script step %r" % step)
@@ -143,18 +158,24 @@ class Faults:
                                      "tokens": round(b.tokens, 3)}
             return out
 
-    def _spec_keys(self, service, action):
-        return ["%s:*" % service, action, "%s:%s" % (service, action)]
+    def _spec_keys(self, service, action, access_key):
+        keys = ["%s:*" % service, action, "%s:%s" % (service, action)]
+        if access_key:
+            # A rule scoped to one access key ("dynamodb:*@AKIA...") is more
+            # specific than the same rule for everyone.
+            keys = keys + ["*@" + access_key] + \
+                ["%s@%s" % (k, access_key) for k in keys]
+        return keys
 
-    def decide(self, service, action, raw_params):
+    def decide(self, service, action, raw_params, access_key=None):
         d = Decision()
         with self.lock:
             actions = self.cfg.get("actions") or {}
-            spec = dict(FAULT_FIELDS)
+            spec = dict(FAULT_FIELDS, **OTHER_FIELDS)
             spec.update({k: v for k, v in (self.cfg.get("global") or {}).items()
                          if k != "script"})
             script = None
-            for key in self._spec_keys(service, action):
+            for key in self._spec_keys(service, action, access_key):
                 if key in actions:
                     spec.update({k: v for k, v in actions[key].items()
                                  if k != "script"})
@@ -162,6 +183,7 @@ class Faults:
                         script = self.scripts[key]
             if script is None and self.global_script:
                 script = self.global_script
+            d.throttle_error = spec["throttle_error"]
             rng = self.rng
             d.latency = (float(spec["latency_fixed_ms"]) +
                          rng.random() * float(spec["latency_jitter_ms"])) / 1e3
@@ -295,7 +317,7 @@ class Recorder:
             if entry.get("fault"):
                 a["faulted"] += 1
                 t["faulted"] += 1
-            if entry.get("error_code") in ("Throttling", "RequestLimitExceeded"):
+            if entry.get("error_code") in THROTTLE_CODES:
                 a["throttled"] += 1
                 t["throttled"] += 1
             self.entries.append(entry)

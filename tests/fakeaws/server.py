@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import auth  # noqa: E402
 import control  # noqa: E402
+import dynamodb  # noqa: E402
 import ec2  # noqa: E402
 import elb  # noqa: E402
 import faults  # noqa: E402
@@ -46,9 +47,9 @@ SERVICES = {
 }
 VERSIONS = {"2016-11-15": "ec2", "2012-06-01": "elb", "2015-12-01": "elbv2",
             "2011-06-15": "sts"}
-# The JSON-protocol services (DynamoDB, a later issue) are routed by the
-# X-Amz-Target prefix; this table is where they will be registered.
-JSON_TARGETS = {}
+# The JSON-protocol services are routed by the X-Amz-Target prefix, so one
+# endpoint (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB) serves them too.
+JSON_TARGETS = {dynamodb.TARGET_PREFIX: dynamodb.serve}
 
 
 class Request:
@@ -100,6 +101,7 @@ class App:
         self.metadata = metadata.Metadata(self.state, self.keys)
         for svc in SERVICES.values():
             model.load(svc[0])
+        model.load("dynamodb")
 
     def load_keys(self, entries, at_startup=False):
         self.configured_keys = [dict(e) for e in entries]
@@ -191,7 +193,9 @@ class App:
         except ApiError as err:
             return self.error(handler, entry, dialect, namespace, err)
 
-        decision = self.faults.decide(service, action, flat)
+        decision = self.faults.decide(service, action, flat,
+                                      req.auth["access_key"] if req.auth
+                                      else None)
         entry["fault"] = decision.label
         if decision.latency > 0:
             time.sleep(decision.latency)
@@ -253,7 +257,7 @@ class App:
                 "message": "fakeaws does not serve %s yet" % target}).encode()
             return handler.reply(400, "application/x-amz-json-1.0", body,
                                  {"x-amzn-RequestId": str(uuid.uuid4())})
-        return fn(self, handler, req)
+        return fn(self, handler, req, Context)
 
 
 class Handler(BaseHTTPRequestHandler):

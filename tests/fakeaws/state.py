@@ -50,6 +50,10 @@ DEFAULT_CONFIG = {
                               "role_arn": None,
                               "credential_duration_seconds": 21600},
     "request_log_limit": 100000,
+    # CreateTable answers CREATING; the table is ACTIVE this many seconds
+    # later (DescribeTable polls see it change; item calls before then get
+    # ResourceNotFoundException, as on AWS).
+    "dynamodb_table_create_seconds": 0.0,
 }
 
 
@@ -82,6 +86,7 @@ class State:
             self._used_private = set()
             self._used_public = set()
             self._bound = {}         # (eni id, private ip) -> address
+            self.ddb_tables = {}     # name -> dynamodb.Table
 
     def now(self):
         return time.time() + float(self.config.get("clock_offset_seconds") or 0)
@@ -113,6 +118,9 @@ class State:
                 self.create_target_group(tg)
             for addr in doc.get("addresses") or []:
                 self.create_address(addr)
+            if doc.get("dynamodb_tables"):
+                import dynamodb
+                dynamodb.load_tables(self, doc["dynamodb_tables"])
 
     def dump(self):
         with self.lock:
@@ -129,6 +137,8 @@ class State:
                                   for tg in self.tgs.values()],
                 "addresses": [self._dump_address(a)
                               for a in self.addresses.values()],
+                "dynamodb_tables": [t.dump()
+                                    for t in self.ddb_tables.values()],
             }
 
     # -- instances -------------------------------------------------------
