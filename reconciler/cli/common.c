@@ -151,9 +151,10 @@ void cli_read_budget(const struct prov_aws_rate_limits *limits,
 }
 
 int cli_check_read_budget(const struct spec *s,
-			  const struct prov_aws_rate_limits *limits)
+			  const struct prov_aws_rate_limits *limits,
+			  double share)
 {
-	struct rc_aws_budget b;
+	struct rc_aws_budget b = { .share = share };
 	struct util_err err = UTIL_ERR_INIT;
 
 	cli_read_budget(limits, &b);

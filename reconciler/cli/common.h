@@ -140,12 +140,13 @@ int cli_load_spec(const char *path, const char *data, size_t len,
 
 /*
  * The read budget of AWS probes under limits (NULL: the documented
- * buckets), and whether s keeps inside it: 0, or 1 with the problem
- * printed as FILE:LINE:COL: message.
+ * buckets), and whether s keeps inside share of it (0: half): 0, or 1
+ * with the problem printed as FILE:LINE:COL: message.
  */
 void cli_read_budget(const struct prov_aws_rate_limits *limits,
 		     struct rc_aws_budget *ret);
 int cli_check_read_budget(const struct spec *s,
-			  const struct prov_aws_rate_limits *limits);
+			  const struct prov_aws_rate_limits *limits,
+			  double share);
 
 #endif

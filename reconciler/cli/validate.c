@@ -38,7 +38,7 @@ static int validate_one(const char *path, int quiet)
 		print_err(&err);
 	else
 		print_spec_diags(&d);
-	if (r == 0 && cli_check_read_budget(s, NULL))
+	if (r == 0 && cli_check_read_budget(s, NULL, 0))
 		r = UTIL_EINVAL;
 	if (r == 0 && !quiet) {
 		spec_counts(s, &lbs, &members, &eips);

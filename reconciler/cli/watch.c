@@ -14,6 +14,7 @@
 #include "reconciler/cli/commands.h"
 #include "reconciler/cli/common.h"
 #include "reconciler/cli/output.h"
+#include "reconciler/daemon/awsprobe.h"
 #include "reconciler/daemon/httpd.h"
 #include "reconciler/daemon/watch.h"
 #include "spec/spec.h"
@@ -45,6 +46,11 @@ static const char watch_usage[] =
 	"  --stop-timeout DUR     on SIGTERM, wait this long for the step in\n"
 	"                         flight (default 30s)\n"
 	"  --max-changes N        refuse a plan with more than N changes\n"
+	"  --read-budget SHARE    spend at most this share of each ELB read\n"
+	"                         bucket per resync, probes included; a\n"
+	"                         resync that does not fit runs less often\n"
+	"                         (0 < SHARE <= 1 or a percentage; default\n"
+	"                         0.5)\n"
 	"  --listen [ADDR:]PORT   serve GET /metrics, /status and /healthz\n"
 	"                         over HTTP (default address 127.0.0.1;\n"
 	"                         IPv6 as [::1]:PORT)\n"
@@ -61,6 +67,7 @@ enum {
 	WOPT_MAX_CHANGES,
 	WOPT_ALLOW_MASS,
 	WOPT_LISTEN,
+	WOPT_READ_BUDGET,
 };
 
 /* A duration option between min_ms and max_ms; -1 (printed) if not. */
@@ -165,6 +172,13 @@ static int watch_opt(int c, char *arg, struct watch_args *a)
 		}
 		a->listen = arg;
 		return 1;
+	case WOPT_READ_BUDGET:
+		if (rc_aws_parse_share(arg, &cfg->read_budget.share, &err)) {
+			fprintf(stderr, "moor watch: --read-budget: %s\n",
+				err.msg);
+			return -1;
+		}
+		return 1;
 	case WOPT_ALLOW_MASS:
 		fputs("moor watch: --allow-mass-deregister is not "
 		      "available to the daemon: an edit must never "
@@ -189,6 +203,7 @@ static int watch_parse(int argc, char **argv, struct watch_args *a)
 		{ "metrics-file", required_argument, NULL, WOPT_METRICS_FILE },
 		{ "log-format", required_argument, NULL, WOPT_LOG_FORMAT },
 		{ "concurrency", required_argument, NULL, WOPT_CONCURRENCY },
+		{ "read-budget", required_argument, NULL, WOPT_READ_BUDGET },
 		{ "stop-timeout", required_argument, NULL, WOPT_STOP_TIMEOUT },
 		{ "max-changes", required_argument, NULL, WOPT_MAX_CHANGES },
 		{ "allow-mass-deregister", no_argument, NULL, WOPT_ALLOW_MASS },
@@ -263,7 +278,8 @@ int cmd_watch(int argc, char **argv)
 		goto out;
 	cli_read_budget(a.aws.limits_set ? &a.aws.limits : NULL,
 			&a.cfg.read_budget);
-	if (cli_check_read_budget(s, a.aws.limits_set ? &a.aws.limits : NULL))
+	if (cli_check_read_budget(s, a.aws.limits_set ? &a.aws.limits : NULL,
+				  a.cfg.read_budget.share))
 		goto out;
 	a.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
 	if (make_provider(&a.aws, s->region, &p, &err) < 0) {

@@ -567,15 +567,29 @@ static uint64_t ceil_ms(double ms)
 	return (double)v < ms ? v + 1 : v;
 }
 
+static double share_of(const struct rc_aws_budget *b)
+{
+	return b->share > 0 ? b->share : RC_AWS_DEFAULT_SHARE;
+}
+
+/* "half", "25% of": how the messages name the share. */
+static const char *share_words(double share, char *buf, size_t size)
+{
+	if (share == 0.5)
+		return "half";
+	snprintf(buf, size, "%.3g%% of", share * 100);
+	return buf;
+}
+
 static int over_budget(const struct spec *s, const struct budget_use *u,
 		       const char *bucket, double rate, double refill,
-		       size_t (*of)(const struct rc_aws_reads *),
+		       double share, size_t (*of)(const struct rc_aws_reads *),
 		       struct util_err *err)
 {
 	const struct spec_failover *f;
-	double half = refill / 2, own = 0, rest;
+	double half = refill * share, own = 0, rest;
 	size_t top = 0, reads;
-	char d[32], need[80];
+	char d[32], need[80], sw[32];
 
 	for (size_t i = 0; i < s->n_eips; i++)
 		if (block_rate(s, u, i, of) > own) {
@@ -596,11 +610,11 @@ static int over_budget(const struct spec *s, const struct budget_use *u,
 	return util_err_set_loc(
 		err, s->path, f->loc.line, f->loc.col,
 		"%zu probe read%s every %s = %.3g/s (%.3g/s across the spec) "
-		"exceeds half the %s bucket's %.3g/s refill (%.3g/s); raise "
+		"exceeds %s the %s bucket's %.3g/s refill (%.3g/s); raise "
 		"'interval' to at least %s",
 		reads, reads == 1 ? "" : "s",
 		util_duration_format(f->interval_ms, d, sizeof(d)), own, rate,
-		bucket, refill, half, need);
+		share_words(share, sw, sizeof(sw)), bucket, refill, half, need);
 }
 
 static size_t of_ec2(const struct rc_aws_reads *r)
@@ -627,23 +641,93 @@ int rc_aws_budget_check(const struct spec *s, const struct rc_aws_budget *b,
 			struct util_err *err)
 {
 	struct budget_use u;
+	double k = share_of(b);
 	int r = 0;
 
 	budget_use(s, &u);
-	if (b->ec2 > 0 && u.ec2 > b->ec2 / 2)
+	if (b->ec2 > 0 && u.ec2 > b->ec2 * k)
 		r = over_budget(s, &u, "EC2 DescribeInstanceStatus", u.ec2,
-				b->ec2, of_ec2, err);
-	else if (b->elbv2 > 0 && u.elbv2 > b->elbv2 / 2)
-		r = over_budget(s, &u, "ELBv2 describe", u.elbv2, b->elbv2,
+				b->ec2, k, of_ec2, err);
+	else if (b->elbv2 > 0 && u.elbv2 > b->elbv2 * k)
+		r = over_budget(s, &u, "ELBv2 describe", u.elbv2, b->elbv2, k,
 				of_elbv2, err);
-	else if (b->elb > 0 && u.elb > b->elb / 2)
-		r = over_budget(s, &u, "Classic ELB describe", u.elb, b->elb,
+	else if (b->elb > 0 && u.elb > b->elb * k)
+		r = over_budget(s, &u, "Classic ELB describe", u.elb, b->elb, k,
 				of_elb, err);
-	else if (b->elb_account > 0 && u.elb + u.elbv2 > b->elb_account / 2)
+	else if (b->elb_account > 0 && u.elb + u.elbv2 > b->elb_account * k)
 		r = over_budget(s, &u, "ELB account", u.elb + u.elbv2,
-				b->elb_account, of_account, err);
+				b->elb_account, k, of_account, err);
 	free(u.per);
 	return r;
+}
+
+int rc_aws_parse_share(const char *arg, double *ret, struct util_err *err)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end != arg && *end == '%' && !end[1]) {
+		v /= 100;
+		end++;
+	}
+	if (end == arg || *end || errno || !(v > 0 && v <= 1))
+		return util_err_set(err, UTIL_EINVAL,
+				    "'%s' is not a share of the read buckets: "
+				    "give 0 < SHARE <= 1 (0.5) or a "
+				    "percentage (50%%)",
+				    arg);
+	*ret = v;
+	return 0;
+}
+
+/*
+ * The shortest period p with reads / p + rate <= share * refill (reads
+ * per resync, rate the probes' reads per second); resync_ms when that is
+ * shorter.  used: the share spent at the period returned.
+ */
+static uint64_t fit_bucket(double reads, double rate, double refill,
+			   double share, uint64_t resync_ms, double *used)
+{
+	double room = refill * share - rate;
+	uint64_t p = resync_ms;
+
+	if (refill <= 0) {
+		*used = 0;
+		return resync_ms;
+	}
+	if (room > 0 && reads * 1000.0 / room > (double)resync_ms)
+		p = ceil_ms(reads * 1000.0 / room);
+	*used = (reads * 1000.0 / (double)p + rate) / refill;
+	return p;
+}
+
+uint64_t rc_aws_resync_fit(const struct spec *s, const struct rc_aws_budget *b,
+			   uint64_t resync_ms, struct rc_aws_share *used)
+{
+	struct budget_use u;
+	double k = share_of(b), elb = 0, elbv2 = 0;
+	uint64_t p = resync_ms;
+
+	for (size_t i = 0; i < s->n_lbs; i++)
+		if (s->lbs[i].kind == SPEC_LB_CLASSIC)
+			elb++;
+		else
+			elbv2++;
+	/* The describe of every Classic ELB, of every target group. */
+	elb += elb > 0;
+	elbv2 += elbv2 > 0;
+	budget_use(s, &u);
+	free(u.per);
+	/* Twice: a longer period lowers the other buckets' use too. */
+	for (int pass = 0; pass < 2; pass++) {
+		p = fit_bucket(elb, u.elb, b->elb, k, p, &used->elb);
+		p = fit_bucket(elbv2, u.elbv2, b->elbv2, k, p, &used->elbv2);
+		p = fit_bucket(elb + elbv2, u.elb + u.elbv2, b->elb_account, k,
+			       p, &used->elb_account);
+	}
+	return p;
 }
 
 char *rc_aws_describe(const struct spec_probe *sp)

@@ -103,13 +103,40 @@ char *rc_aws_describe(const struct spec_probe *sp);
  */
 struct rc_aws_budget {
 	double ec2, elb, elbv2, elb_account;
+	/* Of each refill moor may spend (--read-budget); 0 = the default. */
+	double share;
 };
+
+#define RC_AWS_DEFAULT_SHARE 0.5
+
+/*
+ * --read-budget's SHARE: "0.25" or "25%", 0 < SHARE <= 1.  UTIL_EINVAL
+ * (saying why) otherwise.
+ */
+int rc_aws_parse_share(const char *arg, double *ret, struct util_err *err);
+
+/* Each ELB bucket's share of its refill spent (0..1, 0 when unchecked). */
+struct rc_aws_share {
+	double elb, elbv2, elb_account;
+};
+
+/*
+ * The resync period that the reads of s fit in: a full observe per
+ * period (DescribeLoadBalancers and a DescribeInstanceHealth per Classic
+ * ELB; DescribeTargetGroups and a DescribeTargetHealth per target group)
+ * plus the AWS probes' reads, within the share of each ELB bucket's
+ * refill.  resync_ms when they fit, else the shortest period that does:
+ * a resync bunching more reads is spread over a longer period.  used
+ * receives each bucket's share spent at the returned period.
+ */
+uint64_t rc_aws_resync_fit(const struct spec *s, const struct rc_aws_budget *b,
+			   uint64_t resync_ms, struct rc_aws_share *used);
 
 /*
  * UTIL_EINVAL (at the failover block spending most, with the arithmetic)
  * when the probe reads of s, each block's at its interval, would take
- * more than half of a bucket's refill: the other half is left for
- * everything else using the account.  0 when they fit.
+ * more than the budget's share (default half) of a bucket's refill: the
+ * rest is left for everything else using the account.  0 when they fit.
  */
 int rc_aws_budget_check(const struct spec *s, const struct rc_aws_budget *b,
 			struct util_err *err);

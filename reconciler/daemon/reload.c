@@ -163,6 +163,7 @@ static void reload_install(struct rc_watch *w, struct spec *s,
 	rc_backoff_clear(&w->bo);
 	rc_ev_timer_disarm(w->retry_t);
 	rcw_fo_rebuild(w);
+	rcw_fit_resync(w);
 	rcw_preempt_full(w);
 	rcw_full_request(w, trigger);
 	rcw_fo_request_all(w);

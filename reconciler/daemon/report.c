@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reconciler/daemon/awsprobe.h"
 #include "reconciler/daemon/cycle.h"
 #include "reconciler/daemon/status.h"
 #include "reconciler/engine/observe.h"
@@ -196,6 +197,11 @@ static void status_fill_head(const struct rc_watch *w, struct rc_status *st)
 	st->reconcile_refused = w->n_refused;
 	st->drift_corrections = w->n_drift;
 	st->resources_backing_off = w->bo.n;
+	st->read_budget = w->cfg.read_budget.share > 0
+				  ? w->cfg.read_budget.share
+				  : RC_AWS_DEFAULT_SHARE;
+	st->resync_ms = w->resync_ms;
+	st->read_share = w->read_share;
 }
 
 /* Every address of the spec in force; cands[i] as rc_status_fill_fo_addr. */

@@ -112,6 +112,20 @@ static cJSON *group_json(const struct rc_status_group *g)
  * Owns the status file's top-level object: one field after another in the
  * documented order (hence over 60 lines).
  */
+static void reads_json(cJSON *root, const struct rc_status *s)
+{
+	cJSON *o = cJSON_AddObjectToObject(root, "reads");
+
+	add_num(o, "budget", s->read_budget);
+	add_num(o, "resync_ms", (double)s->resync_ms);
+	add_num(cJSON_AddObjectToObject(o, "elb"), "share_used",
+		s->read_share.elb);
+	add_num(cJSON_AddObjectToObject(o, "elbv2"), "share_used",
+		s->read_share.elbv2);
+	add_num(cJSON_AddObjectToObject(o, "elb_account"), "share_used",
+		s->read_share.elb_account);
+}
+
 int rc_status_to_json(const struct rc_status *s, struct buf *out,
 		      struct util_err *err)
 {
@@ -160,6 +174,7 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 	add_num(o, "drift_corrections", (double)s->drift_corrections);
 	add_num(o, "resources_backing_off", (double)s->resources_backing_off);
 	add_num(o, "held_back", (double)s->held_back);
+	reads_json(root, s);
 
 	a = cJSON_AddArrayToObject(root, "addresses");
 	for (size_t i = 0; i < s->n_addrs; i++)
@@ -200,6 +215,24 @@ static void head(struct buf *out, const char *name, const char *type,
 		 const char *help)
 {
 	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void read_metrics(const struct rc_status *s, struct buf *out)
+{
+	head(out, "moor_read_budget_ratio", "gauge",
+	     "The share of each ELB read bucket's refill moor may spend "
+	     "(--read-budget).");
+	buf_addf(out, "moor_read_budget_ratio %.4g\n", s->read_budget);
+	head(out, "moor_read_budget_used_ratio", "gauge",
+	     "The share of an ELB read bucket's refill a resync and the AWS "
+	     "probes spend per resync period.");
+	buf_addf(out, "moor_read_budget_used_ratio{bucket=\"elb\"} %.4g\n",
+		 s->read_share.elb);
+	buf_addf(out, "moor_read_budget_used_ratio{bucket=\"elbv2\"} %.4g\n",
+		 s->read_share.elbv2);
+	buf_addf(out,
+		 "moor_read_budget_used_ratio{bucket=\"elb_account\"} %.4g\n",
+		 s->read_share.elb_account);
 }
 
 /*
@@ -271,6 +304,7 @@ void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 	     "Changes a guard holds back (members min_healthy keeps "
 	     "registered): live state differs from the spec.");
 	buf_addf(out, "moor_held_back %zu\n", s->held_back);
+	read_metrics(s, out);
 
 	head(out, "moor_group_members", "gauge",
 	     "Present members of a load balancer group.");

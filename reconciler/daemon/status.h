@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "reconciler/daemon/awsprobe.h"
 #include "reconciler/daemon/fotable.h"
 #include "reconciler/daemon/snapshots.h"
 #include "spec/spec.h"
@@ -111,6 +112,15 @@ struct rc_status {
 	size_t resources_backing_off;
 	/* Members held back by a guard, over every group's last reconcile. */
 	size_t held_back;
+
+	/*
+	 * The read budget (--read-budget): the share of each ELB bucket's
+	 * refill moor may spend, the resync period it fits in, and the
+	 * share a resync plus the AWS probes spend per period.
+	 */
+	double read_budget;
+	uint64_t resync_ms;
+	struct rc_aws_share read_share;
 
 	const struct rc_status_addr *addrs;
 	size_t n_addrs;

@@ -112,7 +112,34 @@ static void run_job(void *ctx, struct rc_job *j)
 static void arm_resync(struct rc_watch *w)
 {
 	rc_ev_timer_arm_in(w->resync_t,
-			   rc_jitter_ms(w->cfg.resync_ms, 10, rcw_rnd(w)));
+			   rc_jitter_ms(w->resync_ms, 10, rcw_rnd(w)));
+}
+
+void rcw_fit_resync(struct rc_watch *w)
+{
+	uint64_t was = w->resync_ms;
+	char d1[32], d2[32];
+
+	w->resync_ms = rc_aws_resync_fit(rcw_spec(w), &w->cfg.read_budget,
+					 w->cfg.resync_ms, &w->read_share);
+	if (w->resync_ms == was)
+		return;
+	if (w->resync_ms > w->cfg.resync_ms)
+		util_log(UTIL_LOG_WARN, "read_budget", w->cfg.spec_path,
+			 "a resync's reads do not fit the read budget every "
+			 "%s: resyncing every %s instead (ELB account bucket "
+			 "%.0f%% used)",
+			 util_duration_format(w->cfg.resync_ms, d1, sizeof(d1)),
+			 util_duration_format(w->resync_ms, d2, sizeof(d2)),
+			 w->read_share.elb_account * 100);
+	else if (was)
+		util_log(UTIL_LOG_INFO, "read_budget", w->cfg.spec_path,
+			 "a resync's reads fit the read budget again: "
+			 "resyncing every %s",
+			 util_duration_format(w->resync_ms, d1, sizeof(d1)));
+	/* The next resync comes at the new pace. */
+	if (was && w->resync_t)
+		arm_resync(w);
 }
 
 static void on_resync(void *ctx)
@@ -381,6 +408,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 	if (watch_setup(w, err) < 0)
 		goto out;
 	rcw_fo_rebuild(w);
+	rcw_fit_resync(w);
 
 	spec_counts(s, &lbs, &members, &eips);
 	util_log(UTIL_LOG_INFO, "watch_started", w->cfg.spec_path,
@@ -389,7 +417,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 		 "every %s, debounce %s",
 		 w->cfg.spec_path, s->sha256, lbs, lbs == 1 ? "" : "s", members,
 		 members == 1 ? "" : "s", eips, eips == 1 ? "" : "s", w->n_fo,
-		 util_duration_format(w->cfg.resync_ms, d1, sizeof(d1)),
+		 util_duration_format(w->resync_ms, d1, sizeof(d1)),
 		 util_duration_format(w->cfg.debounce_ms, d2, sizeof(d2)));
 	if (!rc_specwatch_complete(w->sw))
 		util_log(UTIL_LOG_WARN, "watch_failed", w->cfg.spec_path,

@@ -59,7 +59,7 @@
  * stop_timeout, spec_reloaded, spec_unchanged, spec_restored,
  * spec_invalid, spec_missing, spec_empty, spec_unreadable, spec_warning,
  * reconcile, reconcile_preempted, backoff, probe_up, probe_down,
- * failover_damped, all_candidates_down, status, status_address,
+ * failover_damped, all_candidates_down, read_budget, status, status_address,
  * status_group; and from cycle.h: apply_phase, apply_step, apply_failed,
  * apply_skipped, observe_failed, plan_refused, drift_corrected, failover,
  * failback, associated, holder_changed.

@@ -53,6 +53,13 @@ struct rc_watch {
 	struct rc_ev_timer *debounce_t, *resync_t, *retry_t, *status_t, *stop_t;
 	struct rc_debounce deb;
 	uint64_t rng;
+	/*
+	 * The resync period in force: cfg.resync_ms, or longer when a
+	 * resync's reads would not fit the read budget (rcw_fit_resync),
+	 * and each ELB bucket's share they spend.
+	 */
+	uint64_t resync_ms;
+	struct rc_aws_share read_share;
 
 	struct rc_spec_ref *cur;
 	char seen_sha[UTIL_SHA256_HEX_SIZE]; /* file content last read */
@@ -105,6 +112,9 @@ static inline const struct spec *rcw_spec(const struct rc_watch *w)
 {
 	return w->cur->s;
 }
+
+/* watch.c: the resync period the spec in force fits the budget at. */
+void rcw_fit_resync(struct rc_watch *w);
 
 /* watch.c: a number in [0, 1) for jitter. */
 double rcw_rnd(struct rc_watch *w);

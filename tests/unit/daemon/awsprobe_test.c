@@ -369,6 +369,96 @@ static void test_budget(void **state)
 	spec_free(s);
 }
 
+/* A world of n target groups and one Classic ELB, each with one member. */
+static struct spec *lb_world(unsigned n)
+{
+	char *y = util_xstrdup("version: 1\nload_balancers:\n"
+			       "  - classic: web-elb\n"
+			       "    members: [" ID_A "]\n");
+
+	for (unsigned i = 0; i < n; i++) {
+		char *t = util_xasprintf("%s  - target_group: tg-%u\n"
+					 "    members: [" ID_A "]\n",
+					 y, i);
+
+		free(y);
+		y = t;
+	}
+	struct spec *s = load(y);
+
+	free(y);
+	return s;
+}
+
+static void test_resync_fit(void **state)
+{
+	struct rc_aws_budget b = defaults;
+	struct rc_aws_share used;
+	struct spec *s;
+
+	(void)state;
+	/* 9 groups: 10 ELBv2 reads a minute, 2 Classic, 12 account-wide. */
+	s = lb_world(9);
+	assert_int_equal(rc_aws_resync_fit(s, &b, 60000, &used), 60000);
+	assert_true(used.elbv2 > 0.0166 && used.elbv2 < 0.0167);
+	assert_true(used.elb_account > 0.0199 && used.elb_account < 0.0201);
+	/* A 1s resync would bunch 12 reads into half of 10/s: 2.4s. */
+	assert_int_equal(rc_aws_resync_fit(s, &b, 1000, &used), 2400);
+	assert_true(used.elb_account > 0.4999 && used.elb_account < 0.5001);
+	/* --read-budget 10%: 12 s. */
+	b.share = 0.1;
+	assert_int_equal(rc_aws_resync_fit(s, &b, 1000, &used), 12000);
+	assert_true(used.elb_account > 0.0999 && used.elb_account < 0.1001);
+	spec_free(s);
+}
+
+static void test_parse_share(void **state)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	const char *bad[] = { "",     "0",   "0%",   "1.5",  "150%",
+			      "-0.1", "abc", "50%%", "0.5x", "nan" };
+	double v = 0;
+
+	(void)state;
+	assert_int_equal(rc_aws_parse_share("0.25", &v, &err), 0);
+	assert_true(v == 0.25);
+	assert_int_equal(rc_aws_parse_share("50%", &v, &err), 0);
+	assert_true(v == 0.5);
+	assert_int_equal(rc_aws_parse_share("1", &v, &err), 0);
+	assert_true(v == 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		assert_int_equal(rc_aws_parse_share(bad[i], &v, &err),
+				 UTIL_EINVAL);
+		assert_true(v == 7);
+		assert_non_null(strstr(err.msg, "0 < SHARE <= 1"));
+		util_err_clear(&err);
+	}
+}
+
+static void test_budget_share(void **state)
+{
+	struct rc_aws_budget b = defaults;
+	struct util_err err = UTIL_ERR_INIT;
+	struct spec *s;
+
+	(void)state;
+	/* 5/s fits half of 10/s, not a quarter. */
+	s = load("version: 1\nelastic_ips:\n" EIP("0", "200ms",
+						  "{target_health: web-tg}",
+						  ID_A ", " ID_B));
+	assert_int_equal(rc_aws_budget_check(s, &b, &err), 0);
+	b.share = 0.25;
+	assert_int_equal(rc_aws_budget_check(s, &b, &err), UTIL_EINVAL);
+	assert_string_equal(err.msg,
+			    "1 probe read every 200ms = 5/s (5/s across the "
+			    "spec) exceeds 25% of the ELBv2 describe "
+			    "bucket's 10/s refill (2.5/s); raise 'interval' "
+			    "to at least 400ms");
+	util_err_clear(&err);
+	spec_free(s);
+}
+
 /* --- off the loop ------------------------------------------------------------ */
 
 struct got {
@@ -428,6 +518,9 @@ int main(void)
 		cmocka_unit_test(test_round_errors),
 		cmocka_unit_test(test_status_chunks),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_resync_fit),
+		cmocka_unit_test(test_parse_share),
+		cmocka_unit_test(test_budget_share),
 		cmocka_unit_test(test_prober),
 	};
 

@@ -82,6 +82,11 @@ static void fill(struct rc_status *s, struct rc_status_addr *a,
 	s->drift_corrections = 3;
 	s->resources_backing_off = 1;
 	s->held_back = 1;
+	s->read_budget = 0.5;
+	s->resync_ms = 2400;
+	s->read_share.elb = 0.1;
+	s->read_share.elbv2 = 0.25;
+	s->read_share.elb_account = 0.5;
 	s->addrs = a;
 	s->n_addrs = 2;
 	s->groups = g;
@@ -135,6 +140,12 @@ static void test_json(void **state)
 	o = cJSON_GetObjectItem(root, "counters");
 	assert_int_equal((int)num(o, "drift_corrections"), 3);
 	assert_int_equal((int)num(o, "held_back"), 1);
+	o = cJSON_GetObjectItem(root, "reads");
+	assert_true(num(o, "budget") == 0.5);
+	assert_int_equal((int)num(o, "resync_ms"), 2400);
+	assert_true(num(cJSON_GetObjectItem(o, "elbv2"), "share_used") == 0.25);
+	assert_true(num(cJSON_GetObjectItem(o, "elb_account"), "share_used") ==
+		    0.5);
 
 	arr = cJSON_GetObjectItem(root, "addresses");
 	assert_int_equal(cJSON_GetArraySize(arr), 2);
@@ -204,6 +215,9 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(b.buf, "moor_spec_in_force 0\n"));
 	assert_non_null(strstr(b.buf, "# TYPE moor_held_back gauge\n"
 				      "moor_held_back 1\n"));
+	assert_non_null(strstr(b.buf, "moor_read_budget_ratio 0.5\n"));
+	assert_non_null(strstr(b.buf, "moor_read_budget_used_ratio{bucket="
+				      "\"elb_account\"} 0.5\n"));
 	assert_non_null(strstr(b.buf,
 			       "moor_group_healthy_members{group=\"web-tg\"} "
 			       "1\n"));
