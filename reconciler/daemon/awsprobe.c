@@ -404,6 +404,7 @@ static void on_done(void *ctx, int fd, uint32_t events)
 	while (rev) {
 		struct rc_aws_sub *next = rev->next;
 
+		rc_evloop_release(ap->l);
 		if (!rev->canceled)
 			rev->fn(rev->ctx, rev->asks, rev->n);
 		sub_free(rev);
@@ -483,6 +484,7 @@ struct rc_aws_sub *rc_awsprober_submit(struct rc_awsprober *ap,
 	pthread_mutex_lock(&ap->m);
 	s->next = ap->todo;
 	ap->todo = s;
+	rc_evloop_hold(ap->l); /* released in on_done */
 	pthread_cond_signal(&ap->c);
 	pthread_mutex_unlock(&ap->m);
 	return s;

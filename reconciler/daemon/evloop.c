@@ -44,9 +44,32 @@ struct rc_evloop {
 	int dispatching; /* > 0: frees are deferred */
 	bool stop;
 	bool has_dead;
+	const struct util_clock *clk; /* NULL: the system clock, timerfd */
+	unsigned held;		      /* work in flight (injected clock only) */
 };
 
 static void timer_tick(void *ctx, int fd, uint32_t events);
+
+static uint64_t now_ms(const struct rc_evloop *l)
+{
+	return l->clk ? l->clk->mono_ms(l->clk->ctx) : util_mono_ms();
+}
+
+void rc_evloop_use_clock(struct rc_evloop *l, const struct util_clock *clk)
+{
+	l->clk = clk;
+}
+
+void rc_evloop_hold(struct rc_evloop *l)
+{
+	l->held++;
+}
+
+void rc_evloop_release(struct rc_evloop *l)
+{
+	if (l->held)
+		l->held--;
+}
 
 int rc_evloop_new(struct rc_evloop **ret, struct util_err *err)
 {
@@ -224,7 +247,7 @@ void rc_ev_timer_arm(struct rc_ev_timer *t, uint64_t deadline_ms)
 
 void rc_ev_timer_arm_in(struct rc_ev_timer *t, uint64_t delay_ms)
 {
-	rc_ev_timer_arm(t, util_mono_ms() + delay_ms);
+	rc_ev_timer_arm(t, now_ms(t->l) + delay_ms);
 }
 
 void rc_ev_timer_arm_before(struct rc_ev_timer *t, uint64_t deadline_ms)
@@ -304,7 +327,7 @@ static void timer_tick(void *ctx, int fd, uint32_t events)
 
 static void run_timers(struct rc_evloop *l)
 {
-	uint64_t now = util_mono_ms();
+	uint64_t now = now_ms(l);
 
 	l->gen++;
 	for (;;) {
@@ -326,15 +349,18 @@ int rc_evloop_run_once(struct rc_evloop *l, int max_wait_ms,
 		       struct util_err *err)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	uint64_t next = earliest(l), now = util_mono_ms();
+	uint64_t next = earliest(l), now = now_ms(l);
 	int timeout = max_wait_ms, n;
 
-	if (next && next <= now) {
+	if (next && next <= now)
 		timeout = 0;
-	} else {
+	else if (!l->clk)
 		arm_tfd(l, next);
-	}
+	else if (!l->held && next)
+		timeout = 0; /* idle: rather move the injected clock on */
 	n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
+	if (n == 0 && l->clk && !l->held && next > now)
+		l->clk->sleep_ms(l->clk->ctx, next - now);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;

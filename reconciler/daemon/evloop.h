@@ -24,10 +24,12 @@
  * past runs on the next iteration, after pending I/O, so timers can
  * never starve file descriptors.
  *
- * Times are milliseconds of util_mono_ms().
+ * Times are milliseconds of the loop's clock: util_mono_ms() unless
+ * rc_evloop_use_clock() gave it another one.
  */
 
 struct rc_evloop;
+struct util_clock;
 struct rc_ev_io;
 struct rc_ev_timer;
 
@@ -41,6 +43,25 @@ int rc_evloop_new(struct rc_evloop **ret, struct util_err *err);
  * (their fds are not closed).  Accepts NULL.
  */
 void rc_evloop_free(struct rc_evloop *l);
+
+/*
+ * Run timers on clk (borrowed; must outlive the loop) instead of the
+ * system clock: for tests.  Deadlines are then clk->mono_ms() times, the
+ * timerfd is unused and the loop never sleeps on real time: when no fd is
+ * ready, no timer is due and nothing is held (rc_evloop_hold), it calls
+ * clk->sleep_ms() for the time left to the earliest timer, which a fake
+ * clock implements by moving its time forward.  While work is held, the
+ * loop blocks on its fds (a worker's eventfd) instead, so fake time
+ * advances only when the loop is otherwise idle.
+ */
+void rc_evloop_use_clock(struct rc_evloop *l, const struct util_clock *clk);
+/*
+ * Count work in flight on other threads whose completion arrives on an
+ * fd (hold when it starts, release once its completion was handled).
+ * Only a loop on an injected clock looks at the count.
+ */
+void rc_evloop_hold(struct rc_evloop *l);
+void rc_evloop_release(struct rc_evloop *l);
 
 /*
  * Watch fd for events (EPOLLIN, EPOLLOUT; level-triggered).  fn gets the

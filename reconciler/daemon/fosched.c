@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "reconciler/daemon/cycle.h"
+#include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/failover.h"
 #include "reconciler/daemon/fotable.h"
 #include "reconciler/daemon/status.h"
@@ -49,7 +50,7 @@ static uint64_t backoff_until(const struct rc_watch *w, const char *key)
 static void fo_request(struct rc_fot_addr *a, bool force)
 {
 	struct rc_watch *w = a->w;
-	uint64_t now = util_mono_ms(), at = now;
+	uint64_t now = rcw_mono(a->w), at = now;
 
 	if (w->stopping)
 		return;
@@ -72,7 +73,7 @@ void rcw_fo_evaluate(struct rc_fot_addr *a)
 	struct rc_fo_cand *cands;
 	struct rc_fo_input in;
 	struct rc_fo_decision d;
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(a->w);
 
 	if (w->stopping || !a->holder_known || a->in_flight)
 		return;
@@ -130,7 +131,7 @@ void rcw_fo_start(struct rc_watch *w)
 {
 	struct rc_job *j;
 	size_t n = 0, total = 0, h = 0;
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 
 	if (w->fast.busy || w->stopping)
 		return;
@@ -147,7 +148,7 @@ void rcw_fo_start(struct rc_watch *w)
 	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup("failover");
 	j->now_ms = now;
-	j->started_at = time(NULL);
+	j->started_at = rcw_wall(w);
 	j->in = util_xcalloc(n + 1, sizeof(*j->in));
 	j->holders = util_xcalloc(n + 1, sizeof(char *));
 	j->health = util_xcalloc(total + 1, sizeof(*j->health));
@@ -171,12 +172,13 @@ void rcw_fo_start(struct rc_watch *w)
 		j->n_in++;
 	}
 	rc_worker_give(&w->fast, j);
+	rc_evloop_hold(w->l); /* released in on_worker */
 }
 
 /* Every failover address, for the resync and a new spec. */
 void rcw_fo_request_all(struct rc_watch *w)
 {
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 
 	for (size_t i = 0; i < w->n_fo; i++) {
 		struct rc_fot_addr *a = w->fo[i];
@@ -189,7 +191,7 @@ void rcw_fo_request_all(struct rc_watch *w)
 
 void rcw_fo_done(struct rc_watch *w, struct rc_job *j)
 {
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 
 	rcw_count_result(w, j);
 	rcw_apply_outcomes(w, j);
@@ -209,7 +211,7 @@ void rcw_fo_done(struct rc_watch *w, struct rc_job *j)
 			rc_fot_observed(a, o);
 		if (o->moved) {
 			a->last_move_ms = now;
-			a->last_move_at = time(NULL);
+			a->last_move_at = rcw_wall(w);
 			if (!o->drift &&
 			    o->decision.reason != RC_FO_WHY_NOT_CANDIDATE &&
 			    o->decision.reason != RC_FO_WHY_UNBOUND)

@@ -10,6 +10,7 @@
 
 #include "reconciler/daemon/backoff.h"
 #include "reconciler/daemon/cycle.h"
+#include "reconciler/daemon/evloop.h"
 #include "reconciler/engine/observe.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -31,7 +32,7 @@
 void rcw_apply_outcomes(struct rc_watch *w, const struct rc_job *j)
 {
 	const struct rc_cycle_result *r = &j->res;
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 	bool observed = r->observed, stale = j->ws != w->cur;
 
 	for (size_t i = 0; i < r->n_outcomes; i++) {
@@ -78,7 +79,7 @@ static size_t held_back_now(struct rc_watch *w)
 void rcw_success_check(struct rc_watch *w, const struct rc_cycle_result *r)
 {
 	if (r->status == RC_CYCLE_OK && w->bo.n == 0 && !held_back_now(w))
-		w->last_success_at = time(NULL);
+		w->last_success_at = rcw_wall(w);
 }
 
 static bool is_failover_key(const struct rc_watch *w, const char *key)
@@ -89,7 +90,7 @@ static bool is_failover_key(const struct rc_watch *w, const char *key)
 /* The retry timer: when the earliest non-failover backoff ends. */
 void rcw_arm_retry(struct rc_watch *w)
 {
-	uint64_t now = util_mono_ms(), next = 0;
+	uint64_t now = rcw_mono(w), next = 0;
 
 	for (size_t i = 0; i < w->bo.n; i++) {
 		const struct rc_backoff_entry *e = &w->bo.v[i];
@@ -113,7 +114,7 @@ void rcw_on_retry(void *ctx)
 void rcw_full_start(struct rc_watch *w)
 {
 	const struct spec *s = rcw_spec(w);
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 	struct rc_job *j;
 	size_t n_sel = 0, n_all = 0;
 
@@ -153,7 +154,7 @@ void rcw_full_start(struct rc_watch *w)
 	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup(w->full_trigger ? w->full_trigger : "?");
 	j->now_ms = now;
-	j->started_at = time(NULL);
+	j->started_at = rcw_wall(w);
 	j->covers_all = n_sel == n_all;
 	w->preempt = 0; /* the worker is idle: nothing reads it now */
 	j->drift = w->applied_gen && w->applied_gen == j->ws->gen;
@@ -161,6 +162,7 @@ void rcw_full_start(struct rc_watch *w)
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
 		 j->trigger);
 	rc_worker_give(&w->full, j);
+	rc_evloop_hold(w->l); /* released in on_worker */
 }
 
 void rcw_full_request(struct rc_watch *w, const char *trigger)
@@ -180,7 +182,7 @@ void rcw_full_done(struct rc_watch *w, struct rc_job *j)
 
 	rcw_count_result(w, j);
 	rcw_apply_outcomes(w, j);
-	rc_snapshots_keep(&w->seen, r, time(NULL));
+	rc_snapshots_keep(&w->seen, r, rcw_wall(w));
 	if (r->status == RC_CYCLE_OK && j->covers_all && j->ws == w->cur)
 		w->applied_gen = j->ws->gen;
 	if (r->status != RC_CYCLE_OK && r->status != RC_CYCLE_PREEMPTED)

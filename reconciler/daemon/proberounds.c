@@ -55,7 +55,7 @@ void rcw_fo_rebuild(struct rc_watch *w)
 	const struct spec *s = rcw_spec(w);
 	struct rc_fot_addr **old = w->fo;
 	size_t n_old = w->fo ? w->n_fo : 0;
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 
 	w->fo = util_xcalloc(s->n_eips + 1, sizeof(*w->fo));
 	w->n_fo = 0;
@@ -94,7 +94,7 @@ static void on_probe(void *ctx, const struct rc_probe_result *r)
 	c->probe = NULL;
 	free(c->last_result);
 	c->last_result = util_xstrdup(r->detail);
-	c->last_probe_at = time(NULL);
+	c->last_probe_at = rcw_wall(w);
 	util_log(UTIL_LOG_DEBUG, "probe", a->label, "%s %s: %s (%llums)",
 		 c->instance, r->up ? "passed" : "failed", r->detail,
 		 (unsigned long long)r->elapsed_ms);
@@ -154,7 +154,7 @@ static void on_aws_probe(void *ctx, struct rc_aws_ask *asks, size_t n)
 				 "cannot probe %s: %s", c->instance, r.detail);
 		free(c->last_result);
 		c->last_result = util_xstrdup(r.detail);
-		c->last_probe_at = time(NULL);
+		c->last_probe_at = rcw_wall(a->w);
 	}
 	a->aws = NULL;
 	for (size_t k = 0; k < a->n; k++)

@@ -157,7 +157,7 @@ static void reload_install(struct rc_watch *w, struct spec *s,
 		 members, members == 1 ? "" : "s", eips, eips == 1 ? "" : "s");
 	w->cur = rc_spec_ref_new(s, old->gen + 1);
 	rc_spec_ref_drop(old);
-	w->spec_loaded_at = time(NULL);
+	w->spec_loaded_at = rcw_wall(w);
 	set_file(w, RC_SPEC_FILE_OK, NULL);
 	/* A new spec deserves a fresh try everywhere. */
 	rc_backoff_clear(&w->bo);
@@ -225,7 +225,7 @@ void rcw_on_debounce(void *ctx)
 {
 	struct rc_watch *w = ctx;
 
-	if (!rc_debounce_due(&w->deb, util_mono_ms()))
+	if (!rc_debounce_due(&w->deb, rcw_mono(w)))
 		return;
 	rc_debounce_clear(&w->deb);
 	if (!w->stopping)
@@ -240,5 +240,5 @@ void rcw_on_inotify(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (rc_specwatch_read(w->sw) && !w->stopping)
 		rc_ev_timer_arm(w->debounce_t,
-				rc_debounce_event(&w->deb, util_mono_ms()));
+				rc_debounce_event(&w->deb, rcw_mono(w)));
 }

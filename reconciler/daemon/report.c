@@ -41,7 +41,7 @@ static void set_last_error(struct rc_watch *w, const struct util_err *e,
 	w->last_error_code = e->aws_code[0] ? util_xstrdup(e->aws_code) : NULL;
 	w->last_error_rid = e->request_id[0] ? util_xstrdup(e->request_id)
 					     : NULL;
-	w->last_error_at = time(NULL);
+	w->last_error_at = rcw_wall(w);
 }
 
 void rcw_count_result(struct rc_watch *w, const struct rc_job *j)
@@ -63,7 +63,7 @@ void rcw_count_result(struct rc_watch *w, const struct rc_job *j)
 		break;
 	}
 	w->n_drift += r->drift;
-	w->last_reconcile_at = time(NULL);
+	w->last_reconcile_at = rcw_wall(w);
 	free(w->last_reconcile_trigger);
 	w->last_reconcile_trigger = util_xstrdup(j->trigger);
 	w->last_reconcile_result = rc_cycle_status_name(r->status);
@@ -174,7 +174,7 @@ static void status_fill_head(const struct rc_watch *w, struct rc_status *st)
 	st->moor_version = MOOR_VERSION;
 	st->pid = (long)getpid();
 	st->started_at = w->started_at;
-	st->updated_at = time(NULL);
+	st->updated_at = rcw_wall(w);
 	st->spec_path = w->cfg.spec_path;
 	st->spec_sha256 = rcw_spec(w)->sha256;
 	st->spec_loaded_at = w->spec_loaded_at;
@@ -219,7 +219,7 @@ static void status_fill_addrs(struct rc_watch *w, struct rc_status *st,
 		sa->label = rc_eip_label(&s->eips[i]);
 		if (a) {
 			rc_status_fill_fo_addr(a, rcw_fo_spec(a)->failback,
-					       util_mono_ms(), time(NULL), sa,
+					       rcw_mono(w), rcw_wall(w), sa,
 					       &cands[i]);
 		} else {
 			const struct rc_snap_addr *wa =
@@ -277,7 +277,7 @@ void rcw_status_write(struct rc_watch *w)
 	struct rc_status_cand **cands;
 
 	rc_ev_timer_disarm(w->status_t);
-	w->last_status_ms = util_mono_ms();
+	w->last_status_ms = rcw_mono(w);
 	if (!w->cfg.status_file && !w->cfg.metrics_file && !w->cfg.httpd)
 		return;
 	addrs = util_xcalloc(s->n_eips + 1, sizeof(*addrs));
@@ -307,7 +307,7 @@ void rcw_on_status_timer(void *ctx)
 /* A status write soon: now, or STATUS_MIN_INTERVAL_MS after the last. */
 void rcw_status_soon(struct rc_watch *w)
 {
-	uint64_t now = util_mono_ms();
+	uint64_t now = rcw_mono(w);
 
 	if (now >= w->last_status_ms + STATUS_MIN_INTERVAL_MS)
 		rcw_status_write(w);

@@ -41,16 +41,24 @@ double rcw_rnd(struct rc_watch *w)
 
 /* --- worker threads ------------------------------------------------------- */
 
+uint64_t rcw_mono(const struct rc_watch *w)
+{
+	return w->clk->mono_ms(w->clk->ctx);
+}
+
+time_t rcw_wall(const struct rc_watch *w)
+{
+	return w->clk->wall(w->clk->ctx);
+}
+
 static uint64_t wc_mono(void *ctx)
 {
-	(void)ctx;
-	return util_mono_ms();
+	return rcw_mono(ctx);
 }
 
 static time_t wc_wall(void *ctx)
 {
-	(void)ctx;
-	return time(NULL);
+	return rcw_wall(ctx);
 }
 
 /*
@@ -178,10 +186,12 @@ static void on_worker(void *ctx, int fd, uint32_t events)
 	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
 		;
 	if ((j = rc_worker_collect(&w->full)) != NULL) {
+		rc_evloop_release(w->l);
 		rcw_full_done(w, j);
 		rc_job_free(j);
 	}
 	if ((j = rc_worker_collect(&w->fast)) != NULL) {
+		rc_evloop_release(w->l);
 		rcw_fo_done(w, j);
 		rc_job_free(j);
 	}
@@ -344,8 +354,11 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	if (w->evfd < 0)
 		return util_err_set(err, UTIL_EIO, "eventfd: %s",
 				    strerror(errno));
-	if (rc_evloop_new(&w->l, err) < 0 ||
-	    rc_prober_new(w->l, &w->pr, err) < 0 ||
+	if (rc_evloop_new(&w->l, err) < 0)
+		return -1;
+	if (w->cfg.clock)
+		rc_evloop_use_clock(w->l, w->clk);
+	if (rc_prober_new(w->l, &w->pr, err) < 0 ||
 	    rc_awsprober_new(w->l, w->p, &w->ap, err) < 0 ||
 	    rc_specwatch_new(w->cfg.spec_path, &w->sw, err) < 0)
 		return -1;
@@ -395,6 +408,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 	if (!w->cfg.stop_timeout_ms)
 		w->cfg.stop_timeout_ms = RC_WATCH_DEFAULT_STOP_TIMEOUT_MS;
 	w->p = p;
+	w->clk = cfg->clock ? cfg->clock : &util_clock_system;
 	w->sigfd = w->evfd = -1;
 	w->rng = (uint64_t)util_mono_ms() * 0x9E3779B97F4A7C15ULL ^
 		 (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
@@ -404,7 +418,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 	s = initial;
 	w->initial_region = util_xstrdup_or_null(s->region);
 	memcpy(w->seen_sha, s->sha256, sizeof(w->seen_sha));
-	w->started_at = w->spec_loaded_at = time(NULL);
+	w->started_at = w->spec_loaded_at = rcw_wall(w);
 	if (watch_setup(w, err) < 0)
 		goto out;
 	rcw_fo_rebuild(w);

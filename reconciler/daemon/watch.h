@@ -8,6 +8,7 @@
 #include "reconciler/daemon/httpd.h"
 #include "reconciler/daemon/awsprobe.h"
 #include "spec/spec.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 /*
@@ -93,6 +94,12 @@ struct rc_watch_config {
 	struct rc_httpd *httpd;
 	/* What AWS probes may read; an edit over it is refused.  Zeroed = any. */
 	struct rc_aws_budget read_budget;
+	/*
+	 * The daemon's time (timers, deadlines, status times); NULL = the
+	 * system clock.  Another clock also drives the event loop
+	 * (rc_evloop_use_clock), for tests.  Borrowed: outlives the run.
+	 */
+	const struct util_clock *clock;
 };
 
 /*

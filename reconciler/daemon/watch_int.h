@@ -88,7 +88,8 @@ struct rc_watch {
 	volatile sig_atomic_t preempt;
 	pthread_mutex_t sleep_m;
 	pthread_cond_t sleep_c;
-	struct util_clock wclock; /* the failover worker's */
+	const struct util_clock *clk; /* cfg.clock or the system one */
+	struct util_clock wclock;     /* the failover worker's */
 	struct util_clock fclock; /* the full worker's: preempt ends sleeps */
 
 	/* status */
@@ -125,6 +126,10 @@ double rcw_rnd(struct rc_watch *w);
  * else keeps it.  force (SIGHUP): reconcile even when nothing changed.
  * again (resync): repeat the warning for a file still not usable.
  */
+/* The daemon's clock (rc_watch_config.clock): monotonic ms, wall time. */
+uint64_t rcw_mono(const struct rc_watch *w);
+time_t rcw_wall(const struct rc_watch *w);
+
 void rcw_reload(struct rc_watch *w, const char *trigger, bool force,
 		bool again);
 /* Loop callbacks: the debounce timer (ctx w), the inotify fd. */

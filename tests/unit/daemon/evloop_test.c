@@ -4,7 +4,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -236,6 +238,131 @@ static void test_run_and_stop(void **state)
 	rc_evloop_free(NULL);
 }
 
+struct fake_clock {
+	uint64_t now;
+	unsigned sleeps;
+};
+
+static uint64_t fake_mono(void *ctx)
+{
+	return ((struct fake_clock *)ctx)->now;
+}
+
+static time_t fake_wall(void *ctx)
+{
+	return (time_t)(((struct fake_clock *)ctx)->now / 1000);
+}
+
+static void fake_sleep(void *ctx, uint64_t ms)
+{
+	struct fake_clock *fc = ctx;
+
+	fc->now += ms;
+	fc->sleeps++;
+}
+
+struct stamped {
+	struct rec r;
+	struct fake_clock *fc;
+	uint64_t at[8];
+};
+
+static void on_stamp(void *ctx)
+{
+	struct stamped *s = ctx;
+
+	if (s->r.n < 8)
+		s->at[s->r.n] = s->fc->now;
+	mark(&s->r, 't');
+}
+
+/* Hours of timers run on the injected clock, each exactly at its deadline. */
+static void test_injected_clock_runs_timers_without_waiting(void **state)
+{
+	struct fake_clock fc = { .now = 1000 };
+	struct util_clock clk = { fake_mono, fake_wall, fake_sleep, &fc };
+	struct stamped s = { .fc = &fc };
+	struct rc_evloop *l;
+	struct rc_ev_timer *a, *b;
+
+	(void)state;
+	assert_int_equal(rc_evloop_new(&l, NULL), 0);
+	rc_evloop_use_clock(l, &clk);
+	a = rc_ev_timer_new(l, on_stamp, &s);
+	b = rc_ev_timer_new(l, on_stamp, &s);
+	rc_ev_timer_arm_in(b, 7200000);
+	rc_ev_timer_arm_in(a, 10000);
+	assert_int_equal(rc_ev_timer_deadline(a), 11000);
+	while (s.r.n < 2)
+		assert_int_equal(rc_evloop_run_once(l, -1, NULL), 0);
+	assert_int_equal(s.at[0], 11000);
+	assert_int_equal(s.at[1], 7201000);
+	assert_int_equal(fc.sleeps, 2);
+	assert_false(rc_ev_timer_armed(a) || rc_ev_timer_armed(b));
+	rc_evloop_free(l);
+}
+
+struct held {
+	struct stamped s;
+	struct rc_evloop *l;
+	int efd;
+};
+
+static void *worker(void *ctx)
+{
+	struct held *h = ctx;
+	uint64_t one = 1;
+
+	usleep(20000); /* finish late: the loop must wait, not jump */
+	assert_int_equal(write(h->efd, &one, sizeof(one)), sizeof(one));
+	return NULL;
+}
+
+static void on_done(void *ctx, int fd, uint32_t events)
+{
+	struct held *h = ctx;
+	uint64_t n;
+
+	(void)events;
+	assert_int_equal(read(fd, &n, sizeof(n)), sizeof(n));
+	h->s.at[h->s.r.n] = h->s.fc->now;
+	mark(&h->s.r, 'w');
+	rc_evloop_release(h->l);
+}
+
+/* Held work on a thread completes before the injected clock moves on. */
+static void test_injected_clock_waits_for_held_work(void **state)
+{
+	struct fake_clock fc = { .now = 5000 };
+	struct util_clock clk = { fake_mono, fake_wall, fake_sleep, &fc };
+	struct held h = { .s.fc = &fc };
+	struct rc_ev_io *io;
+	struct rc_ev_timer *t;
+	pthread_t th;
+
+	(void)state;
+	h.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(h.efd >= 0);
+	assert_int_equal(rc_evloop_new(&h.l, NULL), 0);
+	rc_evloop_use_clock(h.l, &clk);
+	assert_int_equal(rc_ev_io_add(h.l, h.efd, EPOLLIN, on_done, &h, &io,
+				      NULL),
+			 0);
+	t = rc_ev_timer_new(h.l, on_stamp, &h.s);
+	rc_ev_timer_arm_in(t, 1);
+	rc_evloop_hold(h.l);
+	assert_int_equal(pthread_create(&th, NULL, worker, &h), 0);
+	while (h.s.r.n < 2)
+		assert_int_equal(rc_evloop_run_once(h.l, -1, NULL), 0);
+	pthread_join(th, NULL);
+	assert_memory_equal(h.s.r.order, "wt", 2);
+	assert_int_equal(h.s.at[0], 5000);
+	assert_int_equal(h.s.at[1], 5001);
+	rc_ev_io_free(io);
+	rc_evloop_free(h.l);
+	close(h.efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +370,9 @@ int main(void)
 		cmocka_unit_test(test_free_and_rearm_in_callback),
 		cmocka_unit_test(test_io_and_deferred_free),
 		cmocka_unit_test(test_run_and_stop),
+		cmocka_unit_test(
+			test_injected_clock_runs_timers_without_waiting),
+		cmocka_unit_test(test_injected_clock_waits_for_held_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,7 @@
 #include "spec/spec.h"
 #include "tests/unit/support/memprov.h"
 #include "tests/unit/support/rc_testutil.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/banned.h"
@@ -50,7 +51,44 @@
 
 struct ev {
 	char *event, *resource, *msg;
+	uint64_t at; /* the injected clock's time, when one is in use */
 };
+
+/*
+ * The injected clock: only the event loop moves it (sleep_ms), workers
+ * read it from their threads.
+ */
+static struct {
+	pthread_mutex_t m;
+	uint64_t now;
+} fake = { PTHREAD_MUTEX_INITIALIZER, 0 };
+
+static uint64_t fake_mono(void *ctx)
+{
+	uint64_t v;
+
+	(void)ctx;
+	pthread_mutex_lock(&fake.m);
+	v = fake.now;
+	pthread_mutex_unlock(&fake.m);
+	return v;
+}
+
+static time_t fake_wall(void *ctx)
+{
+	return (time_t)(1700000000 + fake_mono(ctx) / 1000);
+}
+
+static void fake_sleep(void *ctx, uint64_t ms)
+{
+	(void)ctx;
+	pthread_mutex_lock(&fake.m);
+	fake.now += ms;
+	pthread_mutex_unlock(&fake.m);
+}
+
+static const struct util_clock fake_clock = { fake_mono, fake_wall, fake_sleep,
+					      NULL };
 
 static struct {
 	pthread_mutex_t m;
@@ -76,6 +114,7 @@ static void sink(void *ctx, const struct util_log_event *e)
 	logbook.v[logbook.n].event = strdup(e->event);
 	logbook.v[logbook.n].resource = dup_or_null(e->resource);
 	logbook.v[logbook.n].msg = strdup(e->msg);
+	logbook.v[logbook.n].at = fake_mono(NULL);
 	logbook.n++;
 	pthread_cond_broadcast(&logbook.c);
 	pthread_mutex_unlock(&logbook.m);
@@ -426,6 +465,77 @@ static void test_probe_failures_fail_over(void **state)
 	close(lb);
 }
 
+/* The injected clock's time of log entry i. */
+static uint64_t event_at(size_t i)
+{
+	uint64_t at;
+
+	pthread_mutex_lock(&logbook.m);
+	at = logbook.v[i].at;
+	pthread_mutex_unlock(&logbook.m);
+	return at;
+}
+
+/* The injected clock's times of the "probe" entries from mark on that
+ * start with prefix, in order; returns how many (at most max). */
+static size_t probe_times(size_t mark, const char *prefix, uint64_t *at,
+			  size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&logbook.m);
+	for (size_t i = mark; i < logbook.n && n < max; i++)
+		if (!strcmp(logbook.v[i].event, "probe") &&
+		    !strncmp(logbook.v[i].msg, prefix, strlen(prefix)))
+			at[n++] = logbook.v[i].at;
+	pthread_mutex_unlock(&logbook.m);
+	return n;
+}
+
+/*
+ * The same failover on the injected clock: status-check probes every 10s
+ * read the provider, and the loop jumps from one round to the next
+ * without waiting.
+ */
+static void test_failover_on_injected_clock(void **state)
+{
+	struct fx *f = *state;
+	size_t mark, down, moved;
+	char msg[512];
+	uint64_t fails[4];
+
+	fake_sleep(NULL, 1000000 - fake_mono(NULL) % 1000000);
+	f->cfg.clock = &fake_clock;
+	memprov_bind(f->m, "eipalloc-0000000a", A, "10.0.0.10");
+	mark = log_mark();
+	start(f, "version: 1\n"
+		 "elastic_ips:\n"
+		 "  - allocation_id: eipalloc-0000000a\n"
+		 "    failover:\n"
+		 "      candidates:\n"
+		 "        - {instance: " A ", probe: {instance_status: ok}}\n"
+		 "        - {instance: " B ", probe: {instance_status: ok}}\n"
+		 "      interval: 10s\n"
+		 "      fall: 2\n"
+		 "      rise: 1\n");
+	wait_event("probe_up", A " of", mark, NULL, 0);
+	wait_event("probe_up", B " of", mark, NULL, 0);
+	mark = log_mark();
+	memprov_set_status_checks(f->m, A, "ok", "impaired");
+	down = wait_event("probe_down", A " of", mark, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "after 2 failed probes in a row"));
+	moved = wait_event("failover", NULL, down, NULL, 0);
+	/* Down at the second failed round, one interval after the first. */
+	assert_int_equal(probe_times(mark, A " failed", fails, 4), 2);
+	assert_int_equal(event_at(down), fails[1]);
+	assert_int_equal(fails[1] - fails[0], 10000);
+	/* Moved at once: no timer stands between the verdict and the move. */
+	assert_int_equal(event_at(moved), event_at(down));
+	stop(f);
+	assert_string_equal(memprov_address_holder(f->m, "eipalloc-0000000a"),
+			    B);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +544,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_spec_preempts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_probe_failures_fail_over,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failover_on_injected_clock,
 						setup, teardown),
 	};
 
