@@ -88,10 +88,21 @@ static void test_reads_from_spec(void **state)
 	assert_string_equal(r.tg_wants[0].id, A);
 	assert_null(r.tg_wants[1].id);
 	assert_string_equal(r.tg_wants[1].selector, "role=db|running");
-	/* Classic wants only for an ELB with enable_zones. */
-	assert_int_equal(r.n_classic_wants, 1);
-	assert_string_equal(r.classic_wants[0].lb, "web-classic");
-	assert_string_equal(r.classic_wants[0].id, B);
+	/* A Classic want per member (health as needed); zones only where
+	 * the ELB has enable_zones. */
+	assert_int_equal(r.n_classic_wants, 2);
+	for (size_t i = 0; i < r.n_classic_wants; i++) {
+		const struct rc_classic_want *cw = &r.classic_wants[i];
+
+		if (!strcmp(cw->lb, "web-classic")) {
+			assert_string_equal(cw->id, B);
+			assert_true(cw->zones);
+		} else {
+			assert_string_equal(cw->lb, "other-classic");
+			assert_string_equal(cw->id, C);
+			assert_false(cw->zones);
+		}
+	}
 	assert_false(rc_reads_empty(&r));
 	rc_reads_release(&r);
 	assert_true(rc_reads_empty(&r));
@@ -117,7 +128,9 @@ static void test_reads_from_spec_subset(void **state)
 	assert_int_equal(r.n_alloc_ids + r.n_names, 0);
 	assert_int_equal(r.n_public_ips, 1);
 	assert_int_equal(r.n_eni_ids, 1);
-	assert_int_equal(r.n_tg_wants + r.n_classic_wants, 0);
+	assert_int_equal(r.n_tg_wants, 0);
+	assert_int_equal(r.n_classic_wants, 1);
+	assert_string_equal(r.classic_wants[0].lb, "other-classic");
 	rc_reads_release(&r);
 	spec_free(s);
 }
