@@ -126,6 +126,8 @@ static void reads_json(cJSON *root, const struct rc_status *s)
 		s->read_share.elb_account);
 }
 
+/* Owns the status JSON document (format moor-watch-status), field for field
+ * as moor(1) describes it. */
 int rc_status_to_json(const struct rc_status *s, struct buf *out,
 		      struct util_err *err)
 {

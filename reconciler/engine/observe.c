@@ -353,6 +353,8 @@ struct observe_ctx {
 	size_t n_vpc_ids;
 };
 
+/* Owns one read of the observe fan-out: the provider call of its kind, its
+ * answer kept in the task, its error prefixed with what was read. */
 static void run_task(void *arg, size_t i)
 {
 	struct observe_ctx *c = arg;
