@@ -27,87 +27,13 @@
 #define B  "i-0000000b"
 #define C  "i-0000000c"
 
-static const char yaml[] = V1 "load_balancers:\n"
-			      "  - target_group: web-tg\n"
-			      "    members: [" A ", " B
-			      ", {selector: {tags: {role: none}}}]\n"
-			      "  - classic: web-classic\n"
-			      "    ownership: additive\n"
-			      "    members: [i-00000003]\n"
-			      "    enable_zones: true\n"
-			      "elastic_ips:\n"
-			      "  - public_ip: 203.0.113.10\n"
-			      "    instance: " B "\n"
-			      "  - name: vip-db\n"
-			      "    allocate: true\n"
-			      "    none: true\n";
-
-struct fx {
-	struct prov *p;
-	struct memprov *m;
-	struct spec *s;
-	struct rc_plan *plan;
-	char *errors;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->p = t_world();
-	f->m = memprov_of(f->p);
-	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
-	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_HEALTHY);
-	memprov_set_member(f->m, "web-classic", "i-0000000f", 0,
-			   PROV_HEALTH_HEALTHY);
-	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
-	f->s = t_spec(yaml);
-	f->plan = t_plan(f->p, f->s, NULL, &f->errors);
-	assert_non_null(f->plan);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	rc_plan_free(f->plan);
-	spec_free(f->s);
-	free(f->errors);
-	prov_free(f->p);
-	free(f);
-	return 0;
-}
-
-/*
- * Issue 10: min_healthy holds back the only difference (C healthy and
- * undeclared, B declared and down).  Not "No changes", in any format.
- */
-static const char held_yaml[] = V1 "load_balancers:\n"
-				   "  - target_group: web-tg\n"
-				   "    members: [" A ", " B "]\n"
-				   "    min_healthy: 2\n";
-
-static struct rc_plan *held_plan(struct fx *f, struct spec **s)
-{
-	char *errors = NULL;
-	struct rc_plan *p;
-
-	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_UNHEALTHY);
-	*s = t_spec(held_yaml);
-	p = t_plan(f->p, *s, NULL, &errors);
-	assert_non_null(p);
-	return p;
-}
-
 static void test_held_back_json_round_trip(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf a = BUF_INIT, b = BUF_INIT;
 	struct util_err err = UTIL_ERR_INIT;
 	struct spec *s;
-	struct rc_plan *p = held_plan(f, &s), *q = NULL;
+	struct rc_plan *p = t_held_plan(f, &s), *q = NULL;
 
 	assert_int_equal(rc_plan_to_json(p, &a, &err), 0);
 	assert_non_null(strstr(a.buf, "\"has_changes\":\ttrue"));
@@ -146,14 +72,14 @@ static void test_held_back_json_round_trip(void **state)
 
 static void test_json_round_trip(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf a = BUF_INIT, b = BUF_INIT;
 	struct util_err err = UTIL_ERR_INIT;
 	struct rc_plan *q = NULL;
 
 	assert_int_equal(rc_plan_to_json(f->plan, &a, &err), 0);
 	assert_true(rc_plan_is_json(a.buf, a.len));
-	assert_false(rc_plan_is_json(yaml, strlen(yaml)));
+	assert_false(rc_plan_is_json(t_fx_yaml, strlen(t_fx_yaml)));
 	assert_int_equal(rc_plan_from_json("p.json", a.buf, a.len, &q, &err),
 			 0);
 	assert_int_equal(rc_plan_to_json(q, &b, &err), 0);
@@ -182,7 +108,7 @@ static void test_json_round_trip(void **state)
 
 static void test_json_fields(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf a = BUF_INIT;
 	struct util_err err = UTIL_ERR_INIT;
 
@@ -214,7 +140,7 @@ static void expect_bad(const char *json, const char *msg)
 
 static void test_json_malformed(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf a = BUF_INIT;
 	struct util_err err = UTIL_ERR_INIT;
 	char *p;
@@ -238,7 +164,7 @@ static void test_json_malformed(void **state)
 
 static void test_saved_plan_applies_and_goes_stale(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	char path[] = "/tmp/planfile_test_XXXXXX";
 	struct util_err err = UTIL_ERR_INIT;
 	struct rc_apply_opts ao = { .check_stale = true,
@@ -315,7 +241,7 @@ static void test_saved_plan_applies_and_goes_stale(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, t_fx_setup, t_fx_teardown)
 		T(test_held_back_json_round_trip),
 		T(test_json_round_trip),
 		T(test_json_fields),

@@ -24,59 +24,6 @@
 #define B  "i-0000000b"
 #define C  "i-0000000c"
 
-static const char yaml[] = V1 "load_balancers:\n"
-			      "  - target_group: web-tg\n"
-			      "    members: [" A ", " B
-			      ", {selector: {tags: {role: none}}}]\n"
-			      "  - classic: web-classic\n"
-			      "    ownership: additive\n"
-			      "    members: [i-00000003]\n"
-			      "    enable_zones: true\n"
-			      "elastic_ips:\n"
-			      "  - public_ip: 203.0.113.10\n"
-			      "    instance: " B "\n"
-			      "  - name: vip-db\n"
-			      "    allocate: true\n"
-			      "    none: true\n";
-
-struct fx {
-	struct prov *p;
-	struct memprov *m;
-	struct spec *s;
-	struct rc_plan *plan;
-	char *errors;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->p = t_world();
-	f->m = memprov_of(f->p);
-	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
-	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_HEALTHY);
-	memprov_set_member(f->m, "web-classic", "i-0000000f", 0,
-			   PROV_HEALTH_HEALTHY);
-	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
-	f->s = t_spec(yaml);
-	f->plan = t_plan(f->p, f->s, NULL, &f->errors);
-	assert_non_null(f->plan);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	rc_plan_free(f->plan);
-	spec_free(f->s);
-	free(f->errors);
-	prov_free(f->p);
-	free(f);
-	return 0;
-}
-
 static const char text_want[] =
 	"* vip-db: allocate a VPC address tagged Name=vip-db  # declared "
 	"with allocate, none found by its Name tag\n"
@@ -102,7 +49,7 @@ static const char text_want[] =
 
 static void test_text(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf b = BUF_INIT;
 
 	rc_render_text(f->plan, 0, &b);
@@ -119,7 +66,7 @@ static void test_text(void **state)
 
 static void test_text_no_changes(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf b = BUF_INIT;
 	struct rc_plan *p;
 	char *errors = NULL;
@@ -137,37 +84,16 @@ static void test_text_no_changes(void **state)
 	buf_release(&b);
 }
 
-/*
- * Issue 10: min_healthy holds back the only difference (C healthy and
- * undeclared, B declared and down).  Not "No changes", in any format.
- */
-static const char held_yaml[] = V1 "load_balancers:\n"
-				   "  - target_group: web-tg\n"
-				   "    members: [" A ", " B "]\n"
-				   "    min_healthy: 2\n";
-
-static struct rc_plan *held_plan(struct fx *f, struct spec **s)
-{
-	char *errors = NULL;
-	struct rc_plan *p;
-
-	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_UNHEALTHY);
-	*s = t_spec(held_yaml);
-	p = t_plan(f->p, *s, NULL, &errors);
-	assert_non_null(p);
-	return p;
-}
-
 static const char held_line[] =
 	"web-tg: held back by min_healthy: deregistering " C
 	":8080 would leave 1 healthy, the floor is 2";
 
 static void test_held_back_text(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf b = BUF_INIT, want = BUF_INIT;
 	struct spec *s, *s2;
-	struct rc_plan *p = held_plan(f, &s), *p2;
+	struct rc_plan *p = t_held_plan(f, &s), *p2;
 	char *errors = NULL;
 
 	rc_render_text(p, 0, &b);
@@ -201,10 +127,10 @@ static void test_held_back_text(void **state)
 
 static void test_held_back_markdown(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf b = BUF_INIT;
 	struct spec *s;
-	struct rc_plan *p = held_plan(f, &s);
+	struct rc_plan *p = t_held_plan(f, &s);
 
 	rc_render_markdown(p, &b);
 	assert_non_null(strstr(b.buf, "**Plan: 1 held back (0 changes): live "
@@ -225,7 +151,7 @@ static void test_held_back_markdown(void **state)
 
 static void test_markdown(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct buf b = BUF_INIT;
 	char want_tail[200];
 
@@ -281,7 +207,7 @@ static void test_markdown(void **state)
 
 static void test_report_failure_lines(void **state)
 {
-	struct fx *f = *state;
+	struct t_fx *f = *state;
 	struct util_err err = UTIL_ERR_INIT;
 	struct rc_apply_opts ao = { .poll_min_ms = 1,
 				    .poll_max_ms = 1,
@@ -313,7 +239,7 @@ static void test_report_failure_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, t_fx_setup, t_fx_teardown)
 		T(test_text),		T(test_text_no_changes),
 		T(test_held_back_text), T(test_held_back_markdown),
 		T(test_markdown),	T(test_report_failure_lines),

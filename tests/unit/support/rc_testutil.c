@@ -166,3 +166,76 @@ char *t_notes(const struct rc_plan *p)
 	}
 	return buf_detach(&b, NULL);
 }
+
+/* --- the plan fixture of the render and planfile suites --------------- */
+
+#define V1 "version: 1\n"
+#define A  "i-0000000a"
+#define B  "i-0000000b"
+#define C  "i-0000000c"
+
+const char t_fx_yaml[] = V1 "load_balancers:\n"
+			    "  - target_group: web-tg\n"
+			    "    members: [" A ", " B
+			    ", {selector: {tags: {role: none}}}]\n"
+			    "  - classic: web-classic\n"
+			    "    ownership: additive\n"
+			    "    members: [i-00000003]\n"
+			    "    enable_zones: true\n"
+			    "elastic_ips:\n"
+			    "  - public_ip: 203.0.113.10\n"
+			    "    instance: " B "\n"
+			    "  - name: vip-db\n"
+			    "    allocate: true\n"
+			    "    none: true\n";
+
+int t_fx_setup(void **state)
+{
+	struct t_fx *f = calloc(1, sizeof(*f));
+
+	f->p = t_world();
+	f->m = memprov_of(f->p);
+	memprov_set_member(f->m, "web-tg", A, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", "i-0000000f", 0,
+			   PROV_HEALTH_HEALTHY);
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	f->s = t_spec(t_fx_yaml);
+	f->plan = t_plan(f->p, f->s, NULL, &f->errors);
+	assert_non_null(f->plan);
+	*state = f;
+	return 0;
+}
+
+int t_fx_teardown(void **state)
+{
+	struct t_fx *f = *state;
+
+	rc_plan_free(f->plan);
+	spec_free(f->s);
+	free(f->errors);
+	prov_free(f->p);
+	free(f);
+	return 0;
+}
+
+/*
+ * Issue 10: min_healthy holds back the only difference (C healthy and
+ * undeclared, B declared and down).  Not "No changes", in any format.
+ */
+static const char held_yaml[] = V1 "load_balancers:\n"
+				   "  - target_group: web-tg\n"
+				   "    members: [" A ", " B "]\n"
+				   "    min_healthy: 2\n";
+
+struct rc_plan *t_held_plan(struct t_fx *f, struct spec **s)
+{
+	char *errors = NULL;
+	struct rc_plan *p;
+
+	memprov_set_member(f->m, "web-tg", B, 8080, PROV_HEALTH_UNHEALTHY);
+	*s = t_spec(held_yaml);
+	p = t_plan(f->p, *s, NULL, &errors);
+	assert_non_null(p);
+	return p;
+}

@@ -45,4 +45,30 @@ char *t_steps(const struct rc_plan *p);
 /* Warnings and infos, one per line: "warning: ..." / "info: ..." */
 char *t_notes(const struct rc_plan *p);
 
+/*
+ * The plan fixture the render and planfile suites share: t_world() with
+ * web-tg members A (healthy, declared) and C (healthy, undeclared), an
+ * undeclared Classic member and eipalloc-0000000a on A; t_fx_yaml is its
+ * spec and plan its plan.  t_fx_setup fails the test when planning fails;
+ * t_fx_teardown frees all of it.
+ */
+struct memprov;
+extern const char t_fx_yaml[];
+struct t_fx {
+	struct prov *p;
+	struct memprov *m;
+	struct spec *s;
+	struct rc_plan *plan;
+	char *errors;
+};
+int t_fx_setup(void **state);
+int t_fx_teardown(void **state);
+
+/*
+ * Issue 10: min_healthy holds back the only difference (C healthy and
+ * undeclared, B declared and down).  Returns that plan (caller frees) and
+ * its spec in *s (caller frees).
+ */
+struct rc_plan *t_held_plan(struct t_fx *f, struct spec **s);
+
 #endif
