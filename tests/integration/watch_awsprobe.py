@@ -60,37 +60,16 @@ def calls(action, since=0):
     return [e for e in FA.log(since) if e["action"] == action]
 
 
-class Session:
+class Session(L.SpecSession):
     def __init__(self, text):
         FA.reset()
         FA.load_state(world())
         FA.reset_counters()
-        self.dir = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                "moor-watch-awsprobe-%d" % os.getpid())
-        os.makedirs(self.dir, exist_ok=True)
-        self.path = os.path.join(self.dir, "spec.yaml")
-        with open(self.path, "w") as f:
-            f.write(text)
-        self.d = L.Daemon(FA, self.path, ["--resync", "1h"])
-
-    def __enter__(self):
-        self.d.start()
-        return self.d
-
-    def __exit__(self, *exc):
-        try:
-            if exc[0] is None:
-                rc = self.d.stop()
-                L.expect(rc == 0, "moor watch exited %s" % rc)
-        finally:
-            self.d.close()
-            os.unlink(self.path)
-            os.rmdir(self.dir)
+        super().__init__(FA, "watch-awsprobe", text, ["--resync", "1h"])
 
 
-def wait_holder(want, timeout=30):
-    L.wait_until(lambda: L.holder(FA, ALLOC) == want, timeout * L.SLOW,
-                 "the address on %s" % want)
+def wait_holder(want):
+    L.wait_holder(FA, ALLOC, want)
 
 
 def fail_over(test, d, mark_down, read_action):

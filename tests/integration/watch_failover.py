@@ -51,7 +51,7 @@ def associates(since=0):
     return [e for e in FA.log(since) if e["action"] == "AssociateAddress"]
 
 
-class Session:
+class Session(L.SpecSession):
     def __init__(self, text, args=()):
         FA.reset()
         FA.load_state(L.world(3, addresses=[{
@@ -61,32 +61,11 @@ class Session:
         for s in SERVERS:
             s.healthy = True
             s.start()
-        self.dir = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                "moor-watch-fo-%d" % os.getpid())
-        os.makedirs(self.dir, exist_ok=True)
-        self.path = os.path.join(self.dir, "spec.yaml")
-        with open(self.path, "w") as f:
-            f.write(text)
-        self.d = L.Daemon(FA, self.path, ["--resync", "1s"] + list(args))
-
-    def __enter__(self):
-        self.d.start()
-        return self.d
-
-    def __exit__(self, *exc):
-        try:
-            if exc[0] is None:
-                rc = self.d.stop()
-                L.expect(rc == 0, "moor watch exited %s" % rc)
-        finally:
-            self.d.close()
-            os.unlink(self.path)
-            os.rmdir(self.dir)
+        super().__init__(FA, "watch-fo", text, ["--resync", "1s"] + list(args))
 
 
-def wait_holder(want, timeout=30):
-    L.wait_until(lambda: L.holder(FA, ALLOC) == want, timeout,
-                 "the address on %s" % want)
+def wait_holder(want):
+    L.wait_holder(FA, ALLOC, want)
 
 
 def index_of(d, event, resource=None, contains=None):

@@ -101,7 +101,7 @@ def fetch(url, method="GET"):
         return e.code, e.headers, e.read().decode()
 
 
-class Session:
+class Session(L.SpecSession):
     """A fresh world and moor watch --listen on a free loopback port."""
 
     def __init__(self, listen=None, resync="1s", text=None, files=True):
@@ -115,13 +115,7 @@ class Session:
             s.start()
         self.port = L.free_port(["127.0.0.1"])
         self.url = "http://127.0.0.1:%d" % self.port
-        self.dir = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                "moor-watch-http-%d" % os.getpid())
-        os.makedirs(self.dir, exist_ok=True)
-        self.path = os.path.join(self.dir, "spec.yaml")
-        with open(self.path, "w") as f:
-            f.write(text or spec_text())
-        self.d = L.Daemon(FA, self.path, [
+        super().__init__(FA, "watch-http", text or spec_text(), [
             "--resync", resync, "--listen",
             listen or "127.0.0.1:%d" % self.port])
         if not files:
@@ -130,19 +124,9 @@ class Session:
                 del self.d.args[i:i + 2]
 
     def __enter__(self):
-        self.d.start()
+        super().__enter__()
         self.d.wait_event("http_listening", 10)
         return self
-
-    def __exit__(self, *exc):
-        try:
-            if exc[0] is None:
-                rc = self.d.stop()
-                L.expect(rc == 0, "moor watch exited %s" % rc)
-        finally:
-            self.d.close()
-            os.unlink(self.path)
-            os.rmdir(self.dir)
 
     def wait_healthy(self):
         L.wait_until(lambda: fetch(self.url + "/healthz")[0] == 200, 20,

@@ -214,6 +214,12 @@ def holder(fa, allocation):
     raise Fail("no address %s" % allocation)
 
 
+def wait_holder(fa, allocation, want, timeout=30):
+    """Wait until the address is associated with instance want."""
+    wait_until(lambda: holder(fa, allocation) == want, timeout,
+               "the address on %s" % want)
+
+
 def tg_members(fa, name):
     """Registered (not draining) target ids of a group."""
     for g in fa.get_state()["target_groups"]:
@@ -371,6 +377,35 @@ class Daemon:
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
+
+
+class SpecSession:
+    """A spec file in a directory of its own (named after the script) and
+    moor watch on it.  `with` starts the daemon and gives it; on leaving
+    without an exception the daemon must exit 0; the files go either way."""
+
+    def __init__(self, fa, name, text, args=()):
+        self.dir = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                "moor-%s-%d" % (name, os.getpid()))
+        os.makedirs(self.dir, exist_ok=True)
+        self.path = os.path.join(self.dir, "spec.yaml")
+        with open(self.path, "w") as f:
+            f.write(text)
+        self.d = Daemon(fa, self.path, list(args))
+
+    def __enter__(self):
+        self.d.start()
+        return self.d
+
+    def __exit__(self, *exc):
+        try:
+            if exc[0] is None:
+                rc = self.d.stop()
+                expect(rc == 0, "moor watch exited %s" % rc)
+        finally:
+            self.d.close()
+            os.unlink(self.path)
+            os.rmdir(self.dir)
 
 
 # --- running tests ------------------------------------------------------------------
