@@ -302,3 +302,23 @@ int prov_target_type_parse(const char *name, enum prov_target_type *ret)
 	}
 	return -1;
 }
+
+void prov_lease_release(struct prov_lease *l)
+{
+	if (!l)
+		return;
+	free(l->name);
+	free(l->holder);
+	free(l->rvn);
+	memset(l, 0, sizeof(*l));
+}
+
+void prov_lease_list_release(struct prov_lease_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		prov_lease_release(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

@@ -261,6 +261,44 @@ struct prov_identity {
 	char *user_id;
 };
 
+/*
+ * Leases (moor watch --lease-table): items of one DynamoDB table whose only
+ * key is the string partition key "name".  A spec's lease is named after
+ * the spec; a replica's liveness item is "replica:" + its id.  The record
+ * version number (rvn) is new on every write, so a reader that sees the
+ * same rvn for a whole lease duration on its own monotonic clock knows the
+ * holder stopped renewing; no wall clock is trusted (heartbeat_unix_ms is
+ * for people reading `moor leases`).
+ */
+enum prov_lease_kind {
+	PROV_LEASE_SPEC = 0, /* a spec's leader lease */
+	PROV_LEASE_REPLICA,  /* a replica's liveness item */
+};
+
+struct prov_lease {
+	char *name;
+	enum prov_lease_kind kind;
+	char *holder; /* replica id; NULL when released */
+	char *rvn;
+	uint64_t duration_ms;	   /* the lease duration its writer runs with */
+	int64_t heartbeat_unix_ms; /* the writer's wall clock; display only */
+};
+
+struct prov_lease_list {
+	struct prov_lease *v;
+	size_t n;
+};
+
+/* What a lease write makes the item (all borrowed). */
+struct prov_lease_write {
+	const char *name;
+	enum prov_lease_kind kind;
+	const char *holder;
+	const char *rvn; /* the new rvn */
+	uint64_t duration_ms;
+	int64_t heartbeat_unix_ms;
+};
+
 struct prov;
 
 /*
@@ -373,6 +411,41 @@ struct prov_ops {
 	int (*allocate)(struct prov *p, const struct prov_tag *tags,
 			size_t n_tags, struct prov_address *ret,
 			struct util_err *err);
+
+	/*
+	 * Leases, in the DynamoDB table named table.  Conditional writes
+	 * that lose (someone else wrote first, the rvn moved on) fail with
+	 * UTIL_ECONFLICT: an answer, not an error to retry.  A write whose
+	 * earlier attempt's answer was lost and whose retry then fails its
+	 * condition is read back: it succeeds if the item is what it wrote.
+	 *
+	 * lease_table_check: UTIL_ENOTFOUND when the table does not exist,
+	 * UTIL_EINVAL when its key is not the one string partition key
+	 * "name".  lease_list: every item (consistent reads).  lease_get:
+	 * one item, strongly consistent; UTIL_ENOTFOUND when absent.
+	 * lease_acquire: write w if the item is absent or released
+	 * (prev_rvn NULL), or if its rvn is still prev_rvn (the takeover of a
+	 * lease seen unchanged for a whole duration).  lease_renew: write w
+	 * if the item's holder is w->holder and its rvn prev_rvn.
+	 * lease_release: the same condition; removes the holder and sets
+	 * rvn to new_rvn.
+	 */
+	int (*lease_table_check)(struct prov *p, const char *table,
+				 struct util_err *err);
+	int (*lease_list)(struct prov *p, const char *table,
+			  struct prov_lease_list *ret, struct util_err *err);
+	int (*lease_get)(struct prov *p, const char *table, const char *name,
+			 struct prov_lease *ret, struct util_err *err);
+	int (*lease_acquire)(struct prov *p, const char *table,
+			     const struct prov_lease_write *w,
+			     const char *prev_rvn, struct util_err *err);
+	int (*lease_renew)(struct prov *p, const char *table,
+			   const struct prov_lease_write *w,
+			   const char *prev_rvn, struct util_err *err);
+	int (*lease_release)(struct prov *p, const char *table,
+			     const char *name, const char *holder,
+			     const char *rvn, const char *new_rvn,
+			     struct util_err *err);
 };
 
 struct prov {
@@ -401,6 +474,8 @@ void prov_address_release(struct prov_address *a);
 void prov_address_list_release(struct prov_address_list *l);
 void prov_identity_release(struct prov_identity *id);
 void prov_instance_status_list_release(struct prov_instance_status_list *l);
+void prov_lease_release(struct prov_lease *l);
+void prov_lease_list_release(struct prov_lease_list *l);
 
 /* Value of tag key, or NULL.  Valid as long as tags. */
 const char *prov_tag_get(const struct prov_tag *tags, size_t n,

@@ -161,6 +161,8 @@ const char *util_err_code_name(int code)
 		return "canceled";
 	case UTIL_ECREDS:
 		return "credentials";
+	case UTIL_EFENCED:
+		return "fenced";
 	default:
 		return "error";
 	}

@@ -24,6 +24,7 @@ enum {
 	UTIL_ETIMEOUT = -9,   /* a wait ran out of time */
 	UTIL_ECANCELED = -10, /* stopped on request (signal) */
 	UTIL_ECREDS = -11,    /* no usable credentials */
+	UTIL_EFENCED = -12,   /* not the lease holder now: nothing was sent */
 };
 
 enum util_err_flags {
