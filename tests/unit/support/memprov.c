@@ -84,6 +84,10 @@ struct memprov {
 	size_t n_addrs;
 	struct m_fault *faults;
 	size_t n_faults;
+	char *lease_table; /* NULL: no lease table */
+	bool lease_bad_key;
+	struct prov_lease *leases;
+	size_t n_leases;
 	char **calls;
 	bool *mutating;
 	size_t n_calls;
@@ -1634,6 +1638,203 @@ out:
 	return r;
 }
 
+/* --- leases ------------------------------------------------------------ */
+
+void memprov_lease_table(struct memprov *m, const char *table, bool bad_key)
+{
+	pthread_mutex_lock(&m->lock);
+	free(m->lease_table);
+	m->lease_table = dup0(table);
+	m->lease_bad_key = bad_key;
+	for (size_t i = 0; i < m->n_leases; i++)
+		prov_lease_release(&m->leases[i]);
+	free(m->leases);
+	m->leases = NULL;
+	m->n_leases = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static struct prov_lease *find_lease(struct memprov *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_leases; i++)
+		if (!strcmp(m->leases[i].name, name))
+			return &m->leases[i];
+	return NULL;
+}
+
+static void lease_copy(const struct prov_lease *src, struct prov_lease *dst)
+{
+	dst->name = dup0(src->name);
+	dst->kind = src->kind;
+	dst->holder = dup0(src->holder);
+	dst->rvn = dup0(src->rvn);
+	dst->duration_ms = src->duration_ms;
+	dst->heartbeat_unix_ms = src->heartbeat_unix_ms;
+}
+
+/* Begin a lease op on table: the lock is held on return. */
+static int lease_begin(struct memprov *m, const char *op, const char *table,
+		       const char *rest, bool *applied, struct util_err *err)
+{
+	struct buf line = BUF_INIT;
+	int r;
+
+	buf_addf(&line, "%s %s %s", op, table, rest ? rest : "");
+	r = begin(m, op, line.buf, false, applied, err);
+	buf_release(&line);
+	if (r < 0 && !*applied)
+		return r;
+	if (!m->lease_table || strcmp(m->lease_table, table))
+		return util_err_set(err, UTIL_ENOTFOUND, "no table %s", table);
+	return r;
+}
+
+static int op_lease_table_check(struct prov *p, const char *table,
+				struct util_err *err)
+{
+	struct memprov *m = M(p);
+	bool applied;
+	int r = lease_begin(m, "lease_table_check", table, NULL, &applied, err);
+
+	if (!r && m->lease_bad_key)
+		r = util_err_set(err, UTIL_EINVAL, "key is not name");
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_lease_list(struct prov *p, const char *table,
+			 struct prov_lease_list *ret, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	bool applied;
+	int r = lease_begin(m, "lease_list", table, NULL, &applied, err);
+
+	if (!r) {
+		ret->v = util_xcalloc(m->n_leases + 1, sizeof(*ret->v));
+		for (size_t i = 0; i < m->n_leases; i++)
+			lease_copy(&m->leases[i], &ret->v[i]);
+		ret->n = m->n_leases;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_lease_get(struct prov *p, const char *table, const char *name,
+			struct prov_lease *ret, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	bool applied;
+	int r = lease_begin(m, "lease_get", table, name, &applied, err);
+	struct prov_lease *l;
+
+	if (!r) {
+		l = find_lease(m, name);
+		if (l)
+			lease_copy(l, ret);
+		else
+			r = util_err_set(err, UTIL_ENOTFOUND, "no lease %s",
+					 name);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static void lease_put(struct memprov *m, const struct prov_lease_write *w)
+{
+	struct prov_lease *l = find_lease(m, w->name);
+
+	if (l) {
+		prov_lease_release(l);
+	} else {
+		GROW1(m->leases, m->n_leases);
+		l = &m->leases[m->n_leases++];
+	}
+	l->name = dup0(w->name);
+	l->kind = w->kind;
+	l->holder = dup0(w->holder);
+	l->rvn = dup0(w->rvn);
+	l->duration_ms = w->duration_ms;
+	l->heartbeat_unix_ms = w->heartbeat_unix_ms;
+}
+
+static bool streq0(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* The conditional write of acquire (renew: holder must be w->holder). */
+static int lease_write(struct prov *p, const char *op, const char *table,
+		       const struct prov_lease_write *w, const char *prev_rvn,
+		       struct util_err *err)
+{
+	struct memprov *m = M(p);
+	bool applied;
+	struct buf rest = BUF_INIT;
+	int r;
+	struct prov_lease *l;
+	bool ok;
+
+	buf_addf(&rest, "%s %s %s", w->name, w->holder, w->rvn);
+	r = lease_begin(m, op, table, rest.buf, &applied, err);
+	buf_release(&rest);
+	if (r < 0 && !applied)
+		goto out;
+	l = find_lease(m, w->name);
+	if (!strcmp(op, "lease_renew"))
+		ok = l && streq0(l->holder, w->holder) &&
+		     streq0(l->rvn, prev_rvn);
+	else if (!prev_rvn)
+		ok = !l || !l->holder;
+	else
+		ok = l && streq0(l->rvn, prev_rvn);
+	if (ok)
+		lease_put(m, w);
+	else if (!r)
+		r = util_err_set(err, UTIL_ECONFLICT, "condition failed");
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static int op_lease_acquire(struct prov *p, const char *table,
+			    const struct prov_lease_write *w,
+			    const char *prev_rvn, struct util_err *err)
+{
+	return lease_write(p, "lease_acquire", table, w, prev_rvn, err);
+}
+
+static int op_lease_renew(struct prov *p, const char *table,
+			  const struct prov_lease_write *w,
+			  const char *prev_rvn, struct util_err *err)
+{
+	return lease_write(p, "lease_renew", table, w, prev_rvn, err);
+}
+
+static int op_lease_release(struct prov *p, const char *table, const char *name,
+			    const char *holder, const char *rvn,
+			    const char *new_rvn, struct util_err *err)
+{
+	struct memprov *m = M(p);
+	bool applied;
+	int r = lease_begin(m, "lease_release", table, name, &applied, err);
+	struct prov_lease *l;
+
+	if (r < 0 && !applied)
+		goto out;
+	l = find_lease(m, name);
+	if (l && streq0(l->holder, holder) && streq0(l->rvn, rvn)) {
+		free(l->holder);
+		l->holder = NULL;
+		free(l->rvn);
+		l->rvn = dup0(new_rvn);
+	} else if (!r) {
+		r = util_err_set(err, UTIL_ECONFLICT, "condition failed");
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
 static void op_free(struct prov *p)
 {
 	struct memprov *m = M(p);
@@ -1669,6 +1870,7 @@ static void op_free(struct prov *p)
 		unbind(a);
 	}
 	free(m->addrs);
+	memprov_lease_table(m, NULL, false);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 	free(p);
@@ -1686,6 +1888,12 @@ static const struct prov_ops memprov_ops = {
 	.addresses = op_addresses,
 	.lbs_v2 = op_lbs_v2,
 	.vpcs = op_vpcs,
+	.lease_table_check = op_lease_table_check,
+	.lease_list = op_lease_list,
+	.lease_get = op_lease_get,
+	.lease_acquire = op_lease_acquire,
+	.lease_renew = op_lease_renew,
+	.lease_release = op_lease_release,
 	.instance_status = op_instance_status,
 	.target_health = op_target_health,
 	.classic_health = op_classic_health,

@@ -135,6 +135,14 @@ void memprov_set_hook(struct memprov *m,
 				 const char *call),
 		      void *ctx);
 
+/*
+ * Leases: create the lease table (empty; replaces any previous one, NULL
+ * drops it).  With bad_key, lease_table_check answers UTIL_EINVAL.
+ * Lease ops are logged as "<op> <table> <args>", not as mutations, and
+ * fail through memprov_fail like the others.
+ */
+void memprov_lease_table(struct memprov *m, const char *table, bool bad_key);
+
 /* The call log. */
 size_t memprov_n_calls(struct memprov *m);
 /* Mutating calls only, one per line (caller frees). */
