@@ -81,9 +81,9 @@ bool rc_lease_held(struct rc_lease *m, size_t idx);
 
 /* What status and metrics show of spec idx's lease. */
 struct rc_lease_info {
-	bool held;	     /* by us, fence open */
-	char holder[256];    /* last holder seen, "" when free/unknown */
-	uint64_t age_ms;     /* since its rvn last changed, on our clock */
+	bool held;	      /* by us, fence open */
+	char holder[256];     /* last holder seen, "" when free/unknown */
+	uint64_t age_ms;      /* since its rvn last changed, on our clock */
 	uint64_t transitions; /* gained + lost, by us */
 	unsigned live_replicas;
 	unsigned target; /* ceil(N/R) */
