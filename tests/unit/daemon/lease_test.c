@@ -339,6 +339,35 @@ static void test_spread(void **state)
 	prov_free(p);
 }
 
+/*
+ * The thread: its first round runs at once; stop wakes it from its wait
+ * (a duration of minutes would otherwise hold the join), then releases.
+ */
+static void test_thread_start_stop(void **state)
+{
+	struct prov *p = table();
+	struct rc_lease_config c = { .table = "t",
+				     .replica_id = "a",
+				     .duration_ms = 3600000,
+				     .names = six,
+				     .n_names = 1,
+				     .clock = &clk };
+	struct rc_lease *m;
+	struct util_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(rc_lease_new(p, &c, &m, &err), 0);
+	assert_int_equal(rc_lease_start(m, &err), 0);
+	while (memprov_count(memprov_of(p), "lease_list") == 0)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	rc_lease_stop(m);
+	assert_int_equal(memprov_count(memprov_of(p), "lease_list"), 1);
+	assert_int_equal(memprov_count(memprov_of(p), "lease_release"), 2);
+	assert_string_equal(holder(p, "s1"), "");
+	rc_lease_free(m);
+	prov_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_condition_fails_and_throttle),
 		cmocka_unit_test(test_stop_hands_over_at_once),
 		cmocka_unit_test(test_spread),
+		cmocka_unit_test(test_thread_start_stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
