@@ -1511,16 +1511,40 @@ static bool unsupported_version(struct dec *c, const struct spec_node *root)
 }
 
 /*
+ * The spec's lease name (moor watch --lease-table): 1..64 characters of
+ * [A-Za-z0-9._-], so it is one DynamoDB key and one metrics label as is.
+ */
+static void decode_name(struct dec *c, const struct spec_node *n)
+{
+	char clip[SPEC_CLIP_SIZE];
+	const char *str;
+	size_t len;
+
+	if (!get_str(c, n, "'name'", &str))
+		return;
+	len = strlen(str);
+	if (len >= 1 && len <= SPEC_NAME_MAX &&
+	    strspn(str, SPEC_NAME_CHARS) == len) {
+		c->s->name = util_xstrdup(str);
+		return;
+	}
+	err(c, n->loc,
+	    "invalid name '%s' (expected 1 to %d characters of A-Z a-z 0-9 . _ "
+	    "-)",
+	    spec_clip(str, clip), SPEC_NAME_MAX);
+}
+
+/*
  * Owns the document's top level: the empty-spec checks, version, region,
  * both lists, and whether anything is declared (hence over 60 lines).
  */
 void spec_decode(const struct spec_node *root, struct spec *s,
 		 struct spec_diags *d)
 {
-	enum { VERSION, REGION, LBS, EIPS };
-	static const char *const names[] = { "version", "region",
-					     "load_balancers", "elastic_ips",
-					     NULL };
+	enum { VERSION, NAME, REGION, LBS, EIPS };
+	static const char *const names[] = { "version",	    "name",
+					     "region",	    "load_balancers",
+					     "elastic_ips", NULL };
 	static const struct hint hints[] = { { "lbs", "load_balancers" },
 					     { "eips", "elastic_ips" },
 					     { "addresses", "elastic_ips" },
@@ -1559,6 +1583,8 @@ void spec_decode(const struct spec_node *root, struct spec *s,
 			    spec_clip(str, clip));
 		s->region_loc = f[REGION].val->loc;
 	}
+	if (f[NAME].key)
+		decode_name(&c, f[NAME].val);
 	if (f[LBS].key &&
 	    get_list(&c, f[LBS].val, "'load_balancers'", "load_balancers")) {
 		const struct spec_node *l = f[LBS].val;

@@ -42,6 +42,21 @@ static int summarize(const struct spec_diags *d, struct util_err *err)
 				d->n_errors - 1, d->n_errors == 2 ? "" : "s");
 }
 
+/* The base name of path without .yaml/.yml; the caller frees it. */
+static char *default_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".yaml"))
+		len -= 5;
+	else if (len > 4 && !strcmp(base + len - 4, ".yml"))
+		len -= 4;
+	return util_xstrndup(base, len);
+}
+
 int spec_load_buffer(const char *path, const char *data, size_t len,
 		     struct spec **ret, struct spec_diags *diags,
 		     struct util_err *err)
@@ -66,6 +81,8 @@ int spec_load_buffer(const char *path, const char *data, size_t len,
 		spec_check(s, diags);
 	}
 	spec_doc_release(&doc);
+	if (!s->name)
+		s->name = default_name(path);
 	spec_diag_finish(diags);
 	if (diags->n_errors)
 		goto out;
@@ -122,6 +139,7 @@ void spec_free(struct spec *s)
 {
 	if (!s)
 		return;
+	free(s->name);
 	for (size_t i = 0; i < s->n_lbs; i++) {
 		struct spec_lb *lb = &s->lbs[i];
 

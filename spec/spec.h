@@ -198,7 +198,12 @@ struct spec {
 	char *path;			   /* as given to spec_load_* */
 	char sha256[UTIL_SHA256_HEX_SIZE]; /* of the file's bytes */
 	int version;			   /* 1 */
-	char *region;			   /* NULL when not given */
+	/*
+	 * The lease name: 'name:' or, when absent, the file's base name
+	 * without .yaml/.yml.  Never NULL in a loaded spec.
+	 */
+	char *name;
+	char *region; /* NULL when not given */
 	struct spec_loc region_loc;
 	struct spec_lb *lbs;
 	size_t n_lbs;
@@ -224,6 +229,11 @@ struct spec_diags {
 	size_t n;
 	size_t n_errors;
 };
+
+/* A spec's 'name:' is 1..SPEC_NAME_MAX characters of SPEC_NAME_CHARS. */
+#define SPEC_NAME_MAX 64
+#define SPEC_NAME_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 /* Limits on untrusted input. */
 #define SPEC_MAX_FILE_SIZE (16u * 1024 * 1024)

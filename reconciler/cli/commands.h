@@ -12,5 +12,6 @@ int cmd_apply(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
+int cmd_leases(int argc, char **argv);
 
 #endif

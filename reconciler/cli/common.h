@@ -149,4 +149,13 @@ int cli_check_read_budget(const struct spec *s,
 			  const struct prov_aws_rate_limits *limits,
 			  double share);
 
+/*
+ * Check, through p->ops->lease_table_check, that the lease table exists
+ * with the one string partition key "name" (moor watch at start, moor
+ * leases).  0, or 1 with the problem printed; when the table is missing
+ * or keyed otherwise, the message gives the aws dynamodb create-table
+ * command that makes it.  Defined in leases.c.
+ */
+int cli_check_lease_table(struct prov *p, const char *table);
+
 #endif

@@ -7,7 +7,7 @@
  *
  * Layout (as git's git.c and builtin/): this file parses the global
  * options and dispatches; each command is one file (validate.c, plan.c,
- * apply.c, import.c, watch.c, whoami.c).  common.[ch] holds the options
+ * apply.c, import.c, watch.c, whoami.c, leases.c).  common.[ch] holds the options
  * of the commands that talk to AWS, engine_cmd.[ch] what plan and apply
  * share, output.[ch] the terminal output (log sinks, progress display).
  */
@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"  watch SPEC             daemon: apply every edit, correct drift,\n"
 	"                         fail floating IPs over\n"
 	"  whoami                 show the AWS identity, region and endpoints\n"
+	"  leases TABLE           show the leases of watch --lease-table\n"
 	"\n"
 	"See moor(1) and moor-spec(5).\n";
 
@@ -46,6 +47,7 @@ static const struct command commands[] = {
 	{ "validate", cmd_validate }, { "plan", cmd_plan },
 	{ "apply", cmd_apply },	      { "import", cmd_import },
 	{ "watch", cmd_watch },	      { "whoami", cmd_whoami },
+	{ "leases", cmd_leases },
 };
 
 int main(int argc, char **argv)

@@ -47,7 +47,8 @@ static const struct tspec_bad bad_cases[] = {
 	{ "unknown top key, suggestion", V1 "elastic_ip: []\n", 2, 1,
 	  "unknown key 'elastic_ip', did you mean 'elastic_ips'?" },
 	{ "unknown top key, list", V1 "frobnicate: 1\n", 2, 1,
-	  "unknown key 'frobnicate' in the spec (valid keys: version, region, "
+	  "unknown key 'frobnicate' in the spec (valid keys: version, name, "
+	  "region, "
 	  "load_balancers, elastic_ips)" },
 	{ "invalid region", V1 "region: us-east\n", 2, 9,
 	  "invalid region 'us-east'" },

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,11 +96,92 @@ static void test_files(void **state)
 	spec_diags_release(&d);
 }
 
+/* Loads yaml as path; returns the spec (caller frees) or NULL. */
+static struct spec *load_as(const char *path, const char *yaml,
+			    struct spec_diags *d)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	struct spec *s = NULL;
+
+	spec_load_buffer(path, yaml, strlen(yaml), &s, d, &err);
+	return s;
+}
+
+static void test_name(void **state)
+{
+	static const char body[] = EIPS "  - {name: a, none: true}\n";
+	struct spec_diags d = { 0 };
+	struct spec *s;
+
+	(void)state;
+	/* Default: the base name without .yaml / .yml. */
+	s = load_as("/etc/moor/web.yaml", body, &d);
+	assert_string_equal(s->name, "web");
+	spec_free(s);
+	spec_diags_release(&d);
+	s = load_as("dir/db.prod.yml", body, &d);
+	assert_string_equal(s->name, "db.prod");
+	spec_free(s);
+	spec_diags_release(&d);
+	s = load_as("plain", body, &d);
+	assert_string_equal(s->name, "plain");
+	spec_free(s);
+	spec_diags_release(&d);
+
+	/* Given: it wins over the file name, 64 characters are fine. */
+	s = load_as("web.yaml",
+		    "name: Edge_1.b-2\n" EIPS "  - {name: a, none: true}\n",
+		    &d);
+	assert_string_equal(s->name, "Edge_1.b-2");
+	spec_free(s);
+	spec_diags_release(&d);
+	s = load_as("web.yaml",
+		    "name: "
+		    "x123456789012345678901234567890123456789"
+		    "012345678901234567890123\n" EIPS
+		    "  - {name: a, none: true}\n",
+		    &d);
+	assert_non_null(s);
+	assert_int_equal(strlen(s->name), 64);
+	spec_free(s);
+	spec_diags_release(&d);
+}
+
+static void test_name_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"name: 'a b'\n",
+		"name: ''\n",
+		"name: a/b\n",
+		"name: [a]\n",
+		"name: x1234567890123456789012345678901234567890123456789"
+		"0123456789abcde\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct spec_diags d = { 0 };
+		char yaml[512];
+
+		snprintf(yaml, sizeof(yaml), "%s%s  - {name: a, none: true}\n",
+			 bad[i], EIPS);
+		assert_null(load_as("web.yaml", yaml, &d));
+		assert_int_equal(d.n_errors, 1);
+		/* The value's own position: line 1, after "name: ". */
+		assert_int_equal(d.v[0].line, 1);
+		assert_int_equal(d.v[0].col, 7);
+		assert_non_null(strstr(d.v[0].msg, "name"));
+		spec_diags_release(&d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size_limit_buffer),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_name),
+		cmocka_unit_test(test_name_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
