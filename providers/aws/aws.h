@@ -44,7 +44,7 @@
  * prov_aws_rate_limits_defaults(), then apply settings with
  * prov_aws_rate_limit_set().
  */
-#define PROV_AWS_RATE_BUCKETS 10
+#define PROV_AWS_RATE_BUCKETS 11
 
 struct prov_aws_rate_limits {
 	struct {

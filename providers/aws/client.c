@@ -184,8 +184,10 @@ size_t awsp_call_buckets(enum awsp_service svc, const char *action,
 				      : AWSP_RL_ELBV2_MUTATE;
 		out[1] = AWSP_RL_ELB_ACCOUNT;
 		return 2;
-	case AWSP_SVC_STS:
 	case AWSP_SVC_DYNAMODB:
+		out[0] = AWSP_RL_DYNAMODB;
+		return 1;
+	case AWSP_SVC_STS:
 	case AWSP_SVC_COUNT:
 		break;
 	}

@@ -25,6 +25,8 @@ static const struct {
 	[AWSP_RL_ELBV2_REGISTER] = { "elbv2-registration", { 20, 4 } },
 	[AWSP_RL_ELBV2_MUTATE] = { "elbv2-mutating", { 20, 3 } },
 	[AWSP_RL_ELB_ACCOUNT] = { "elb-account", { 40, 10 } },
+	/* moor's own, generous: see ratelimit.h. */
+	[AWSP_RL_DYNAMODB] = { "dynamodb", { 100, 50 } },
 };
 
 void awsp_ratelimit_defaults(struct awsp_ratelimit_config *c)

@@ -39,6 +39,12 @@ enum awsp_rl_bucket {
 	AWSP_RL_ELBV2_REGISTER, /* "elbv2-registration": 20, 4/s */
 	AWSP_RL_ELBV2_MUTATE,	/* "elbv2-mutating": 20, 3/s */
 	AWSP_RL_ELB_ACCOUNT,	/* "elb-account": 40, 10/s, every ELB call */
+	/*
+	 * "dynamodb": 100, 50/s, every DynamoDB call.  moor's own: AWS
+	 * documents no request-rate bucket for these calls (DynamoDB
+	 * throttles by capacity), so this only keeps a runaway loop small.
+	 */
+	AWSP_RL_DYNAMODB,
 	AWSP_RL_COUNT,
 };
 

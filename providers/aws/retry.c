@@ -31,13 +31,18 @@ static const char *const throttling_codes[] = {
 
 /*
  * botocore TransientRetryableChecker (_TRANSIENT_ERROR_CODES), plus STS's
- * IDPCommunicationError, which botocore retries as a special case.
+ * IDPCommunicationError, which botocore retries as a special case, and
+ * DynamoDB's TransactionConflictException (HTTP 400: another request held
+ * the item for a moment; the DynamoDB developer guide says to retry it).
+ * DynamoDB's ConditionalCheckFailedException is deliberately absent: it
+ * is an answer (the condition is false), never retried.
  */
 static const char *const transient_codes[] = {
 	"RequestTimeout",
 	"RequestTimeoutException",
 	"PriorRequestNotComplete",
 	"IDPCommunicationError",
+	"TransactionConflictException",
 };
 
 static const char *strip_prefix(const char *code)

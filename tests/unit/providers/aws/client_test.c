@@ -472,6 +472,12 @@ static void test_buckets(void **state)
 	assert_int_equal(awsp_call_buckets(AWSP_SVC_STS, "GetCallerIdentity", 0,
 					   b),
 			 0);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_DYNAMODB, "PutItem",
+					   AWSP_CALL_MUTATING, b),
+			 1);
+	assert_int_equal(b[0], AWSP_RL_DYNAMODB);
+	assert_int_equal(awsp_call_buckets(AWSP_SVC_DYNAMODB, "Scan", 0, b), 1);
+	assert_int_equal(b[0], AWSP_RL_DYNAMODB);
 }
 
 static void test_rate_limited_calls(void **state)

@@ -38,6 +38,10 @@ static void test_defaults(void **state)
 			    "ec2-mutating");
 	assert_string_equal(awsp_rl_bucket_name(AWSP_RL_ELB_ACCOUNT),
 			    "elb-account");
+	/* moor's own (AWS documents none for DynamoDB's requests). */
+	assert_true(c.b[AWSP_RL_DYNAMODB].burst == 100 &&
+		    c.b[AWSP_RL_DYNAMODB].rate == 50);
+	assert_string_equal(awsp_rl_bucket_name(AWSP_RL_DYNAMODB), "dynamodb");
 }
 
 static void test_config_set(void **state)
@@ -56,6 +60,10 @@ static void test_config_set(void **state)
 			 0);
 	assert_true(c.b[AWSP_RL_ELB_ACCOUNT].rate == 0);
 	assert_true(c.b[AWSP_RL_ELB_READ].rate == 10);
+	assert_int_equal(awsp_ratelimit_config_set(&c, "dynamodb=10/2", &err),
+			 0);
+	assert_true(c.b[AWSP_RL_DYNAMODB].burst == 10 &&
+		    c.b[AWSP_RL_DYNAMODB].rate == 2);
 	assert_int_equal(awsp_ratelimit_config_set(&c, "off", &err), 0);
 	for (int i = 0; i < AWSP_RL_COUNT; i++)
 		assert_true(c.b[i].rate == 0);
