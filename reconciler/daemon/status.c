@@ -126,6 +126,26 @@ static void reads_json(cJSON *root, const struct rc_status *s)
 		s->read_share.elb_account);
 }
 
+static void lease_json(cJSON *root, const struct rc_status *s)
+{
+	const struct rc_status_lease *l = s->lease;
+	cJSON *o;
+
+	if (!l) {
+		cJSON_AddNullToObject(root, "lease");
+		return;
+	}
+	o = cJSON_AddObjectToObject(root, "lease");
+	add_str(o, "table", l->table);
+	add_str(o, "replica_id", l->replica_id);
+	cJSON_AddBoolToObject(o, "held", l->held);
+	add_str(o, "holder", l->holder && *l->holder ? l->holder : NULL);
+	add_num(o, "age_ms", (double)l->age_ms);
+	add_num(o, "transitions", (double)l->transitions);
+	add_num(o, "live_replicas", l->live_replicas);
+	add_num(o, "target", l->target);
+}
+
 /* Owns the status JSON document (format moor-watch-status), field for field
  * as moor(1) describes it. */
 int rc_status_to_json(const struct rc_status *s, struct buf *out,
@@ -143,6 +163,7 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 	add_time(root, "updated_at", s->updated_at);
 
 	o = cJSON_AddObjectToObject(root, "spec");
+	add_str(o, "name", s->spec_name);
 	add_str(o, "path", s->spec_path);
 	add_str(o, "sha256", s->spec_sha256);
 	add_time(o, "loaded_at", s->spec_loaded_at);
@@ -177,6 +198,7 @@ int rc_status_to_json(const struct rc_status *s, struct buf *out,
 	add_num(o, "resources_backing_off", (double)s->resources_backing_off);
 	add_num(o, "held_back", (double)s->held_back);
 	reads_json(root, s);
+	lease_json(root, s);
 
 	a = cJSON_AddArrayToObject(root, "addresses");
 	for (size_t i = 0; i < s->n_addrs; i++)
@@ -235,6 +257,28 @@ static void read_metrics(const struct rc_status *s, struct buf *out)
 	buf_addf(out,
 		 "moor_read_budget_used_ratio{bucket=\"elb_account\"} %.4g\n",
 		 s->read_share.elb_account);
+}
+
+static void lease_metrics(const struct rc_status *s, struct buf *out)
+{
+	if (!s->lease)
+		return;
+	head(out, "moor_lease_held", "gauge",
+	     "1 while this replica holds the spec's lease (and may mutate).");
+	buf_addstr(out, "moor_lease_held{spec=\"");
+	label(out, s->spec_name);
+	buf_addf(out, "\"} %d\n", s->lease->held);
+	head(out, "moor_lease_transitions_total", "counter",
+	     "Times this replica gained or lost the spec's lease.");
+	buf_addstr(out, "moor_lease_transitions_total{spec=\"");
+	label(out, s->spec_name);
+	buf_addf(out, "\"} %llu\n", (unsigned long long)s->lease->transitions);
+	head(out, "moor_lease_age_seconds", "gauge",
+	     "Time since the spec's lease record last changed, on this "
+	     "replica's clock.");
+	buf_addstr(out, "moor_lease_age_seconds{spec=\"");
+	label(out, s->spec_name);
+	buf_addf(out, "\"} %.3f\n", (double)s->lease->age_ms / 1000.0);
 }
 
 /*
@@ -307,6 +351,7 @@ void rc_status_to_metrics(const struct rc_status *s, struct buf *out)
 	     "registered): live state differs from the spec.");
 	buf_addf(out, "moor_held_back %zu\n", s->held_back);
 	read_metrics(s, out);
+	lease_metrics(s, out);
 
 	head(out, "moor_group_members", "gauge",
 	     "Present members of a load balancer group.");

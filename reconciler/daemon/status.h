@@ -80,6 +80,17 @@ struct rc_status_group {
 	const char *last_error;
 };
 
+struct rc_status_lease {
+	const char *table;
+	const char *replica_id;
+	bool held; /* by this replica, fence open */
+	const char *holder;
+	uint64_t age_ms;
+	uint64_t transitions; /* gained or lost by this replica */
+	unsigned live_replicas;
+	unsigned target; /* the most leases a replica keeps: ceil(N/R) */
+};
+
 struct rc_status {
 	const char *moor_version;
 	long pid;
@@ -121,6 +132,14 @@ struct rc_status {
 	double read_budget;
 	uint64_t resync_ms;
 	struct rc_aws_share read_share;
+
+	/*
+	 * --lease-table: the spec's lease (lease NULL without one).  holder
+	 * is the replica seen holding it ("" when free); age is since its
+	 * record version last changed, on this replica's clock.
+	 */
+	const char *spec_name;
+	const struct rc_status_lease *lease;
 
 	const struct rc_status_addr *addrs;
 	size_t n_addrs;

@@ -173,13 +173,62 @@ static void test_json(void **state)
 	assert_int_equal((int)num(c, "port"), 8080);
 	cJSON_Delete(root);
 
-	/* No error: last_error is null. */
+	/* No error: last_error is null; no --lease-table: lease is null. */
 	buf_reset(&b);
 	s.last_error = NULL;
 	assert_int_equal(rc_status_to_json(&s, &b, NULL), 0);
 	root = cJSON_Parse(b.buf);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(root, "last_error")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(root, "lease")));
 	cJSON_Delete(root);
+	buf_release(&b);
+}
+
+static const struct rc_status_lease lease = {
+	.table = "moor-leases",
+	.replica_id = "host-b:77",
+	.held = false,
+	.holder = "host-a:12",
+	.age_ms = 2500,
+	.transitions = 3,
+	.live_replicas = 2,
+	.target = 1,
+};
+
+static void test_lease(void **state)
+{
+	struct rc_status s;
+	struct rc_status_addr a[2];
+	struct rc_status_group g;
+	struct buf b = BUF_INIT;
+	cJSON *root, *o;
+
+	(void)state;
+	fill(&s, a, &g);
+	s.spec_name = "web";
+	s.lease = &lease;
+	assert_int_equal(rc_status_to_json(&s, &b, NULL), 0);
+	root = cJSON_Parse(b.buf);
+	assert_string_equal(str(cJSON_GetObjectItem(root, "spec"), "name"),
+			    "web");
+	o = cJSON_GetObjectItem(root, "lease");
+	assert_string_equal(str(o, "table"), "moor-leases");
+	assert_string_equal(str(o, "replica_id"), "host-b:77");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "held")));
+	assert_string_equal(str(o, "holder"), "host-a:12");
+	assert_int_equal((int)num(o, "age_ms"), 2500);
+	assert_int_equal((int)num(o, "transitions"), 3);
+	assert_int_equal((int)num(o, "live_replicas"), 2);
+	cJSON_Delete(root);
+
+	buf_reset(&b);
+	rc_status_to_metrics(&s, &b);
+	assert_non_null(strstr(b.buf, "moor_lease_held{spec=\"web\"} 0\n"));
+	assert_non_null(
+		strstr(b.buf,
+		       "moor_lease_transitions_total{spec=\"web\"} 3\n"));
+	assert_non_null(
+		strstr(b.buf, "moor_lease_age_seconds{spec=\"web\"} 2.500\n"));
 	buf_release(&b);
 }
 
@@ -360,6 +409,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_lease),
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_fill_from_state),
 	};
