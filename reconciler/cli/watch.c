@@ -1,11 +1,14 @@
 /*
- * moor watch SPEC: start the daemon (reconciler/daemon/watch.h) with the options
- * and the log sink asked for.
+ * moor watch SPEC...: start the daemon (reconciler/daemon/watch.h) with the
+ * options and the log sink asked for: one daemon, or one per spec with
+ * --lease-table's leases.
  */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,15 +19,18 @@
 #include "reconciler/cli/output.h"
 #include "reconciler/daemon/awsprobe.h"
 #include "reconciler/daemon/httpd.h"
+#include "reconciler/daemon/lease.h"
 #include "reconciler/daemon/watch.h"
 #include "spec/spec.h"
+#include "util/alloc.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/banned.h"
 
 static const char watch_usage[] =
-	"usage: moor watch SPEC [options] [AWS options]\n"
+	"usage: moor watch SPEC... [options] [AWS options]\n"
 	"\n"
 	"Daemon: keep live state equal to SPEC.  Applies every saved edit,\n"
 	"corrects drift on every resync, probes failover candidates and\n"
@@ -53,7 +59,16 @@ static const char watch_usage[] =
 	"                         0.5)\n"
 	"  --listen [ADDR:]PORT   serve GET /metrics, /status and /healthz\n"
 	"                         over HTTP (default address 127.0.0.1;\n"
-	"                         IPv6 as [::1]:PORT)\n"
+	"                         IPv6 as [::1]:PORT; one spec only)\n"
+	"  --lease-table TABLE    run as one of several replicas: only the\n"
+	"                         holder of a spec's lease in this DynamoDB\n"
+	"                         table mutates for it (moor(1), HIGH\n"
+	"                         AVAILABILITY)\n"
+	"  --lease-duration DUR   the leases' duration (default 10s)\n"
+	"  --replica-id ID        this replica's id (default HOSTNAME:PID)\n"
+	"\n"
+	"With several specs, --status-file and --metrics-file must contain\n"
+	"{name}, replaced by each spec's name.\n"
 	"\n" COMMON_AWS_USAGE;
 
 enum {
@@ -68,6 +83,9 @@ enum {
 	WOPT_ALLOW_MASS,
 	WOPT_LISTEN,
 	WOPT_READ_BUDGET,
+	WOPT_LEASE_TABLE,
+	WOPT_LEASE_DURATION,
+	WOPT_REPLICA_ID,
 };
 
 /* A duration option between min_ms and max_ms; -1 (printed) if not. */
@@ -118,6 +136,9 @@ static int watch_int(int c, const char *arg, struct rc_watch_config *cfg)
 /* What moor watch was asked for. */
 struct watch_args {
 	struct rc_watch_config cfg;
+	char **paths; /* the specs (argv's) */
+	size_t n_paths;
+	struct rc_lease_config lease; /* table NULL: no leases */
 	struct common_opts aws;
 	const char *format; /* --log-format */
 	const char *listen; /* --listen as given, or NULL */
@@ -179,6 +200,17 @@ static int watch_opt(int c, char *arg, struct watch_args *a)
 			return -1;
 		}
 		return 1;
+	case WOPT_LEASE_TABLE:
+		a->lease.table = arg;
+		return 1;
+	case WOPT_REPLICA_ID:
+		a->lease.replica_id = arg;
+		return 1;
+	case WOPT_LEASE_DURATION:
+		return watch_duration("--lease-duration", arg, 1000,
+				      3600 * 1000, &a->lease.duration_ms)
+			       ? -1
+			       : 1;
 	case WOPT_ALLOW_MASS:
 		fputs("moor watch: --allow-mass-deregister is not "
 		      "available to the daemon: an edit must never "
@@ -191,7 +223,7 @@ static int watch_opt(int c, char *arg, struct watch_args *a)
 }
 
 /*
- * Parse argv into a; -1 to go on, with a->cfg.spec_path set, else the
+ * Parse argv into a; -1 to go on, with a->paths set, else the
  * exit code to return now (usage said; 0 for --help).
  */
 static int watch_parse(int argc, char **argv, struct watch_args *a)
@@ -208,6 +240,10 @@ static int watch_parse(int argc, char **argv, struct watch_args *a)
 		{ "max-changes", required_argument, NULL, WOPT_MAX_CHANGES },
 		{ "allow-mass-deregister", no_argument, NULL, WOPT_ALLOW_MASS },
 		{ "listen", required_argument, NULL, WOPT_LISTEN },
+		{ "lease-table", required_argument, NULL, WOPT_LEASE_TABLE },
+		{ "lease-duration", required_argument, NULL,
+		  WOPT_LEASE_DURATION },
+		{ "replica-id", required_argument, NULL, WOPT_REPLICA_ID },
 		COMMON_AWS_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -230,8 +266,10 @@ static int watch_parse(int argc, char **argv, struct watch_args *a)
 		}
 		break;
 	}
-	if (c == -1 && optind == argc - 1) {
-		a->cfg.spec_path = argv[optind];
+	if (c == -1 && optind < argc) {
+		a->paths = argv + optind;
+		a->n_paths = (size_t)(argc - optind);
+		a->cfg.spec_path = a->paths[0];
 		return -1;
 	}
 	fputs(watch_usage, stderr);
@@ -254,13 +292,187 @@ static int watch_listen(struct watch_args *a)
 	return 0;
 }
 
+/* "{name}" in tmpl replaced by name (caller frees); NULL for NULL. */
+static char *expand_name(const char *tmpl, const char *name)
+{
+	const char *at = tmpl ? strstr(tmpl, "{name}") : NULL;
+	struct buf b = BUF_INIT;
+
+	if (!tmpl)
+		return NULL;
+	if (!at)
+		return util_xstrdup(tmpl);
+	buf_add(&b, tmpl, (size_t)(at - tmpl));
+	buf_addstr(&b, name);
+	buf_addstr(&b, at + strlen("{name}"));
+	return buf_detach(&b, NULL);
+}
+
+static bool same_region(const struct spec *a, const struct spec *b)
+{
+	if (!a->region || !b->region)
+		return a->region == b->region;
+	return !strcmp(a->region, b->region);
+}
+
+/* v[i] against the specs before it: 0, or 1 (said). */
+static int spec_apart(const struct watch_args *a, struct spec **v, size_t i)
+{
+	for (size_t k = 0; k < i; k++) {
+		if (strcmp(v[k]->name, v[i]->name))
+			continue;
+		fprintf(stderr,
+			"moor watch: %s and %s are both named '%s': each "
+			"spec's lease needs a name of its own (top-level "
+			"'name:')\n",
+			a->paths[k], a->paths[i], v[i]->name);
+		return 1;
+	}
+	if (i && !same_region(v[0], v[i])) {
+		fprintf(stderr,
+			"moor watch: %s is in region %s and %s in %s: one "
+			"process watches one region\n",
+			a->paths[0], v[0]->region ? v[0]->region : "(default)",
+			a->paths[i], v[i]->region ? v[i]->region : "(default)");
+		return 1;
+	}
+	return 0;
+}
+
+/* Load every spec: valid, named apart, one region.  0, or 1 (said). */
+static int load_specs(struct watch_args *a, struct spec **v)
+{
+	const struct prov_aws_rate_limits *lim = a->aws.limits_set
+							 ? &a->aws.limits
+							 : NULL;
+
+	cli_read_budget(lim, &a->cfg.read_budget);
+	for (size_t i = 0; i < a->n_paths; i++) {
+		/* There is no last good spec yet: the first must be valid. */
+		if (cli_load_spec(a->paths[i], NULL, 0, &v[i]) ||
+		    spec_apart(a, v, i) ||
+		    cli_check_read_budget(v[i], lim, a->cfg.read_budget.share))
+			return 1;
+	}
+	return 0;
+}
+
+/* Options that only make sense with one spec, or need {name}. */
+static int check_many(const struct watch_args *a)
+{
+	const char *f = NULL;
+
+	if (a->n_paths < 2)
+		return 0;
+	if (a->listen) {
+		fputs("moor watch: --listen serves one spec; with several, "
+		      "use --status-file and --metrics-file with {name}\n",
+		      stderr);
+		return 1;
+	}
+	if (a->cfg.status_file && !strstr(a->cfg.status_file, "{name}"))
+		f = "--status-file";
+	else if (a->cfg.metrics_file && !strstr(a->cfg.metrics_file, "{name}"))
+		f = "--metrics-file";
+	if (!f)
+		return 0;
+	fprintf(stderr,
+		"moor watch: %s: with several specs the path must contain "
+		"{name} (each spec's name)\n",
+		f);
+	return 1;
+}
+
+/*
+ * One daemon per spec, with leases when asked.  The members' strings
+ * stay allocated when the run is abandoned: the process exits then.
+ */
+static int run_many(struct watch_args *a, struct prov *p, struct spec **v,
+		    bool *abandoned, struct util_err *err)
+{
+	size_t n = a->n_paths;
+	struct rc_watch_member *m = util_xcalloc(n + 1, sizeof(*m));
+	char **strs = util_xcalloc(3 * n + 1, sizeof(char *));
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		m[i].cfg = a->cfg;
+		m[i].cfg.spec_path = a->paths[i];
+		m[i].cfg.name = strs[3 * i] = util_xstrdup(v[i]->name);
+		m[i].cfg.status_file = strs[3 * i + 1] =
+			expand_name(a->cfg.status_file, v[i]->name);
+		m[i].cfg.metrics_file = strs[3 * i + 2] =
+			expand_name(a->cfg.metrics_file, v[i]->name);
+		m[i].spec = v[i];
+		v[i] = NULL;
+	}
+	rc = rc_watch_run_many(p, m, n, a->lease.table ? &a->lease : NULL,
+			       abandoned, err);
+	if (*abandoned)
+		return rc;
+	for (size_t i = 0; i < 3 * n; i++)
+		free(strs[i]);
+	free(strs);
+	free(m);
+	return rc;
+}
+
+/* The default replica id, HOSTNAME:PID, into buf. */
+static const char *default_replica(char *buf, size_t size)
+{
+	char host[256] = "localhost";
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	snprintf(buf, size, "%s:%ld", host, (long)getpid());
+	return buf;
+}
+
+/* Start the daemon(s) once the specs are loaded; 0, or 1 (said). */
+static int watch_start(struct watch_args *a, struct spec **v, struct prov **p)
+{
+	struct util_err err = UTIL_ERR_INIT;
+	bool abandoned = false;
+	int r;
+
+	a->aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
+	if (make_provider(&a->aws, v[0]->region, p, &err) < 0) {
+		print_err(&err);
+		return 1;
+	}
+	if (a->lease.table && cli_check_lease_table(*p, a->lease.table))
+		return 1;
+	util_log_set_sink(strcmp(a->format, "json") ? output_log_text
+						    : output_log_json,
+			  NULL, a->aws.debug ? UTIL_LOG_DEBUG : UTIL_LOG_INFO);
+	a->cfg.region = prov_aws_region(*p, NULL);
+	a->cfg.region_fixed = a->aws.region != NULL;
+	if (a->listen && watch_listen(a) < 0)
+		return 1;
+	if (a->n_paths == 1 && !a->lease.table) {
+		r = rc_watch_run(*p, v[0], &a->cfg, &abandoned, &err);
+		v[0] = NULL;
+	} else {
+		r = run_many(a, *p, v, &abandoned, &err);
+	}
+	if (r < 0) {
+		util_log(UTIL_LOG_ERROR, "watch_failed", NULL, "%s", err.msg);
+		return 1;
+	}
+	if (abandoned) {
+		/* A worker is still in an AWS call: leave without freeing. */
+		fflush(stderr);
+		_exit(0);
+	}
+	return 0;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	struct watch_args a = { .format = "text" };
-	struct util_err err = UTIL_ERR_INIT;
-	struct spec *s = NULL;
+	char replica[320];
+	struct spec **v = NULL;
 	struct prov *p = NULL;
-	bool abandoned = false;
 	int rc;
 
 	/* Before any thread exists: the daemon reads them via signalfd. */
@@ -271,44 +483,20 @@ int cmd_watch(int argc, char **argv)
 	rc = watch_parse(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
+	if (check_many(&a))
+		return EXIT_USAGE;
+	if (!a.lease.replica_id)
+		a.lease.replica_id = default_replica(replica, sizeof(replica));
 
-	/* There is no last good spec yet: the first must be valid. */
-	rc = 1;
-	if (cli_load_spec(a.cfg.spec_path, NULL, 0, &s))
-		goto out;
-	cli_read_budget(a.aws.limits_set ? &a.aws.limits : NULL,
-			&a.cfg.read_budget);
-	if (cli_check_read_budget(s, a.aws.limits_set ? &a.aws.limits : NULL,
-				  a.cfg.read_budget.share))
-		goto out;
-	a.aws.default_max_attempts = CLI_ENGINE_MAX_ATTEMPTS;
-	if (make_provider(&a.aws, s->region, &p, &err) < 0) {
-		print_err(&err);
-		goto out;
-	}
-	util_log_set_sink(strcmp(a.format, "json") ? output_log_text
-						   : output_log_json,
-			  NULL, a.aws.debug ? UTIL_LOG_DEBUG : UTIL_LOG_INFO);
-	a.cfg.region = prov_aws_region(p, NULL);
-	a.cfg.region_fixed = a.aws.region != NULL;
-	if (a.listen && watch_listen(&a) < 0)
-		goto out;
-	if (rc_watch_run(p, s, &a.cfg, &abandoned, &err) < 0) {
-		s = NULL;
-		util_log(UTIL_LOG_ERROR, "watch_failed", NULL, "%s", err.msg);
-		goto out;
-	}
-	s = NULL;
-	if (abandoned) {
-		/* A worker is still in an AWS call: leave without freeing. */
-		fflush(stderr);
-		_exit(0);
-	}
-	rc = 0;
-out:
+	v = util_xcalloc(a.n_paths + 1, sizeof(*v));
+	rc = load_specs(&a, v);
+	if (!rc)
+		rc = watch_start(&a, v, &p);
 	rc_httpd_free(a.cfg.httpd);
 	util_log_set_sink(NULL, NULL, UTIL_LOG_INFO);
-	spec_free(s);
+	for (size_t i = 0; i < a.n_paths; i++)
+		spec_free(v[i]);
+	free(v);
 	prov_free(p);
 	return rc;
 }

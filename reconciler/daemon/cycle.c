@@ -493,6 +493,15 @@ static void log_plan_warnings(const struct rc_plan *plan)
 	}
 }
 
+static size_t n_changes(const struct rc_plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->n_steps; i++)
+		n += rc_step_is_change(&plan->steps[i]);
+	return n;
+}
+
 /*
  * Plan the selection with the engine; when a guard refuses, set aside
  * what the refusal names and plan the rest once more from the same
@@ -569,7 +578,9 @@ int rc_cycle_full(struct prov *p, const struct spec *s, const bool *use_lb_in,
 	if (plan_selection(p, s, use_lb, use_eip, o, &oo, &er, ret) < 0)
 		goto out;
 
-	if (rc_plan_has_changes(er.plan) && !canceled(o))
+	if (o->observe_only)
+		ret->planned = n_changes(er.plan);
+	else if (rc_plan_has_changes(er.plan) && !canceled(o))
 		apply_plan(p, er.plan, o, &er.world, drift, &rep, ret);
 	/* Everything planned that had no failing step is as declared. */
 	for (size_t i = 0; i < s->n_lbs; i++) {

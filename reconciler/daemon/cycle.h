@@ -57,6 +57,11 @@ struct rc_cycle_opts {
 	 */
 	const volatile sig_atomic_t *preempt;
 	uint64_t poll_min_ms, poll_max_ms; /* apply's waits; 0 = default */
+	/*
+	 * A follower's full reconcile (--lease-table, not the holder):
+	 * observe and plan, apply nothing; planned counts the changes.
+	 */
+	bool observe_only;
 };
 
 enum rc_cycle_status {
@@ -145,6 +150,7 @@ struct rc_cycle_result {
 	char *err_resource;  /* label it concerns, or NULL */
 	bool observed;	     /* the observation succeeded */
 	size_t changes;	     /* steps done */
+	size_t planned;	     /* observe_only: changes the plan holds */
 	size_t drift;	     /* of which undid drift */
 	size_t held_back;    /* members the plan held back (rc_plan.held) */
 	uint64_t elapsed_ms;

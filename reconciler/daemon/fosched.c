@@ -133,7 +133,8 @@ void rcw_fo_start(struct rc_watch *w)
 	size_t n = 0, total = 0, h = 0;
 	uint64_t now = rcw_mono(w);
 
-	if (w->fast.busy || w->stopping)
+	/* A follower keeps what is pending for when it holds the lease. */
+	if (w->fast.busy || w->stopping || !rcw_leader(w))
 		return;
 	for (size_t i = 0; i < w->n_fo; i++) {
 		if (!w->fo[i]->pending)

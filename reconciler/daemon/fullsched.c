@@ -45,7 +45,8 @@ void rcw_apply_outcomes(struct rc_watch *w, const struct rc_job *j)
 			rc_backoff_ok(&w->bo, o->key);
 			continue;
 		}
-		if (stale)
+		/* The lease was lost: the new holder acts, not a retry. */
+		if (stale || o->err.code == UTIL_EFENCED)
 			continue;
 		if (!strcmp(o->key, "*"))
 			observed = false;
@@ -158,6 +159,7 @@ void rcw_full_start(struct rc_watch *w)
 	j->covers_all = n_sel == n_all;
 	w->preempt = 0; /* the worker is idle: nothing reads it now */
 	j->drift = w->applied_gen && w->applied_gen == j->ws->gen;
+	j->observe_only = !rcw_leader(w);
 	util_log(UTIL_LOG_DEBUG, "reconcile_started", NULL,
 		 "reconciling %zu of %zu resources (%s)", n_sel, n_all,
 		 j->trigger);
@@ -175,11 +177,31 @@ void rcw_full_request(struct rc_watch *w, const char *trigger)
 	rcw_full_start(w);
 }
 
+/* A follower's reconcile only keeps what it saw, for its status. */
+static void observed_done(struct rc_watch *w, struct rc_job *j)
+{
+	struct rc_cycle_result *r = &j->res;
+
+	rcw_apply_outcomes(w, j);
+	rc_snapshots_keep(&w->seen, r, rcw_wall(w));
+	util_log(UTIL_LOG_DEBUG, "observed", NULL,
+		 "not the lease holder: observed (%s), %zu change%s planned "
+		 "for the holder in %llums",
+		 rc_cycle_status_name(r->status), r->planned,
+		 r->planned == 1 ? "" : "s", (unsigned long long)r->elapsed_ms);
+	rcw_arm_retry(w);
+	rcw_status_write(w);
+}
+
 void rcw_full_done(struct rc_watch *w, struct rc_job *j)
 {
 	struct rc_cycle_result *r = &j->res;
 	enum util_log_level lvl = UTIL_LOG_INFO;
 
+	if (j->observe_only) {
+		observed_done(w, j);
+		return;
+	}
 	rcw_count_result(w, j);
 	rcw_apply_outcomes(w, j);
 	rc_snapshots_keep(&w->seen, r, rcw_wall(w));

@@ -24,7 +24,8 @@
  *  - fence: the holder may send a mutating request only while less than
  *    duration - margin has passed since it *sent* its last successful
  *    renewal (the time before the call, so a slow answer never extends
- *    the lease); a failed renewal or a lost condition closes it at once;
+ *    the lease); a lost condition closes it at once, a renewal that
+ *    fails otherwise (throttled, unreachable) leaves it to that bound;
  *  - spread: replicas heartbeat their "replica:ID" item the same way; with
  *    R live replicas (own item included, an item unchanged for a whole
  *    duration is dead) and N specs, a replica takes free leases while it

@@ -1,4 +1,5 @@
 #include "reconciler/daemon/httpd.h"
+#include "reconciler/daemon/lease.h"
 #include "reconciler/daemon/watch_int.h"
 
 #include <stdbool.h>
@@ -267,8 +268,29 @@ static void status_emit(struct rc_watch *w, const struct rc_status *st)
 	buf_release(&out);
 }
 
+/* The lease's part of the status (NULL without --lease-table). */
+static const struct rc_status_lease *status_lease(struct rc_watch *w,
+						  struct rc_lease_info *info,
+						  struct rc_status_lease *l)
+{
+	if (!w->cfg.lease)
+		return NULL;
+	rc_lease_info(w->cfg.lease, w->cfg.lease_idx, info);
+	l->table = w->cfg.lease_table;
+	l->replica_id = w->cfg.replica_id;
+	l->held = info->held;
+	l->holder = info->holder;
+	l->age_ms = info->age_ms;
+	l->transitions = info->transitions;
+	l->live_replicas = info->live_replicas;
+	l->target = info->target;
+	return l;
+}
+
 void rcw_status_write(struct rc_watch *w)
 {
+	struct rc_lease_info info;
+	struct rc_status_lease lst;
 	const struct spec *s = rcw_spec(w);
 	struct rc_status st = { 0 };
 	struct rc_status_addr *addrs;
@@ -285,6 +307,8 @@ void rcw_status_write(struct rc_watch *w)
 	members = util_xcalloc(s->n_lbs + 1, sizeof(*members));
 	cands = util_xcalloc(s->n_eips + 1, sizeof(*cands));
 	status_fill_head(w, &st);
+	st.spec_name = w->cfg.name;
+	st.lease = status_lease(w, &info, &lst);
 	status_fill_addrs(w, &st, addrs, cands);
 	rc_status_fill_groups(rcw_spec(w), &w->seen, &st, groups, members);
 	status_emit(w, &st);

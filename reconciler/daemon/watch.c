@@ -18,13 +18,17 @@
 #include "reconciler/daemon/evloop.h"
 #include "reconciler/daemon/fotable.h"
 #include "reconciler/daemon/httpd.h"
+#include "reconciler/daemon/lease.h"
 #include "reconciler/daemon/probe.h"
 #include "reconciler/daemon/snapshots.h"
 #include "reconciler/daemon/spec_ref.h"
 #include "reconciler/daemon/specwatch.h"
 #include "reconciler/daemon/workers.h"
+#include "providers/fenced.h"
+#include "providers/provider.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/err.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/banned.h"
@@ -109,12 +113,13 @@ static void run_job(void *ctx, struct rc_job *j)
 	o.clock = j->kind == RC_JOB_FULL ? &w->fclock : &w->wclock;
 	o.cancel = &w->cancel;
 	o.preempt = j->kind == RC_JOB_FULL ? &w->preempt : NULL;
+	o.observe_only = j->observe_only;
 	if (j->kind == RC_JOB_FULL)
-		rc_cycle_full(w->p, j->ws->s, j->use_lb, j->use_eip, j->drift,
+		rc_cycle_full(w->fp, j->ws->s, j->use_lb, j->use_eip, j->drift,
 			      &o, &j->res);
 	else
-		rc_cycle_failover(w->p, j->ws->s, j->in, j->n_in, j->now_ms, &o,
-				  &j->res);
+		rc_cycle_failover(w->fp, j->ws->s, j->in, j->n_in, j->now_ms,
+				  &o, &j->res);
 }
 
 static void arm_resync(struct rc_watch *w)
@@ -247,39 +252,93 @@ static void begin_stop(struct rc_watch *w, const char *sig)
 	maybe_finish(w);
 }
 
+static void handle_signal(struct rc_watch *w, unsigned signo)
+{
+	switch (signo) {
+	case SIGHUP:
+		if (w->stopping)
+			break;
+		util_log(UTIL_LOG_INFO, "signal", w->cfg.spec_path,
+			 "SIGHUP: re-reading the spec");
+		rcw_reload(w, "sighup", true, false);
+		break;
+	case SIGUSR1:
+		rcw_status_log(w);
+		break;
+	case SIGTERM:
+		begin_stop(w, "SIGTERM");
+		break;
+	case SIGINT:
+		begin_stop(w, "SIGINT");
+		break;
+	default:
+		break;
+	}
+}
+
 static void on_signal(void *ctx, int fd, uint32_t events)
 {
-	struct rc_watch *w = ctx;
 	struct signalfd_siginfo si;
 
 	(void)events;
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			if (w->stopping)
-				break;
-			util_log(UTIL_LOG_INFO, "signal", NULL,
-				 "SIGHUP: re-reading the spec");
-			rcw_reload(w, "sighup", true, false);
-			break;
-		case SIGUSR1:
-			rcw_status_log(w);
-			break;
-		case SIGTERM:
-			begin_stop(w, "SIGTERM");
-			break;
-		case SIGINT:
-			begin_stop(w, "SIGINT");
-			break;
-		default:
-			break;
-		}
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		handle_signal(ctx, si.ssi_signo);
+}
+
+/* rc_watch_run_many forwards the process's signals, a byte each. */
+static void on_control(void *ctx, int fd, uint32_t events)
+{
+	unsigned char b[64];
+	ssize_t n;
+
+	(void)events;
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			handle_signal(ctx, b[i]);
+}
+
+/* --- the lease ----------------------------------------------------------- */
+
+bool rcw_leader(const struct rc_watch *w)
+{
+	return !w->cfg.lease || rc_lease_held(w->cfg.lease, w->cfg.lease_idx);
+}
+
+/*
+ * The lease was gained or lost.  Gained: reconcile and check every
+ * failover address at once (the probes' verdicts are already known).
+ * Lost: the fence already stops every call not yet sent; the reconcile
+ * in flight stops waiting, and failover waits for the lease.
+ */
+static void on_lease(void *ctx, int fd, uint32_t events)
+{
+	struct rc_watch *w = ctx;
+	bool held = rcw_leader(w);
+	uint64_t n;
+
+	(void)events;
+	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		;
+	if (held == w->leader || w->stopping)
+		return;
+	w->leader = held;
+	util_log(UTIL_LOG_INFO, held ? "lease_holder" : "lease_follower",
+		 w->cfg.spec_path,
+		 held ? "holding the lease of '%s': reconciling now"
+		      : "not holding the lease of '%s': observing only",
+		 w->cfg.name ? w->cfg.name : "?");
+	if (held) {
+		rcw_full_request(w, "lease");
+		rcw_fo_request_all(w);
+	} else {
+		rcw_preempt_full(w);
 	}
+	rcw_status_soon(w);
 }
 
 /* --- set-up and tear-down ----------------------------------------------------- */
 
-static void sig_set(sigset_t *set)
+void rc_watch_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGHUP);
@@ -292,7 +351,7 @@ void rc_watch_block_signals(void)
 {
 	sigset_t set;
 
-	sig_set(&set);
+	rc_watch_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -307,6 +366,8 @@ static void watch_free(struct rc_watch *w)
 	rc_awsprober_free(w->ap);
 	rc_specwatch_free(w->sw);
 	rc_evloop_free(w->l);
+	if (w->fp != w->p)
+		prov_free(w->fp);
 	if (w->sigfd >= 0)
 		close(w->sigfd);
 	if (w->evfd >= 0)
@@ -327,6 +388,22 @@ static void watch_free(struct rc_watch *w)
 	free(w);
 }
 
+/* The signals' fd (or the forwarded ones') and the lease's. */
+static int add_fds(struct rc_watch *w, struct util_err *err)
+{
+	if (w->cfg.controlled ? rc_ev_io_add(w->l, w->cfg.control_fd, EPOLLIN,
+					     on_control, w, NULL, err)
+			      : rc_ev_io_add(w->l, w->sigfd, EPOLLIN, on_signal,
+					     w, NULL, err))
+		return -1;
+	if (!w->cfg.lease)
+		return 0;
+	w->fp = prov_fenced_new(w->p,
+				rc_lease_fence(w->cfg.lease, w->cfg.lease_idx));
+	return rc_ev_io_add(w->l, w->cfg.lease_fd, EPOLLIN, on_lease, w, NULL,
+			    err);
+}
+
 static int watch_setup(struct rc_watch *w, struct util_err *err)
 {
 	sigset_t set;
@@ -344,12 +421,14 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 	w->fclock = w->wclock;
 	w->fclock.sleep_ms = wc_sleep_full;
 
-	sig_set(&set);
+	rc_watch_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (w->sigfd < 0)
-		return util_err_set(err, UTIL_EIO, "signalfd: %s",
-				    strerror(errno));
+	if (!w->cfg.controlled) {
+		w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (w->sigfd < 0)
+			return util_err_set(err, UTIL_EIO, "signalfd: %s",
+					    strerror(errno));
+	}
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->evfd < 0)
 		return util_err_set(err, UTIL_EIO, "eventfd: %s",
@@ -360,11 +439,10 @@ static int watch_setup(struct rc_watch *w, struct util_err *err)
 		rc_evloop_use_clock(w->l, w->clk);
 	if (rc_prober_new(w->l, &w->pr, err) < 0 ||
 	    rc_awsprober_new(w->l, w->p, &w->ap, err) < 0 ||
-	    rc_specwatch_new(w->cfg.spec_path, &w->sw, err) < 0)
+	    rc_specwatch_new(w->cfg.spec_path, &w->sw, err) < 0 ||
+	    add_fds(w, err) < 0)
 		return -1;
-	if (rc_ev_io_add(w->l, w->sigfd, EPOLLIN, on_signal, w, NULL, err) <
-		    0 ||
-	    rc_ev_io_add(w->l, w->evfd, EPOLLIN, on_worker, w, NULL, err) < 0 ||
+	if (rc_ev_io_add(w->l, w->evfd, EPOLLIN, on_worker, w, NULL, err) < 0 ||
 	    rc_ev_io_add(w->l, rc_specwatch_fd(w->sw), EPOLLIN, rcw_on_inotify,
 			 w, NULL, err) < 0)
 		return -1;
@@ -407,7 +485,7 @@ int rc_watch_run(struct prov *p, struct spec *initial,
 		w->cfg.resync_ms = RC_WATCH_DEFAULT_RESYNC_MS;
 	if (!w->cfg.stop_timeout_ms)
 		w->cfg.stop_timeout_ms = RC_WATCH_DEFAULT_STOP_TIMEOUT_MS;
-	w->p = p;
+	w->p = w->fp = p;
 	w->clk = cfg->clock ? cfg->clock : &util_clock_system;
 	w->sigfd = w->evfd = -1;
 	w->rng = (uint64_t)util_mono_ms() * 0x9E3779B97F4A7C15ULL ^

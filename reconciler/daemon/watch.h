@@ -1,12 +1,15 @@
 #ifndef RECONCILER_DAEMON_WATCH_H
 #define RECONCILER_DAEMON_WATCH_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "providers/provider.h"
 #include "reconciler/daemon/httpd.h"
 #include "reconciler/daemon/awsprobe.h"
+#include "reconciler/daemon/lease.h"
 #include "spec/spec.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -100,6 +103,25 @@ struct rc_watch_config {
 	 * (rc_evloop_use_clock), for tests.  Borrowed: outlives the run.
 	 */
 	const struct util_clock *clock;
+	/*
+	 * The spec's name (its lease's; NULL = none).  With controlled (several
+	 * specs in one process, rc_watch_run_many), the process's signals
+	 * arrive on control_fd, one byte per signal number, instead of on a
+	 * signalfd of the daemon's own.
+	 */
+	const char *name;
+	bool controlled;
+	int control_fd;
+	/*
+	 * With --lease-table (lease.h): the manager and this spec's index in
+	 * it, and an eventfd written when the lease is gained or lost.  Only
+	 * the holder mutates (through a fenced provider); a follower
+	 * observes, probes and keeps its status.  lease NULL = sole replica.
+	 */
+	struct rc_lease *lease;
+	size_t lease_idx;
+	int lease_fd;
+	const char *lease_table, *replica_id; /* for the status */
 };
 
 /*
@@ -119,5 +141,27 @@ void rc_watch_block_signals(void);
 int rc_watch_run(struct prov *p, struct spec *initial,
 		 const struct rc_watch_config *cfg, bool *ret_abandoned,
 		 struct util_err *err);
+
+/* The signals the daemon reads (HUP, INT, TERM, USR1), into *set. */
+void rc_watch_signal_set(sigset_t *set);
+
+/* One spec of rc_watch_run_many: spec is taken (NULLed), cfg copied. */
+struct rc_watch_member {
+	struct spec *spec;
+	struct rc_watch_config cfg;
+};
+
+/*
+ * Several specs in one process, or one spec with leases: a daemon per
+ * spec (rc_watch_run) on a thread of its own; the process's signals go
+ * to every one.  With lc (--lease-table; names are the cfg's), only the
+ * holder of a spec's lease mutates for it, and the leases held are
+ * released after a clean stop.  Each cfg must name its status and
+ * metrics files apart and leave httpd NULL but for one member.  Returns
+ * like rc_watch_run; a daemon that cannot start stops them all.
+ */
+int rc_watch_run_many(struct prov *p, struct rc_watch_member *specs, size_t n,
+		      const struct rc_lease_config *lc, bool *ret_abandoned,
+		      struct util_err *err);
 
 #endif

@@ -37,7 +37,7 @@
  *   report.c     counters, SIGUSR1's status lines, status/metrics files
  *
  * Memory: struct rc_watch owns every pointer in it except p (the
- * caller's provider) and cfg's strings (the caller's, alive until
+ * caller's provider), cfg.lease (the caller's) and cfg's strings (the caller's, alive until
  * rc_watch_run returns).
  */
 
@@ -45,6 +45,13 @@ struct rc_watch {
 	struct rc_watch_config cfg;
 	char *initial_region;
 	struct prov *p;
+	/*
+	 * What the workers call: p behind the lease's fence (fenced.h) with
+	 * --lease-table, else p.  leader: the lease was held when last
+	 * looked at (the fence itself decides each call).
+	 */
+	struct prov *fp;
+	bool leader;
 	struct rc_evloop *l;
 	struct rc_prober *pr;
 	struct rc_awsprober *ap;
@@ -116,6 +123,9 @@ static inline const struct spec *rcw_spec(const struct rc_watch *w)
 
 /* watch.c: the resync period the spec in force fits the budget at. */
 void rcw_fit_resync(struct rc_watch *w);
+
+/* watch.c: whether this replica may mutate (no lease, or it holds it). */
+bool rcw_leader(const struct rc_watch *w);
 
 /* watch.c: a number in [0, 1) for jitter. */
 double rcw_rnd(struct rc_watch *w);

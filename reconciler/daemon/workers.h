@@ -37,6 +37,7 @@ struct rc_job {
 	/* full */
 	bool *use_lb, *use_eip;
 	bool drift, covers_all;
+	bool observe_only; /* a follower's (rc_cycle_opts.observe_only) */
 	/* failover */
 	struct rc_cycle_fo_in *in;
 	size_t n_in;

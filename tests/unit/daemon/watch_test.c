@@ -26,11 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "providers/provider.h"
+#include "reconciler/daemon/lease.h"
 #include "reconciler/daemon/watch.h"
 #include "spec/spec.h"
 #include "tests/unit/support/memprov.h"
@@ -204,6 +207,7 @@ struct fx {
 	bool abandoned;
 	struct util_err err;
 	struct spec *initial;
+	int ctl_w; /* cfg.controlled: where the test writes "signals" */
 };
 
 static void write_spec(struct fx *f, const char *text)
@@ -287,7 +291,12 @@ static int teardown(void **state)
 
 	/* A failed step left the daemon running: it still uses f->p. */
 	if (f->running) {
-		kill(getpid(), SIGTERM);
+		unsigned char term = SIGTERM;
+
+		if (!f->cfg.controlled)
+			kill(getpid(), SIGTERM);
+		else if (write(f->ctl_w, &term, 1) != 1)
+			fail_msg("cannot stop the daemon");
 		pthread_join(f->th, NULL);
 	}
 	util_log_set_sink(NULL, NULL, UTIL_LOG_ERROR);
@@ -540,6 +549,148 @@ static void test_failover_on_injected_clock(void **state)
 			    B);
 }
 
+/* --- leases ----------------------------------------------------------------- */
+
+#define LEASE_DUR 10000
+
+/* The leases' injected clock: the test moves it, the daemon reads it. */
+static uint64_t lease_now;
+
+static uint64_t lease_mono(void *ctx)
+{
+	(void)ctx;
+	return __atomic_load_n(&lease_now, __ATOMIC_SEQ_CST);
+}
+
+static time_t lease_wall(void *ctx)
+{
+	(void)ctx;
+	return 1700000000;
+}
+
+static void lease_sleep(void *ctx, uint64_t ms)
+{
+	(void)ctx;
+	__atomic_add_fetch(&lease_now, ms, __ATOMIC_SEQ_CST);
+}
+
+static const struct util_clock lease_clock = { lease_mono, lease_wall,
+					       lease_sleep, NULL };
+
+static struct rc_lease *lease_mgr(struct prov *p, const char *id)
+{
+	static const char *names[] = { "web" };
+	struct rc_lease_config c = { .table = "t",
+				     .replica_id = id,
+				     .duration_ms = LEASE_DUR,
+				     .names = names,
+				     .n_names = 1,
+				     .clock = &lease_clock };
+	struct rc_lease *m = NULL;
+	struct util_err err = UTIL_ERR_INIT;
+
+	assert_int_equal(rc_lease_new(p, &c, &m, &err), 0);
+	return m;
+}
+
+static void lease_changed(void *ctx, size_t idx, bool held)
+{
+	uint64_t one = 1;
+
+	(void)idx;
+	(void)held;
+	assert_int_equal(write(*(int *)ctx, &one, sizeof(one)), sizeof(one));
+}
+
+/* f's daemon as replica "me" of spec "web", signals on a pipe. */
+static void lease_daemon(struct fx *f, struct rc_lease *me, int *efd,
+			 int ctl[2])
+{
+	*efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(*efd >= 0);
+	assert_int_equal(pipe2(ctl, O_NONBLOCK | O_CLOEXEC), 0);
+	rc_lease_on_change(me, 0, lease_changed, efd);
+	f->cfg.name = "web";
+	f->cfg.lease = me;
+	f->cfg.lease_idx = 0;
+	f->cfg.lease_fd = *efd;
+	f->cfg.controlled = true;
+	f->cfg.control_fd = ctl[0];
+	f->ctl_w = ctl[1];
+}
+
+/*
+ * Only the holder mutates: as a follower the daemon observes an
+ * unregistered member and leaves it; once it takes the dead holder's
+ * lease it registers it at once; when its renewals fail the fence closes
+ * and an edit is only observed.
+ */
+static void test_only_the_lease_holder_mutates(void **state)
+{
+	struct fx *f = *state;
+	struct rc_lease *other, *me;
+	unsigned char term = SIGTERM;
+	int efd, ctl[2];
+	size_t mark;
+
+	memprov_lease_table(f->m, "t", false);
+	lease_now = 1000;
+	other = lease_mgr(f->p, "other");
+	me = lease_mgr(f->p, "me");
+	rc_lease_round(other);
+	rc_lease_round(me);
+	assert_true(rc_lease_held(other, 0));
+	assert_false(rc_lease_held(me, 0));
+	lease_daemon(f, me, &efd, ctl);
+
+	mark = log_mark();
+	start(f, TG(A));
+	wait_event("observed", "not the lease holder", mark, NULL, 0);
+	expect_members(f, "web-tg", "");
+	assert_int_equal(memprov_count(f->m, "tg_register"), 0);
+
+	/* "other" stops renewing: a whole duration later "me" takes it. */
+	mark = log_mark();
+	lease_sleep(NULL, LEASE_DUR);
+	rc_lease_round(me);
+	assert_true(rc_lease_held(me, 0));
+	wait_event("lease_holder", "'web'", mark, NULL, 0);
+	wait_event("reconcile", "(lease)", mark, NULL, 0);
+	expect_members(f, "web-tg", A ":8080");
+
+	/* Renewals fail: the fence closes; an edit is only observed. */
+	memprov_fail(f->m, "lease_renew", NULL, -1,
+		     "ProvisionedThroughputExceededException",
+		     UTIL_ERR_RETRYABLE, false);
+	mark = log_mark();
+	lease_sleep(NULL, LEASE_DUR / 4);
+	rc_lease_round(me);
+	/* Open until duration - margin (2/5) after the last renewal sent. */
+	assert_true(rc_lease_held(me, 0));
+	lease_sleep(NULL, LEASE_DUR * 3 / 5 - LEASE_DUR / 4);
+	assert_false(rc_lease_held(me, 0));
+	rc_lease_round(me);
+	wait_event("lease_follower", "'web'", mark, NULL, 0);
+	mark = log_mark();
+	write_spec(f, TG(A ", " B));
+	wait_event("spec_reloaded", NULL, mark, NULL, 0);
+	wait_event("observed", "1 change planned", mark, NULL, 0);
+	expect_members(f, "web-tg", A ":8080");
+	assert_int_equal(memprov_count(f->m, "tg_register"), 1);
+
+	mark = log_mark();
+	assert_int_equal(write(ctl[1], &term, 1), 1);
+	wait_event("watch_stopped", NULL, mark, NULL, 0);
+	assert_int_equal(pthread_join(f->th, NULL), 0);
+	f->running = false;
+	assert_int_equal(f->ret, 0);
+	rc_lease_free(other);
+	rc_lease_free(me);
+	close(efd);
+	close(ctl[0]);
+	close(ctl[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +702,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failover_on_injected_clock,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_only_the_lease_holder_mutates, setup, teardown),
 	};
 
 	/* Before any thread: the daemon reads them through its signalfd. */
