@@ -100,19 +100,28 @@ static void reload_invalid(struct rc_watch *w, const struct spec_diags *d,
 		rcw_full_request(w, trigger);
 }
 
-/* A spec in another region is refused: one daemon, one region. */
-static bool reload_region_changed(struct rc_watch *w, const struct spec *s)
+/*
+ * A spec in another region is refused: one daemon, one region.  So is a
+ * new name under --lease-table: the lease held is the name's.
+ */
+static bool reload_refused(struct rc_watch *w, const struct spec *s)
 {
 	const char *path = w->cfg.spec_path;
 	char *why;
 
-	if (w->cfg.region_fixed || util_streq(s->region, w->initial_region))
+	if (w->cfg.lease && !util_streq(s->name, w->cfg.name))
+		why = util_xasprintf("%s: name changed from %s to %s; restart "
+				     "moor watch to change a spec's lease",
+				     path, w->cfg.name, s->name);
+	else if (w->cfg.region_fixed ||
+		 util_streq(s->region, w->initial_region))
 		return false;
-	why = util_xasprintf("%s: region changed from %s to %s; restart moor "
-			     "watch to change regions",
-			     path,
-			     w->initial_region ? w->initial_region : "(none)",
-			     s->region ? s->region : "(none)");
+	else
+		why = util_xasprintf(
+			"%s: region changed from %s to %s; restart moor "
+			"watch to change regions",
+			path, w->initial_region ? w->initial_region : "(none)",
+			s->region ? s->region : "(none)");
 	util_log(UTIL_LOG_ERROR, "spec_invalid", path, "%s; ignoring the edit",
 		 why);
 	set_file(w, RC_SPEC_FILE_INVALID, why);
@@ -205,7 +214,7 @@ void rcw_reload(struct rc_watch *w, const char *trigger, bool force, bool again)
 		reload_invalid(w, &d, &e, trigger, force);
 		goto out;
 	}
-	if (reload_region_changed(w, s))
+	if (reload_refused(w, s))
 		goto out;
 	log_diags(&d, SPEC_WARNING, "spec_warning", UTIL_LOG_WARN);
 	if (!strcmp(s->sha256, w->cur->s->sha256)) {

@@ -579,7 +579,7 @@ static const struct util_clock lease_clock = { lease_mono, lease_wall,
 
 static struct rc_lease *lease_mgr(struct prov *p, const char *id)
 {
-	static const char *names[] = { "web" };
+	static const char *names[] = { "moor" }; /* moor.yaml's */
 	struct rc_lease_config c = { .table = "t",
 				     .replica_id = id,
 				     .duration_ms = LEASE_DUR,
@@ -602,7 +602,7 @@ static void lease_changed(void *ctx, size_t idx, bool held)
 	assert_int_equal(write(*(int *)ctx, &one, sizeof(one)), sizeof(one));
 }
 
-/* f's daemon as replica "me" of spec "web", signals on a pipe. */
+/* f's daemon as replica "me" of spec "moor", signals on a pipe. */
 static void lease_daemon(struct fx *f, struct rc_lease *me, int *efd,
 			 int ctl[2])
 {
@@ -610,7 +610,7 @@ static void lease_daemon(struct fx *f, struct rc_lease *me, int *efd,
 	assert_true(*efd >= 0);
 	assert_int_equal(pipe2(ctl, O_NONBLOCK | O_CLOEXEC), 0);
 	rc_lease_on_change(me, 0, lease_changed, efd);
-	f->cfg.name = "web";
+	f->cfg.name = "moor";
 	f->cfg.lease = me;
 	f->cfg.lease_idx = 0;
 	f->cfg.lease_fd = *efd;
@@ -654,7 +654,7 @@ static void test_only_the_lease_holder_mutates(void **state)
 	lease_sleep(NULL, LEASE_DUR);
 	rc_lease_round(me);
 	assert_true(rc_lease_held(me, 0));
-	wait_event("lease_holder", "'web'", mark, NULL, 0);
+	wait_event("lease_holder", "'moor'", mark, NULL, 0);
 	wait_event("reconcile", "(lease)", mark, NULL, 0);
 	expect_members(f, "web-tg", A ":8080");
 
@@ -670,13 +670,18 @@ static void test_only_the_lease_holder_mutates(void **state)
 	lease_sleep(NULL, LEASE_DUR * 3 / 5 - LEASE_DUR / 4);
 	assert_false(rc_lease_held(me, 0));
 	rc_lease_round(me);
-	wait_event("lease_follower", "'web'", mark, NULL, 0);
+	wait_event("lease_follower", "'moor'", mark, NULL, 0);
 	mark = log_mark();
 	write_spec(f, TG(A ", " B));
 	wait_event("spec_reloaded", NULL, mark, NULL, 0);
 	wait_event("observed", "1 change planned", mark, NULL, 0);
 	expect_members(f, "web-tg", A ":8080");
 	assert_int_equal(memprov_count(f->m, "tg_register"), 1);
+	/* The lease is the name's: a new name waits for a restart. */
+	mark = log_mark();
+	write_spec(f, "name: other\n" TG(A));
+	wait_event("spec_invalid", "name changed from moor to other", mark,
+		   NULL, 0);
 
 	mark = log_mark();
 	assert_int_equal(write(ctl[1], &term, 1), 1);
