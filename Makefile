@@ -68,7 +68,7 @@ endif
 
 # The goals that must not need the libraries (they install them, or only
 # delete files).
-NO_PKG_GOALS = deps deps-fuzz clean distclean format format-check test demo
+NO_PKG_GOALS = deps deps-fuzz clean distclean format format-check test demo demo-ha
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifneq ($(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) && echo ok),ok)
 $(error missing libraries ($(PKGS) $(TEST_PKGS)); run 'make deps' first)

@@ -8,6 +8,10 @@
 # it, and an Elastic IP moved to a pre-launched standby by editing one line.
 # Exits 0 when every step did what it says, and leaves nothing running.
 #
+# tests/demo.sh ha (make demo-ha): two `moor watch --lease-table` replicas
+# on the same spec instead: who holds the lease, kill -9 the holder, the
+# other takes over and corrects drift, SIGTERM hands the lease back.
+#
 # Env: MOOR (the binary, default ./moor), PYTHON (default /usr/bin/python3).
 set -eu
 
@@ -22,9 +26,15 @@ WEB2="i-0a1b2c3d4e5f60002"
 DEBUG="i-0a1b2c3d4e5f60099"
 VIP=eipalloc-0a1b2c3d4e5f60010
 
+MODE=${1:-main}
 tmp=$(mktemp -d)
 fake_pid=
+replicas=
 cleanup() {
+	for p in $replicas; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	if [ -n "$fake_pid" ]; then
 		kill "$fake_pid" 2>/dev/null || true
 		wait "$fake_pid" 2>/dev/null || true
@@ -82,7 +92,16 @@ print(", ".join(e["service"] + ":" + e["action"]
 command -v curl >/dev/null || die "curl is missing (make deps installs it)"
 
 # --- start the fake AWS endpoint ---------------------------------------
-"$PYTHON" tests/fakeaws/server.py --port 0 --state examples/demo-state.json \
+# The demo's world, plus the lease table of `make demo-ha`.
+"$PYTHON" -c '
+import json, sys
+st = json.load(open("examples/demo-state.json"))
+st["dynamodb_tables"] = [{"name": "moor-leases",
+    "key_schema": [{"AttributeName": "name", "KeyType": "HASH"}],
+    "attribute_definitions": [{"AttributeName": "name", "AttributeType": "S"}],
+    "billing_mode": "PAY_PER_REQUEST"}]
+json.dump(st, open(sys.argv[1], "w"))' "$tmp/state.json"
+"$PYTHON" tests/fakeaws/server.py --port 0 --state "$tmp/state.json" \
 	>"$tmp/fake.out" 2>"$tmp/fake.err" &
 fake_pid=$!
 i=0
@@ -105,6 +124,11 @@ export AWS_ENDPOINT_URL="$url" AWS_REGION=us-east-1 \
 	AWS_SHARED_CREDENTIALS_FILE="$tmp/no-credentials" \
 	AWS_PAGER=
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE 2>/dev/null || true
+
+if [ "$MODE" = ha ]; then
+	. tests/demo-ha.sh
+	exit 0
+fi
 
 printf '%smoor demo%s: a fake AWS endpoint is listening on %s, seeded with\n' \
 	"$B" "$N" "$url"

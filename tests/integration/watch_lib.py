@@ -374,6 +374,12 @@ class Daemon:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc is not None:
+            if self.reader is not None:
+                self.reader.join(timeout=10)
+            for f in (self.proc.stdout, self.proc.stderr):
+                if not f.closed:
+                    f.close()
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
