@@ -894,7 +894,9 @@ int rc_cycle_failover(struct prov *p, const struct spec *s,
 		fo_plan_failed(s, &errors, use_eip, n, ret);
 		goto out;
 	}
-	if (rc_plan_has_changes(plan) && !canceled(o))
+	if (o->observe_only)
+		ret->planned = n_changes(plan);
+	else if (rc_plan_has_changes(plan) && !canceled(o))
 		fo_apply(p, plan, o, &w, n, &rep, ret);
 	for (size_t i = 0; i < n; i++)
 		if (!ret->fo[i].failed && ret->fo[i].addr.key)

@@ -58,8 +58,8 @@ struct rc_cycle_opts {
 	const volatile sig_atomic_t *preempt;
 	uint64_t poll_min_ms, poll_max_ms; /* apply's waits; 0 = default */
 	/*
-	 * A follower's full reconcile (--lease-table, not the holder):
-	 * observe and plan, apply nothing; planned counts the changes.
+	 * A follower's cycle (--lease-table, not the holder): observe,
+	 * decide and plan, apply nothing; planned counts the changes.
 	 */
 	bool observe_only;
 };

@@ -52,7 +52,8 @@ static void fo_request(struct rc_fot_addr *a, bool force)
 	struct rc_watch *w = a->w;
 	uint64_t now = rcw_mono(a->w), at = now;
 
-	if (w->stopping)
+	/* A follower observes at resyncs; the lease's gain asks for all. */
+	if (w->stopping || !rcw_leader(w))
 		return;
 	if (!force && a->not_before_ms > at)
 		at = a->not_before_ms;
@@ -133,8 +134,7 @@ void rcw_fo_start(struct rc_watch *w)
 	size_t n = 0, total = 0, h = 0;
 	uint64_t now = rcw_mono(w);
 
-	/* A follower keeps what is pending for when it holds the lease. */
-	if (w->fast.busy || w->stopping || !rcw_leader(w))
+	if (w->fast.busy || w->stopping)
 		return;
 	for (size_t i = 0; i < w->n_fo; i++) {
 		if (!w->fo[i]->pending)
@@ -146,6 +146,8 @@ void rcw_fo_start(struct rc_watch *w)
 		return;
 	j = util_xcalloc(1, sizeof(*j));
 	j->kind = RC_JOB_FAILOVER;
+	/* A follower learns holders and addresses, so its probes run. */
+	j->observe_only = !rcw_leader(w);
 	j->ws = rc_spec_ref_take(w->cur);
 	j->trigger = util_xstrdup("failover");
 	j->now_ms = now;
@@ -194,7 +196,8 @@ void rcw_fo_done(struct rc_watch *w, struct rc_job *j)
 {
 	uint64_t now = rcw_mono(w);
 
-	rcw_count_result(w, j);
+	if (!j->observe_only)
+		rcw_count_result(w, j);
 	rcw_apply_outcomes(w, j);
 	for (size_t i = 0; i < j->res.n_fo; i++) {
 		const struct rc_cycle_fo_out *o = &j->res.fo[i];
@@ -229,7 +232,8 @@ void rcw_fo_done(struct rc_watch *w, struct rc_job *j)
 	for (size_t i = 0; i < w->n_fo; i++)
 		if (!w->fo[i]->in_flight)
 			rcw_fo_evaluate(w->fo[i]);
-	rcw_success_check(w, &j->res);
+	if (!j->observe_only)
+		rcw_success_check(w, &j->res);
 	rcw_arm_retry(w);
 	rcw_status_write(w);
 }

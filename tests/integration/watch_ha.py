@@ -72,10 +72,15 @@ class Replica(L.Daemon):
             "--lease-duration", "%gs" % DUR, "--replica-id", "r%d" % n,
             "--resync", "1s"] + list(extra)
 
+    def read_status(self, name=None):
+        """The status of spec name (default: the first spec's)."""
+        name = name or os.path.basename(self.spec).rsplit(".", 1)[0]
+        with open(self.status.replace("{name}", name)) as f:
+            return json.load(f)
+
     def lease(self, name):
         try:
-            with open(self.status.replace("{name}", name)) as f:
-                return json.load(f)["lease"]
+            return self.read_status(name)["lease"]
         except (OSError, ValueError):
             return None
 
@@ -249,8 +254,8 @@ class HaFailoverTest(L.WatchTestCase):
         holder = L.wait_until(
             lambda: [r for r in rs if r.holds("vip")], 30, "a holder")[0]
         other = rs[1] if holder is rs[0] else rs[0]
-        L.wait_until(lambda: other.lease("vip") and
-                     other.lease("vip")["holder"], 30, "the holder seen")
+        # The follower probes too: it knows both candidates are up.
+        other.wait_up(A, B)
         t0 = time.time()
         holder.proc.kill()
         h1.stop()
