@@ -456,6 +456,38 @@ static void test_failover_moves_with_one_call(void **state)
 			    C);
 }
 
+/* A follower (--lease-table): the same observation and decision, no call. */
+static void test_observe_only_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	const struct rc_cycle_fo_out *o;
+
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	f->o.observe_only = true;
+	load(f, mixed_yaml);
+	assert_int_equal(full(f, false), 0);
+	expect_mutations(f, "");
+	assert_int_equal(f->res.changes, 0);
+	assert_int_equal(f->res.planned, 2);
+	assert_true(f->res.observed);
+	assert_int_equal(f->res.n_groups, 1);
+
+	load(f, fo_yaml);
+	assert_int_equal(fo(f, RC_HEALTH_DOWN, RC_HEALTH_UNKNOWN, RC_HEALTH_UP,
+			    0, A),
+			 0);
+	expect_mutations(f, "");
+	o = &f->res.fo[0];
+	assert_false(o->moved);
+	assert_int_equal(o->decision.reason, RC_FO_WHY_HOLDER_DOWN);
+	assert_int_equal(f->res.planned, 1);
+	assert_string_equal(o->addr.holder, A);
+	assert_int_equal(o->n_cands, 3);
+	assert_non_null(o->cands[2].private_ip);
+	assert_string_equal(memprov_address_holder(f->m, "eipalloc-0000000a"),
+			    A);
+}
+
 static void test_failover_keeps(void **state)
 {
 	struct fx *f = *state;
@@ -587,6 +619,7 @@ int main(void)
 		T(test_full_nothing_selected),
 		T(test_full_edit_preempts_wait),
 		T(test_failover_moves_with_one_call),
+		T(test_observe_only_changes_nothing),
 		T(test_failover_keeps),
 		T(test_failover_damped),
 		T(test_failover_holder_stopped),
