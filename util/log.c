@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "banned.h"
@@ -31,15 +32,44 @@ bool util_log_enabled(enum util_log_level level)
 	return on;
 }
 
+static _Thread_local const char *s_spec;
+
+void util_log_set_thread_spec(const char *name)
+{
+	s_spec = name;
+}
+
+#define MAX_FIELDS 32
+
+/* fields with spec=s_spec first, into buf (MAX_FIELDS pairs at most). */
+static const char *const *with_spec(const char *const *fields, const char **buf)
+{
+	size_t n = 0;
+
+	if (!s_spec)
+		return fields;
+	buf[n++] = "spec";
+	buf[n++] = s_spec;
+	for (const char *const *f = fields;
+	     f && f[0] && f[1] && n + 2 < 2 * MAX_FIELDS; f += 2) {
+		buf[n++] = f[0];
+		buf[n++] = f[1];
+	}
+	buf[n] = NULL;
+	return buf;
+}
+
 static void vlog(enum util_log_level level, const char *event,
 		 const char *resource, const char *const *fields,
 		 const char *fmt, va_list ap)
 {
 	char msg[2048];
+	const char *fbuf[2 * MAX_FIELDS + 1];
 	struct util_log_event ev;
 
 	if (!util_log_enabled(level))
 		return;
+	fields = with_spec(fields, fbuf);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')

@@ -46,4 +46,11 @@ void util_log_fields(enum util_log_level level, const char *event,
 
 const char *util_log_level_name(enum util_log_level level);
 
+/*
+ * The spec the calling thread works for (moor watch with several specs),
+ * added to each of its events as the field spec=NAME; NULL for none.
+ * name is borrowed and must outlive its use by the thread.
+ */
+void util_log_set_thread_spec(const char *name);
+
 #endif

@@ -106,6 +106,7 @@ static void run_job(void *ctx, struct rc_job *j)
 	struct rc_watch *w = ctx;
 	struct rc_cycle_opts o = { 0 };
 
+	util_log_set_thread_spec(w->cfg.controlled ? w->cfg.name : NULL);
 	o.concurrency = w->cfg.concurrency;
 	o.has_max_changes = w->cfg.has_max_changes;
 	o.max_changes = w->cfg.max_changes;

@@ -19,6 +19,7 @@
 #include "spec/spec.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/banned.h"
 
 /*
@@ -65,6 +66,7 @@ static void *member_main(void *arg)
 	struct spec *s = m->spec;
 
 	m->spec = NULL;
+	util_log_set_thread_spec(m->cfg.name);
 	m->rc = rc_watch_run(m->p, s, &m->cfg, &m->abandoned, &m->err);
 	wake(m->done_fd);
 	return NULL;

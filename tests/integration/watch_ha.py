@@ -17,6 +17,7 @@ Bounds are the protocol's (lease duration, its fence), not speed targets.
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -219,6 +220,80 @@ class HaTest(L.WatchTestCase):
         self.wait_spread([r1, r2], names, [3, 3], "the dead one's taken")
         self.assertEqual(r1.stop(), 0)
         self.assertEqual(r2.stop(), 0)
+
+
+class HaStartTest(L.WatchTestCase):
+    """What moor watch refuses before it starts, changing nothing."""
+    fa = FA
+
+    def run_watch(self, *args):
+        env = L.fakeaws_client.child_env(self.dir, FA.env(), {
+            "AWS_ACCESS_KEY_ID": KEYS[0]["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": KEYS[0]["secret_access_key"]})
+        return subprocess.run([L.MOOR, "watch"] + list(args), env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="moor-watch-ha-")
+        load_world(["tg-0"])
+        self.a = os.path.join(self.dir, "a.yaml")
+        self.b = os.path.join(self.dir, "b.yaml")
+        with open(self.a, "w") as f:
+            f.write(spec_text("same", "tg-0", [A, B]))
+        with open(self.b, "w") as f:
+            f.write(spec_text("same", "tg-0", [A]))
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_refusals(self):
+        seq = L.last_seq(FA)
+        p = self.run_watch(self.a, self.b, "--lease-table", TABLE)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("both named 'same'", p.stderr)
+        with open(self.b, "w") as f:
+            f.write(spec_text("other", "tg-0", [A]))
+        p = self.run_watch(self.a, self.b, "--status-file",
+                           os.path.join(self.dir, "st.json"))
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("{name}", p.stderr)
+        p = self.run_watch(self.a, self.b, "--listen", "0")
+        self.assertEqual(p.returncode, 64, p.stderr)
+        p = self.run_watch(self.a, "--lease-table", "no-such-table")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("aws dynamodb create-table --table-name "
+                      "no-such-table", p.stderr)
+        self.assertEqual(L.mutations(FA, seq), [])
+        self.assertEqual(L.tg_members(FA, "tg-0"), [A])
+
+
+    def test_several_specs_without_leases(self):
+        """One process, two specs, no table: each is reconciled as by a
+        daemon of its own, with its own status file."""
+        load_world(["tg-0", "tg-1"])
+        with open(self.b, "w") as f:
+            f.write(spec_text("other", "tg-1", [B]))
+        d = L.Daemon(FA, self.a, env={
+            "AWS_ACCESS_KEY_ID": KEYS[0]["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": KEYS[0]["secret_access_key"]})
+        st = os.path.join(d.tmp, "st-{name}.json")
+        d.args = [L.MOOR, "watch", self.a, self.b, "--status-file", st]
+        self.addCleanup(d.close)
+        d.start()
+        L.wait_until(lambda: L.tg_members(FA, "tg-0") == [A, B] and
+                     L.tg_members(FA, "tg-1") == [B], 30,
+                     "both specs applied")
+        # Each reconcile's line says whose it is.
+        for name in ("same", "other"):
+            d.wait_event("reconcile", contains="spec=" + name)
+        for name in ("same", "other"):
+            L.wait_until(lambda: os.path.exists(st.replace("{name}", name)),
+                         10, "the status of " + name)
+            with open(st.replace("{name}", name)) as f:
+                doc = json.load(f)
+            self.assertEqual(doc["spec"]["name"], name)
+            self.assertIsNone(doc["lease"])
+        self.assertEqual(d.stop(), 0)
 
 
 class HaFailoverTest(L.WatchTestCase):

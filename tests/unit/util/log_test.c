@@ -15,6 +15,7 @@ struct seen {
 	char event[64];
 	enum util_log_level level;
 	int nfields;
+	char first_field[64];
 };
 
 static void sink(void *ctx, const struct util_log_event *ev)
@@ -29,8 +30,11 @@ static void sink(void *ctx, const struct util_log_event *ev)
 		     ev->msg) < 0)
 		s->last[0] = '\0';
 	s->nfields = 0;
+	s->first_field[0] = '\0';
 	for (const char *const *f = ev->fields; f && *f; f += 2)
-		s->nfields++;
+		if (s->nfields++ == 0)
+			snprintf(s->first_field, sizeof(s->first_field),
+				 "%s=%s", f[0], f[1]);
 }
 
 static void test_levels_and_sink(void **state)
@@ -54,6 +58,16 @@ static void test_levels_and_sink(void **state)
 	assert_int_equal(s.nfields, 2);
 	assert_false(util_log_enabled(UTIL_LOG_DEBUG));
 	assert_true(util_log_enabled(UTIL_LOG_ERROR));
+	/* A thread working for one spec of several says which. */
+	util_log_set_thread_spec("web");
+	util_log_fields(UTIL_LOG_INFO, "retry", NULL, fields, "retrying");
+	assert_int_equal(s.nfields, 3);
+	assert_string_equal(s.first_field, "spec=web");
+	util_log(UTIL_LOG_INFO, "reconcile", NULL, "ok");
+	assert_int_equal(s.nfields, 1);
+	util_log_set_thread_spec(NULL);
+	util_log(UTIL_LOG_INFO, "reconcile", NULL, "ok");
+	assert_int_equal(s.nfields, 0);
 	util_log_set_sink(NULL, NULL, UTIL_LOG_DEBUG);
 	assert_false(util_log_enabled(UTIL_LOG_ERROR));
 	assert_string_equal(util_log_level_name(UTIL_LOG_WARN), "warn");
