@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -88,6 +89,41 @@ class Replica(L.Daemon):
     def holds(self, name):
         st = self.lease(name)
         return bool(st and st["held"])
+
+
+class Unheld:
+    """Samples the lease items; the longest a spec went without holder."""
+
+    def __init__(self, names):
+        self.names = names
+        self.since = {}
+        self.worst = 0.0
+        self.done = threading.Event()
+        self.th = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.th.start()
+        return self
+
+    def _sample(self):
+        now = time.monotonic()
+        items = {i["name"]["S"]: i for i in FA.dynamodb_items(TABLE)}
+        for n in self.names:
+            held = n in items and "ownerName" in items[n]
+            if held:
+                self.since.pop(n, None)
+                continue
+            start = self.since.setdefault(n, now)
+            self.worst = max(self.worst, now - start)
+
+    def _run(self):
+        while not self.done.wait(0.05):
+            self._sample()
+
+    def stop(self):
+        self.done.set()
+        self.th.join()
+        return self.worst
 
 
 class HaTest(L.WatchTestCase):
@@ -213,8 +249,12 @@ class HaTest(L.WatchTestCase):
         names = ["s%d" % i for i in range(6)]
         r1, r2 = self.replica(0, specs), self.replica(1, specs)
         self.wait_spread([r1, r2], names, [3, 3], "3 leases each")
+        gaps = Unheld(names).start()
         r3 = self.replica(2, specs)
         self.wait_spread([r1, r2, r3], names, [2, 2, 2], "2 leases each")
+        # The rebalance released leases voluntarily, each taken again
+        # well within a lease duration.
+        self.assertLess(gaps.stop(), DUR)
         r3.proc.kill()
         r3.proc.wait()
         self.wait_spread([r1, r2], names, [3, 3], "the dead one's taken")
