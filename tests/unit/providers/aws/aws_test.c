@@ -101,6 +101,9 @@ static void test_resolution(void **state)
 	assert_string_equal(src, "default");
 	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_STS, NULL),
 			    "https://sts.eu-central-1.amazonaws.com");
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_DYNAMODB, &src),
+			    "https://dynamodb.eu-central-1.amazonaws.com");
+	assert_string_equal(src, "default");
 	assert_string_equal(prov_aws_profile(p), "default");
 	assert_int_equal(prov_aws_max_attempts(p), 3);
 	/* No call yet: no credential source. */
@@ -120,6 +123,14 @@ static void test_resolution(void **state)
 	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_ELB, NULL),
 			    "https://elasticloadbalancing.ap-south-1."
 			    "amazonaws.com");
+	prov_free(p);
+
+	/* DynamoDB's own override (the lease table on a fake or local). */
+	add_var(e, "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000/");
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_DYNAMODB, &src),
+			    "http://127.0.0.1:8000");
+	assert_string_equal(src, "AWS_ENDPOINT_URL_DYNAMODB");
 	prov_free(p);
 }
 
