@@ -64,14 +64,14 @@ int awsp_json_call(struct awsp_client *c, enum awsp_service svc, const char *op,
 		*ret = NULL;
 	if (!text)
 		return util_err_set(err, UTIL_EFAIL,
-				    "%s %s: cannot render "
-				    "the request",
+				    "%s %s: cannot render the request",
 				    awsp_service(svc)->name, op);
 	call.json = text;
 	call.json_len = strlen(text);
 	r = awsp_client_call(c, &call, &resp, info, err);
 	free(text);
-	if (r < 0)
+	/* A write's 2xx is its answer, whatever the body says. */
+	if (r < 0 || !ret)
 		goto out;
 	doc = cJSON_ParseWithLength(resp.body.buf ? resp.body.buf : "",
 				    resp.body.len);
@@ -81,10 +81,8 @@ int awsp_json_call(struct awsp_client *c, enum awsp_service svc, const char *op,
 				 awsp_service(svc)->name, op);
 		goto out;
 	}
-	if (ret) {
-		*ret = doc;
-		doc = NULL;
-	}
+	*ret = doc;
+	doc = NULL;
 out:
 	cJSON_Delete(doc);
 	awsp_http_response_release(&resp);

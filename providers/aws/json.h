@@ -26,9 +26,10 @@ int awsp_json_parse_error(const char *data, size_t len,
  * One call of a JSON 1.0 service (DynamoDB): body (borrowed) serialised
  * and sent by awsp_client_call() as operation op with flags, the 2xx
  * answer parsed into *ret (a JSON object, the caller's: cJSON_Delete();
- * ret may be NULL when the answer is not wanted).  Errors are
- * awsp_client_call()'s, and UTIL_EINVAL for an answer that is not a
- * JSON object; *ret is NULL on failure.  info as awsp_client_call()'s.
+ * ret may be NULL when the answer is not wanted: it is then not read).
+ * Errors are awsp_client_call()'s, and UTIL_EINVAL for a wanted answer
+ * that is not a JSON object; *ret is NULL on failure.  info as
+ * awsp_client_call()'s.
  */
 int awsp_json_call(struct awsp_client *c, enum awsp_service svc, const char *op,
 		   const cJSON *body, unsigned flags, cJSON **ret,

@@ -716,6 +716,13 @@ static void test_json_request(void **state)
 			 UTIL_EINVAL);
 	assert_null(ans);
 	assert_non_null(strstr(err.msg, "dynamodb GetItem"));
+
+	/* Not wanted, not read: a write's 2xx is its answer. */
+	util_err_clear(&err);
+	script_push(&e->s, 200, "");
+	assert_int_equal(json_call(e->c, "PutItem", "{}", AWSP_CALL_MUTATING,
+				   NULL, NULL, &err),
+			 0);
 }
 
 static const char ccf_body[] =
