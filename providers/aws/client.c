@@ -611,6 +611,10 @@ int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 	if (!st.ep->url) {
 		r = util_err_set(err, UTIL_EINVAL, "%s %s: no endpoint for %s",
 				 si->name, call->action, si->name);
+	} else if (!call->json != !si->json_target) {
+		/* A JSON body only to a JSON service, a query to the rest. */
+		r = util_err_set(err, UTIL_EINVAL, "%s %s: not %s's protocol",
+				 si->name, call->action, si->name);
 	} else {
 		st.n_buckets = awsp_call_buckets(call->svc, call->action,
 						 call->flags, st.buckets);

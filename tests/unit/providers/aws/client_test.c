@@ -717,6 +717,23 @@ static void test_json_request(void **state)
 	assert_null(ans);
 	assert_non_null(strstr(err.msg, "dynamodb GetItem"));
 
+	/* Each service speaks its own protocol only; nothing is sent. */
+	util_err_clear(&err);
+	assert_int_equal(call(e->c, AWSP_SVC_DYNAMODB, "GetItem", 0, NULL,
+			      &err),
+			 UTIL_EINVAL);
+	util_err_clear(&err);
+	{
+		cJSON *b = cJSON_CreateObject();
+
+		assert_int_equal(awsp_json_call(e->c, AWSP_SVC_EC2,
+						"DescribeAddresses", b, 0, NULL,
+						NULL, &err),
+				 UTIL_EINVAL);
+		cJSON_Delete(b);
+	}
+	assert_int_equal(e->s.n_reqs, 2);
+
 	/* Not wanted, not read: a write's 2xx is its answer. */
 	util_err_clear(&err);
 	script_push(&e->s, 200, "");
