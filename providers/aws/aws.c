@@ -22,12 +22,10 @@
 #include "util/array.h"
 #include "util/banned.h"
 
-/* The services the provider talks to (DynamoDB belongs to the lease). */
+/* The services the provider talks to (DynamoDB: the lease ops). */
 static const enum awsp_service s_services[] = {
-	AWSP_SVC_EC2,
-	AWSP_SVC_ELB,
-	AWSP_SVC_ELBV2,
-	AWSP_SVC_STS,
+	AWSP_SVC_EC2, AWSP_SVC_ELB,	 AWSP_SVC_ELBV2,
+	AWSP_SVC_STS, AWSP_SVC_DYNAMODB,
 };
 
 struct aws {
@@ -255,6 +253,47 @@ static int aws_classic_health(struct prov *p, const char *lb,
 	return awsp_elb_instance_health(aws_of(p)->client, lb, ret, err);
 }
 
+static int aws_lease_table_check(struct prov *p, const char *table,
+				 struct util_err *err)
+{
+	return awsp_ddb_table_check(aws_of(p)->client, table, err);
+}
+
+static int aws_lease_list(struct prov *p, const char *table,
+			  struct prov_lease_list *ret, struct util_err *err)
+{
+	return awsp_ddb_list(aws_of(p)->client, table, ret, err);
+}
+
+static int aws_lease_get(struct prov *p, const char *table, const char *name,
+			 struct prov_lease *ret, struct util_err *err)
+{
+	return awsp_ddb_get(aws_of(p)->client, table, name, ret, err);
+}
+
+static int aws_lease_acquire(struct prov *p, const char *table,
+			     const struct prov_lease_write *w,
+			     const char *prev_rvn, struct util_err *err)
+{
+	return awsp_ddb_acquire(aws_of(p)->client, table, w, prev_rvn, err);
+}
+
+static int aws_lease_renew(struct prov *p, const char *table,
+			   const struct prov_lease_write *w,
+			   const char *prev_rvn, struct util_err *err)
+{
+	return awsp_ddb_renew(aws_of(p)->client, table, w, prev_rvn, err);
+}
+
+static int aws_lease_release(struct prov *p, const char *table,
+			     const char *name, const char *holder,
+			     const char *rvn, const char *new_rvn,
+			     struct util_err *err)
+{
+	return awsp_ddb_release(aws_of(p)->client, table, name, holder, rvn,
+				new_rvn, err);
+}
+
 static const struct prov_ops aws_ops = {
 	.name = "aws",
 	.free = aws_free,
@@ -278,6 +317,12 @@ static const struct prov_ops aws_ops = {
 	.associate = aws_associate,
 	.disassociate = aws_disassociate,
 	.allocate = aws_allocate,
+	.lease_table_check = aws_lease_table_check,
+	.lease_list = aws_lease_list,
+	.lease_get = aws_lease_get,
+	.lease_acquire = aws_lease_acquire,
+	.lease_renew = aws_lease_renew,
+	.lease_release = aws_lease_release,
 };
 
 /* --- construction ---------------------------------------------------------- */
@@ -550,7 +595,8 @@ const char *prov_aws_region(struct prov *p, const char **ret_source)
 _Static_assert((int)PROV_AWS_SVC_EC2 == (int)AWSP_SVC_EC2 &&
 		       (int)PROV_AWS_SVC_ELB == (int)AWSP_SVC_ELB &&
 		       (int)PROV_AWS_SVC_ELBV2 == (int)AWSP_SVC_ELBV2 &&
-		       (int)PROV_AWS_SVC_STS == (int)AWSP_SVC_STS,
+		       (int)PROV_AWS_SVC_STS == (int)AWSP_SVC_STS &&
+		       (int)PROV_AWS_SVC_DYNAMODB == (int)AWSP_SVC_DYNAMODB,
 	       "aws.h's services follow endpoint.h");
 
 const char *prov_aws_endpoint(struct prov *p, enum prov_aws_service svc,

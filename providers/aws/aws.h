@@ -9,7 +9,7 @@
 
 /*
  * The AWS provider: struct prov (providers/provider.h) backed by EC2,
- * Classic ELB, ELBv2 and STS.
+ * Classic ELB, ELBv2 and STS, and DynamoDB for the leases.
  *
  * prov_aws_new() resolves everything that does not need the network:
  * the shared config files and profile, the region (--region, the spec,
@@ -117,6 +117,7 @@ enum prov_aws_service {
 	PROV_AWS_SVC_ELB,
 	PROV_AWS_SVC_ELBV2,
 	PROV_AWS_SVC_STS,
+	PROV_AWS_SVC_DYNAMODB,
 };
 
 /*

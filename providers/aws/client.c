@@ -1,15 +1,18 @@
 #include "providers/aws/client.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/aws/json.h"
 #include "providers/aws/sigv4.h"
 #include "providers/aws/xml.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/fence.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/banned.h"
@@ -222,9 +225,73 @@ static void slot_give(struct awsp_client *c)
 		pthread_mutex_unlock(&(c)->stats_lock); \
 	} while (0)
 
+/* The request's body and its protocol's headers (Query or JSON 1.0). */
+static size_t call_body(const struct awsp_call *call, struct buf *target,
+			const void **body, size_t *len, struct awsp_header *hd)
+{
+	const struct awsp_service_info *si = awsp_service(call->svc);
+
+	if (call->json) {
+		*body = call->json;
+		*len = call->json_len;
+		buf_addf(target, "%s.%s", si->json_target, call->action);
+		hd[0] = (struct awsp_header){ "Content-Type",
+					      "application/x-amz-json-1.0" };
+		hd[1] = (struct awsp_header){ "X-Amz-Target", target->buf };
+		return 2;
+	}
+	*body = call->query->body.buf;
+	*len = call->query->body.len;
+	hd[0] = (struct awsp_header){
+		"Content-Type",
+		"application/x-www-form-urlencoded; charset=utf-8"
+	};
+	return 1;
+}
+
+/*
+ * The fence, asked right before a mutating attempt goes out: 0 to send
+ * (req's timeouts bounded by its budget), UTIL_EFENCED to send nothing.
+ */
+static int fence_ask(const struct awsp_call *call,
+		     struct awsp_http_request *req, struct util_err *err)
+{
+	uint64_t budget;
+	int r;
+
+	if (!(call->flags & AWSP_CALL_MUTATING) ||
+	    (call->flags & AWSP_CALL_UNFENCED))
+		return 0;
+	r = util_fence_check(&budget, err);
+	if (r < 0)
+		return r;
+	if (budget == 0)
+		return util_err_set(err, UTIL_EFENCED,
+				    "no time left to send a mutating request");
+	if (budget < (uint64_t)LONG_MAX)
+		req->budget_ms = (long)budget;
+	return 0;
+}
+
+/* The rest of an attempt's request, after the signature. */
+static void request_fill(struct awsp_client *c, const struct awsp_call *call,
+			 const struct endpoint *ep, unsigned attempt,
+			 struct awsp_http_request *req)
+{
+	req->method = "POST";
+	req->url = ep->post;
+	/* STS answers carry credentials (AssumeRole); never log bodies. */
+	req->sensitive_body = call->svc == AWSP_SVC_STS;
+	req->log_action = call->action;
+	req->attempt = attempt;
+	req->max_attempts = c->max_attempts;
+	req->fresh_connection = (call->flags & AWSP_CALL_MUTATING) &&
+				!(call->flags & AWSP_CALL_IDEMPOTENT);
+}
+
 /*
  * Sign and send one attempt.  0 when an HTTP answer arrived (any status);
- * otherwise the transport's or the credential chain's error.
+ * otherwise the transport's, the credential chain's or the fence's error.
  */
 static int send_once(struct awsp_client *c, const struct awsp_call *call,
 		     const struct endpoint *ep, unsigned attempt,
@@ -232,10 +299,10 @@ static int send_once(struct awsp_client *c, const struct awsp_call *call,
 {
 	const struct awsp_service_info *si = awsp_service(call->svc);
 	struct awsp_credentials cr = { 0 };
-	struct awsp_header hd[6];
+	struct awsp_header hd[8];
 	struct awsp_sigv4_request sreq = { 0 };
 	struct awsp_http_request req = { 0 };
-	struct buf authz = BUF_INIT;
+	struct buf authz = BUF_INIT, target = BUF_INIT;
 	char amz_date[17];
 	size_t nh = 0;
 	int r;
@@ -245,21 +312,17 @@ static int send_once(struct awsp_client *c, const struct awsp_call *call,
 		goto out;
 	awsp_sigv4_amz_date(c->clock->wall(c->clock->ctx), amz_date);
 	hd[nh++] = (struct awsp_header){ "Host", ep->host };
-	hd[nh++] = (struct awsp_header){
-		"Content-Type",
-		"application/x-www-form-urlencoded; charset=utf-8"
-	};
+	nh += call_body(call, &target, &req.body, &req.body_len, &hd[nh]);
 	hd[nh++] = (struct awsp_header){ "X-Amz-Date", amz_date };
 	if (cr.session_token)
 		hd[nh++] = (struct awsp_header){ "X-Amz-Security-Token",
 						 cr.session_token };
 	sreq.method = "POST";
 	sreq.path = ep->path;
-	sreq.query = NULL;
 	sreq.headers = hd;
 	sreq.n_headers = nh;
-	sreq.body = call->query->body.buf;
-	sreq.body_len = call->query->body.len;
+	sreq.body = req.body;
+	sreq.body_len = req.body_len;
 	sreq.normalize_path = true;
 	r = awsp_signer_sign(c->signer, &sreq, cr.access_key_id,
 			     cr.secret_access_key, c->region, si->signing_name,
@@ -267,23 +330,15 @@ static int send_once(struct awsp_client *c, const struct awsp_call *call,
 	if (r < 0)
 		goto out;
 	hd[nh++] = (struct awsp_header){ "Authorization", authz.buf };
-
-	req.method = "POST";
-	req.url = ep->post;
 	req.headers = hd;
 	req.n_headers = nh;
-	req.body = call->query->body.buf;
-	req.body_len = call->query->body.len;
-	/* STS answers carry credentials (AssumeRole); never log bodies. */
-	req.sensitive_body = call->svc == AWSP_SVC_STS;
-	req.log_action = call->action;
-	req.attempt = attempt;
-	req.max_attempts = c->max_attempts;
-	req.fresh_connection = (call->flags & AWSP_CALL_MUTATING) &&
-			       !(call->flags & AWSP_CALL_IDEMPOTENT);
-	r = awsp_transport_send(c->transport, &req, resp, err);
+	request_fill(c, call, ep, attempt, &req);
+	r = fence_ask(call, &req, err);
+	if (r == 0)
+		r = awsp_transport_send(c->transport, &req, resp, err);
 out:
 	buf_release(&authz);
+	buf_release(&target);
 	awsp_credentials_release(&cr);
 	return r;
 }
@@ -396,7 +451,10 @@ static void classify_answer(struct call_state *st,
 			    const struct awsp_http_response *resp,
 			    struct attempt *a)
 {
-	awsp_xml_parse_error(resp->body.buf, resp->body.len, &a->ae);
+	if (st->call->json)
+		awsp_json_parse_error(resp->body.buf, resp->body.len, &a->ae);
+	else
+		awsp_xml_parse_error(resp->body.buf, resp->body.len, &a->ae);
 	a->rid = a->ae.request_id ? a->ae.request_id : resp->request_id;
 	a->cls = awsp_retry_classify(resp->status, a->ae.code);
 	/* Throttled: the request was refused, not applied. */
@@ -552,6 +610,10 @@ int awsp_client_call(struct awsp_client *c, const struct awsp_call *call,
 	STAT_ADD(c, calls, 1);
 	if (!st.ep->url) {
 		r = util_err_set(err, UTIL_EINVAL, "%s %s: no endpoint for %s",
+				 si->name, call->action, si->name);
+	} else if (!call->json != !si->json_target) {
+		/* A JSON body only to a JSON service, a query to the rest. */
+		r = util_err_set(err, UTIL_EINVAL, "%s %s: not %s's protocol",
 				 si->name, call->action, si->name);
 	} else {
 		st.n_buckets = awsp_call_buckets(call->svc, call->action,

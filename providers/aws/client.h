@@ -15,13 +15,24 @@
 #include "util/err.h"
 
 /*
- * The call pipeline: one Query-protocol API call, from a built request
- * body to a 2xx response body for the operation's parser.
+ * The call pipeline: one API call, Query protocol (EC2, ELB, ELBv2, STS:
+ * a form body) or JSON 1.0 (DynamoDB: a JSON body, X-Amz-Target), from a
+ * built request body to a 2xx response body for the operation's parser.
  *
  *   for each attempt:
  *     concurrency slot -> rate-limit tokens -> credentials -> sign ->
- *     send -> classify the answer (awsp_retry_classify) ->
+ *     fence (mutating calls) -> send -> classify the answer
+ *     (awsp_retry_classify) ->
  *     success | final error | backoff (standard mode) and retry
+ *
+ * Fencing (util/fence.h): right before each attempt of a mutating call
+ * is sent, the first and every retry, the calling thread's fence is
+ * asked.  When it is closed nothing is sent and the call fails with
+ * UTIL_EFENCED (plus UTIL_ERR_OUTCOME_UNKNOWN if an earlier attempt may
+ * have landed); when it is open with a budget, the attempt's timeouts are
+ * at most that budget, so a request that starts inside the lease ends
+ * inside it.  AWSP_CALL_UNFENCED exempts a call: the lease's own writes,
+ * which must go out exactly when the fence is closed (a renewal).
  *
  * Retries follow AWS's standard mode (retry.h), with one rule of moor's
  * own about lost answers.  A call is flagged mutating (it changes
@@ -79,13 +90,23 @@ enum awsp_call_flags {
 	AWSP_CALL_UNFILTERED = 1 << 2,
 	/* Hand AWS's error message in full to info->aws_message. */
 	AWSP_CALL_KEEP_MESSAGE = 1 << 3,
+	/* Not subject to the thread's fence (the lease's own calls). */
+	AWSP_CALL_UNFENCED = 1 << 4,
 };
 
 struct awsp_call {
 	enum awsp_service svc;
-	const char *action; /* as in the query, for buckets and logs */
-	const struct awsp_query *query;
-	unsigned flags; /* enum awsp_call_flags */
+	/* As in the query, or X-Amz-Target's operation; buckets and logs. */
+	const char *action;
+	const struct awsp_query *query; /* Query protocol; else NULL */
+	unsigned flags;			/* enum awsp_call_flags */
+	/*
+	 * JSON 1.0 (a service with json_target, endpoint.h): the body, with
+	 * query NULL.  Errors are read from the JSON error body
+	 * (awsp_json_parse_error) and the x-amzn-RequestId header.
+	 */
+	const char *json;
+	size_t json_len;
 };
 
 /* What happened along the way, filled on success and on failure. */

@@ -57,6 +57,7 @@ static const struct awsp_service_info services[AWSP_SVC_COUNT] = {
 		.env_suffix = "DYNAMODB",
 		.services_key = "dynamodb",
 		.endpoint_env = "AWS_ENDPOINT_URL_DYNAMODB",
+		.json_target = "DynamoDB_20120810",
 	},
 };
 

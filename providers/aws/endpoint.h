@@ -29,6 +29,11 @@ struct awsp_service_info {
 	const char *env_suffix;	     /* AWS_ENDPOINT_URL_<suffix> */
 	const char *services_key;    /* key in a [services] section */
 	const char *endpoint_env;    /* "AWS_ENDPOINT_URL_EC2" */
+	/*
+	 * JSON 1.0 services only (DynamoDB): X-Amz-Target's prefix,
+	 * "DynamoDB_20120810"; NULL for the Query protocol's services.
+	 */
+	const char *json_target;
 };
 
 const struct awsp_service_info *awsp_service(enum awsp_service svc);

@@ -122,6 +122,16 @@ struct awsp_http {
 	struct awsp_http_stats stats;
 };
 
+long awsp_http_timeout(const struct awsp_http_request *req, long req_ms,
+		       long dflt)
+{
+	long t = req_ms > 0 ? req_ms : dflt;
+
+	if (req->budget_ms > 0 && (t <= 0 || req->budget_ms < t))
+		t = req->budget_ms;
+	return t;
+}
+
 void awsp_http_config_init(struct awsp_http_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -510,12 +520,11 @@ static void setup_handle(const struct awsp_http *h, CURL *c,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 req->connect_timeout_ms > 0
-				 ? req->connect_timeout_ms
-				 : h->cfg.connect_timeout_ms);
+			 awsp_http_timeout(req, req->connect_timeout_ms,
+					   h->cfg.connect_timeout_ms));
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-			 req->timeout_ms > 0 ? req->timeout_ms
-					     : h->cfg.timeout_ms);
+			 awsp_http_timeout(req, req->timeout_ms,
+					   h->cfg.timeout_ms));
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 			 (curl_off_t)h->cfg.max_body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

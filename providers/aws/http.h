@@ -26,6 +26,11 @@ struct awsp_http_request {
 	size_t body_len;
 	long timeout_ms;	 /* whole exchange; 0 = transport default */
 	long connect_timeout_ms; /* 0 = transport default */
+	/*
+	 * 0 = none; else both timeouts are at most this: a fenced request
+	 * must end inside the lease that let it go (util/fence.h).
+	 */
+	long budget_ms;
 	/* Redacted in --debug logs: never log the body (credentials). */
 	bool sensitive_body;
 	/*
@@ -146,6 +151,13 @@ struct awsp_http_config {
 #define AWSP_HTTP_TIMEOUT_MS	     60000L
 #define AWSP_HTTP_MAX_BODY	     ((size_t)64 << 20)
 #define AWSP_HTTP_MAX_IDLE	     32
+
+/*
+ * The timeout req gets when the transport's own is dflt: req's if set,
+ * else dflt, at most req->budget_ms when that is set.
+ */
+long awsp_http_timeout(const struct awsp_http_request *req, long req_ms,
+		       long dflt);
 
 /* Fill c with the defaults above. */
 void awsp_http_config_init(struct awsp_http_config *c);

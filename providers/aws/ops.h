@@ -5,14 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "providers/aws/client.h"
 #include "providers/provider.h"
 #include "util/clock.h"
 #include "util/err.h"
 
 /*
- * The EC2, Classic ELB, ELBv2 and STS operations (ec2.c, elb.c, elbv2.c,
- * sts.c), private to providers/aws.  Two layers per operation:
+ * The EC2, Classic ELB, ELBv2, STS and DynamoDB operations (ec2.c, elb.c,
+ * elbv2.c, sts.c, ddb.c), private to providers/aws.  Two layers per operation:
  *
  *  - awsp_*_parse_*(): one response body -> the provider structs, pure,
  *    tested on recorded responses (tests/data/aws/).  They append to
@@ -271,6 +273,39 @@ size_t awsp_chunk_len(size_t total, size_t per, size_t i);
  * pointers into v (the caller frees the array only).
  */
 const char **awsp_strv_unique(const char *const *v, size_t n, size_t *ret_n);
+
+/* --- DynamoDB: leases (ddb.c) ---------------------------------------- */
+
+/*
+ * One lease item (a GetItem's Item, a Scan's Items[i]) into ret (zeroed
+ * first; the caller's, prov_lease_release()).  UTIL_EINVAL for an item
+ * without a string name or with a malformed number.
+ */
+int awsp_ddb_parse_item(const cJSON *item, struct prov_lease *ret,
+			struct util_err *err);
+/*
+ * One Scan answer: its items appended to out, *ret_next the
+ * LastEvaluatedKey (a copy, the caller's: cJSON_Delete()) or NULL on the
+ * last page.  On failure out keeps what it held plus the items parsed.
+ */
+int awsp_ddb_parse_scan(const cJSON *ans, struct prov_lease_list *out,
+			cJSON **ret_next, struct util_err *err);
+/* The lease ops of provider.h, with its contract. */
+int awsp_ddb_table_check(struct awsp_client *c, const char *table,
+			 struct util_err *err);
+int awsp_ddb_list(struct awsp_client *c, const char *table,
+		  struct prov_lease_list *ret, struct util_err *err);
+int awsp_ddb_get(struct awsp_client *c, const char *table, const char *name,
+		 struct prov_lease *ret, struct util_err *err);
+int awsp_ddb_acquire(struct awsp_client *c, const char *table,
+		     const struct prov_lease_write *w, const char *prev_rvn,
+		     struct util_err *err);
+int awsp_ddb_renew(struct awsp_client *c, const char *table,
+		   const struct prov_lease_write *w, const char *prev_rvn,
+		   struct util_err *err);
+int awsp_ddb_release(struct awsp_client *c, const char *table, const char *name,
+		     const char *holder, const char *rvn, const char *new_rvn,
+		     struct util_err *err);
 
 /*
  * Run fn(ctx, i, err_i) for every i in [0, n) on up to conc threads, each

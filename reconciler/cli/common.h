@@ -69,7 +69,7 @@ struct common_opts {
  *                           ec2-non-mutating ec2-unfiltered ec2-mutating
  *                           elb-describe elb-registration elb-mutating
  *                           elbv2-describe elbv2-registration
- *                           elbv2-mutating elb-account
+ *                           elbv2-mutating elb-account dynamodb
  *
  * Endpoints are not options: they come from AWS_ENDPOINT_URL[_<SVC>] and
  * the profile, as for every AWS tool.

@@ -35,6 +35,7 @@ static void whoami_print(struct prov *p, const struct prov_identity *id)
 		{ PROV_AWS_SVC_ELB, "elb" },
 		{ PROV_AWS_SVC_ELBV2, "elbv2" },
 		{ PROV_AWS_SVC_STS, "sts" },
+		{ PROV_AWS_SVC_DYNAMODB, "dynamodb" },
 	};
 	const char *region, *src = NULL, *creds;
 
@@ -52,7 +53,7 @@ static void whoami_print(struct prov *p, const struct prov_identity *id)
 	for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
 		const char *url = prov_aws_endpoint(p, shown[i].svc, &src);
 
-		printf("  %-6s %s (%s)\n", shown[i].label, url ? url : "-",
+		printf("  %-8s %s (%s)\n", shown[i].label, url ? url : "-",
 		       src ? src : "-");
 	}
 }

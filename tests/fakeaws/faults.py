@@ -83,6 +83,11 @@ def bucket_names(service, action, raw_params):
         else:
             cat = "mutating"
         return ["%s-%s" % (service, cat), "elb-account"]
+    if service == "dynamodb":
+        # AWS documents no request bucket for DynamoDB (its throttling is
+        # per table throughput): no default, but a test can give it one
+        # with bucket_overrides {"dynamodb": ...}.
+        return ["dynamodb"]
     return []
 
 

@@ -152,6 +152,20 @@ class Faults(FakeAwsCase):
         self.assertEqual(faults["buckets"]["elb-account"]["capacity"], 40)
         self.assertLess(faults["buckets"]["elb-account"]["tokens"], 40)
 
+    def test_dynamodb_bucket_only_when_given(self):
+        ddb = self.client("dynamodb")
+        self.fa.set_faults({"token_buckets": True})
+        for _ in range(5):
+            ddb.list_tables()
+        self.assertNotIn("dynamodb", self.fa.call("GET", "/faults")["buckets"])
+        self.fa.set_faults({"token_buckets": True, "bucket_overrides": {
+            "dynamodb": {"capacity": 2, "refill_per_second": 0.01}}})
+        ddb.list_tables()
+        ddb.list_tables()
+        self.assertError("ProvisionedThroughputExceededException",
+                         ddb.list_tables)
+        self.assertEqual(self.fa.log()[-1]["fault"], "token-bucket")
+
     def test_bad_fault_config_rejected(self):
         from fakeaws_client import ControlError
         with self.assertRaises(ControlError) as cm:

@@ -56,7 +56,7 @@ class WhoamiTest(AwsTestCase):
         self.assertTrue(f["region"] == "us-east-1 (AWS_REGION)", f)
         self.assertTrue(
             f["profile"] == "default" and f["max attempts"] == "3", f)
-        for svc in ("ec2", "elb", "elbv2", "sts"):
+        for svc in ("ec2", "elb", "elbv2", "sts", "dynamodb"):
             self.assertTrue(
                 f["endpoint " + svc] == (env.fa.url, "AWS_ENDPOINT_URL"), f)
         # Session credentials from the environment.
@@ -154,8 +154,11 @@ class WhoamiTest(AwsTestCase):
         url = env.fa.url
         f, _ = whoami(env, extra={
             "AWS_ENDPOINT_URL": None, "AWS_ENDPOINT_URL_STS": url,
-            "AWS_ENDPOINT_URL_EC2": "http://127.0.0.1:9"})
+            "AWS_ENDPOINT_URL_EC2": "http://127.0.0.1:9",
+            "AWS_ENDPOINT_URL_DYNAMODB": url + "/"})
         self.assertTrue(f["endpoint sts"] == (url, "AWS_ENDPOINT_URL_STS"), f)
+        self.assertTrue(f["endpoint dynamodb"] ==
+                        (url, "AWS_ENDPOINT_URL_DYNAMODB"), f)
         self.assertTrue(f["endpoint ec2"] == ("http://127.0.0.1:9",
                                               "AWS_ENDPOINT_URL_EC2"), f)
         self.assertTrue(

@@ -31,6 +31,12 @@
  *             [--no-reassociation]
  *   disassociate ASSOC
  *   allocate [KEY=VALUE]...
+ *   lease-check TABLE               lease-list TABLE
+ *   lease-get TABLE NAME
+ *   lease-acquire TABLE NAME HOLDER RVN [--prev RVN] [--duration MS]
+ *                 [--heartbeat UNIX_MS] [--replica]
+ *   lease-renew TABLE NAME HOLDER RVN --prev RVN [the same options]
+ *   lease-release TABLE NAME HOLDER RVN NEW_RVN
  *
  * Output: {"ok": true, "result": ...} or {"ok": false, "error": {...}};
  * with --repeat, {"runs": N, "ok": K, "failed": F, "elapsed_ms": MS,
@@ -290,6 +296,137 @@ static cJSON *error_json(const struct util_err *err)
 	return o;
 }
 
+/* --- leases ----------------------------------------------------------------- */
+
+static cJSON *lease_json(const struct prov_lease *l)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add_str(o, "name", l->name);
+	add_str(o, "kind", l->kind == PROV_LEASE_REPLICA ? "replica" : "spec");
+	add_str(o, "holder", l->holder);
+	add_str(o, "rvn", l->rvn);
+	cJSON_AddNumberToObject(o, "duration_ms", (double)l->duration_ms);
+	cJSON_AddNumberToObject(o, "heartbeat_unix_ms",
+				(double)l->heartbeat_unix_ms);
+	return o;
+}
+
+/*
+ * The words of a lease write after TABLE NAME HOLDER RVN: --prev RVN,
+ * --duration MS, --heartbeat UNIX_MS, --replica.  0 or -1 (bad word).
+ */
+static int lease_write_opts(const char *const *args, size_t n,
+			    struct prov_lease_write *w, const char **prev)
+{
+	uint64_t u;
+	int64_t i64;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(args[i], "--replica")) {
+			w->kind = PROV_LEASE_REPLICA;
+		} else if (i + 1 >= n) {
+			return -1;
+		} else if (!strcmp(args[i], "--prev")) {
+			*prev = args[++i];
+		} else if (!strcmp(args[i], "--duration")) {
+			if (util_parse_u64(args[++i], UINT64_MAX, &u, NULL) < 0)
+				return -1;
+			w->duration_ms = u;
+		} else if (!strcmp(args[i], "--heartbeat")) {
+			if (util_parse_i64(args[++i], INT64_MIN, INT64_MAX,
+					   &i64, NULL) < 0)
+				return -1;
+			w->heartbeat_unix_ms = i64;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* lease-acquire / lease-renew TABLE NAME HOLDER RVN [options]. */
+static int lease_write(struct prov *p, const char *cmd, const char *const *args,
+		       size_t n, struct util_err *err)
+{
+	struct prov_lease_write w = { .duration_ms = 10000 };
+	const char *prev = NULL;
+
+	if (n < 4 || lease_write_opts(args + 4, n - 4, &w, &prev) < 0)
+		return util_err_set(err, UTIL_EINVAL,
+				    "%s: TABLE NAME HOLDER RVN [--prev RVN] "
+				    "[--duration MS] [--heartbeat MS] "
+				    "[--replica] expected",
+				    cmd);
+	w.name = args[1];
+	w.holder = args[2];
+	w.rvn = args[3];
+	if (!w.heartbeat_unix_ms)
+		w.heartbeat_unix_ms = (int64_t)util_clock_system.wall(
+					      util_clock_system.ctx) *
+
+				      1000;
+	if (!strcmp(cmd, "lease-renew"))
+		return p->ops->lease_renew(p, args[0], &w, prev, err);
+	return p->ops->lease_acquire(p, args[0], &w, prev, err);
+}
+
+/*
+ * lease-check TABLE, lease-list TABLE, lease-get TABLE NAME,
+ * lease-acquire / lease-renew (above), lease-release TABLE NAME HOLDER
+ * RVN NEW_RVN.
+ */
+static cJSON *run_lease(struct prov *p, const char *cmd,
+			const char *const *args, size_t n, struct util_err *err)
+{
+	static const struct {
+		const char *name;
+		size_t n_args;
+	} cmds[] = { { "lease-check", 1 }, { "lease-list", 1 },
+		     { "lease-get", 2 },   { "lease-acquire", 0 },
+		     { "lease-renew", 0 }, { "lease-release", 5 } };
+	struct prov_lease l;
+	struct prov_lease_list ll;
+	cJSON *res = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmd, cmds[i].name))
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0]) ||
+	    (cmds[i].n_args && n != cmds[i].n_args)) {
+		util_err_set(err, UTIL_EINVAL, "%s: bad command or arguments",
+			     cmd);
+		return NULL;
+	}
+	if (!strcmp(cmd, "lease-check")) {
+		r = p->ops->lease_table_check(p, args[0], err);
+	} else if (!strcmp(cmd, "lease-list")) {
+		r = p->ops->lease_list(p, args[0], &ll, err);
+		if (r == 0) {
+			res = cJSON_CreateArray();
+			for (size_t k = 0; k < ll.n; k++)
+				cJSON_AddItemToArray(res, lease_json(&ll.v[k]));
+			prov_lease_list_release(&ll);
+		}
+	} else if (!strcmp(cmd, "lease-get")) {
+		r = p->ops->lease_get(p, args[0], args[1], &l, err);
+		if (r == 0) {
+			res = lease_json(&l);
+			prov_lease_release(&l);
+		}
+	} else if (!strcmp(cmd, "lease-release")) {
+		r = p->ops->lease_release(p, args[0], args[1], args[2], args[3],
+					  args[4], err);
+	} else {
+		r = lease_write(p, cmd, args, n, err);
+	}
+	if (r < 0)
+		return NULL;
+	return res ? res : cJSON_CreateObject();
+}
+
 /* --- commands ------------------------------------------------------------- */
 
 /* "ID[:PORT[:AZ]]" into t, pointing into the (modified) word. */
@@ -521,6 +658,8 @@ static cJSON *run(struct prov *p, int argc, char **argv, struct util_err *err)
 			return NULL;
 		res = address_json(&a);
 		prov_address_release(&a);
+	} else if (!strncmp(cmd, "lease-", 6)) {
+		res = run_lease(p, cmd, args, n, err);
 	} else {
 		util_err_set(err, UTIL_EINVAL, "unknown command '%s'", cmd);
 		return NULL;

@@ -38,6 +38,7 @@ static int script_send(void *ctx, const struct awsp_http_request *req,
 			 req->headers[i].value);
 	rec->headers = buf_detach(&h, NULL);
 	rec->fresh = req->fresh_connection;
+	rec->budget_ms = req->budget_ms;
 	if (s->next >= s->n_answers) {
 		pthread_mutex_unlock(&s->lock);
 		fail_msg("script: unexpected request %s",
@@ -48,6 +49,8 @@ static int script_send(void *ctx, const struct awsp_http_request *req,
 	if (a->status) {
 		resp->status = a->status;
 		buf_addstr(&resp->body, a->body);
+		if (a->request_id)
+			resp->request_id = util_xstrdup(a->request_id);
 	} else {
 		resp->failure = a->failure;
 		r = util_err_set(err,
@@ -71,8 +74,10 @@ void script_init(struct script *s)
 
 void script_release(struct script *s)
 {
-	for (size_t i = 0; i < s->n_answers; i++)
+	for (size_t i = 0; i < s->n_answers; i++) {
 		free(s->answers[i].body);
+		free(s->answers[i].request_id);
+	}
 	free(s->answers);
 	for (size_t i = 0; i < s->n_reqs; i++) {
 		free(s->reqs[i].url);
@@ -101,6 +106,16 @@ void script_push(struct script *s, long status, const char *body)
 
 	a->status = status;
 	a->body = util_xstrdup(body);
+}
+
+void script_push_rid(struct script *s, long status, const char *body,
+		     const char *rid)
+{
+	struct script_answer *a = script_new(s);
+
+	a->status = status;
+	a->body = util_xstrdup(body);
+	a->request_id = util_xstrdup(rid);
 }
 
 void script_push_file(struct script *s, long status, const char *name)
@@ -162,6 +177,8 @@ struct awsp_client *test_client(struct script *s, struct fake_clock *fc,
 	cfg.endpoints[AWSP_SVC_ELBV2] =
 		"https://elasticloadbalancing.us-east-1.amazonaws.com";
 	cfg.endpoints[AWSP_SVC_STS] = "https://sts.us-east-1.amazonaws.com";
+	cfg.endpoints[AWSP_SVC_DYNAMODB] =
+		"https://dynamodb.us-east-1.amazonaws.com";
 	cfg.clock = &fc->clock;
 	cfg.random.next = half;
 	cfg.max_attempts = max_attempts;

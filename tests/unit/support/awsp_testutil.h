@@ -45,13 +45,15 @@ struct script_answer {
 	char *body;
 	enum awsp_http_failure failure;
 	unsigned err_flags; /* for failures: RETRYABLE, OUTCOME_UNKNOWN */
+	char *request_id;   /* the x-amzn-RequestId header, or NULL */
 };
 
 struct script_request {
 	char *url;
-	char *body;    /* form body as sent */
-	char *headers; /* "Name: value\n" lines */
-	bool fresh;    /* fresh_connection was asked for */
+	char *body;	/* form body as sent */
+	char *headers;	/* "Name: value\n" lines */
+	bool fresh;	/* fresh_connection was asked for */
+	long budget_ms; /* the fence's bound on its timeouts, 0 = none */
 };
 
 struct script {
@@ -67,6 +69,9 @@ void script_init(struct script *s);
 void script_release(struct script *s);
 /* Queue an answer: HTTP status with body (copied). */
 void script_push(struct script *s, long status, const char *body);
+/* Queue an answer whose x-amzn-RequestId header is rid. */
+void script_push_rid(struct script *s, long status, const char *body,
+		     const char *rid);
 /* Queue the contents of tests/data/aws/NAME with status. */
 void script_push_file(struct script *s, long status, const char *name);
 /* Queue a transport failure. */

@@ -13,11 +13,13 @@
 #include "providers/aws/aws_internal.h"
 #include "providers/aws/env.h"
 #include "providers/aws/ops.h"
+#include "providers/fenced.h"
 #include "providers/provider.h"
 #include "tests/unit/support/awsp_testutil.h"
 #include "util/alloc.h"
 #include "util/array.h"
 #include "util/err.h"
+#include "util/fence.h"
 
 static const char *base_env[] = {
 	"AWS_REGION=eu-central-1",
@@ -101,6 +103,9 @@ static void test_resolution(void **state)
 	assert_string_equal(src, "default");
 	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_STS, NULL),
 			    "https://sts.eu-central-1.amazonaws.com");
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_DYNAMODB, &src),
+			    "https://dynamodb.eu-central-1.amazonaws.com");
+	assert_string_equal(src, "default");
 	assert_string_equal(prov_aws_profile(p), "default");
 	assert_int_equal(prov_aws_max_attempts(p), 3);
 	/* No call yet: no credential source. */
@@ -120,6 +125,14 @@ static void test_resolution(void **state)
 	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_ELB, NULL),
 			    "https://elasticloadbalancing.ap-south-1."
 			    "amazonaws.com");
+	prov_free(p);
+
+	/* DynamoDB's own override (the lease table on a fake or local). */
+	add_var(e, "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000/");
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
+	assert_string_equal(prov_aws_endpoint(p, PROV_AWS_SVC_DYNAMODB, &src),
+			    "http://127.0.0.1:8000");
+	assert_string_equal(src, "AWS_ENDPOINT_URL_DYNAMODB");
 	prov_free(p);
 }
 
@@ -377,6 +390,67 @@ static void test_instance_health(void **state)
 	assert_null(lb.name);
 }
 
+/* A fence the test opens and closes, counting how often it is asked. */
+struct gate {
+	bool open;
+	uint64_t budget_ms;
+	unsigned checks;
+};
+
+static int gate_check(void *ctx, uint64_t *ret_budget_ms, struct util_err *err)
+{
+	struct gate *g = ctx;
+
+	g->checks++;
+	if (!g->open)
+		return util_err_set(err, UTIL_EFENCED, "not the holder");
+	*ret_budget_ms = g->budget_ms;
+	return 0;
+}
+
+/*
+ * The whole chain: the fenced provider over the AWS provider asks the
+ * fence, the client asks again before the attempt and bounds it by the
+ * budget; closed, nothing is sent; the lease ops go out regardless.
+ */
+static void test_fenced_chain(void **state)
+{
+	struct env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct prov *p = NULL, *f;
+	struct gate g = { .open = true, .budget_ms = 2500 };
+	struct util_fence fence = { gate_check, &g };
+	const struct prov_lease_write w = {
+		.name = "web", .holder = "a", .rvn = "r2", .duration_ms = 10000
+	};
+
+	assert_int_equal(prov_aws_new_hooked(&e->cfg, &e->hooks, &p, &err), 0);
+	f = prov_fenced_new(p, &fence);
+	script_push(&e->s, 200,
+		    "<DisassociateAddressResponse><return>true</return>"
+		    "</DisassociateAddressResponse>");
+	assert_int_equal(f->ops->disassociate(f, "eipassoc-1", &err), 0);
+	assert_int_equal(g.checks, 2); /* the wrapper, then the attempt */
+	assert_int_equal(e->s.reqs[0].budget_ms, 2500);
+
+	g.open = false;
+	assert_int_equal(f->ops->disassociate(f, "eipassoc-1", &err),
+			 UTIL_EFENCED);
+	assert_int_equal(e->s.n_reqs, 1);
+
+	/* A renewal goes out with the fence closed, unbounded. */
+	g.checks = 0;
+	script_push(&e->s, 200, "{}");
+	assert_int_equal(f->ops->lease_renew(f, "leases", &w, "r1", &err), 0);
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_int_equal(g.checks, 0);
+	assert_int_equal(e->s.reqs[1].budget_ms, 0);
+	assert_string_equal(e->s.reqs[1].url,
+			    "https://dynamodb.eu-central-1.amazonaws.com/");
+	prov_free(f);
+	prov_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +460,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_attempts, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ops_through_vtable, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fenced_chain, setup,
 						teardown),
 		cmocka_unit_test(test_not_aws),
 		cmocka_unit_test_setup_teardown(test_target_health_by_name,

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,13 @@
 #include <time.h>
 
 #include "providers/aws/client.h"
+#include "providers/aws/json.h"
 #include "providers/aws/ops.h"
 #include "tests/unit/support/awsp_testutil.h"
 #include "util/alloc.h"
 #include "util/array.h"
 #include "util/buf.h"
+#include "util/fence.h"
 #include "util/log.h"
 
 static int call(struct awsp_client *c, enum awsp_service svc,
@@ -24,7 +27,9 @@ static int call(struct awsp_client *c, enum awsp_service svc,
 {
 	struct awsp_http_response resp = AWSP_HTTP_RESPONSE_INIT;
 	struct awsp_query q;
-	struct awsp_call cl = { svc, action, &q, flags };
+	struct awsp_call cl = {
+		.svc = svc, .action = action, .query = &q, .flags = flags
+	};
 	int r;
 
 	awsp_query_init(&q, action, awsp_service(svc)->api_version);
@@ -653,6 +658,254 @@ static void test_sts_caller_identity(void **state)
 	assert_null(id.account);
 }
 
+/* --- JSON 1.0 (DynamoDB) ------------------------------------------------ */
+
+static int json_call(struct awsp_client *c, const char *op, const char *body,
+		     unsigned flags, cJSON **ret, struct awsp_call_info *info,
+		     struct util_err *err)
+{
+	cJSON *b = cJSON_Parse(body);
+	int r;
+
+	assert_non_null(b);
+	r = awsp_json_call(c, AWSP_SVC_DYNAMODB, op, b, flags, ret, info, err);
+	cJSON_Delete(b);
+	return r;
+}
+
+static void test_json_request(void **state)
+{
+	struct test_env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	cJSON *ans = NULL;
+	const char *h;
+
+	script_push_rid(&e->s, 200, "{\"Item\":{\"name\":{\"S\":\"web\"}}}",
+			"RID-1");
+	assert_int_equal(json_call(e->c, "GetItem",
+				   "{\"TableName\":\"t\",\"ConsistentRead\":"
+				   "true}",
+				   0, &ans, NULL, &err),
+			 0);
+	assert_string_equal(
+		cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(ans, "Item"),
+					    "name"),
+			"S")
+			->valuestring,
+		"web");
+	cJSON_Delete(ans);
+	assert_string_equal(e->s.reqs[0].url,
+			    "https://dynamodb.us-east-1.amazonaws.com/");
+	assert_string_equal(e->s.reqs[0].body,
+			    "{\"TableName\":\"t\",\"ConsistentRead\":true}");
+	h = e->s.reqs[0].headers;
+	assert_non_null(strstr(h, "Host: dynamodb.us-east-1.amazonaws.com\n"));
+	assert_non_null(
+		strstr(h, "Content-Type: application/x-amz-json-1.0\n"));
+	assert_non_null(strstr(h, "X-Amz-Target: DynamoDB_20120810.GetItem\n"));
+	/* The target is signed, with the service "dynamodb". */
+	assert_non_null(strstr(h, "/20231114/us-east-1/dynamodb/aws4_request, "
+				  "SignedHeaders=content-type;host;x-amz-date;"
+				  "x-amz-target, Signature="));
+	assert_null(strstr(h, "x-www-form-urlencoded"));
+
+	/* A 2xx answer that is not a JSON object. */
+	script_push(&e->s, 200, "<html/>");
+	assert_int_equal(json_call(e->c, "GetItem", "{}", 0, &ans, NULL, &err),
+			 UTIL_EINVAL);
+	assert_null(ans);
+	assert_non_null(strstr(err.msg, "dynamodb GetItem"));
+
+	/* Each service speaks its own protocol only; nothing is sent. */
+	util_err_clear(&err);
+	assert_int_equal(call(e->c, AWSP_SVC_DYNAMODB, "GetItem", 0, NULL,
+			      &err),
+			 UTIL_EINVAL);
+	util_err_clear(&err);
+	{
+		cJSON *b = cJSON_CreateObject();
+
+		assert_int_equal(awsp_json_call(e->c, AWSP_SVC_EC2,
+						"DescribeAddresses", b, 0, NULL,
+						NULL, &err),
+				 UTIL_EINVAL);
+		cJSON_Delete(b);
+	}
+	assert_int_equal(e->s.n_reqs, 2);
+
+	/* Not wanted, not read: a write's 2xx is its answer. */
+	util_err_clear(&err);
+	script_push(&e->s, 200, "");
+	assert_int_equal(json_call(e->c, "PutItem", "{}", AWSP_CALL_MUTATING,
+				   NULL, NULL, &err),
+			 0);
+}
+
+static const char ccf_body[] =
+	"{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+	"ConditionalCheckFailedException\",\"message\":\"The conditional "
+	"request failed\"}";
+static const char throughput_body[] =
+	"{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+	"ProvisionedThroughputExceededException\",\"message\":\"slow down\"}";
+
+static void test_json_errors(void **state)
+{
+	struct test_env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_call_info info;
+	struct awsp_client_stats st;
+
+	/* A lost condition is an answer: one attempt, AWS's code. */
+	script_push_rid(&e->s, 400, ccf_body, "RID-CCF");
+	assert_int_equal(json_call(e->c, "PutItem", "{}",
+				   AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT,
+				   NULL, &info, &err),
+			 UTIL_EAWS);
+	assert_int_equal(info.attempts, 1);
+	assert_string_equal(err.aws_code, "ConditionalCheckFailedException");
+	assert_string_equal(err.request_id, "RID-CCF");
+	assert_int_equal(err.http_status, 400);
+	assert_false(err.flags & UTIL_ERR_RETRYABLE);
+	assert_false(err.flags & UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_non_null(strstr(err.msg, "dynamodb PutItem"));
+	assert_non_null(strstr(err.msg, "The conditional request failed"));
+
+	/* Throughput exceeded: throttling, retried, then answered. */
+	util_err_clear(&err);
+	script_push_rid(&e->s, 400, throughput_body, "RID-T1");
+	script_push_rid(&e->s, 400, throughput_body, "RID-T2");
+	script_push(&e->s, 200, "{}");
+	assert_int_equal(json_call(e->c, "UpdateItem", "{}",
+				   AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT,
+				   NULL, &info, &err),
+			 0);
+	assert_int_equal(info.attempts, 3);
+	assert_false(info.lost_before);
+	awsp_client_get_stats(e->c, &st);
+	assert_int_equal(st.throttled, 2);
+
+	/* Out of attempts: retryable, the last request id. */
+	for (int i = 0; i < 3; i++)
+		script_push_rid(&e->s, 400, throughput_body, "RID-T3");
+	assert_int_equal(json_call(e->c, "Scan", "{}", 0, NULL, &info, &err),
+			 UTIL_EAWS);
+	assert_string_equal(err.aws_code,
+			    "ProvisionedThroughputExceededException");
+	assert_true(err.flags & UTIL_ERR_RETRYABLE);
+	assert_string_equal(err.request_id, "RID-T3");
+}
+
+/* --- fencing ------------------------------------------------------------ */
+
+/* A fence that answers from a script: open with a budget, or closed. */
+struct test_fence {
+	unsigned checks;
+	size_t n, next;
+	uint64_t budgets[4]; /* UINT64_MAX - 1 below = closed */
+};
+
+#define FENCE_CLOSED (UINT64_MAX - 1)
+
+static int fence_check(void *ctx, uint64_t *ret_budget_ms, struct util_err *err)
+{
+	struct test_fence *f = ctx;
+	uint64_t b = f->next < f->n ? f->budgets[f->next++] : FENCE_CLOSED;
+
+	f->checks++;
+	if (b == FENCE_CLOSED)
+		return util_err_set(err, UTIL_EFENCED, "lease lost");
+	*ret_budget_ms = b;
+	return 0;
+}
+
+static void test_fence_each_attempt(void **state)
+{
+	struct test_env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct awsp_call_info info;
+	struct test_fence tf = { .n = 2, .budgets = { 2500, UINT64_MAX } };
+	struct util_fence f = { fence_check, &tf };
+	const struct util_fence *prev = util_fence_set(&f);
+	const unsigned mi = AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT;
+
+	/* Asked before each attempt; its budget bounds each one. */
+	script_push(&e->s, 503, "busy");
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress", mi, &info,
+			      &err),
+			 0);
+	assert_int_equal(tf.checks, 2);
+	assert_int_equal(e->s.reqs[0].budget_ms, 2500);
+	assert_int_equal(e->s.reqs[1].budget_ms, 0); /* no bound */
+
+	/* Closed: nothing is sent. */
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress", mi, &info,
+			      &err),
+			 UTIL_EFENCED);
+	assert_int_equal(e->s.n_reqs, 2);
+	assert_false(err.flags & UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_non_null(strstr(err.msg, "ec2 AssociateAddress"));
+	assert_non_null(strstr(err.msg, "lease lost"));
+
+	/*
+	 * Closed before the retry of a lost attempt: the retry is not sent,
+	 * and the first may have landed.
+	 */
+	tf = (struct test_fence){ .n = 1, .budgets = { 1000 } };
+	script_push_fail(&e->s, AWSP_HTTP_FAIL_TIMEOUT,
+			 UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN);
+	util_err_clear(&err);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress", mi, &info,
+			      &err),
+			 UTIL_EFENCED);
+	assert_int_equal(tf.checks, 2);
+	assert_int_equal(e->s.n_reqs, 3);
+	assert_true(err.flags & UTIL_ERR_OUTCOME_UNKNOWN);
+	assert_true(info.lost_before);
+
+	/* An open fence with no time left sends nothing either. */
+	tf = (struct test_fence){ .n = 1, .budgets = { 0 } };
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress", mi, &info,
+			      &err),
+			 UTIL_EFENCED);
+	assert_int_equal(e->s.n_reqs, 3);
+	util_fence_set(prev);
+}
+
+static void test_fence_exempt(void **state)
+{
+	struct test_env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct test_fence tf = { 0 }; /* closed */
+	struct util_fence f = { fence_check, &tf };
+	const struct util_fence *prev = util_fence_set(&f);
+
+	/* Reads are not fenced. */
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 0);
+	/* Nor the lease's own writes: a renewal goes out when closed. */
+	script_push(&e->s, 200, "{}");
+	assert_int_equal(json_call(e->c, "UpdateItem", "{}",
+				   AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT |
+					   AWSP_CALL_UNFENCED,
+				   NULL, NULL, &err),
+			 0);
+	assert_int_equal(tf.checks, 0);
+	assert_int_equal(e->s.reqs[1].budget_ms, 0);
+
+	/* Without a fence in force, a mutating call is not bounded. */
+	util_fence_set(prev);
+	script_push(&e->s, 200, ok_body);
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress",
+			      AWSP_CALL_MUTATING, NULL, &err),
+			 0);
+	assert_int_equal(e->s.reqs[2].budget_ms, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +928,18 @@ int main(void)
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_then_no_credentials,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_json_request,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_json_errors,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_fence_each_attempt,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_fence_exempt,
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test(test_buckets),

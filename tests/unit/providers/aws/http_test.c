@@ -686,6 +686,22 @@ static void test_tls_bad_ca_bundle(void **state)
 	server_stop(&s);
 }
 
+/* A fence's budget bounds both timeouts; it never lengthens one. */
+static void test_timeout_budget(void **state)
+{
+	struct awsp_http_request req = { 0 };
+
+	(void)state;
+	assert_int_equal(awsp_http_timeout(&req, 0, 60000), 60000);
+	assert_int_equal(awsp_http_timeout(&req, 500, 60000), 500);
+	req.budget_ms = 2500;
+	assert_int_equal(awsp_http_timeout(&req, 0, 60000), 2500);
+	assert_int_equal(awsp_http_timeout(&req, 0, 10000), 2500);
+	assert_int_equal(awsp_http_timeout(&req, 500, 60000), 500);
+	assert_int_equal(awsp_http_timeout(&req, 0, 1000), 1000);
+	assert_int_equal(awsp_http_timeout(&req, 4000, 1000), 2500);
+}
+
 static void test_redact_url(void **state)
 {
 	static const char *const cases[][2] = {
@@ -780,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_fresh_connection),
 		cmocka_unit_test(test_tls_bad_ca_bundle),
+		cmocka_unit_test(test_timeout_budget),
 		cmocka_unit_test(test_redact_url),
 		cmocka_unit_test(test_debug_log),
 	};
