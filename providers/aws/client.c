@@ -250,24 +250,20 @@ static size_t call_body(const struct awsp_call *call, struct buf *target,
 }
 
 /*
- * The fence, asked right before a mutating attempt goes out: 0 to send
+ * The thread's fence, asked right before an attempt goes out: 0 to send
  * (req's timeouts bounded by its budget), UTIL_EFENCED to send nothing.
  */
-static int fence_ask(const struct awsp_call *call,
-		     struct awsp_http_request *req, struct util_err *err)
+static int fence_ask(struct awsp_http_request *req, struct util_err *err)
 {
 	uint64_t budget;
 	int r;
 
-	if (!(call->flags & AWSP_CALL_MUTATING) ||
-	    (call->flags & AWSP_CALL_UNFENCED))
-		return 0;
 	r = util_fence_check(&budget, err);
 	if (r < 0)
 		return r;
 	if (budget == 0)
 		return util_err_set(err, UTIL_EFENCED,
-				    "no time left to send a mutating request");
+				    "no time left to send the request");
 	if (budget < (uint64_t)LONG_MAX)
 		req->budget_ms = (long)budget;
 	return 0;
@@ -333,7 +329,7 @@ static int send_once(struct awsp_client *c, const struct awsp_call *call,
 	req.headers = hd;
 	req.n_headers = nh;
 	request_fill(c, call, ep, attempt, &req);
-	r = fence_ask(call, &req, err);
+	r = fence_ask(&req, err);
 	if (r == 0)
 		r = awsp_transport_send(c->transport, &req, resp, err);
 out:

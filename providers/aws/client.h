@@ -21,18 +21,20 @@
  *
  *   for each attempt:
  *     concurrency slot -> rate-limit tokens -> credentials -> sign ->
- *     fence (mutating calls) -> send -> classify the answer
+ *     fence -> send -> classify the answer
  *     (awsp_retry_classify) ->
  *     success | final error | backoff (standard mode) and retry
  *
- * Fencing (util/fence.h): right before each attempt of a mutating call
- * is sent, the first and every retry, the calling thread's fence is
+ * Fencing (util/fence.h): right before each attempt is sent, the first
+ * and every retry, the fence the calling thread has in force (if any) is
  * asked.  When it is closed nothing is sent and the call fails with
  * UTIL_EFENCED (plus UTIL_ERR_OUTCOME_UNKNOWN if an earlier attempt may
  * have landed); when it is open with a budget, the attempt's timeouts are
  * at most that budget, so a request that starts inside the lease ends
- * inside it.  AWSP_CALL_UNFENCED exempts a call: the lease's own writes,
- * which must go out exactly when the fence is closed (a renewal).
+ * inside it.  Two kinds of fence are ever in force: a spec's lease, around
+ * a mutating provider op on a daemon worker (providers/fenced.c), and the
+ * lease manager's round deadline on its own thread (reconciler/daemon/
+ * lease.c), which bounds the lease calls themselves.
  *
  * Retries follow AWS's standard mode (retry.h), with one rule of moor's
  * own about lost answers.  A call is flagged mutating (it changes
@@ -90,8 +92,6 @@ enum awsp_call_flags {
 	AWSP_CALL_UNFILTERED = 1 << 2,
 	/* Hand AWS's error message in full to info->aws_message. */
 	AWSP_CALL_KEEP_MESSAGE = 1 << 3,
-	/* Not subject to the thread's fence (the lease's own calls). */
-	AWSP_CALL_UNFENCED = 1 << 4,
 };
 
 struct awsp_call {

@@ -49,8 +49,10 @@
  * The writes are retried after a lost answer (the condition makes a
  * repeat harmless); when such a retry loses its condition, the item is
  * read back: the write succeeded if the item is what it wrote.  Reads are
- * strongly consistent.  No lease call is fenced (AWSP_CALL_UNFENCED): a
- * renewal must go out exactly when the fence is closed.
+ * strongly consistent.  Lease calls are bounded by the fence their thread
+ * has in force: the lease manager's round deadline, never a spec's lease
+ * (only a daemon worker holds one, around a mutating op), so a renewal
+ * goes out when the spec's fence is closed.
  */
 
 #define A_NAME	    "name"
@@ -60,9 +62,8 @@
 #define A_HEARTBEAT "heartbeatUnixMs"
 #define A_KIND	    "kind"
 
-#define READ_FLAGS AWSP_CALL_UNFENCED
-#define WRITE_FLAGS \
-	(AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT | AWSP_CALL_UNFENCED)
+#define READ_FLAGS  0
+#define WRITE_FLAGS (AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT)
 
 /* --- attribute values ------------------------------------------------ */
 

@@ -170,6 +170,7 @@ int rc_lease_new(struct prov *p, const struct rc_lease_config *cfg,
 		 struct rc_lease **ret, struct util_err *err)
 {
 	struct rc_lease *m;
+	pthread_condattr_t ca;
 	char buf[512];
 
 	if (check_config(cfg, err))
@@ -192,7 +193,10 @@ int rc_lease_new(struct prov *p, const struct rc_lease_config *cfg,
 	m->target = (unsigned)m->n;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->round, NULL);
-	pthread_cond_init(&m->wake, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	*ret = m;
 	return 0;
 }
@@ -439,12 +443,51 @@ static void report(struct rc_lease *m)
 	}
 }
 
+/*
+ * The calls of a round (or of the release at stop) end by a deadline:
+ * the thread's fence (util/fence.h) sends nothing past it and bounds
+ * each attempt by what is left, so an unreachable table neither holds up
+ * the next round nor the process's stop.
+ */
+struct deadline {
+	const struct rc_lease *m;
+	uint64_t until;
+	struct util_fence fence;
+};
+
+static int deadline_check(void *ctx, uint64_t *ret_budget_ms,
+			  struct util_err *err)
+{
+	const struct deadline *d = ctx;
+	uint64_t now = now_ms(d->m);
+
+	if (now >= d->until)
+		return util_err_set(err, UTIL_EFENCED,
+				    "out of time for this lease round");
+	*ret_budget_ms = d->until - now;
+	return 0;
+}
+
+static const struct util_fence *deadline_set(struct deadline *d,
+					     const struct rc_lease *m,
+					     uint64_t ms)
+{
+	d->m = m;
+	d->until = now_ms(m) + ms;
+	d->fence.check = deadline_check;
+	d->fence.ctx = d;
+	return util_fence_set(&d->fence);
+}
+
 void rc_lease_round(struct rc_lease *m)
 {
 	struct prov_lease_list l = { 0 };
 	struct util_err err = { 0 };
+	struct deadline d;
+	const struct util_fence *prev;
 
 	pthread_mutex_lock(&m->round);
+	prev = deadline_set(&d, m, m->dur / 4);
 	for (size_t i = 0; i <= m->n; i++)
 		if (m->slots[i].mine &&
 		    now_ms(m) - m->slots[i].start_ms >= m->dur / 4)
@@ -462,6 +505,7 @@ void rc_lease_round(struct rc_lease *m)
 		prov_lease_list_release(&l);
 		take_and_spread(m, now);
 	}
+	util_fence_set(prev);
 	report(m);
 	pthread_mutex_unlock(&m->round);
 }
@@ -478,7 +522,7 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		rc_lease_round(m);
 		pthread_mutex_lock(&m->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += (time_t)(ms / 1000);
 		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -505,6 +549,9 @@ int rc_lease_start(struct rc_lease *m, struct util_err *err)
 
 void rc_lease_stop(struct rc_lease *m)
 {
+	struct deadline d;
+	const struct util_fence *prev;
+
 	pthread_mutex_lock(&m->lock);
 	m->stopping = true;
 	pthread_cond_broadcast(&m->wake);
@@ -513,9 +560,11 @@ void rc_lease_stop(struct rc_lease *m)
 		pthread_join(m->thread, NULL);
 	m->started = false;
 	pthread_mutex_lock(&m->round);
+	prev = deadline_set(&d, m, m->margin);
 	for (size_t i = 0; i <= m->n; i++)
 		if (m->slots[i].mine)
 			release(m, &m->slots[i]);
+	util_fence_set(prev);
 	report(m);
 	pthread_mutex_unlock(&m->round);
 }

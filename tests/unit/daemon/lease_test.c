@@ -292,6 +292,57 @@ static void test_stop_hands_over_at_once(void **state)
 	prov_free(p);
 }
 
+/* The fence in force while a lease op runs: its budget, or -1 closed. */
+static long long budgets[16];
+static size_t n_budgets;
+
+static void record_fence(void *ctx, struct memprov *m, const char *call)
+{
+	uint64_t b;
+	struct util_err err = { 0 };
+
+	(void)ctx;
+	(void)m;
+	if (strncmp(call, "lease_", 6) || n_budgets == 16)
+		return;
+	budgets[n_budgets++] = util_fence_check(&b, &err) ? -1
+			       : b == UINT64_MAX	  ? -2
+							  : (long long)b;
+	now += 100; /* each call takes 100 ms */
+}
+
+/*
+ * A round's calls, and the release at stop, run under a deadline of the
+ * lease manager's own (duration/4, the margin): what is left of it bounds
+ * each call, so an unreachable table holds up neither rounds nor stop.
+ */
+static void test_calls_under_deadline(void **state)
+{
+	struct prov *p = table();
+	struct rc_lease *a = mgr(p, "a", 1);
+
+	(void)state;
+	memprov_set_hook(memprov_of(p), record_fence, NULL);
+	n_budgets = 0;
+	rc_lease_round(a); /* scan, acquire s1, acquire replica:a */
+	assert_int_equal(n_budgets, 3);
+	assert_int_equal(budgets[0], DUR / 4);
+	assert_int_equal(budgets[1], DUR / 4 - 100);
+	assert_int_equal(budgets[2], DUR / 4 - 200);
+	n_budgets = 0;
+	rc_lease_stop(a); /* release both */
+	assert_int_equal(n_budgets, 2);
+	assert_int_equal(budgets[0], MARGIN);
+	assert_int_equal(budgets[1], MARGIN - 100);
+	/* Outside the manager's calls no fence is in force. */
+	uint64_t b = 0;
+	struct util_err err = { 0 };
+	assert_int_equal(util_fence_check(&b, &err), 0);
+	assert_true(b == UINT64_MAX);
+	rc_lease_free(a);
+	prov_free(p);
+}
+
 static void rounds(struct rc_lease **m, size_t n, int k)
 {
 	for (int r = 0; r < k; r++) {
@@ -377,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_fence_from_renewal_start),
 		cmocka_unit_test(test_condition_fails_and_throttle),
 		cmocka_unit_test(test_stop_hands_over_at_once),
+		cmocka_unit_test(test_calls_under_deadline),
 		cmocka_unit_test(test_spread),
 		cmocka_unit_test(test_thread_start_stop),
 	};

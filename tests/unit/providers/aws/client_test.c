@@ -874,7 +874,7 @@ static void test_fence_each_attempt(void **state)
 	util_fence_set(prev);
 }
 
-static void test_fence_exempt(void **state)
+static void test_fence_every_request(void **state)
 {
 	struct test_env *e = *state;
 	struct util_err err = UTIL_ERR_INIT;
@@ -882,20 +882,26 @@ static void test_fence_exempt(void **state)
 	struct util_fence f = { fence_check, &tf };
 	const struct util_fence *prev = util_fence_set(&f);
 
-	/* Reads are not fenced. */
+	/* A closed fence stops reads too: the lease thread's deadline. */
+	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
+			      &err),
+			 UTIL_EFENCED);
+	assert_int_equal(json_call(e->c, "UpdateItem", "{}",
+				   AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT,
+				   NULL, NULL, &err),
+			 UTIL_EFENCED);
+	assert_int_equal(tf.checks, 2);
+	assert_int_equal(e->s.n_reqs, 0);
+
+	/* Open with a budget: a read is bounded like a write. */
+	tf = (struct test_fence){ .n = 1, .budgets = { 700 } };
+	f.ctx = &tf;
+	util_err_clear(&err);
 	script_push(&e->s, 200, ok_body);
 	assert_int_equal(call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL,
 			      &err),
 			 0);
-	/* Nor the lease's own writes: a renewal goes out when closed. */
-	script_push(&e->s, 200, "{}");
-	assert_int_equal(json_call(e->c, "UpdateItem", "{}",
-				   AWSP_CALL_MUTATING | AWSP_CALL_IDEMPOTENT |
-					   AWSP_CALL_UNFENCED,
-				   NULL, NULL, &err),
-			 0);
-	assert_int_equal(tf.checks, 0);
-	assert_int_equal(e->s.reqs[1].budget_ms, 0);
+	assert_int_equal(e->s.reqs[0].budget_ms, 700);
 
 	/* Without a fence in force, a mutating call is not bounded. */
 	util_fence_set(prev);
@@ -903,7 +909,7 @@ static void test_fence_exempt(void **state)
 	assert_int_equal(call(e->c, AWSP_SVC_EC2, "AssociateAddress",
 			      AWSP_CALL_MUTATING, NULL, &err),
 			 0);
-	assert_int_equal(e->s.reqs[2].budget_ms, 0);
+	assert_int_equal(e->s.reqs[1].budget_ms, 0);
 }
 
 int main(void)
@@ -939,7 +945,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fence_each_attempt,
 						test_env_setup,
 						test_env_teardown),
-		cmocka_unit_test_setup_teardown(test_fence_exempt,
+		cmocka_unit_test_setup_teardown(test_fence_every_request,
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test(test_buckets),
