@@ -291,7 +291,8 @@ static void request_fill(struct awsp_client *c, const struct awsp_call *call,
  */
 static int send_once(struct awsp_client *c, const struct awsp_call *call,
 		     const struct endpoint *ep, unsigned attempt,
-		     struct awsp_http_response *resp, struct util_err *err)
+		     struct awsp_http_response *resp, uint64_t *fence_until,
+		     struct util_err *err)
 {
 	const struct awsp_service_info *si = awsp_service(call->svc);
 	struct awsp_credentials cr = { 0 };
@@ -330,6 +331,9 @@ static int send_once(struct awsp_client *c, const struct awsp_call *call,
 	req.n_headers = nh;
 	request_fill(c, call, ep, attempt, &req);
 	r = fence_ask(&req, err);
+	*fence_until = req.budget_ms > 0 ? c->clock->mono_ms(c->clock->ctx) +
+						   (uint64_t)req.budget_ms
+					 : 0;
 	if (r == 0)
 		r = awsp_transport_send(c->transport, &req, resp, err);
 out:
@@ -397,6 +401,7 @@ struct call_state {
 	bool mutating, idempotent;
 	bool maybe_applied; /* an attempt of a mutating call may have landed */
 	unsigned last_cost; /* what the last retry took from the quota */
+	uint64_t fence_until; /* the last attempt's fence budget ends (0) */
 };
 
 /* What one failed attempt came to. */
@@ -421,7 +426,8 @@ static int attempt_send(struct call_state *st, unsigned attempt,
 	STAT_ADD(c, attempts, 1);
 	if (attempt > 1)
 		STAT_ADD(c, retries, 1);
-	r = send_once(c, st->call, st->ep, attempt, resp, err);
+	r = send_once(c, st->call, st->ep, attempt, resp, &st->fence_until,
+		      err);
 	slot_give(c);
 	return r;
 }
@@ -503,13 +509,21 @@ static bool retry_decide(struct call_state *st, unsigned attempt,
 	return true;
 }
 
-/* The pause before the next attempt, logged. */
+/*
+ * The pause before the next attempt, logged; never past the budget the
+ * thread's fence gave the last attempt: the next could not go out, and
+ * the caller (a lease round) has a deadline to keep.
+ */
 static void retry_wait(struct call_state *st, unsigned attempt,
 		       struct attempt *a)
 {
 	struct awsp_client *c = st->c;
 	uint64_t delay = awsp_retry_delay_ms(attempt,
 					     c->random.next(c->random.ctx));
+	uint64_t now = c->clock->mono_ms(c->clock->ctx);
+
+	if (st->fence_until && now + delay > st->fence_until)
+		delay = st->fence_until > now ? st->fence_until - now : 0;
 
 	log_retry(st->call, attempt, c->max_attempts, a->cls, a->ae.code,
 		  a->rid, delay);

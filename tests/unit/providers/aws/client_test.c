@@ -912,6 +912,27 @@ static void test_fence_every_request(void **state)
 	assert_int_equal(e->s.reqs[1].budget_ms, 0);
 }
 
+/*
+ * A retry's pause ends where the last attempt's budget does: the next
+ * attempt could not go out later, and a lease round has a deadline.
+ */
+static void test_fence_caps_backoff(void **state)
+{
+	struct test_env *e = *state;
+	struct util_err err = UTIL_ERR_INIT;
+	struct test_fence tf = { .n = 1, .budgets = { 3 } };
+	struct util_fence f = { fence_check, &tf };
+	const struct util_fence *prev = util_fence_set(&f);
+	int r;
+
+	script_push(&e->s, 503, "busy");
+	r = call(e->c, AWSP_SVC_EC2, "DescribeAddresses", 0, NULL, &err);
+	util_fence_set(prev);
+	assert_int_equal(r, UTIL_EFENCED);
+	assert_int_equal(e->s.n_reqs, 1);
+	assert_true(e->fc.slept_ms <= 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -943,6 +964,9 @@ int main(void)
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_fence_each_attempt,
+						test_env_setup,
+						test_env_teardown),
+		cmocka_unit_test_setup_teardown(test_fence_caps_backoff,
 						test_env_setup,
 						test_env_teardown),
 		cmocka_unit_test_setup_teardown(test_fence_every_request,
