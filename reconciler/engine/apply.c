@@ -31,6 +31,12 @@ struct applier {
 	/* Scheduling (indexed like plan->steps). */
 	bool *after; /* after[i * n + k]: step i starts once step k finished */
 	bool *waiting;
+	/*
+	 * verified[i]: step i's call was made after its preconditions were
+	 * checked against a re-read, and succeeded: its group is as the plan
+	 * says that call leaves it.
+	 */
+	bool *verified;
 	uint64_t *wait_start, *wait_next, *wait_delay;
 	unsigned *wait_polls;
 	bool announced[RC_N_PHASES + 1];
@@ -598,9 +604,11 @@ static void run_step(struct applier *a, const struct rc_step *s,
 		return;
 	}
 	result(a, s)->attempts = 1;
-	if (call(a, w, s, &e) == 0)
+	if (call(a, w, s, &e) == 0) {
+		/* Each task writes only its own step's flag. */
+		a->verified[step_index(a, s)] = true;
 		finish(a, s, RC_OUT_DONE, NULL, NULL);
-	else if (e.flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
+	} else if (e.flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
 		confirm_after_failure(a, s, &e);
 	else
 		finish(a, s, RC_OUT_FAILED, &e, NULL);
@@ -772,68 +780,127 @@ static bool poll_health(struct applier *a, const struct rc_step *s)
 	return true;
 }
 
-/*
- * One round of the waits in progress: poll those due, or sleep until the
- * next one is.  A wait's first poll re-reads its group whole (those due
- * together, one read): the documented re-read of the step's
- * precondition; later polls read health only.  False when none is
- * waiting.
- */
-static bool poll_waits(struct applier *a)
+/* Whether a dependency of s on key made its call after verifying it. */
+static bool verified_by_dep(const struct applier *a, const struct rc_step *s,
+			    const char *key)
 {
-	size_t n = a->plan->n_steps, n_due = 0, n_live = 0, n_health = 0;
-	const struct rc_step **due = util_xcalloc(n + 1, sizeof(*due));
-	uint64_t now = a->clock->mono_ms(a->clock->ctx), next = UINT64_MAX;
-	const char *why = stop_reason(a);
-	struct rc_world w = { 0 };
-	struct util_err e = UTIL_ERR_INIT;
+	for (size_t i = 0; i < s->n_deps; i++) {
+		const struct rc_step *d = rc_plan_step(a->plan, s->deps[i]);
 
-	for (size_t i = 0; i < n; i++) {
+		if (d && a->verified[step_index(a, d)] && !strcmp(d->key, key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether wait step s's preconditions are known to hold without reading
+ * its group whole: each is on the group of a dependency that just made
+ * its call after checking its own (the wait's fingerprint is the group
+ * as that call leaves it), or the world the plan was just built from
+ * shows it as planned.  Otherwise its first poll re-reads the group.
+ */
+static bool wait_pre_known(const struct applier *a, const struct rc_step *s)
+{
+	char fp[UTIL_SHA256_HEX_SIZE];
+
+	for (size_t i = 0; i < s->n_pre; i++) {
+		if (verified_by_dep(a, s, s->pre[i].key))
+			continue;
+		if (!a->fresh ||
+		    rc_fingerprint(a->fresh, s->pre[i].key, fp, NULL) < 0 ||
+		    strcmp(fp, s->pre[i].fp))
+			return false;
+	}
+	return true;
+}
+
+struct wait_round {
+	const struct rc_step **due; /* polls that read the group whole */
+	size_t n_due, n_live, n_health;
+	uint64_t now, next;
+};
+
+/* Poll the waits due by health, collect those that need a whole read. */
+static void waits_due(struct applier *a, struct wait_round *r, const char *why)
+{
+	for (size_t i = 0; i < a->plan->n_steps; i++) {
+		const struct rc_step *s = &a->plan->steps[i];
+
 		if (!a->waiting[i])
 			continue;
-		n_live++;
+		r->n_live++;
 		if (why) {
 			a->waiting[i] = false;
-			finish(a, &a->plan->steps[i], RC_OUT_SKIPPED, NULL,
-			       "%s while waiting", why);
-		} else if (a->wait_next[i] <= now) {
-			if (a->wait_polls[i] &&
-			    poll_health(a, &a->plan->steps[i]))
-				n_health++;
+			finish(a, s, RC_OUT_SKIPPED, NULL, "%s while waiting",
+			       why);
+		} else if (a->wait_next[i] <= r->now) {
+			if ((a->wait_polls[i] || wait_pre_known(a, s)) &&
+			    poll_health(a, s))
+				r->n_health++;
 			else
-				due[n_due++] = &a->plan->steps[i];
-		} else if (a->wait_next[i] < next) {
-			next = a->wait_next[i];
+				r->due[r->n_due++] = s;
+		} else if (a->wait_next[i] < r->next) {
+			r->next = a->wait_next[i];
 		}
 	}
-	a->fresh = NULL; /* what comes after a wait reads afresh */
-	if (!n_due) {
-		/* After a health poll, the next round finds who is due. */
-		if (!why && !n_health && next != UINT64_MAX)
-			sleep_ms(a, next - now);
-		free(due);
-		return n_live != 0;
-	}
+}
+
+/* The first poll of the waits in due: their groups re-read whole. */
+static void poll_whole(struct applier *a, const struct rc_step **due,
+		       size_t n_due)
+{
+	struct rc_world w = { 0 };
+	struct util_err e = UTIL_ERR_INIT;
+	uint64_t now;
+
 	if (observe_steps(a, due, n_due, &w, &e) < 0) {
 		for (size_t k = 0; k < n_due; k++) {
 			a->waiting[step_index(a, due[k])] = false;
 			finish(a, due[k], RC_OUT_FAILED, &e,
 			       "could not read the group");
 		}
-	} else {
-		now = a->clock->mono_ms(a->clock->ctx);
-		for (size_t k = 0; k < n_due; k++) {
-			size_t i = step_index(a, due[k]);
+		rc_world_release(&w);
+		return;
+	}
+	now = a->clock->mono_ms(a->clock->ctx);
+	for (size_t k = 0; k < n_due; k++) {
+		size_t i = step_index(a, due[k]);
 
-			if (wait_eval(a, i, &w, step_group(&w, due[k]), now))
-				a->waiting[i] = false;
-			else
-				wait_schedule(a, i, now);
-		}
+		if (wait_eval(a, i, &w, step_group(&w, due[k]), now))
+			a->waiting[i] = false;
+		else
+			wait_schedule(a, i, now);
 	}
 	rc_world_release(&w);
-	free(due);
-	return true;
+}
+
+/*
+ * One round of the waits in progress: poll those due, or sleep until the
+ * next one is.  Polls read health only; a wait's first poll re-reads its
+ * group whole (those due together, one read) only when its precondition
+ * is not known to hold already (wait_pre_known).  False when none is
+ * waiting.
+ */
+static bool poll_waits(struct applier *a)
+{
+	const char *why = stop_reason(a);
+	struct wait_round r = {
+		.due = util_xcalloc(a->plan->n_steps + 1, sizeof(*r.due)),
+		.now = a->clock->mono_ms(a->clock->ctx),
+		.next = UINT64_MAX,
+	};
+
+	waits_due(a, &r, why);
+	a->fresh = NULL; /* what comes after a wait reads afresh */
+	if (r.n_due) {
+		poll_whole(a, r.due, r.n_due);
+	} else if (!why && !r.n_health && r.next != UINT64_MAX) {
+		/* After a health poll, the next round finds who is due. */
+		sleep_ms(a, r.next - r.now);
+	}
+	free(r.due);
+	return r.n_live != 0;
 }
 
 /* --- scheduling --------------------------------------------------------- */
@@ -880,6 +947,7 @@ static void schedule_init(struct applier *a)
 
 	a->after = util_xcalloc(n * n + 1, sizeof(*a->after));
 	a->waiting = util_xcalloc(n + 1, sizeof(*a->waiting));
+	a->verified = util_xcalloc(n + 1, sizeof(*a->verified));
 	a->wait_start = util_xcalloc(n + 1, sizeof(*a->wait_start));
 	a->wait_next = util_xcalloc(n + 1, sizeof(*a->wait_next));
 	a->wait_delay = util_xcalloc(n + 1, sizeof(*a->wait_delay));
@@ -909,6 +977,7 @@ static void schedule_release(struct applier *a)
 {
 	free(a->after);
 	free(a->waiting);
+	free(a->verified);
 	free(a->wait_start);
 	free(a->wait_next);
 	free(a->wait_delay);
