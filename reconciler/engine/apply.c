@@ -1108,6 +1108,37 @@ static bool may_start(const struct applier *a, size_t i)
 }
 
 /*
+ * Start wait step i.  A health wait right after its members'
+ * registration in this apply polls first after poll_min, not at once:
+ * AWS marks a target or instance just registered healthy only once it
+ * passed HealthyThreshold checks (at least 2, 5 s apart), so a poll at
+ * once would be a read for nothing.  Other waits (registered, drained,
+ * members registered before) poll at once.  Never past the deadline.
+ */
+static void wait_begin(struct applier *a, size_t i, uint64_t now)
+{
+	const struct rc_step *s = &a->plan->steps[i];
+	bool just_registered = false;
+	uint64_t first = 0;
+
+	for (size_t k = 0; k < s->n_deps; k++) {
+		const struct rc_step *d = rc_plan_step(a->plan, s->deps[k]);
+
+		if (d && d->action == RC_ACT_REGISTER &&
+		    result(a, d)->outcome == RC_OUT_DONE)
+			just_registered = true;
+	}
+	if (s->until == RC_UNTIL_HEALTHY && just_registered)
+		first = s->timeout_ms < a->poll_min ? s->timeout_ms
+						    : a->poll_min;
+	announce(a, s);
+	a->waiting[i] = true;
+	a->wait_start[i] = now;
+	a->wait_next[i] = now + first;
+	a->wait_delay[i] = a->poll_min;
+}
+
+/*
  * Run the plan by dependency rather than phase by phase: a step starts
  * as soon as the steps it depends on succeeded and every step it must
  * follow (related(), earlier phase) finished.  Calls whose turn has come
@@ -1137,10 +1168,7 @@ static void run_plan(struct applier *a)
 			if (a->plan->steps[i].action != RC_ACT_WAIT ||
 			    !may_start(a, i))
 				continue;
-			announce(a, &a->plan->steps[i]);
-			a->waiting[i] = true;
-			a->wait_start[i] = a->wait_next[i] = now;
-			a->wait_delay[i] = a->poll_min;
+			wait_begin(a, i, now);
 		}
 		if (!poll_waits(a))
 			break;

@@ -50,7 +50,10 @@
  * this apply after checking the group against a re-read, or the world the
  * plan was just built from (fresh) shows the group as planned.
  * Otherwise its first poll re-reads the group whole (those due together,
- * one read): the documented re-read of its precondition.  Each wait with its own exponential backoff from
+ * one read): the documented re-read of its precondition.  A health wait
+ * on members this apply just registered polls first after poll_min (AWS
+ * marks them healthy only after two passing checks at least); other
+ * waits poll at once.  Each wait with its own exponential backoff from
  * poll_min_ms to poll_max_ms (as AWS's waiters back off; the client's
  * token buckets pace every call), until its own timeout; a member that
  * leaves the group while waited for healthy fails the wait.
