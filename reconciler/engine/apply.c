@@ -171,6 +171,25 @@ static int observe(struct applier *a, struct rc_reads *r, struct rc_world *w,
 	return rc_observe(a->p, r, &oo, w, err);
 }
 
+/*
+ * Whether one of these steps needs Classic member health: a wait, or a
+ * deregistration checked against min_healthy.  A registration, zones or
+ * an address step needs only who is registered (fingerprints have no
+ * health), so their re-read makes no DescribeInstanceHealth call.
+ */
+static bool need_classic_health(const struct rc_step *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rc_step *s = v[i];
+
+		if (s->group_kind == SPEC_LB_CLASSIC &&
+		    (s->action == RC_ACT_WAIT ||
+		     (s->action == RC_ACT_DEREGISTER && s->min_healthy)))
+			return true;
+	}
+	return false;
+}
+
 static int observe_steps(struct applier *a, const struct rc_step *const *v,
 			 size_t n, struct rc_world *w, struct util_err *err)
 {
@@ -179,6 +198,7 @@ static int observe_steps(struct applier *a, const struct rc_step *const *v,
 
 	for (size_t i = 0; i < n; i++)
 		keys_of(v[i], &r);
+	r.no_classic_health = !need_classic_health(v, n);
 	rv = observe(a, &r, w, err);
 	rc_reads_release(&r);
 	return rv;

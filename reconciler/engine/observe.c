@@ -387,7 +387,8 @@ static void run_task(void *arg, size_t i)
 	case T_CLASSIC:
 		t->r = p->ops->classic_lbs(p, (const char *const *)r->classic,
 					   r->n_classic,
-					   r->health_as_needed
+					   r->health_as_needed ||
+							   r->no_classic_health
 						   ? 0
 						   : PROV_READ_HEALTH,
 					   &t->classic, &t->err);
@@ -793,7 +794,7 @@ static int observe_classic_health(struct prov *p, const struct rc_reads *r,
 	size_t n = 0;
 	int rv = 0;
 
-	if (!r->health_as_needed || !w->classic.n)
+	if (!r->health_as_needed || r->no_classic_health || !w->classic.n)
 		return 0;
 	c.lbs = util_xcalloc(w->classic.n, sizeof(*c.lbs));
 	for (size_t i = 0; i < w->classic.n; i++)

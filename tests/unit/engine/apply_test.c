@@ -417,10 +417,12 @@ static void test_reads_of_converge(void **state)
 	expect_outcomes(f, "done done done done done done done done");
 	calls = memprov_calls(f->m);
 	assert_string_equal(calls,
-			    /* The registrations' preconditions. */
+			    /*
+			     * The registrations' preconditions (who is
+			     * registered: no Classic health).
+			     */
 			    "instances_by_id " B "\n"
 			    "classic_lbs web-classic\n"
-			    "classic_health web-classic\n"
 			    "target_groups web-tg\n"
 			    "classic_register web-classic " B "\n"
 			    "tg_register web-tg " B ":8080\n"
@@ -430,7 +432,6 @@ static void test_reads_of_converge(void **state)
 			    /* After the waits: re-read, then move, remove. */
 			    "instances_by_id " B "\n"
 			    "classic_lbs web-classic\n"
-			    "classic_health web-classic\n"
 			    "target_groups web-tg\n"
 			    "addresses alloc=eipalloc-0000000a\n"
 			    "associate eipalloc-0000000a instance=" B
@@ -783,6 +784,31 @@ static void test_apply_min_healthy_live(void **state)
 	expect_mutations(f, "");
 }
 
+/*
+ * The same on a Classic ELB: a deregistration checked against min_healthy
+ * re-reads the ELB's health (registrations do not).
+ */
+static void test_apply_min_healthy_live_classic(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	healthy(f, "web-classic", A, 0);
+	healthy(f, "web-classic", D, 0);
+	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
+		   "    min_healthy: 1\n"
+		   "    members: [" D "]\n");
+	memprov_set_member(f->m, "web-classic", D, 0, PROV_HEALTH_UNHEALTHY);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "skipped");
+	assert_string_equal(detail(f, 0), "min_healthy: only 0 healthy members "
+					  "would remain, 1 needed");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "classic_lbs web-classic\n"
+				   "classic_health web-classic\n");
+	free(calls);
+}
+
 static void test_disassociate_and_drain(void **state)
 {
 	struct fx *f = *state;
@@ -1079,6 +1105,7 @@ int main(void)
 		T(test_allocate_never_twice),
 		T(test_allocate_found_at_apply),
 		T(test_apply_min_healthy_live),
+		T(test_apply_min_healthy_live_classic),
 		T(test_disassociate_and_drain),
 		T(test_failover_move_is_one_call),
 		T(test_cancel_between_steps),
