@@ -28,6 +28,7 @@ struct applier {
 	unsigned conc;
 	uint64_t poll_min, poll_max;
 	const struct rc_world *fresh; /* consumed by the first round */
+	struct rc_world stale_w;      /* what check_stale read */
 	/* Scheduling (indexed like plan->steps). */
 	bool *after; /* after[i * n + k]: step i starts once step k finished */
 	bool *waiting;
@@ -172,22 +173,21 @@ static int observe(struct applier *a, struct rc_reads *r, struct rc_world *w,
 }
 
 /*
- * Whether one of these steps needs Classic member health: a wait, or a
+ * Whether step s needs Classic member health: a wait, or a
  * deregistration checked against min_healthy.  A registration, zones or
  * an address step needs only who is registered (fingerprints have no
  * health), so their re-read makes no DescribeInstanceHealth call.
  */
-static bool need_classic_health(const struct rc_step *const *v, size_t n)
+static bool checks_classic_floor(const struct rc_step *s)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct rc_step *s = v[i];
+	return s->group_kind == SPEC_LB_CLASSIC &&
+	       s->action == RC_ACT_DEREGISTER && s->min_healthy;
+}
 
-		if (s->group_kind == SPEC_LB_CLASSIC &&
-		    (s->action == RC_ACT_WAIT ||
-		     (s->action == RC_ACT_DEREGISTER && s->min_healthy)))
-			return true;
-	}
-	return false;
+static bool needs_classic_health(const struct rc_step *s)
+{
+	return checks_classic_floor(s) ||
+	       (s->group_kind == SPEC_LB_CLASSIC && s->action == RC_ACT_WAIT);
 }
 
 static int observe_steps(struct applier *a, const struct rc_step *const *v,
@@ -198,7 +198,10 @@ static int observe_steps(struct applier *a, const struct rc_step *const *v,
 
 	for (size_t i = 0; i < n; i++)
 		keys_of(v[i], &r);
-	r.no_classic_health = !need_classic_health(v, n);
+	r.no_classic_health = true;
+	for (size_t i = 0; i < n; i++)
+		if (needs_classic_health(v[i]))
+			r.no_classic_health = false;
 	rv = observe(a, &r, w, err);
 	rc_reads_release(&r);
 	return rv;
@@ -1023,16 +1026,22 @@ int rc_report_stale_err(const struct rc_report *rep, struct util_err *err)
 	return rv;
 }
 
+/*
+ * Refuse a stale plan: re-read what every step names and compare it with
+ * what the plan observed.  What it read (a->stale_w) is then as fresh as
+ * the first round's re-read would be: the first round uses it instead.
+ */
 static int check_stale(struct applier *a, struct util_err *err)
 {
 	struct rc_reads r = RC_READS_INIT;
-	struct rc_world w = { 0 };
+	struct rc_world *w = &a->stale_w;
 	struct rc_report *rep = a->rep;
 	char fp[UTIL_SHA256_HEX_SIZE];
 	char **keys = NULL;
 	size_t n = 0;
 	int rv;
 
+	r.no_classic_health = true;
 	for (size_t i = 0; i < a->plan->n_steps; i++) {
 		const struct rc_step *s = &a->plan->steps[i];
 
@@ -1040,17 +1049,20 @@ static int check_stale(struct applier *a, struct util_err *err)
 		keys[n++] = util_xstrdup(s->key);
 		for (size_t k = 0; k < s->n_pre; k++)
 			keys[n++] = util_xstrdup(s->pre[k].key);
+		/* A wait reads health itself; its precondition needs none. */
+		if (checks_classic_floor(s))
+			r.no_classic_health = false;
 	}
 	util_strv_sort_uniq(keys, &n);
 	for (size_t i = 0; i < n; i++)
 		rc_reads_add_key(&r, keys[i], NULL);
-	rv = n ? observe(a, &r, &w, err) : 0;
+	rv = n ? observe(a, &r, w, err) : 0;
 	if (rv < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const char *want = rc_plan_observed(a->plan, keys[i]);
 
-		if (!want || rc_fingerprint(&w, keys[i], fp, NULL) < 0 ||
+		if (!want || rc_fingerprint(w, keys[i], fp, NULL) < 0 ||
 		    !strcmp(fp, want))
 			continue;
 		rep->stale = util_xrealloc(rep->stale,
@@ -1059,9 +1071,10 @@ static int check_stale(struct applier *a, struct util_err *err)
 	}
 	if (rep->n_stale)
 		rv = rc_report_stale_err(rep, err);
+	else if (n && !a->fresh)
+		a->fresh = w;
 out:
 	util_strv_free(keys, n);
-	rc_world_release(&w);
 	rc_reads_release(&r);
 	return rv;
 }
@@ -1202,6 +1215,29 @@ static void run_plan(struct applier *a)
 	free(v);
 }
 
+/* Count the outcomes; the error of the last failed step into err. */
+static void tally(struct rc_report *rep, struct util_err *err)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		switch (rep->results[i].outcome) {
+		case RC_OUT_DONE:
+			rep->done++;
+			break;
+		case RC_OUT_ALREADY:
+			rep->already++;
+			break;
+		case RC_OUT_SKIPPED:
+		case RC_OUT_PENDING:
+			rep->skipped++;
+			break;
+		case RC_OUT_FAILED:
+			rep->failed++;
+			util_err_copy(err, &rep->results[i].err);
+			break;
+		}
+	}
+}
+
 int rc_apply(struct prov *p, const struct rc_plan *plan,
 	     const struct rc_apply_opts *opts, struct rc_report *ret,
 	     struct util_err *err)
@@ -1224,32 +1260,14 @@ int rc_apply(struct prov *p, const struct rc_plan *plan,
 	rep->n = plan->n_steps;
 	rep->results = util_xcalloc(plan->n_steps + 1, sizeof(*rep->results));
 
-	if (a.o->check_stale) {
+	if (a.o->check_stale)
 		rv = check_stale(&a, err);
-		if (rv < 0)
-			return rv;
-	}
-
-	run_plan(&a);
-
-	for (size_t i = 0; i < rep->n; i++) {
-		switch (rep->results[i].outcome) {
-		case RC_OUT_DONE:
-			rep->done++;
-			break;
-		case RC_OUT_ALREADY:
-			rep->already++;
-			break;
-		case RC_OUT_SKIPPED:
-		case RC_OUT_PENDING:
-			rep->skipped++;
-			break;
-		case RC_OUT_FAILED:
-			rep->failed++;
-			util_err_copy(err, &rep->results[i].err);
-			break;
-		}
-	}
+	if (rv == 0)
+		run_plan(&a);
+	rc_world_release(&a.stale_w);
+	if (rv < 0)
+		return rv;
+	tally(rep, err);
 	rep->canceled = canceled(&a);
 	rep->preempted = !rep->canceled && preempted(&a);
 	if (rep->canceled || rep->preempted)

@@ -125,7 +125,8 @@ struct rc_apply_opts {
 	/*
 	 * A saved plan: before anything, re-read every resource the steps
 	 * name and refuse (UTIL_ECONFLICT, report->stale) if any fingerprint
-	 * differs from plan->observed.
+	 * differs from plan->observed.  When it holds, what was read serves
+	 * as the fresh world below (the first batch does not read again).
 	 */
 	bool check_stale;
 	/*

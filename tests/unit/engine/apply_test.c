@@ -617,6 +617,7 @@ static void test_stale_precondition_skips(void **state)
 static void test_stale_saved_plan_refused(void **state)
 {
 	struct fx *f = *state;
+	char *calls;
 
 	healthy(f, "web-tg", A, 8080);
 	plan(f, V1 "load_balancers:\n  - target_group: web-tg\n"
@@ -633,10 +634,28 @@ static void test_stale_saved_plan_refused(void **state)
 		"plan again)");
 	assert_int_equal(f->rep.n_stale, 1);
 	expect_mutations(f, "");
-	/* Unchanged: the saved plan applies. */
-	plan(f, V1 "load_balancers:\n  - target_group: web-tg\n"
+	/*
+	 * Unchanged: the saved plan applies, and what the staleness check
+	 * read serves the first round's preconditions and the wait's: no
+	 * read twice.
+	 */
+	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
+		   "    members: [" B "]\n"
+		   "  - target_group: web-tg\n"
 		   "    members: [" B "]\n");
 	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done done done done done");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "instances_by_id " B "\n"
+				   "classic_lbs web-classic\n"
+				   "target_groups web-tg\n"
+				   "classic_register web-classic " B "\n"
+				   "tg_register web-tg " B ":8080\n"
+				   "classic_health web-classic\n"
+				   "target_health " TG_ARN "\n"
+				   "target_groups web-tg\n"
+				   "tg_deregister web-tg " A ":8080\n");
+	free(calls);
 }
 
 static void test_failed_step_skips_only_dependents(void **state)
@@ -803,6 +822,14 @@ static void test_apply_min_healthy_live_classic(void **state)
 	expect_outcomes(f, "skipped");
 	assert_string_equal(detail(f, 0), "min_healthy: only 0 healthy members "
 					  "would remain, 1 needed");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "classic_lbs web-classic\n"
+				   "classic_health web-classic\n");
+	free(calls);
+	/* A saved plan: the staleness check reads it, once, for the step. */
+	f->ao.check_stale = true;
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "skipped");
 	calls = memprov_calls(f->m);
 	assert_string_equal(calls, "classic_lbs web-classic\n"
 				   "classic_health web-classic\n");
