@@ -597,6 +597,20 @@ static void confirm_after_failure(struct applier *a, const struct rc_step *s,
 	rc_world_release(&w);
 }
 
+/*
+ * Whether a failed call leaves doubt about the change: the client gave up
+ * on a retryable error or lost an answer, or a disassociation found its
+ * association gone -- an earlier attempt whose answer was lost may have
+ * removed it (or someone did): reading back tells.
+ */
+static bool doubtful(const struct rc_step *s, const struct util_err *e)
+{
+	if (e->flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
+		return true;
+	return s->action == RC_ACT_DISASSOCIATE &&
+	       !strcmp(e->aws_code, "InvalidAssociationID.NotFound");
+}
+
 static void run_step(struct applier *a, const struct rc_step *s,
 		     const struct rc_world *w)
 {
@@ -631,7 +645,7 @@ static void run_step(struct applier *a, const struct rc_step *s,
 		/* Each task writes only its own step's flag. */
 		a->verified[step_index(a, s)] = true;
 		finish(a, s, RC_OUT_DONE, NULL, NULL);
-	} else if (e.flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
+	} else if (doubtful(s, &e))
 		confirm_after_failure(a, s, &e);
 	else
 		finish(a, s, RC_OUT_FAILED, &e, NULL);

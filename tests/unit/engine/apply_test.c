@@ -747,6 +747,37 @@ static void test_lost_response_confirmed(void **state)
 			    "eipalloc-0000000a: injected fault");
 }
 
+/*
+ * A disassociation answered "association not found" (an earlier attempt
+ * whose answer was lost removed it): reading back finds the address
+ * unbound, so the step is done.
+ */
+static void test_disassociate_gone_confirmed(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_bind(f->m, "eipalloc-0000000b", A, NULL);
+	plan(f, V1 "elastic_ips:\n  - allocation_id: eipalloc-0000000b\n"
+		   "    none: true\n");
+	memprov_fail(f->m, "disassociate", NULL, 1,
+		     "InvalidAssociationID.NotFound", 0, true);
+	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done");
+	assert_string_equal(memprov_address_holder(f->m, "eipalloc-0000000b"),
+			    "");
+	assert_string_equal(detail(f, 0),
+			    "confirmed by reading back after: disassociate "
+			    "eipalloc-0000000b: injected fault");
+	/* Not gone: still bound (a real error), the step fails. */
+	memprov_bind(f->m, "eipalloc-0000000b", A, NULL);
+	plan(f, V1 "elastic_ips:\n  - allocation_id: eipalloc-0000000b\n"
+		   "    none: true\n");
+	memprov_fail(f->m, "disassociate", NULL, 1,
+		     "InvalidAssociationID.NotFound", 0, false);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "failed");
+}
+
 static void test_allocate_never_twice(void **state)
 {
 	struct fx *f = *state;
@@ -1129,6 +1160,7 @@ int main(void)
 		T(test_wait_first_with_fresh_world),
 		T(test_wait_first_rereads_group),
 		T(test_lost_response_confirmed),
+		T(test_disassociate_gone_confirmed),
 		T(test_allocate_never_twice),
 		T(test_allocate_found_at_apply),
 		T(test_apply_min_healthy_live),
