@@ -223,10 +223,11 @@ static void test_reads_of_noop_plan_with_address(void **state)
 			   PROV_HEALTH_HEALTHY);
 	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
 	calls = plan_reads(f);
+	/* The groups first: their paced ELB reads are the long pole. */
 	assert_string_equal(calls, "instances_by_id " A "," B "\n"
-				   "instances_by_selector role=db\n"
 				   "classic_lbs web-classic\n"
 				   "target_groups web-tg\n"
+				   "instances_by_selector role=db\n"
 				   "addresses alloc=eipalloc-0000000a\n");
 	free(calls);
 	assert_false(rc_plan_has_changes(f->er.plan));
