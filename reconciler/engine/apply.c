@@ -28,9 +28,16 @@ struct applier {
 	unsigned conc;
 	uint64_t poll_min, poll_max;
 	const struct rc_world *fresh; /* consumed by the first round */
+	struct rc_world stale_w;      /* what check_stale read */
 	/* Scheduling (indexed like plan->steps). */
 	bool *after; /* after[i * n + k]: step i starts once step k finished */
 	bool *waiting;
+	/*
+	 * verified[i]: step i's call was made after its preconditions were
+	 * checked against a re-read, and succeeded: its group is as the plan
+	 * says that call leaves it.
+	 */
+	bool *verified;
 	uint64_t *wait_start, *wait_next, *wait_delay;
 	unsigned *wait_polls;
 	bool announced[RC_N_PHASES + 1];
@@ -165,6 +172,24 @@ static int observe(struct applier *a, struct rc_reads *r, struct rc_world *w,
 	return rc_observe(a->p, r, &oo, w, err);
 }
 
+/*
+ * Whether step s needs Classic member health: a wait, or a
+ * deregistration checked against min_healthy.  A registration, zones or
+ * an address step needs only who is registered (fingerprints have no
+ * health), so their re-read makes no DescribeInstanceHealth call.
+ */
+static bool checks_classic_floor(const struct rc_step *s)
+{
+	return s->group_kind == SPEC_LB_CLASSIC &&
+	       s->action == RC_ACT_DEREGISTER && s->min_healthy;
+}
+
+static bool needs_classic_health(const struct rc_step *s)
+{
+	return checks_classic_floor(s) ||
+	       (s->group_kind == SPEC_LB_CLASSIC && s->action == RC_ACT_WAIT);
+}
+
 static int observe_steps(struct applier *a, const struct rc_step *const *v,
 			 size_t n, struct rc_world *w, struct util_err *err)
 {
@@ -173,6 +198,10 @@ static int observe_steps(struct applier *a, const struct rc_step *const *v,
 
 	for (size_t i = 0; i < n; i++)
 		keys_of(v[i], &r);
+	r.no_classic_health = true;
+	for (size_t i = 0; i < n; i++)
+		if (needs_classic_health(v[i]))
+			r.no_classic_health = false;
 	rv = observe(a, &r, w, err);
 	rc_reads_release(&r);
 	return rv;
@@ -568,6 +597,20 @@ static void confirm_after_failure(struct applier *a, const struct rc_step *s,
 	rc_world_release(&w);
 }
 
+/*
+ * Whether a failed call leaves doubt about the change: the client gave up
+ * on a retryable error or lost an answer, or a disassociation found its
+ * association gone -- an earlier attempt whose answer was lost may have
+ * removed it (or someone did): reading back tells.
+ */
+static bool doubtful(const struct rc_step *s, const struct util_err *e)
+{
+	if (e->flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
+		return true;
+	return s->action == RC_ACT_DISASSOCIATE &&
+	       !strcmp(e->aws_code, "InvalidAssociationID.NotFound");
+}
+
 static void run_step(struct applier *a, const struct rc_step *s,
 		     const struct rc_world *w)
 {
@@ -598,9 +641,11 @@ static void run_step(struct applier *a, const struct rc_step *s,
 		return;
 	}
 	result(a, s)->attempts = 1;
-	if (call(a, w, s, &e) == 0)
+	if (call(a, w, s, &e) == 0) {
+		/* Each task writes only its own step's flag. */
+		a->verified[step_index(a, s)] = true;
 		finish(a, s, RC_OUT_DONE, NULL, NULL);
-	else if (e.flags & (UTIL_ERR_RETRYABLE | UTIL_ERR_OUTCOME_UNKNOWN))
+	} else if (doubtful(s, &e))
 		confirm_after_failure(a, s, &e);
 	else
 		finish(a, s, RC_OUT_FAILED, &e, NULL);
@@ -772,68 +817,127 @@ static bool poll_health(struct applier *a, const struct rc_step *s)
 	return true;
 }
 
-/*
- * One round of the waits in progress: poll those due, or sleep until the
- * next one is.  A wait's first poll re-reads its group whole (those due
- * together, one read): the documented re-read of the step's
- * precondition; later polls read health only.  False when none is
- * waiting.
- */
-static bool poll_waits(struct applier *a)
+/* Whether a dependency of s on key made its call after verifying it. */
+static bool verified_by_dep(const struct applier *a, const struct rc_step *s,
+			    const char *key)
 {
-	size_t n = a->plan->n_steps, n_due = 0, n_live = 0, n_health = 0;
-	const struct rc_step **due = util_xcalloc(n + 1, sizeof(*due));
-	uint64_t now = a->clock->mono_ms(a->clock->ctx), next = UINT64_MAX;
-	const char *why = stop_reason(a);
-	struct rc_world w = { 0 };
-	struct util_err e = UTIL_ERR_INIT;
+	for (size_t i = 0; i < s->n_deps; i++) {
+		const struct rc_step *d = rc_plan_step(a->plan, s->deps[i]);
 
-	for (size_t i = 0; i < n; i++) {
+		if (d && a->verified[step_index(a, d)] && !strcmp(d->key, key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether wait step s's preconditions are known to hold without reading
+ * its group whole: each is on the group of a dependency that just made
+ * its call after checking its own (the wait's fingerprint is the group
+ * as that call leaves it), or the world the plan was just built from
+ * shows it as planned.  Otherwise its first poll re-reads the group.
+ */
+static bool wait_pre_known(const struct applier *a, const struct rc_step *s)
+{
+	char fp[UTIL_SHA256_HEX_SIZE];
+
+	for (size_t i = 0; i < s->n_pre; i++) {
+		if (verified_by_dep(a, s, s->pre[i].key))
+			continue;
+		if (!a->fresh ||
+		    rc_fingerprint(a->fresh, s->pre[i].key, fp, NULL) < 0 ||
+		    strcmp(fp, s->pre[i].fp))
+			return false;
+	}
+	return true;
+}
+
+struct wait_round {
+	const struct rc_step **due; /* polls that read the group whole */
+	size_t n_due, n_live, n_health;
+	uint64_t now, next;
+};
+
+/* Poll the waits due by health, collect those that need a whole read. */
+static void waits_due(struct applier *a, struct wait_round *r, const char *why)
+{
+	for (size_t i = 0; i < a->plan->n_steps; i++) {
+		const struct rc_step *s = &a->plan->steps[i];
+
 		if (!a->waiting[i])
 			continue;
-		n_live++;
+		r->n_live++;
 		if (why) {
 			a->waiting[i] = false;
-			finish(a, &a->plan->steps[i], RC_OUT_SKIPPED, NULL,
-			       "%s while waiting", why);
-		} else if (a->wait_next[i] <= now) {
-			if (a->wait_polls[i] &&
-			    poll_health(a, &a->plan->steps[i]))
-				n_health++;
+			finish(a, s, RC_OUT_SKIPPED, NULL, "%s while waiting",
+			       why);
+		} else if (a->wait_next[i] <= r->now) {
+			if ((a->wait_polls[i] || wait_pre_known(a, s)) &&
+			    poll_health(a, s))
+				r->n_health++;
 			else
-				due[n_due++] = &a->plan->steps[i];
-		} else if (a->wait_next[i] < next) {
-			next = a->wait_next[i];
+				r->due[r->n_due++] = s;
+		} else if (a->wait_next[i] < r->next) {
+			r->next = a->wait_next[i];
 		}
 	}
-	a->fresh = NULL; /* what comes after a wait reads afresh */
-	if (!n_due) {
-		/* After a health poll, the next round finds who is due. */
-		if (!why && !n_health && next != UINT64_MAX)
-			sleep_ms(a, next - now);
-		free(due);
-		return n_live != 0;
-	}
+}
+
+/* The first poll of the waits in due: their groups re-read whole. */
+static void poll_whole(struct applier *a, const struct rc_step **due,
+		       size_t n_due)
+{
+	struct rc_world w = { 0 };
+	struct util_err e = UTIL_ERR_INIT;
+	uint64_t now;
+
 	if (observe_steps(a, due, n_due, &w, &e) < 0) {
 		for (size_t k = 0; k < n_due; k++) {
 			a->waiting[step_index(a, due[k])] = false;
 			finish(a, due[k], RC_OUT_FAILED, &e,
 			       "could not read the group");
 		}
-	} else {
-		now = a->clock->mono_ms(a->clock->ctx);
-		for (size_t k = 0; k < n_due; k++) {
-			size_t i = step_index(a, due[k]);
+		rc_world_release(&w);
+		return;
+	}
+	now = a->clock->mono_ms(a->clock->ctx);
+	for (size_t k = 0; k < n_due; k++) {
+		size_t i = step_index(a, due[k]);
 
-			if (wait_eval(a, i, &w, step_group(&w, due[k]), now))
-				a->waiting[i] = false;
-			else
-				wait_schedule(a, i, now);
-		}
+		if (wait_eval(a, i, &w, step_group(&w, due[k]), now))
+			a->waiting[i] = false;
+		else
+			wait_schedule(a, i, now);
 	}
 	rc_world_release(&w);
-	free(due);
-	return true;
+}
+
+/*
+ * One round of the waits in progress: poll those due, or sleep until the
+ * next one is.  Polls read health only; a wait's first poll re-reads its
+ * group whole (those due together, one read) only when its precondition
+ * is not known to hold already (wait_pre_known).  False when none is
+ * waiting.
+ */
+static bool poll_waits(struct applier *a)
+{
+	const char *why = stop_reason(a);
+	struct wait_round r = {
+		.due = util_xcalloc(a->plan->n_steps + 1, sizeof(*r.due)),
+		.now = a->clock->mono_ms(a->clock->ctx),
+		.next = UINT64_MAX,
+	};
+
+	waits_due(a, &r, why);
+	a->fresh = NULL; /* what comes after a wait reads afresh */
+	if (r.n_due) {
+		poll_whole(a, r.due, r.n_due);
+	} else if (!why && !r.n_health && r.next != UINT64_MAX) {
+		/* After a health poll, the next round finds who is due. */
+		sleep_ms(a, r.next - r.now);
+	}
+	free(r.due);
+	return r.n_live != 0;
 }
 
 /* --- scheduling --------------------------------------------------------- */
@@ -880,6 +984,7 @@ static void schedule_init(struct applier *a)
 
 	a->after = util_xcalloc(n * n + 1, sizeof(*a->after));
 	a->waiting = util_xcalloc(n + 1, sizeof(*a->waiting));
+	a->verified = util_xcalloc(n + 1, sizeof(*a->verified));
 	a->wait_start = util_xcalloc(n + 1, sizeof(*a->wait_start));
 	a->wait_next = util_xcalloc(n + 1, sizeof(*a->wait_next));
 	a->wait_delay = util_xcalloc(n + 1, sizeof(*a->wait_delay));
@@ -909,6 +1014,7 @@ static void schedule_release(struct applier *a)
 {
 	free(a->after);
 	free(a->waiting);
+	free(a->verified);
 	free(a->wait_start);
 	free(a->wait_next);
 	free(a->wait_delay);
@@ -934,16 +1040,22 @@ int rc_report_stale_err(const struct rc_report *rep, struct util_err *err)
 	return rv;
 }
 
+/*
+ * Refuse a stale plan: re-read what every step names and compare it with
+ * what the plan observed.  What it read (a->stale_w) is then as fresh as
+ * the first round's re-read would be: the first round uses it instead.
+ */
 static int check_stale(struct applier *a, struct util_err *err)
 {
 	struct rc_reads r = RC_READS_INIT;
-	struct rc_world w = { 0 };
+	struct rc_world *w = &a->stale_w;
 	struct rc_report *rep = a->rep;
 	char fp[UTIL_SHA256_HEX_SIZE];
 	char **keys = NULL;
 	size_t n = 0;
 	int rv;
 
+	r.no_classic_health = true;
 	for (size_t i = 0; i < a->plan->n_steps; i++) {
 		const struct rc_step *s = &a->plan->steps[i];
 
@@ -951,17 +1063,20 @@ static int check_stale(struct applier *a, struct util_err *err)
 		keys[n++] = util_xstrdup(s->key);
 		for (size_t k = 0; k < s->n_pre; k++)
 			keys[n++] = util_xstrdup(s->pre[k].key);
+		/* A wait reads health itself; its precondition needs none. */
+		if (checks_classic_floor(s))
+			r.no_classic_health = false;
 	}
 	util_strv_sort_uniq(keys, &n);
 	for (size_t i = 0; i < n; i++)
 		rc_reads_add_key(&r, keys[i], NULL);
-	rv = n ? observe(a, &r, &w, err) : 0;
+	rv = n ? observe(a, &r, w, err) : 0;
 	if (rv < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const char *want = rc_plan_observed(a->plan, keys[i]);
 
-		if (!want || rc_fingerprint(&w, keys[i], fp, NULL) < 0 ||
+		if (!want || rc_fingerprint(w, keys[i], fp, NULL) < 0 ||
 		    !strcmp(fp, want))
 			continue;
 		rep->stale = util_xrealloc(rep->stale,
@@ -970,9 +1085,10 @@ static int check_stale(struct applier *a, struct util_err *err)
 	}
 	if (rep->n_stale)
 		rv = rc_report_stale_err(rep, err);
+	else if (n && !a->fresh)
+		a->fresh = w;
 out:
 	util_strv_free(keys, n);
-	rc_world_release(&w);
 	rc_reads_release(&r);
 	return rv;
 }
@@ -1039,6 +1155,37 @@ static bool may_start(const struct applier *a, size_t i)
 }
 
 /*
+ * Start wait step i.  A health wait right after its members'
+ * registration in this apply polls first after poll_min, not at once:
+ * AWS marks a target or instance just registered healthy only once it
+ * passed HealthyThreshold checks (at least 2, 5 s apart), so a poll at
+ * once would be a read for nothing.  Other waits (registered, drained,
+ * members registered before) poll at once.  Never past the deadline.
+ */
+static void wait_begin(struct applier *a, size_t i, uint64_t now)
+{
+	const struct rc_step *s = &a->plan->steps[i];
+	bool just_registered = false;
+	uint64_t first = 0;
+
+	for (size_t k = 0; k < s->n_deps; k++) {
+		const struct rc_step *d = rc_plan_step(a->plan, s->deps[k]);
+
+		if (d && d->action == RC_ACT_REGISTER &&
+		    result(a, d)->outcome == RC_OUT_DONE)
+			just_registered = true;
+	}
+	if (s->until == RC_UNTIL_HEALTHY && just_registered)
+		first = s->timeout_ms < a->poll_min ? s->timeout_ms
+						    : a->poll_min;
+	announce(a, s);
+	a->waiting[i] = true;
+	a->wait_start[i] = now;
+	a->wait_next[i] = now + first;
+	a->wait_delay[i] = a->poll_min;
+}
+
+/*
  * Run the plan by dependency rather than phase by phase: a step starts
  * as soon as the steps it depends on succeeded and every step it must
  * follow (related(), earlier phase) finished.  Calls whose turn has come
@@ -1068,10 +1215,7 @@ static void run_plan(struct applier *a)
 			if (a->plan->steps[i].action != RC_ACT_WAIT ||
 			    !may_start(a, i))
 				continue;
-			announce(a, &a->plan->steps[i]);
-			a->waiting[i] = true;
-			a->wait_start[i] = a->wait_next[i] = now;
-			a->wait_delay[i] = a->poll_min;
+			wait_begin(a, i, now);
 		}
 		if (!poll_waits(a))
 			break;
@@ -1083,6 +1227,29 @@ static void run_plan(struct applier *a)
 			       "its dependencies never finished");
 	schedule_release(a);
 	free(v);
+}
+
+/* Count the outcomes; the error of the last failed step into err. */
+static void tally(struct rc_report *rep, struct util_err *err)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		switch (rep->results[i].outcome) {
+		case RC_OUT_DONE:
+			rep->done++;
+			break;
+		case RC_OUT_ALREADY:
+			rep->already++;
+			break;
+		case RC_OUT_SKIPPED:
+		case RC_OUT_PENDING:
+			rep->skipped++;
+			break;
+		case RC_OUT_FAILED:
+			rep->failed++;
+			util_err_copy(err, &rep->results[i].err);
+			break;
+		}
+	}
 }
 
 int rc_apply(struct prov *p, const struct rc_plan *plan,
@@ -1107,32 +1274,14 @@ int rc_apply(struct prov *p, const struct rc_plan *plan,
 	rep->n = plan->n_steps;
 	rep->results = util_xcalloc(plan->n_steps + 1, sizeof(*rep->results));
 
-	if (a.o->check_stale) {
+	if (a.o->check_stale)
 		rv = check_stale(&a, err);
-		if (rv < 0)
-			return rv;
-	}
-
-	run_plan(&a);
-
-	for (size_t i = 0; i < rep->n; i++) {
-		switch (rep->results[i].outcome) {
-		case RC_OUT_DONE:
-			rep->done++;
-			break;
-		case RC_OUT_ALREADY:
-			rep->already++;
-			break;
-		case RC_OUT_SKIPPED:
-		case RC_OUT_PENDING:
-			rep->skipped++;
-			break;
-		case RC_OUT_FAILED:
-			rep->failed++;
-			util_err_copy(err, &rep->results[i].err);
-			break;
-		}
-	}
+	if (rv == 0)
+		run_plan(&a);
+	rc_world_release(&a.stale_w);
+	if (rv < 0)
+		return rv;
+	tally(rep, err);
 	rep->canceled = canceled(&a);
 	rep->preempted = !rep->canceled && preempted(&a);
 	if (rep->canceled || rep->preempted)

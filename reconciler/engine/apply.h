@@ -44,10 +44,16 @@
  *     never sent twice, so it is never duplicated.
  *
  * Steps whose turn comes together run concurrently (concurrency).  A
- * wait's first poll re-reads its group whole (those due together, one
- * read): the documented re-read of its precondition.  Later polls read
- * only health (one DescribeTargetHealth or DescribeInstanceHealth, no
- * re-read of the group), each wait with its own exponential backoff from
+ * wait polls only health (one DescribeTargetHealth or
+ * DescribeInstanceHealth, no re-read of the group) when its precondition
+ * is known to hold: the (de)registration it follows made its call in
+ * this apply after checking the group against a re-read, or the world the
+ * plan was just built from (fresh) shows the group as planned.
+ * Otherwise its first poll re-reads the group whole (those due together,
+ * one read): the documented re-read of its precondition.  A health wait
+ * on members this apply just registered polls first after poll_min (AWS
+ * marks them healthy only after two passing checks at least); other
+ * waits poll at once.  Each wait with its own exponential backoff from
  * poll_min_ms to poll_max_ms (as AWS's waiters back off; the client's
  * token buckets pace every call), until its own timeout; a member that
  * leaves the group while waited for healthy fails the wait.
@@ -119,7 +125,8 @@ struct rc_apply_opts {
 	/*
 	 * A saved plan: before anything, re-read every resource the steps
 	 * name and refuse (UTIL_ECONFLICT, report->stale) if any fingerprint
-	 * differs from plan->observed.
+	 * differs from plan->observed.  When it holds, what was read serves
+	 * as the fresh world below (the first batch does not read again).
 	 */
 	bool check_stale;
 	/*

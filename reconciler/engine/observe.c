@@ -387,7 +387,8 @@ static void run_task(void *arg, size_t i)
 	case T_CLASSIC:
 		t->r = p->ops->classic_lbs(p, (const char *const *)r->classic,
 					   r->n_classic,
-					   r->health_as_needed
+					   r->health_as_needed ||
+							   r->no_classic_health
 						   ? 0
 						   : PROV_READ_HEALTH,
 					   &t->classic, &t->err);
@@ -793,7 +794,7 @@ static int observe_classic_health(struct prov *p, const struct rc_reads *r,
 	size_t n = 0;
 	int rv = 0;
 
-	if (!r->health_as_needed || !w->classic.n)
+	if (!r->health_as_needed || r->no_classic_health || !w->classic.n)
 		return 0;
 	c.lbs = util_xcalloc(w->classic.n, sizeof(*c.lbs));
 	for (size_t i = 0; i < w->classic.n; i++)
@@ -816,21 +817,27 @@ static int observe_classic_health(struct prov *p, const struct rc_reads *r,
 	return rv;
 }
 
-/* The reads r needs, one task each (selectors one each); returns how many. */
+/*
+ * The reads r needs, one task each (selectors one each); returns how
+ * many.  The groups come before the selectors: the tasks start in this
+ * order, and the ELB reads (a DescribeTargetHealth per target group,
+ * paced by the account-wide ELB bucket) are the long pole of a large
+ * plan, so they start at once rather than behind dozens of selectors.
+ */
 static size_t plan_tasks(const struct rc_reads *r, struct task *tasks)
 {
 	size_t n = 0;
 
 	if (r->n_instance_ids)
 		tasks[n++].kind = T_INSTANCES;
-	for (size_t i = 0; i < r->n_selectors; i++) {
-		tasks[n].kind = T_SELECTOR;
-		tasks[n++].sel = i;
-	}
 	if (r->n_classic)
 		tasks[n++].kind = T_CLASSIC;
 	if (r->n_tgs)
 		tasks[n++].kind = T_TGS;
+	for (size_t i = 0; i < r->n_selectors; i++) {
+		tasks[n].kind = T_SELECTOR;
+		tasks[n++].sel = i;
+	}
 	if (r->n_alloc_ids || r->n_public_ips || r->n_names)
 		tasks[n++].kind = T_ADDRESSES;
 	if (r->n_eni_ids)

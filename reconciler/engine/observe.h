@@ -112,6 +112,12 @@ struct rc_reads {
 	 */
 	bool health_as_needed;
 	/*
+	 * No Classic member health at all (wins over health_as_needed): the
+	 * caller needs only who is registered (apply's re-read before a
+	 * registration, a fingerprint).
+	 */
+	bool no_classic_health;
+	/*
 	 * When one of these is not registered yet, rc_observe() also reads
 	 * the zones of that target group's load balancers (one batched
 	 * lbs_v2 call after the others), for the planner's zone check; when

@@ -27,6 +27,9 @@
 #define B  "i-0000000b"
 #define C  "i-0000000c"
 #define D  "i-0000000d"
+#define TG_ARN                                                 \
+	"arn:aws:elasticloadbalancing:us-east-1:123456789012:" \
+	"targetgroup/web-tg/0123456789abcdef"
 
 struct fake_clock {
 	uint64_t now;
@@ -222,13 +225,14 @@ static void test_phase_reads(void **state)
 	assert_int_equal(apply(f), 0);
 	calls = memprov_calls(f->m);
 	/*
-	 * Each phase re-reads what its steps depend on; the wait polls the
-	 * group until healthy (memprov: on the first read after).
+	 * Each phase re-reads what its steps depend on; the wait, whose
+	 * precondition its registration just verified, polls health only
+	 * until healthy (memprov: on the first read after).
 	 */
 	assert_string_equal(calls, "instances_by_id " B "\n"
 				   "target_groups web-tg\n"
 				   "tg_register web-tg " B ":8080\n"
-				   "target_groups web-tg\n");
+				   "target_health " TG_ARN "\n");
 	free(calls);
 }
 
@@ -275,9 +279,12 @@ static void test_make_before_break_order(void **state)
 	assert_int_equal(apply(f), 0);
 	expect_mutations(f, "tg_register web-tg " C ":8080," D ":8080\n"
 			    "tg_deregister web-tg " A ":8080," B ":8080\n");
-	/* The wait polled until C and D were healthy, backing off. */
+	/*
+	 * The wait polled until C and D were healthy, backing off: first
+	 * after 1s (just registered, they cannot be healthy at once).
+	 */
 	assert_true(f->fc.sleeps >= 2);
-	assert_int_equal(f->fc.slept, 1000 + 2000);
+	assert_int_equal(f->fc.slept, 1000 + 1000 + 2000);
 	assert_string_equal(detail(f, 1), "2 of 2 healthy");
 	expect_converged(f, yaml);
 }
@@ -345,14 +352,10 @@ static void test_member_leaves_while_waiting(void **state)
 }
 
 /*
- * The exact reads of a health wait: the first poll re-reads the group
- * whole (the step's precondition), later polls read only health, backing
- * off; nothing else is read.
+ * The exact reads of a health wait: its registration verified the group
+ * just before its call, so every poll reads only health, backing off;
+ * nothing else is read.
  */
-#define TG_ARN                                                 \
-	"arn:aws:elasticloadbalancing:us-east-1:123456789012:" \
-	"targetgroup/web-tg/0123456789abcdef"
-
 static void test_reads_of_health_wait(void **state)
 {
 	struct fx *f = *state;
@@ -369,12 +372,160 @@ static void test_reads_of_health_wait(void **state)
 	assert_string_equal(calls, "instances_by_id " B "\n"
 				   "target_groups web-tg\n"
 				   "tg_register web-tg " B ":8080\n"
-				   "target_groups web-tg\n"
+				   "target_health " TG_ARN "\n"
 				   "target_health " TG_ARN "\n"
 				   "target_health " TG_ARN "\n");
 	free(calls);
-	/* Polls at 0, 1s, 3s: the interval doubles. */
-	assert_int_equal(f->fc.slept, 3000);
+	/*
+	 * Polls at 1s (B was just registered: AWS needs at least two
+	 * passing checks, so a poll at once reads for nothing), 2s, 4s: the
+	 * interval doubles.
+	 */
+	assert_int_equal(f->fc.slept, 4000);
+}
+
+/*
+ * Every read of a converge earns its place (issue 13): each batch of
+ * calls re-reads what its steps' preconditions name (the plan's world is
+ * not passed here); a wait whose registration or deregistration has just
+ * verified the group polls health only; the address, moved onto B once
+ * B's waits are over, re-reads its precondition after them.  A new
+ * needless read fails here.
+ */
+static void test_reads_of_converge(void **state)
+{
+	struct fx *f = *state;
+	const char yaml[] = V1 "load_balancers:\n"
+			       "  - classic: web-classic\n"
+			       "    members: [" A ", " B "]\n"
+			       "  - target_group: web-tg\n"
+			       "    drain: wait\n"
+			       "    members: [" A ", " B "]\n"
+			       "elastic_ips:\n"
+			       "  - allocation_id: eipalloc-0000000a\n"
+			       "    instance: " B "\n";
+	char *calls;
+
+	healthy(f, "web-classic", A, 0);
+	healthy(f, "web-classic", D, 0);
+	healthy(f, "web-tg", A, 8080);
+	healthy(f, "web-tg", C, 8080);
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	memprov_set_drain_reads(f->m, 1);
+	plan(f, yaml);
+	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done done done done done done done done");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls,
+			    /*
+			     * The registrations' preconditions (who is
+			     * registered: no Classic health).
+			     */
+			    "instances_by_id " B "\n"
+			    "classic_lbs web-classic\n"
+			    "target_groups web-tg\n"
+			    "classic_register web-classic " B "\n"
+			    "tg_register web-tg " B ":8080\n"
+			    /* The health waits: health only. */
+			    "classic_health web-classic\n"
+			    "target_health " TG_ARN "\n"
+			    /* After the waits: re-read, then move, remove. */
+			    "instances_by_id " B "\n"
+			    "classic_lbs web-classic\n"
+			    "target_groups web-tg\n"
+			    "addresses alloc=eipalloc-0000000a\n"
+			    "associate eipalloc-0000000a instance=" B
+			    " reassoc=1\n"
+			    "classic_deregister web-classic " D "\n"
+			    "tg_deregister web-tg " C ":8080\n"
+			    /* The drain: health only, until C has left. */
+			    "target_health " TG_ARN "\n"
+			    "target_health " TG_ARN "\n");
+	free(calls);
+	expect_converged(f, yaml);
+}
+
+/*
+ * A plan that starts with a wait (B registered by an earlier apply, still
+ * in its initial checks): A healthy, B registered through the API.
+ */
+static void wait_first_world(struct fx *f)
+{
+	struct prov_target_ref t = { .id = B, .port = 8080 };
+
+	healthy(f, "web-tg", A, 8080);
+	memprov_set_healthy_after(f->m, 2);
+	assert_int_equal(f->p->ops->tg_register(f->p, TG_ARN, &t, 1, &f->err),
+			 0);
+}
+
+static void wait_first_plan(struct fx *f, struct rc_world *w)
+{
+	struct rc_reads r = RC_READS_INIT;
+	struct rc_notes errors = { 0 };
+
+	reset(f);
+	f->s = t_spec(V1 "load_balancers:\n  - target_group: web-tg\n"
+			 "    members: [" B "]\n");
+	assert_int_equal(rc_reads_from_spec(&r, f->s, NULL, NULL, &f->err), 0);
+	assert_int_equal(rc_observe(f->p, &r, NULL, w, &f->err), 0);
+	assert_int_equal(rc_plan_build(f->s, w, NULL, &f->plan, &errors,
+				       &f->err),
+			 0);
+	assert_int_equal(f->plan->n_steps, 2);
+	assert_int_equal(f->plan->steps[0].action, RC_ACT_WAIT);
+	rc_reads_release(&r);
+	rc_notes_release(&errors);
+}
+
+/*
+ * The world the plan was just built from shows the wait's group as
+ * planned: its first poll reads health only.
+ */
+static void test_wait_first_with_fresh_world(void **state)
+{
+	struct fx *f = *state;
+	struct rc_world w = { 0 };
+	char *calls;
+
+	wait_first_world(f);
+	wait_first_plan(f, &w);
+	f->ao.fresh = &w;
+	assert_int_equal(apply(f), 0);
+	f->ao.fresh = NULL;
+	expect_outcomes(f, "done done");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "target_health " TG_ARN "\n"
+				   "target_groups web-tg\n"
+				   "tg_deregister web-tg " A ":8080\n");
+	free(calls);
+	/* B was registered before this apply: polled at once. */
+	assert_int_equal(f->fc.slept, 0);
+	rc_world_release(&w);
+}
+
+/*
+ * Without it (a saved plan, a later round), nothing this apply did
+ * verified the group: the first poll re-reads it whole and finds it
+ * changed since the plan.
+ */
+static void test_wait_first_rereads_group(void **state)
+{
+	struct fx *f = *state;
+	struct rc_world w = { 0 };
+	char *calls;
+
+	wait_first_world(f);
+	wait_first_plan(f, &w);
+	memprov_set_member(f->m, "web-tg", C, 8080, PROV_HEALTH_HEALTHY);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "skipped skipped");
+	assert_string_equal(detail(f, 0), "the world changed since the plan: "
+					  "tg:web-tg is not as planned");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "target_groups web-tg\n");
+	free(calls);
+	rc_world_release(&w);
 }
 
 static const char zones_yaml[] = V1 "load_balancers:\n"
@@ -466,6 +617,7 @@ static void test_stale_precondition_skips(void **state)
 static void test_stale_saved_plan_refused(void **state)
 {
 	struct fx *f = *state;
+	char *calls;
 
 	healthy(f, "web-tg", A, 8080);
 	plan(f, V1 "load_balancers:\n  - target_group: web-tg\n"
@@ -482,10 +634,28 @@ static void test_stale_saved_plan_refused(void **state)
 		"plan again)");
 	assert_int_equal(f->rep.n_stale, 1);
 	expect_mutations(f, "");
-	/* Unchanged: the saved plan applies. */
-	plan(f, V1 "load_balancers:\n  - target_group: web-tg\n"
+	/*
+	 * Unchanged: the saved plan applies, and what the staleness check
+	 * read serves the first round's preconditions and the wait's: no
+	 * read twice.
+	 */
+	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
+		   "    members: [" B "]\n"
+		   "  - target_group: web-tg\n"
 		   "    members: [" B "]\n");
 	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done done done done done");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "instances_by_id " B "\n"
+				   "classic_lbs web-classic\n"
+				   "target_groups web-tg\n"
+				   "classic_register web-classic " B "\n"
+				   "tg_register web-tg " B ":8080\n"
+				   "classic_health web-classic\n"
+				   "target_health " TG_ARN "\n"
+				   "target_groups web-tg\n"
+				   "tg_deregister web-tg " A ":8080\n");
+	free(calls);
 }
 
 static void test_failed_step_skips_only_dependents(void **state)
@@ -577,6 +747,37 @@ static void test_lost_response_confirmed(void **state)
 			    "eipalloc-0000000a: injected fault");
 }
 
+/*
+ * A disassociation answered "association not found" (an earlier attempt
+ * whose answer was lost removed it): reading back finds the address
+ * unbound, so the step is done.
+ */
+static void test_disassociate_gone_confirmed(void **state)
+{
+	struct fx *f = *state;
+
+	memprov_bind(f->m, "eipalloc-0000000b", A, NULL);
+	plan(f, V1 "elastic_ips:\n  - allocation_id: eipalloc-0000000b\n"
+		   "    none: true\n");
+	memprov_fail(f->m, "disassociate", NULL, 1,
+		     "InvalidAssociationID.NotFound", 0, true);
+	assert_int_equal(apply(f), 0);
+	expect_outcomes(f, "done");
+	assert_string_equal(memprov_address_holder(f->m, "eipalloc-0000000b"),
+			    "");
+	assert_string_equal(detail(f, 0),
+			    "confirmed by reading back after: disassociate "
+			    "eipalloc-0000000b: injected fault");
+	/* Not gone: still bound (a real error), the step fails. */
+	memprov_bind(f->m, "eipalloc-0000000b", A, NULL);
+	plan(f, V1 "elastic_ips:\n  - allocation_id: eipalloc-0000000b\n"
+		   "    none: true\n");
+	memprov_fail(f->m, "disassociate", NULL, 1,
+		     "InvalidAssociationID.NotFound", 0, false);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "failed");
+}
+
 static void test_allocate_never_twice(void **state)
 {
 	struct fx *f = *state;
@@ -631,6 +832,39 @@ static void test_apply_min_healthy_live(void **state)
 	assert_string_equal(detail(f, 0), "min_healthy: only 0 healthy members "
 					  "would remain, 1 needed");
 	expect_mutations(f, "");
+}
+
+/*
+ * The same on a Classic ELB: a deregistration checked against min_healthy
+ * re-reads the ELB's health (registrations do not).
+ */
+static void test_apply_min_healthy_live_classic(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	healthy(f, "web-classic", A, 0);
+	healthy(f, "web-classic", D, 0);
+	plan(f, V1 "load_balancers:\n  - classic: web-classic\n"
+		   "    min_healthy: 1\n"
+		   "    members: [" D "]\n");
+	memprov_set_member(f->m, "web-classic", D, 0, PROV_HEALTH_UNHEALTHY);
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "skipped");
+	assert_string_equal(detail(f, 0), "min_healthy: only 0 healthy members "
+					  "would remain, 1 needed");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "classic_lbs web-classic\n"
+				   "classic_health web-classic\n");
+	free(calls);
+	/* A saved plan: the staleness check reads it, once, for the step. */
+	f->ao.check_stale = true;
+	assert_int_equal(apply(f), UTIL_EFAIL);
+	expect_outcomes(f, "skipped");
+	calls = memprov_calls(f->m);
+	assert_string_equal(calls, "classic_lbs web-classic\n"
+				   "classic_health web-classic\n");
+	free(calls);
 }
 
 static void test_disassociate_and_drain(void **state)
@@ -922,10 +1156,15 @@ int main(void)
 		T(test_failed_step_skips_only_dependents),
 		T(test_no_engine_retry),
 		T(test_reads_of_health_wait),
+		T(test_reads_of_converge),
+		T(test_wait_first_with_fresh_world),
+		T(test_wait_first_rereads_group),
 		T(test_lost_response_confirmed),
+		T(test_disassociate_gone_confirmed),
 		T(test_allocate_never_twice),
 		T(test_allocate_found_at_apply),
 		T(test_apply_min_healthy_live),
+		T(test_apply_min_healthy_live_classic),
 		T(test_disassociate_and_drain),
 		T(test_failover_move_is_one_call),
 		T(test_cancel_between_steps),

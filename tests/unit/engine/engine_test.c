@@ -199,6 +199,40 @@ static void test_reads_of_noop_plan(void **state)
 	assert_false(rc_plan_has_changes(f->er.plan));
 }
 
+/* With an address and a selector: one read more each, nothing else. */
+static void test_reads_of_noop_plan_with_address(void **state)
+{
+	struct fx *f = *state;
+	char *calls;
+
+	spec_free(f->s);
+	f->s = t_spec("version: 1\n"
+		      "load_balancers:\n"
+		      "  - classic: web-classic\n"
+		      "    members: [" A ", " B "]\n"
+		      "  - target_group: web-tg\n"
+		      "    members: [{selector: {tags: {role: db}}}]\n"
+		      "elastic_ips:\n"
+		      "  - allocation_id: eipalloc-0000000a\n"
+		      "    instance: " A "\n");
+	memprov_set_member(f->m, "web-classic", A, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-classic", B, 0, PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", "i-0000000e", 8080,
+			   PROV_HEALTH_HEALTHY);
+	memprov_set_member(f->m, "web-tg", "i-0000000f", 8080,
+			   PROV_HEALTH_HEALTHY);
+	memprov_bind(f->m, "eipalloc-0000000a", A, NULL);
+	calls = plan_reads(f);
+	/* The groups first: their paced ELB reads are the long pole. */
+	assert_string_equal(calls, "instances_by_id " A "," B "\n"
+				   "classic_lbs web-classic\n"
+				   "target_groups web-tg\n"
+				   "instances_by_selector role=db\n"
+				   "addresses alloc=eipalloc-0000000a\n");
+	free(calls);
+	assert_false(rc_plan_has_changes(f->er.plan));
+}
+
 static void test_reads_of_converge_plan(void **state)
 {
 	struct fx *f = *state;
@@ -297,6 +331,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reads_of_noop_plan, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reads_of_noop_plan_with_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_of_converge_plan,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_of_deregistration,
