@@ -517,7 +517,8 @@ static void *run(void *arg)
 	pthread_mutex_lock(&m->lock);
 	while (!m->stopping) {
 		struct timespec ts;
-		uint64_t ms = m->dur / 4;
+		uint64_t ms = m->dur / 4 < RC_LEASE_POLL_MS ? m->dur / 4
+							    : RC_LEASE_POLL_MS;
 
 		pthread_mutex_unlock(&m->lock);
 		rc_lease_round(m);

@@ -33,11 +33,18 @@
  *    takes any lease left free or expired longer than duration/2
  *    whatever it holds, so no spec stays unheld for a whole duration.
  *
- * Threads: rc_lease_start runs the rounds on a thread of its own; every
+ * Threads: rc_lease_start runs the rounds on a thread of its own (every
+ * RC_LEASE_POLL_MS or duration/4, whichever is shorter); every
  * other function may be called from any thread.
  */
 
 #define RC_LEASE_DEFAULT_DURATION_MS 10000
+/*
+ * The thread's rounds come this often (duration/4 when shorter); renewals
+ * still every duration/4.  A lease released by a clean stop is seen free,
+ * and taken, within about this.
+ */
+#define RC_LEASE_POLL_MS	     500
 
 struct rc_lease_config {
 	const char *table;	/* borrowed */
@@ -58,7 +65,7 @@ struct rc_lease;
 /* UTIL_EINVAL for a bad config.  p is borrowed. */
 int rc_lease_new(struct prov *p, const struct rc_lease_config *cfg,
 		 struct rc_lease **ret, struct util_err *err);
-/* The rounds on their own thread, every duration/4 (and at once). */
+/* The rounds on their own thread (see RC_LEASE_POLL_MS; and at once). */
 int rc_lease_start(struct rc_lease *m, struct util_err *err);
 /* One round now, on the calling thread (tests drive it without start). */
 void rc_lease_round(struct rc_lease *m);

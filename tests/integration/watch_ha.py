@@ -181,7 +181,10 @@ class HaTest(L.WatchTestCase):
         holder, other = self.two_replicas()
         mark = other.mark()
         self.assertEqual(holder.stop(), 0)
+        released = time.monotonic()
         other.wait_event("lease_holder", DUR * 2, since=mark)
+        # The other's next look at the table (every 500 ms) takes it.
+        self.assertLess(time.monotonic() - released, 1.0 * L.SLOW)
         # Released, then acquired as free: no takeover, which would have
         # waited a whole duration for the lease to expire.
         self.assertTrue(other.find("lease_acquired", "s0", since=mark))
@@ -191,6 +194,7 @@ class HaTest(L.WatchTestCase):
 
     def test_kill9_taken_over_after_expiry(self):
         holder, other = self.two_replicas()
+        killed = time.time()
         holder.proc.kill()
         holder.proc.wait()
         last_renewal = self.renewals_by(holder.key)[-1]["time"]
@@ -202,6 +206,8 @@ class HaTest(L.WatchTestCase):
         first = self.mutations_by(other.key, seq)[0]["time"]
         # The dead holder's lease could not have expired before this.
         self.assertGreaterEqual(first, last_renewal + DUR - 0.1)
+        # And the drift is undone within duration + resync (1s) + 1 s.
+        self.assertLess(first - killed, (DUR + 1 + 1) * L.SLOW)
         self.assertEqual(other.stop(), 0)
 
     def test_cut_off_from_dynamodb_stops_mutating(self):
