@@ -145,6 +145,19 @@ struct watch_args {
 	struct rc_httpd_addr listen_addr;
 };
 
+/* --lease-table, --replica-id, --lease-duration: 1, or -1 (said). */
+static int lease_opt(int c, char *arg, struct watch_args *a)
+{
+	if (c == WOPT_LEASE_TABLE)
+		a->lease.table = arg;
+	else if (c == WOPT_REPLICA_ID)
+		a->lease.replica_id = arg;
+	else if (watch_duration("--lease-duration", arg, 1000, 3600 * 1000,
+				&a->lease.duration_ms))
+		return -1;
+	return 1;
+}
+
 /* One of watch's own options: 1 taken, 0 not one, -1 bad (said). */
 static int watch_opt(int c, char *arg, struct watch_args *a)
 {
@@ -201,16 +214,9 @@ static int watch_opt(int c, char *arg, struct watch_args *a)
 		}
 		return 1;
 	case WOPT_LEASE_TABLE:
-		a->lease.table = arg;
-		return 1;
 	case WOPT_REPLICA_ID:
-		a->lease.replica_id = arg;
-		return 1;
 	case WOPT_LEASE_DURATION:
-		return watch_duration("--lease-duration", arg, 1000,
-				      3600 * 1000, &a->lease.duration_ms)
-			       ? -1
-			       : 1;
+		return lease_opt(c, arg, a);
 	case WOPT_ALLOW_MASS:
 		fputs("moor watch: --allow-mass-deregister is not "
 		      "available to the daemon: an edit must never "
