@@ -32,7 +32,9 @@ class LeasesTest(AwsTestCase):
         env = dict(os.environ)
         env.update(self.fa.env())
         env["AWS_PAGER"] = ""
-        p = subprocess.run(["aws", "dynamodb", *args, "--output", "json"],
+        # --endpoint-url: Debian 12's AWS CLI predates AWS_ENDPOINT_URL.
+        p = subprocess.run(["aws", "--endpoint-url", self.fa.url,
+                            "dynamodb", *args, "--output", "json"],
                            env=env, capture_output=True, text=True,
                            timeout=60)
         if check:
