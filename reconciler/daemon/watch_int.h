@@ -37,8 +37,8 @@
  *   report.c     counters, SIGUSR1's status lines, status/metrics files
  *
  * Memory: struct rc_watch owns every pointer in it except p (the
- * caller's provider), cfg.lease (the caller's) and cfg's strings (the caller's, alive until
- * rc_watch_run returns).
+ * caller's provider), cfg.lease and cfg's strings (the caller's, alive
+ * until rc_watch_run returns).
  */
 
 struct rc_watch {
